@@ -1,0 +1,144 @@
+// use case --> port <-- adapter. The domain depends only on these interfaces;
+// functions/losant implements InviteApi, functions/state implements StateStore.
+import type {
+  BlockCode, LedgerEntry, Member, OrgRole, PendingInvite, RunReport, StoredPerson, TargetRef, Person,
+} from './types.ts';
+
+/** Per-call limits. `deadline` is epoch ms: no request starts that could not finish before it. */
+export interface CallOptions {
+  deadline?: number;
+  signal?: AbortSignal;
+}
+
+export interface InviteQuery {
+  sortField?: 'email' | 'role' | 'inviteDate';
+  sortDirection?: 'asc' | 'desc';
+  filterField?: 'email' | 'role';
+  filter?: string;
+}
+
+export interface NewInvite {
+  email: string;
+  role: OrgRole;
+}
+
+export interface CreateInviteResult {
+  invite: PendingInvite;
+  /** true when the POST's answer was lost and the invite was found by an exact email lookup */
+  recovered: boolean;
+}
+
+/**
+ * The Losant invites resource as the sync needs it. Every method throws `ApiError` on failure.
+ * GETs are retried internally (429/5xx/network, backoff with jitter, Retry-After, bounded by the deadline).
+ * `createInvite` is never blindly retried: ambiguous failures are resolved by an exact email lookup.
+ */
+export interface InviteApi {
+  listInvites(target: TargetRef, query?: InviteQuery, opts?: CallOptions): Promise<PendingInvite[]>;
+  listMembers(target: TargetRef, opts?: CallOptions): Promise<Member[]>;
+  createInvite(target: TargetRef, invite: NewInvite, opts?: CallOptions): Promise<CreateInviteResult>;
+  getInvite(target: TargetRef, inviteId: string, opts?: CallOptions): Promise<PendingInvite>;
+  /** resend with (new) role info: resets inviteDate and hasExpired */
+  resendInvite(target: TargetRef, inviteId: string, roleInfo: { role: OrgRole }, opts?: CallOptions): Promise<PendingInvite>;
+  revokeInvite(target: TargetRef, inviteId: string, opts?: CallOptions): Promise<void>;
+}
+
+export interface Lease {
+  target: TargetRef;
+  owner: string;
+  /** epoch ms */
+  expiresAt: number;
+  /** the target's change counter as the holder last saw it */
+  seenSeq: number;
+}
+
+export type EventOutcome = 'applied' | 'stale';
+
+export interface SnapshotPartResult {
+  /** parts stored so far for this snapshot (including this one) */
+  received: number;
+  parts: number;
+  complete: boolean;
+}
+
+export interface ReplaceSourceResult {
+  upserted: number;
+  left: number;
+  unchanged: number;
+  stale: number;
+}
+
+export interface RunRecord extends RunReport {
+  trigger: 'cli' | 'webhook' | 'event' | 'schedule' | 'queue' | 'demo';
+  startedAt: string;
+  finishedAt?: string;
+}
+
+/**
+ * Everything invite-sync keeps, in one DynamoDB table (see README "State model").
+ * Writes that guard correctness are conditional; each method says which.
+ */
+export interface StateStore {
+  // --- deliveries (dedupe of webhook / event ids) ---
+  /** true if this delivery id was already recorded (and has not expired) */
+  hasDelivery(id: string): Promise<boolean>;
+  /** records the id (conditional: only if absent); false if it was already there */
+  recordDelivery(id: string, ttlSeconds: number): Promise<boolean>;
+
+  // --- people ---
+  /** every stored person of every source */
+  listPeople(): Promise<StoredPerson[]>;
+  /** upsert (or terminate, by `person.status`) unless the stored lastEventAt is newer or equal */
+  applyPersonEvent(source: string, person: Person, occurredAt: string): Promise<EventOutcome>;
+  /**
+   * Replaces the people of `source`: listed people are upserted (skipping unchanged ones: no write),
+   * stored people the list lacks are marked `leftSource`. Each write is conditional on lastEventAt < occurredAt.
+   */
+  replaceSource(source: string, people: Person[], occurredAt: string): Promise<ReplaceSourceResult>;
+  /** stores one part of a multi-part snapshot (idempotent per part number) */
+  putSnapshotPart(source: string, snapshotId: string, part: number, parts: number, people: Person[]): Promise<SnapshotPartResult>;
+  /** all people of a complete snapshot, parts in order */
+  readSnapshot(source: string, snapshotId: string): Promise<Person[]>;
+  deleteSnapshot(source: string, snapshotId: string): Promise<void>;
+
+  // --- ledger ---
+  getLedger(target: TargetRef): Promise<LedgerEntry[]>;
+  /** batched (25 per call); resolves only when every entry is durably written */
+  putLedgerEntries(target: TargetRef, entries: LedgerEntry[]): Promise<void>;
+
+  // --- lease per target ---
+  /** conditional: free, expired, or already ours. null when another owner holds it */
+  acquireLease(target: TargetRef, owner: string, leaseSeconds: number): Promise<Lease | null>;
+  /** extends the lease; false if it was lost (another owner took it after expiry) */
+  renewLease(lease: Lease, leaseSeconds: number): Promise<boolean>;
+  /**
+   * Lets go unless the target changed while we held it: then returns 'dirty', keeps the lease,
+   * and updates `lease.seenSeq` so the caller reconciles once more and releases again.
+   */
+  releaseLease(lease: Lease): Promise<'released' | 'dirty' | 'lost'>;
+  /** bumps the change counter of each target (a change landed that a running holder must see) */
+  markDirty(targets: TargetRef[]): Promise<void>;
+
+  // --- runs and approvals ---
+  putRun(run: RunRecord, ttlSeconds: number): Promise<void>;
+  getRun(runId: string): Promise<RunRecord | null>;
+  putApproval(target: TargetRef, planHash: string, runId: string): Promise<void>;
+  /** conditional delete: true once for an approval that exists */
+  takeApproval(target: TargetRef, planHash: string): Promise<boolean>;
+  /** records an empty snapshot that was held back (brake `emptySnapshot`) */
+  putBlockedSnapshot?(source: string, snapshotId: string, code: BlockCode): Promise<void>;
+}
+
+export interface Clock {
+  now(): number;
+}
+
+/** Structured logger (Powertools Logger satisfies it). Callers mask emails before logging. */
+export interface Log {
+  debug(message: string, extra?: Record<string, unknown>): void;
+  info(message: string, extra?: Record<string, unknown>): void;
+  warn(message: string, extra?: Record<string, unknown>): void;
+  error(message: string, extra?: Record<string, unknown>): void;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };

@@ -142,3 +142,8 @@ export interface Log {
 }
 
 export const systemClock: Clock = { now: () => Date.now() };
+
+/** Where touched targets wait to be reconciled (SQS in AWS, in-process for `serve`). */
+export interface ReconcileQueue {
+  enqueue(targetNames: string[], reason: string): Promise<void>;
+}

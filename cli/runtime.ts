@@ -1,0 +1,105 @@
+// CLI composition root: environment + flags --> Losant client, state store (DynamoDB or an embedded DynamoDB Local), log.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { mkdir } from 'node:fs/promises';
+import type { Clock, InviteApi, Log, StateStore } from '../functions/sync/ports.ts';
+import { systemClock } from '../functions/sync/ports.ts';
+import { LosantClient } from '../functions/losant/client.ts';
+import { DynamoStateStore } from '../functions/state/dynamo-store.ts';
+import { createTableIfMissing } from '../functions/state/table-design.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalDynamoDb, type LocalDynamoDb } from './local-dynamodb.ts';
+import { createStderrLog, isLogLevel } from './stderr-log.ts';
+import { CliError, EXIT } from './exit-codes.ts';
+
+export const DEFAULT_LOSANT_API_URL = 'https://api.losant.com';
+export const DEFAULT_TABLE = 'invite-sync';
+
+export interface CliRuntimeOptions {
+  env: NodeJS.ProcessEnv;
+  /** keep the embedded DynamoDB Local's data in this directory (default: in memory) */
+  stateDir?: string;
+  /** false for commands that never call Losant (approve) */
+  needsLosant?: boolean;
+  log?: Log;
+}
+
+export interface CliRuntime {
+  api: InviteApi & { close(): Promise<void> };
+  store: StateStore;
+  log: Log;
+  clock: Clock;
+  /** where the state lives, for messages: `embedded (memory)`, `embedded (<dir>)`, or the endpoint/table */
+  stateDescription: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Builds what a CLI command needs from the environment:
+ * LOSANT_API_URL (default https://api.losant.com), LOSANT_API_TOKEN (required when Losant is needed),
+ * DYNAMODB_ENDPOINT and STATE_TABLE (optional: without them an embedded DynamoDB Local is started),
+ * INVITE_SYNC_LOG_LEVEL (debug|info|warn|error|silent; default warn).
+ */
+export async function createCliRuntime(opts: CliRuntimeOptions): Promise<CliRuntime> {
+  const env = opts.env;
+  const level = env.INVITE_SYNC_LOG_LEVEL;
+  if (level !== undefined && !isLogLevel(level)) {
+    throw new CliError(`INVITE_SYNC_LOG_LEVEL must be one of debug, info, warn, error, silent (got "${level}")`, EXIT.badInput);
+  }
+  const log = opts.log ?? createStderrLog(level ?? 'warn');
+  const needsLosant = opts.needsLosant ?? true;
+  const token = env.LOSANT_API_TOKEN;
+  if (needsLosant && !token) {
+    throw new CliError('LOSANT_API_TOKEN is not set: export a Losant API token (scopes: see README "Losant token")', EXIT.badInput);
+  }
+  const baseUrl = env.LOSANT_API_URL || DEFAULT_LOSANT_API_URL;
+  try {
+    new URL(baseUrl);
+  } catch {
+    throw new CliError(`LOSANT_API_URL is not a URL: "${baseUrl}"`, EXIT.badInput);
+  }
+
+  let local: LocalDynamoDb | undefined;
+  let client: DynamoDBClient;
+  let tableName = env.STATE_TABLE || DEFAULT_TABLE;
+  let stateDescription: string;
+  if (env.DYNAMODB_ENDPOINT) {
+    client = new DynamoDBClient({ endpoint: env.DYNAMODB_ENDPOINT, region: env.AWS_REGION || LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    await ensureTable(client, tableName, env.DYNAMODB_ENDPOINT);
+    stateDescription = `${env.DYNAMODB_ENDPOINT} table ${tableName}`;
+  } else if (env.STATE_TABLE) {
+    client = new DynamoDBClient({});
+    stateDescription = `DynamoDB table ${tableName}`;
+  } else {
+    if (opts.stateDir) await mkdir(opts.stateDir, { recursive: true });
+    try {
+      local = await startLocalDynamoDb(opts.stateDir ? { path: opts.stateDir } : {});
+    } catch (err) {
+      throw new CliError(`could not start the embedded DynamoDB Local: ${(err as Error).message}`, EXIT.couldNotRun);
+    }
+    client = new DynamoDBClient({ endpoint: local.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    tableName = DEFAULT_TABLE;
+    await ensureTable(client, tableName, local.endpoint);
+    stateDescription = opts.stateDir ? `embedded DynamoDB Local (${opts.stateDir})` : 'embedded DynamoDB Local (memory)';
+  }
+  const store = new DynamoStateStore({ tableName, client });
+  const api = new LosantClient({ baseUrl, token: token ?? '', log });
+  return {
+    api,
+    store,
+    log,
+    clock: systemClock,
+    stateDescription,
+    close: async () => {
+      await api.close();
+      client.destroy();
+      await local?.stop();
+    },
+  };
+}
+
+async function ensureTable(client: DynamoDBClient, tableName: string, where: string): Promise<void> {
+  try {
+    await createTableIfMissing(client, tableName);
+  } catch (err) {
+    throw new CliError(`could not reach DynamoDB at ${where}: ${(err as Error).message}`, EXIT.couldNotRun);
+  }
+}

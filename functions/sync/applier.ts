@@ -1,0 +1,266 @@
+// reconcile --> applyActions --> InviteApi (POST/resend/DELETE) + StateStore (ledger intents and outcomes)
+//
+// The only code that changes anything in Losant. Invariants:
+// - an `intent` ledger entry is durable before its POST is sent (intents are written in batches ahead);
+// - a POST is never blindly repeated: the client resolves ambiguous failures by an exact lookup;
+// - it stops starting work before the deadline and reports what it did not do.
+import type { Action, ActionCounts, LedgerEntry, TargetRef } from './types.ts';
+import { emptyActionCounts } from './types.ts';
+import type { Clock, InviteApi, Log, StateStore } from './ports.ts';
+import { ApiError, isApiError } from './errors.ts';
+import { maskEmail } from './email.ts';
+
+export interface ApplyContext {
+  api: InviteApi;
+  store: StateStore;
+  clock: Clock;
+  log: Log;
+  target: TargetRef;
+  runId: string;
+  /** current ledger by email (to carry renewals forward) */
+  ledger: Map<string, LedgerEntry>;
+  concurrency: number;
+  /** epoch ms: no action starts after this */
+  deadline: number;
+  /** aborted when the lease is lost: stop starting actions at once */
+  signal?: AbortSignal;
+  /** how many intents are written ahead of their POSTs in one batch (default 100) */
+  intentBatchSize?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface ApplyResult {
+  done: ActionCounts;
+  failed: number;
+  /** actions not attempted (deadline or lease lost) */
+  notStarted: number;
+  /** set when the run must stop: 401/403 from Losant, or the lease was lost */
+  fatal?: ApiError | Error;
+  /** true when every action was attempted */
+  complete: boolean;
+  /** invites found by lookup after a lost answer */
+  recovered: number;
+}
+
+/** Errors after which no further action can succeed in this run. */
+const FATAL_KINDS = new Set(['unauthorized', 'forbidden', 'deadline']);
+
+/**
+ * Applies a plan's actions with bounded concurrency. Never throws for a single action's failure.
+ * @example const r = await applyActions(plan.actions, ctx); r.done.invite
+ */
+export async function applyActions(actions: Action[], ctx: ApplyContext): Promise<ApplyResult> {
+  const done = emptyActionCounts();
+  let failed = 0;
+  let recovered = 0;
+  let attempted = 0;
+  let finished = 0;
+  let fatal: ApiError | Error | undefined;
+  let deadlineHit = false;
+  const total = actions.length;
+  const outcomes = new OutcomeBuffer(ctx);
+  const stop = () => fatal !== undefined || ctx.signal?.aborted === true || ctx.clock.now() >= ctx.deadline;
+
+  // Intents go to the ledger in batches ahead of the POSTs that need them.
+  const batchSize = Math.max(1, ctx.intentBatchSize ?? 100);
+  let nextIndex = 0;
+  let durableUpTo = 0; // actions[0..durableUpTo) may be sent
+  let intentWrite: Promise<void> | undefined;
+  const writeIntentsAhead = (): Promise<void> => {
+    if (intentWrite) return intentWrite;
+    if (durableUpTo >= total) return Promise.resolve();
+    const from = durableUpTo;
+    const to = Math.min(total, from + batchSize);
+    const now = new Date(ctx.clock.now()).toISOString();
+    const intents: LedgerEntry[] = [];
+    for (let i = from; i < to; i++) {
+      const a = actions[i]!;
+      if (a.kind !== 'invite') continue;
+      const prev = ctx.ledger.get(a.email);
+      intents.push({
+        email: a.email,
+        state: 'intent',
+        role: a.role,
+        updatedAt: now,
+        renewals: prev?.renewals ?? 0,
+        runId: ctx.runId,
+        ...(a.personEventAt ? { personEventAt: a.personEventAt } : {}),
+      });
+    }
+    intentWrite = (intents.length ? ctx.store.putLedgerEntries(ctx.target, intents) : Promise.resolve()).then(
+      () => {
+        durableUpTo = to;
+        intentWrite = undefined;
+      },
+      (err: unknown) => {
+        intentWrite = undefined;
+        fatal ??= err instanceof Error ? err : new Error(String(err));
+      },
+    );
+    return intentWrite;
+  };
+
+  const takeNext = async (): Promise<Action | undefined> => {
+    for (;;) {
+      if (stop() || nextIndex >= total) return undefined;
+      if (nextIndex < durableUpTo) {
+        const a = actions[nextIndex++]!;
+        // keep one batch of intents ahead of the workers
+        if (durableUpTo - nextIndex < batchSize / 2) void writeIntentsAhead();
+        return a;
+      }
+      await writeIntentsAhead();
+    }
+  };
+
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      const action = await takeNext();
+      if (!action) return;
+      attempted++;
+      try {
+        const r = await applyOne(action, ctx, outcomes);
+        done[action.kind]++;
+        if (r.recovered) recovered++;
+      } catch (err) {
+        if (isApiError(err) && FATAL_KINDS.has(err.kind)) {
+          if (err.kind === 'deadline') {
+            attempted--; // not done: counts as not started
+            deadlineHit = true;
+          } else fatal ??= err;
+        } else {
+          failed++;
+          ctx.log.warn('action failed', {
+            kind: action.kind,
+            email: maskEmail(action.email),
+            error: isApiError(err) ? `${err.kind}: ${err.message}` : (err as Error).message,
+          });
+          if (action.kind === 'invite' && isApiError(err) && (err.kind === 'badRequest' || err.kind === 'notFound')) {
+            outcomes.add(failedEntry(action, ctx, err));
+          }
+        }
+      } finally {
+        finished++;
+        ctx.onProgress?.(finished, total);
+      }
+    }
+  };
+
+  const workers = Array.from({ length: Math.max(1, Math.min(ctx.concurrency, total)) }, () => worker());
+  await Promise.all(workers);
+  if (intentWrite) await intentWrite;
+  try {
+    await outcomes.flush();
+  } catch (err) {
+    fatal ??= err instanceof Error ? err : new Error(String(err));
+  }
+  const notStarted = total - attempted;
+  return {
+    done,
+    failed,
+    notStarted,
+    recovered,
+    complete: notStarted === 0 && !deadlineHit && fatal === undefined,
+    ...(fatal ? { fatal } : {}),
+  };
+}
+
+async function applyOne(action: Action, ctx: ApplyContext, outcomes: OutcomeBuffer): Promise<{ recovered: boolean }> {
+  const opts = { deadline: ctx.deadline, ...(ctx.signal ? { signal: ctx.signal } : {}) };
+  const prev = ctx.ledger.get(action.email);
+  const now = () => new Date(ctx.clock.now()).toISOString();
+  switch (action.kind) {
+    case 'invite': {
+      const { invite, recovered } = await ctx.api.createInvite(ctx.target, { email: action.email, role: action.role }, opts);
+      outcomes.add({
+        email: action.email,
+        state: 'sent',
+        role: action.role,
+        inviteId: invite.id,
+        updatedAt: now(),
+        invitedAt: invite.inviteDate || now(),
+        renewals: prev?.renewals ?? 0,
+        runId: ctx.runId,
+        ...(action.personEventAt ? { personEventAt: action.personEventAt } : {}),
+      });
+      return { recovered };
+    }
+    case 'renew':
+    case 'fixRole': {
+      const invite = await ctx.api.resendInvite(ctx.target, requireInviteId(action), { role: action.role }, opts);
+      outcomes.add({
+        email: action.email,
+        state: 'sent',
+        role: action.role,
+        inviteId: invite.id,
+        updatedAt: now(),
+        invitedAt: invite.inviteDate || now(),
+        renewals: (prev?.renewals ?? 0) + (action.kind === 'renew' ? 1 : 0),
+        runId: ctx.runId,
+        ...(prev?.personEventAt ? { personEventAt: prev.personEventAt } : {}),
+      });
+      return { recovered: false };
+    }
+    case 'revoke': {
+      await ctx.api.revokeInvite(ctx.target, requireInviteId(action), opts);
+      outcomes.add({
+        email: action.email,
+        state: 'revoked',
+        role: action.role,
+        ...(action.inviteId ? { inviteId: action.inviteId } : {}),
+        updatedAt: now(),
+        renewals: prev?.renewals ?? 0,
+        runId: ctx.runId,
+        ...(prev?.personEventAt ? { personEventAt: prev.personEventAt } : {}),
+      });
+      return { recovered: false };
+    }
+  }
+}
+
+function requireInviteId(action: Action): string {
+  if (!action.inviteId) throw new ApiError('badRequest', `${action.kind} needs an invite id`);
+  return action.inviteId;
+}
+
+function failedEntry(action: Action, ctx: ApplyContext, err: ApiError): LedgerEntry {
+  const prev = ctx.ledger.get(action.email);
+  return {
+    email: action.email,
+    state: 'failed',
+    role: action.role,
+    updatedAt: new Date(ctx.clock.now()).toISOString(),
+    renewals: prev?.renewals ?? 0,
+    runId: ctx.runId,
+    error: `${err.kind}${err.status ? ` ${err.status}` : ''}: ${err.apiType ?? ''}`.trim(),
+    ...(action.personEventAt ? { personEventAt: action.personEventAt } : {}),
+  };
+}
+
+/** Outcome ledger writes, batched: flushed every 25 entries (one BatchWriteItem) and at the end. */
+class OutcomeBuffer {
+  private pending: LedgerEntry[] = [];
+  private inflight = new Set<Promise<void>>();
+  private error: unknown;
+  constructor(private readonly ctx: ApplyContext) {}
+
+  add(entry: LedgerEntry): void {
+    this.ctx.ledger.set(entry.email, entry);
+    this.pending.push(entry);
+    if (this.pending.length >= 25) this.write(this.pending.splice(0, 25));
+  }
+
+  private write(batch: LedgerEntry[]): void {
+    const p = this.ctx.store.putLedgerEntries(this.ctx.target, batch).catch((err: unknown) => {
+      this.error ??= err;
+    });
+    this.inflight.add(p);
+    void p.finally(() => this.inflight.delete(p));
+  }
+
+  async flush(): Promise<void> {
+    if (this.pending.length) this.write(this.pending.splice(0));
+    await Promise.all([...this.inflight]);
+    if (this.error) throw this.error;
+  }
+}

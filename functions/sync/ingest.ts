@@ -1,0 +1,96 @@
+// handler / CLI --> ingestHrEvent --> StateStore (people, snapshot parts, deliveries, dirty marks)
+import type { Clock, Log, ReplaceSourceResult, StateStore } from './ports.ts';
+import type { BlockCode, Person, Target } from './types.ts';
+import type { HrEvent } from './events.ts';
+
+export interface IngestDeps {
+  store: StateStore;
+  clock: Clock;
+  log: Log;
+}
+
+export interface IngestOptions {
+  /** the sync config's targets: every one a person change may touch */
+  targets: Target[];
+  /** apply an empty snapshot anyway (the `emptySnapshot` brake) */
+  force?: boolean;
+  /** how long a delivery id is remembered (default 7 days) */
+  deliveryTtlSeconds?: number;
+}
+
+export interface IngestResult {
+  /**
+   * - applied: people changed (or were confirmed) — `touched` targets need a reconcile
+   * - duplicate: this delivery id was already accepted; nothing happened
+   * - stale: older than what is stored for that person; nothing changed
+   * - partial: a part of a multi-part snapshot was stored; the rest has not arrived
+   * - blocked: an empty snapshot was held back (brake `emptySnapshot`)
+   */
+  status: 'applied' | 'duplicate' | 'stale' | 'partial' | 'blocked';
+  /** names of the targets to reconcile */
+  touched: string[];
+  blocked?: BlockCode;
+  snapshot?: ReplaceSourceResult & { people: number };
+  parts?: { received: number; parts: number };
+}
+
+export const DELIVERY_TTL_SECONDS = 7 * 24 * 3600;
+
+/**
+ * Applies one validated HR event to the stored people. Idempotent per event id and per person
+ * (an event older than the last one applied for that person changes nothing).
+ * @example const r = await ingestHrEvent(deps, parseHrEvent(body), { targets: config.targets })
+ */
+export async function ingestHrEvent(deps: IngestDeps, event: HrEvent, opts: IngestOptions): Promise<IngestResult> {
+  const { store } = deps;
+  if (await store.hasDelivery(event.id)) return { status: 'duplicate', touched: [] };
+
+  const all = opts.targets.map((t) => t.name);
+  let result: IngestResult;
+  if (event.type === 'roster.snapshot') {
+    result = await ingestSnapshot(deps, event, opts, all);
+  } else {
+    const outcome = await store.applyPersonEvent(event.source, event.person, event.occurredAt);
+    result = outcome === 'applied' ? { status: 'applied', touched: all } : { status: 'stale', touched: [] };
+  }
+
+  if (result.touched.length) {
+    await store.markDirty(opts.targets.filter((t) => result.touched.includes(t.name)));
+  }
+  await store.recordDelivery(event.id, opts.deliveryTtlSeconds ?? DELIVERY_TTL_SECONDS);
+  deps.log.info('hr event ingested', { eventId: event.id, type: event.type, status: result.status, touched: result.touched.length });
+  return result;
+}
+
+async function ingestSnapshot(
+  deps: IngestDeps,
+  event: Extract<HrEvent, { type: 'roster.snapshot' }>,
+  opts: IngestOptions,
+  all: string[],
+): Promise<IngestResult> {
+  const { store } = deps;
+  let people: Person[] = event.people;
+  const parts = event.parts ?? 1;
+  if (parts > 1) {
+    const snapshotId = event.snapshotId!;
+    const stored = await store.putSnapshotPart(event.source, snapshotId, event.part ?? 1, parts, event.people);
+    if (!stored.complete) return { status: 'partial', touched: [], parts: { received: stored.received, parts } };
+    people = await store.readSnapshot(event.source, snapshotId);
+  }
+  if (people.length === 0 && !opts.force) {
+    deps.log.warn('empty snapshot held back', { source: event.source, eventId: event.id });
+    await store.putBlockedSnapshot?.(event.source, event.snapshotId ?? event.id, 'emptySnapshot');
+    if (parts > 1) await store.deleteSnapshot(event.source, event.snapshotId!);
+    return { status: 'blocked', touched: [], blocked: 'emptySnapshot' };
+  }
+  const replaced = await store.replaceSource(event.source, people, event.occurredAt);
+  if (parts > 1) await store.deleteSnapshot(event.source, event.snapshotId!);
+  const changed = replaced.upserted + replaced.left > 0;
+  return {
+    status: changed || replaced.unchanged > 0 ? 'applied' : 'stale',
+    // a snapshot that changed nothing still asks for a check: drift in Losant is fixed by reconciling
+    touched: all,
+    snapshot: { ...replaced, people: people.length },
+    ...(parts > 1 ? { parts: { received: parts, parts } } : {}),
+  };
+}

@@ -1,0 +1,328 @@
+// handler / CLI --> runSync --> reconcileTarget --> (lease, read four sets, plan, brakes, applyActions, release)
+import { randomUUID } from 'node:crypto';
+import type { SyncConfig } from '../config/sync-config.schema.ts';
+import type { Clock, InviteApi, Lease, Log, RunRecord, StateStore } from './ports.ts';
+import type { Action, ActionCounts, BlockCode, LedgerEntry, Plan, RunReport, StoredPerson, Target, TargetReport } from './types.ts';
+import { emptyActionCounts, emptySkipCounts } from './types.ts';
+import { ApiError, isApiError, LeaseBusyError } from './errors.ts';
+import { planTarget } from './planner.ts';
+import { checkBrakes } from './brakes.ts';
+import { applyActions } from './applier.ts';
+
+export interface SyncDeps {
+  api: InviteApi;
+  store: StateStore;
+  clock: Clock;
+  log: Log;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface ReconcileOptions {
+  mode: 'apply' | 'plan';
+  runId: string;
+  /** lease owner (unique per process/invocation) */
+  owner: string;
+  /** epoch ms: nothing starts after it; the run reports itself incomplete */
+  deadline: number;
+  /** apply even if a brake trips; also re-invites people removed outside the sync */
+  force?: boolean;
+  /** how long to wait for a busy lease (default 0: give up at once) */
+  waitForLeaseMs?: number;
+  onProgress?: (done: number, total: number) => void;
+  /** plan against these people instead of the stored ones (plan --roster previews without storing) */
+  people?: StoredPerson[];
+}
+
+/** How many times a holder reconciles again because changes landed while it held the lease. */
+const MAX_DIRTY_ROUNDS = 5;
+/** Run records live 30 days. */
+export const RUN_TTL_SECONDS = 30 * 24 * 3600;
+
+const sleepReal = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function counts(actions: Action[]): ActionCounts {
+  const c = emptyActionCounts();
+  for (const a of actions) c[a.kind]++;
+  return c;
+}
+
+function addCounts(into: ActionCounts, more: ActionCounts): void {
+  into.invite += more.invite;
+  into.renew += more.renew;
+  into.fixRole += more.fixRole;
+  into.revoke += more.revoke;
+}
+
+function errorCode(err: unknown): NonNullable<TargetReport['error']>['code'] {
+  if (err instanceof LeaseBusyError) return 'leaseBusy';
+  if (!isApiError(err)) return 'other';
+  switch (err.kind) {
+    case 'unauthorized':
+      return 'unauthorized';
+    case 'forbidden':
+      return 'forbidden';
+    case 'notFound':
+      return 'notFound';
+    case 'deadline':
+      return 'deadline';
+    case 'network':
+    case 'server':
+    case 'throttled':
+      return 'unreachable';
+    default:
+      return 'other';
+  }
+}
+
+/**
+ * Intents whose invite Losant now lists were sent by a run that crashed before recording the answer:
+ * adopt them (state `sent` with the invite's id) so later renewals and revocations know the invite is ours.
+ */
+function repairLedger(ledger: Map<string, LedgerEntry>, plan: { pendingByEmail: Map<string, { id: string; inviteDate: string }> }, now: string): LedgerEntry[] {
+  const repaired: LedgerEntry[] = [];
+  for (const [email, entry] of ledger) {
+    if (entry.state !== 'intent') continue;
+    const inv = plan.pendingByEmail.get(email);
+    if (!inv) continue;
+    const fixed: LedgerEntry = { ...entry, state: 'sent', inviteId: inv.id, invitedAt: inv.inviteDate, updatedAt: now };
+    ledger.set(email, fixed);
+    repaired.push(fixed);
+  }
+  return repaired;
+}
+
+/**
+ * Reconciles one target: lease, read people/ledger/pending/members, plan, brakes, apply, release.
+ * Never throws for Losant or lease trouble: the report's `error` says what stopped it.
+ * @example const report = await reconcileTarget(deps, config, config.targets[0], { mode: 'apply', runId, owner, deadline })
+ */
+export async function reconcileTarget(deps: SyncDeps, config: SyncConfig, target: Target, opts: ReconcileOptions): Promise<TargetReport> {
+  const report: TargetReport = {
+    name: target.name,
+    instanceId: target.instanceId,
+    orgId: target.orgId,
+    desired: 0,
+    pending: 0,
+    members: 0,
+    planned: emptyActionCounts(),
+    done: emptyActionCounts(),
+    failed: 0,
+    skipped: emptySkipCounts(),
+    blocked: null,
+    complete: false,
+  };
+  const log = deps.log;
+  const sleep = deps.sleep ?? sleepReal;
+  const abort = new AbortController();
+  let lease: Lease | null = null;
+  let renewTimer: ReturnType<typeof setInterval> | undefined;
+  let released = false;
+
+  try {
+    if (opts.mode === 'apply') {
+      lease = await acquireLease(deps, target, opts, config.leaseSeconds, sleep);
+      if (!lease) throw new LeaseBusyError(`target ${target.name}: another run holds the lease`);
+      const held = lease;
+      renewTimer = setInterval(() => {
+        deps.store.renewLease(held, config.leaseSeconds).then(
+          (ok) => {
+            if (!ok) {
+              log.error('lease lost while applying; stopping', { target: target.name });
+              abort.abort();
+            }
+          },
+          (err: unknown) => log.warn('lease renewal failed', { target: target.name, error: (err as Error).message }),
+        );
+      }, Math.max(1000, (config.leaseSeconds * 1000) / 3));
+      renewTimer.unref?.();
+    }
+
+    for (let round = 1; ; round++) {
+      if (deps.clock.now() >= opts.deadline) throw new ApiError('deadline', 'deadline reached before the target was reconciled');
+      const callOpts = { deadline: opts.deadline, signal: abort.signal };
+      const [people, ledgerList, pending, members] = await Promise.all([
+        opts.people ? Promise.resolve(opts.people) : deps.store.listPeople(),
+        deps.store.getLedger(target),
+        deps.api.listInvites(target, undefined, callOpts),
+        deps.api.listMembers(target, callOpts),
+      ]);
+      const ledger = new Map(ledgerList.map((e) => [e.email, e]));
+      const pendingByEmail = new Map<string, { id: string; inviteDate: string }>();
+      for (const p of pending) {
+        const prev = pendingByEmail.get(p.email);
+        if (!prev || p.inviteDate > prev.inviteDate) pendingByEmail.set(p.email, p);
+      }
+      const repaired = repairLedger(ledger, { pendingByEmail }, new Date(deps.clock.now()).toISOString());
+      if (repaired.length && opts.mode === 'apply') await deps.store.putLedgerEntries(target, repaired);
+
+      const plan: Plan = planTarget({
+        rules: target.rules,
+        people,
+        pending,
+        members,
+        ledger: [...ledger.values()],
+        policy: config.policy,
+        now: deps.clock.now(),
+        force: opts.force ?? false,
+      });
+      report.desired = plan.desired;
+      report.pending = plan.pending;
+      report.members = plan.members;
+      report.skipped = plan.skipped;
+      report.planHash = plan.hash;
+      const planned = counts(plan.actions);
+      if (round === 1) report.planned = planned;
+      else addCounts(report.planned, planned);
+
+      let block: BlockCode | null = checkBrakes(plan, config.limits);
+      if (block && !opts.force && opts.mode === 'apply' && (await deps.store.takeApproval(target, plan.hash))) {
+        log.info('approved plan released', { target: target.name, planHash: plan.hash });
+        block = null;
+      }
+      if (block && !opts.force) {
+        report.blocked = block;
+        log.warn('run blocked by a safety brake', { target: target.name, code: block, actions: plan.actions.length });
+        break;
+      }
+      if (opts.mode === 'plan') {
+        report.complete = true;
+        break;
+      }
+
+      const result = await applyActions(plan.actions, {
+        api: deps.api,
+        store: deps.store,
+        clock: deps.clock,
+        log,
+        target,
+        runId: opts.runId,
+        ledger,
+        concurrency: config.concurrency,
+        deadline: opts.deadline,
+        signal: abort.signal,
+        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      });
+      addCounts(report.done, result.done);
+      report.failed += result.failed;
+      if (result.fatal) throw result.fatal;
+      if (abort.signal.aborted) throw new LeaseBusyError(`target ${target.name}: lease lost during the run`);
+      if (!result.complete) throw new ApiError('deadline', `deadline reached with ${result.notStarted} actions not started`);
+
+      const rel = await deps.store.releaseLease(lease!);
+      if (rel === 'dirty' && round < MAX_DIRTY_ROUNDS) {
+        log.info('changes landed during the run; reconciling again', { target: target.name, round });
+        continue;
+      }
+      released = rel !== 'dirty';
+      if (rel === 'lost') log.warn('lease was taken over before release', { target: target.name });
+      report.complete = true;
+      break;
+    }
+  } catch (err) {
+    report.complete = false;
+    report.error = { code: errorCode(err), message: safeMessage(err) };
+    log.error('target not reconciled', { target: target.name, code: report.error.code, error: report.error.message });
+  } finally {
+    if (renewTimer) clearInterval(renewTimer);
+    if (lease && !released) {
+      for (let i = 0; i < 3; i++) {
+        const rel = await deps.store.releaseLease(lease).catch(() => 'lost' as const);
+        if (rel !== 'dirty') break;
+      }
+    }
+  }
+  return report;
+}
+
+function safeMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+async function acquireLease(deps: SyncDeps, target: Target, opts: ReconcileOptions, leaseSeconds: number, sleep: (ms: number) => Promise<void>): Promise<Lease | null> {
+  const waitUntil = deps.clock.now() + (opts.waitForLeaseMs ?? 0);
+  for (;;) {
+    const lease = await deps.store.acquireLease(target, opts.owner, leaseSeconds);
+    if (lease) return lease;
+    if (deps.clock.now() >= waitUntil) return null;
+    await sleep(Math.min(1000, Math.max(50, waitUntil - deps.clock.now())));
+  }
+}
+
+export interface RunSyncOptions {
+  mode: 'apply' | 'plan';
+  trigger: RunRecord['trigger'];
+  deadline: number;
+  force?: boolean;
+  /** only these targets (by name); default all */
+  targetNames?: string[];
+  waitForLeaseMs?: number;
+  runId?: string;
+  owner?: string;
+  onProgress?: (target: string, done: number, total: number) => void;
+  /** see ReconcileOptions.people */
+  people?: StoredPerson[];
+}
+
+/** A run id that sorts by time: `r-<iso compact>-<random>`. */
+export function newRunId(now: number): string {
+  return `r-${new Date(now).toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${randomUUID().slice(0, 8)}`;
+}
+
+/**
+ * Reconciles the selected targets one after another and records the run.
+ * @example const report = await runSync(deps, config, { mode: 'apply', trigger: 'cli', deadline: Date.now() + 60_000 })
+ */
+export async function runSync(deps: SyncDeps, config: SyncConfig, opts: RunSyncOptions): Promise<RunReport> {
+  const startedAt = new Date(deps.clock.now()).toISOString();
+  const runId = opts.runId ?? newRunId(deps.clock.now());
+  const owner = opts.owner ?? `${runId}:${randomUUID().slice(0, 8)}`;
+  const selected = opts.targetNames ? config.targets.filter((t) => opts.targetNames!.includes(t.name)) : config.targets;
+  const targets: TargetReport[] = [];
+  for (const target of selected) {
+    targets.push(
+      await reconcileTarget(deps, config, target, {
+        mode: opts.mode,
+        runId,
+        owner,
+        deadline: opts.deadline,
+        ...(opts.force !== undefined ? { force: opts.force } : {}),
+        ...(opts.waitForLeaseMs !== undefined ? { waitForLeaseMs: opts.waitForLeaseMs } : {}),
+        ...(opts.people ? { people: opts.people } : {}),
+        ...(opts.onProgress ? { onProgress: (d: number, t: number) => opts.onProgress!(target.name, d, t) } : {}),
+      }),
+    );
+  }
+  const report: RunReport = { mode: opts.mode, runId, complete: targets.every((t) => t.complete), targets };
+  const record: RunRecord = { ...report, trigger: opts.trigger, startedAt, finishedAt: new Date(deps.clock.now()).toISOString() };
+  try {
+    await deps.store.putRun(record, RUN_TTL_SECONDS);
+  } catch (err) {
+    deps.log.error('could not record the run', { runId, error: (err as Error).message });
+  }
+  return report;
+}
+
+/**
+ * Records an approval for every blocked target of a run, bound to that run's plan hash:
+ * the next run of the same plan proceeds.
+ * @returns the names of the targets approved
+ */
+export async function approveRun(store: StateStore, runId: string): Promise<{ approved: string[]; run: RunRecord }> {
+  const run = await store.getRun(runId);
+  if (!run) throw new RunNotFoundError(`no run ${runId} in the state store`);
+  const approved: string[] = [];
+  for (const t of run.targets) {
+    if (!t.blocked || !t.planHash) continue;
+    await store.putApproval({ instanceId: t.instanceId, orgId: t.orgId }, t.planHash, runId);
+    approved.push(t.name);
+  }
+  return { approved, run };
+}
+
+export class RunNotFoundError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunNotFoundError';
+  }
+}

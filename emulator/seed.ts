@@ -1,0 +1,97 @@
+// seed file / options --> seed schema --> emulator state
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { ROLES, isSchemaEmail } from './contract.ts';
+
+/** The example ID of the Losant documents: the default instance and org. */
+export const DEFAULT_ID = '575ec8687ae143cd83dc4a97';
+/** The token an unseeded emulator accepts (scope `all.Instance`). */
+export const DEFAULT_TOKEN = 'emulator-token';
+
+const IdSchema = z.string().regex(/^[A-Fa-f\d]{24}$/, 'must be 24 hexadecimal characters');
+const EmailSchema = z.string().refine(isSchemaEmail, 'must be an email address the published schema accepts (format email, at most 1024 chars)');
+const RoleSchema = z.enum(ROLES);
+
+export const SeedInviteSchema = z.strictObject({
+  email: EmailSchema,
+  role: RoleSchema,
+  /** ISO date-time; default: when the emulator starts */
+  inviteDate: z.iso.datetime({ offset: true }).optional(),
+  /** overrides the 7-day expiry rule until the invite is resent */
+  hasExpired: z.boolean().optional(),
+});
+export type SeedInvite = z.infer<typeof SeedInviteSchema>;
+
+export const SeedMemberSchema = z.strictObject({ email: EmailSchema, role: RoleSchema });
+export type SeedMember = z.infer<typeof SeedMemberSchema>;
+
+const unique = <T>(list: T[], key: (t: T) => string): boolean => new Set(list.map(key)).size === list.length;
+
+export const SeedOrgSchema = z.strictObject({
+  id: IdSchema,
+  invites: z.array(SeedInviteSchema).optional(),
+  members: z
+    .array(SeedMemberSchema)
+    .refine((list) => unique(list, (m) => m.email.toLowerCase()), 'member emails must be unique (case-insensitive)')
+    .optional(),
+});
+
+export const SeedInstanceSchema = z.strictObject({
+  id: IdSchema,
+  orgs: z.array(SeedOrgSchema).refine((list) => unique(list, (o) => o.id.toLowerCase()), 'org ids must be unique').optional(),
+});
+
+export const SeedTokenSchema = z.strictObject({ token: z.string().min(1), scopes: z.array(z.string().min(1)) });
+
+/**
+ * What the emulator starts with. Absent `tokens`: the token `emulator-token` with scope `all.Instance`.
+ * Absent `instances`: instance and org `575ec8687ae143cd83dc4a97` with no invites and no members.
+ */
+export const EmulatorSeedSchema = z.strictObject({
+  tokens: z.array(SeedTokenSchema).refine((list) => unique(list, (t) => t.token), 'tokens must be unique').optional(),
+  instances: z.array(SeedInstanceSchema).refine((list) => unique(list, (i) => i.id.toLowerCase()), 'instance ids must be unique').optional(),
+});
+export type EmulatorSeed = z.infer<typeof EmulatorSeedSchema>;
+
+/** A seed that does not match `EmulatorSeedSchema`, or a seed file that cannot be read. */
+export class SeedError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SeedError';
+  }
+}
+
+function pathOf(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), '') || '(root)';
+}
+
+/**
+ * Validates a seed; the error names the first offending field, e.g. `instances[0].orgs[1].invites[2].role`.
+ * @example parseSeed({ tokens: [{ token: 't', scopes: ['all.Instance.read'] }] }, 'test seed')
+ */
+export function parseSeed(data: unknown, source = 'seed'): EmulatorSeed {
+  const result = EmulatorSeedSchema.safeParse(data);
+  if (result.success) return result.data;
+  const details = result.error.issues.map((i) => `${pathOf(i.path)}: ${i.message}`).join('; ');
+  throw new SeedError(`${source} is invalid: ${details}`, { cause: result.error });
+}
+
+/**
+ * Reads and validates a JSON seed file.
+ * @example const seed = await loadSeedFile('test/fixtures/emulator/seed.json');
+ */
+export async function loadSeedFile(path: string): Promise<EmulatorSeed> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new SeedError(`cannot read seed file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new SeedError(`seed file ${path} is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  return parseSeed(data, `seed file ${path}`);
+}

@@ -1,0 +1,285 @@
+// emulator routes / direct test access --> state: instances → orgs → pending invites and members, in memory
+import { randomBytes } from 'node:crypto';
+import type { InviteSortField, ListQuery, Role } from './contract.ts';
+import { globMatch } from './glob.ts';
+import { DEFAULT_ID, DEFAULT_TOKEN, type EmulatorSeed } from './seed.ts';
+
+/** Invites expire this long after their inviteDate. */
+export const INVITE_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
+
+export interface ResourceRole {
+  resourceId: string;
+  role: 'collaborate' | 'view' | 'none';
+}
+
+/** One pending invite exactly as the API answers it (`orgInvite.json`). */
+export interface EmulatorInvite {
+  id: string;
+  email: string;
+  role: Role;
+  applicationRoles: ResourceRole[];
+  dashboardRoles: ResourceRole[];
+  inviteDate: string;
+  /** milliseconds until the invite expires; 0 once it has */
+  ttl: number;
+  hasExpired: boolean;
+  disallowTransfer: boolean;
+}
+
+/** One member exactly as the API answers it (`instanceOrgMember.json`). */
+export interface EmulatorMember {
+  instanceId: string;
+  orgId: string;
+  userId: string;
+  email: string;
+  role: Role;
+}
+
+export interface NewInviteInput {
+  email: string;
+  role: Role;
+  applicationRoles?: ResourceRole[];
+  dashboardRoles?: ResourceRole[];
+  disallowTransfer?: boolean;
+  /** epoch ms; default now */
+  inviteDateMs?: number;
+  hasExpired?: boolean;
+}
+
+interface StoredInvite {
+  id: string;
+  email: string;
+  role: Role;
+  applicationRoles: ResourceRole[];
+  dashboardRoles: ResourceRole[];
+  disallowTransfer: boolean;
+  inviteDateMs: number;
+  /** set by a seed or addInvite; cleared by a resend */
+  expiredOverride: boolean | undefined;
+  /** creation order: breaks ties of equal sort keys */
+  seq: number;
+}
+
+interface StoredOrg {
+  id: string;
+  invites: Map<string, StoredInvite>;
+  /** key: lower-cased email */
+  members: Map<string, { userId: string; email: string; role: Role }>;
+}
+
+/** Unknown instance, org or invite: the HTTP layer answers 404, direct calls throw it as is. */
+export class EmulatorNotFoundError extends Error {
+  constructor(readonly what: 'Instance' | 'Organization' | 'Invite', id: string) {
+    super(`${what} ${id} was not found`);
+    this.name = 'EmulatorNotFoundError';
+  }
+}
+
+/** A direct state call that makes no sense for the current state (e.g. accepting an invite nobody has). */
+export class EmulatorStateError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EmulatorStateError';
+  }
+}
+
+const SORT_KEY: Record<InviteSortField, (i: StoredInvite) => string | number> = {
+  email: (i) => i.email.toLowerCase(),
+  role: (i) => i.role,
+  inviteDate: (i) => i.inviteDateMs,
+};
+
+function compareKeys(a: string | number, b: string | number): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The emulator's whole mutable state. Every method is synchronous, so requests never interleave inside one. */
+export class EmulatorState {
+  readonly tokens = new Map<string, ReadonlySet<string>>();
+  private readonly instances = new Map<string, Map<string, StoredOrg>>();
+  private readonly usedIds = new Set<string>();
+  private seq = 0;
+
+  constructor(
+    seed: EmulatorSeed,
+    private readonly now: () => number,
+  ) {
+    for (const t of seed.tokens ?? [{ token: DEFAULT_TOKEN, scopes: ['all.Instance'] }]) this.tokens.set(t.token, new Set(t.scopes));
+    const instances = seed.instances ?? [{ id: DEFAULT_ID, orgs: [{ id: DEFAULT_ID }] }];
+    for (const inst of instances) {
+      const orgs = new Map<string, StoredOrg>();
+      this.instances.set(this.claimId(inst.id), orgs);
+      for (const o of inst.orgs ?? []) {
+        const org: StoredOrg = { id: o.id.toLowerCase(), invites: new Map(), members: new Map() };
+        orgs.set(org.id, org);
+        for (const inv of o.invites ?? []) {
+          this.insertInvite(org, {
+            email: inv.email,
+            role: inv.role,
+            inviteDateMs: inv.inviteDate === undefined ? undefined : Date.parse(inv.inviteDate),
+            hasExpired: inv.hasExpired,
+          });
+        }
+        for (const m of o.members ?? []) org.members.set(m.email.toLowerCase(), { userId: this.newId(), email: m.email, role: m.role });
+      }
+    }
+  }
+
+  /** A fresh 24-lowercase-hex id no other object of this emulator has. */
+  newId(): string {
+    for (;;) {
+      const id = randomBytes(12).toString('hex');
+      if (!this.usedIds.has(id)) return this.claimId(id);
+    }
+  }
+
+  private claimId(id: string): string {
+    const lower = id.toLowerCase();
+    this.usedIds.add(lower);
+    return lower;
+  }
+
+  /** The org, or EmulatorNotFoundError naming the instance or the org. Ids compare case-insensitively. */
+  org(instanceId: string, orgId: string): StoredOrg {
+    const orgs = this.instances.get(instanceId.toLowerCase());
+    if (!orgs) throw new EmulatorNotFoundError('Instance', instanceId);
+    const org = orgs.get(orgId.toLowerCase());
+    if (!org) throw new EmulatorNotFoundError('Organization', orgId);
+    return org;
+  }
+
+  private storedInvite(org: StoredOrg, inviteId: string): StoredInvite {
+    const inv = org.invites.get(inviteId.toLowerCase());
+    if (!inv) throw new EmulatorNotFoundError('Invite', inviteId);
+    return inv;
+  }
+
+  private insertInvite(org: StoredOrg, input: NewInviteInput): StoredInvite {
+    const inv: StoredInvite = {
+      id: this.newId(),
+      email: input.email,
+      role: input.role,
+      applicationRoles: input.applicationRoles ?? [],
+      dashboardRoles: input.dashboardRoles ?? [],
+      disallowTransfer: input.disallowTransfer ?? false,
+      inviteDateMs: input.inviteDateMs ?? this.now(),
+      expiredOverride: input.hasExpired,
+      seq: this.seq++,
+    };
+    org.invites.set(inv.id, inv);
+    return inv;
+  }
+
+  private view(inv: StoredInvite): EmulatorInvite {
+    const remaining = Math.max(0, inv.inviteDateMs + INVITE_LIFETIME_MS - this.now());
+    const hasExpired = inv.expiredOverride ?? remaining === 0;
+    return {
+      id: inv.id,
+      email: inv.email,
+      role: inv.role,
+      applicationRoles: inv.applicationRoles.map((r) => ({ ...r })),
+      dashboardRoles: inv.dashboardRoles.map((r) => ({ ...r })),
+      inviteDate: new Date(inv.inviteDateMs).toISOString(),
+      ttl: hasExpired ? 0 : remaining,
+      hasExpired,
+      disallowTransfer: inv.disallowTransfer,
+    };
+  }
+
+  /** Pending invites of an org, filtered and sorted as GET answers them. */
+  listInvites(instanceId: string, orgId: string, q: ListQuery<InviteSortField>): EmulatorInvite[] {
+    const org = this.org(instanceId, orgId);
+    const key = SORT_KEY[q.sortField];
+    const sign = q.sortDirection === 'asc' ? 1 : -1;
+    const { filterField, filter } = q;
+    return [...org.invites.values()]
+      .filter((i) => filterField === undefined || filter === undefined || globMatch(filter, i[filterField]))
+      .sort((a, b) => sign * (compareKeys(key(a), key(b)) || a.seq - b.seq))
+      .map((i) => this.view(i));
+  }
+
+  /** Members of an org, filtered and sorted as GET answers them. */
+  listMembers(instanceId: string, orgId: string, q: ListQuery<'email' | 'role'>): EmulatorMember[] {
+    const org = this.org(instanceId, orgId);
+    const sign = q.sortDirection === 'asc' ? 1 : -1;
+    const { filterField, filter } = q;
+    const key = (m: { email: string; role: string }) => (q.sortField === 'email' ? m.email.toLowerCase() : m.role);
+    return [...org.members.values()]
+      .filter((m) => filterField === undefined || filter === undefined || globMatch(filter, m[filterField]))
+      .sort((a, b) => sign * (compareKeys(key(a), key(b)) || compareKeys(a.email, b.email)))
+      .map((m) => ({ instanceId: instanceId.toLowerCase(), orgId: org.id, userId: m.userId, email: m.email, role: m.role }));
+  }
+
+  /** True when the org already has an unexpired pending invite for this email (case-insensitive). */
+  hasLiveInvite(instanceId: string, orgId: string, email: string): boolean {
+    const lower = email.toLowerCase();
+    return [...this.org(instanceId, orgId).invites.values()].some((i) => i.email.toLowerCase() === lower && !this.view(i).hasExpired);
+  }
+
+  /** Creates an invite; the email is stored as given. */
+  createInvite(instanceId: string, orgId: string, input: NewInviteInput): EmulatorInvite {
+    return this.view(this.insertInvite(this.org(instanceId, orgId), input));
+  }
+
+  getInvite(instanceId: string, orgId: string, inviteId: string): EmulatorInvite {
+    return this.view(this.storedInvite(this.org(instanceId, orgId), inviteId));
+  }
+
+  /** Resend: new role info (when given), inviteDate = now, not expired. */
+  resendInvite(instanceId: string, orgId: string, inviteId: string, info: { role?: Role; applicationRoles?: ResourceRole[]; dashboardRoles?: ResourceRole[] }): EmulatorInvite {
+    const inv = this.storedInvite(this.org(instanceId, orgId), inviteId);
+    if (info.role !== undefined) inv.role = info.role;
+    if (info.applicationRoles !== undefined) inv.applicationRoles = info.applicationRoles;
+    if (info.dashboardRoles !== undefined) inv.dashboardRoles = info.dashboardRoles;
+    inv.inviteDateMs = this.now();
+    inv.expiredOverride = undefined;
+    return this.view(inv);
+  }
+
+  deleteInvite(instanceId: string, orgId: string, inviteId: string): void {
+    const org = this.org(instanceId, orgId);
+    org.invites.delete(this.storedInvite(org, inviteId).id);
+  }
+
+  /** Removes every pending invite of `email` and returns them, newest first; throws when there is none. */
+  private takeInvites(org: StoredOrg, email: string): StoredInvite[] {
+    const lower = email.toLowerCase();
+    const taken = [...org.invites.values()].filter((i) => i.email.toLowerCase() === lower).sort((a, b) => b.inviteDateMs - a.inviteDateMs || b.seq - a.seq);
+    if (taken.length === 0) throw new EmulatorStateError(`org ${org.id} has no pending invite for that email`);
+    for (const i of taken) org.invites.delete(i.id);
+    return taken;
+  }
+
+  /** The person accepts: their invites leave the list and they become a member with the newest invite's role. */
+  acceptInvite(instanceId: string, orgId: string, email: string): void {
+    const org = this.org(instanceId, orgId);
+    const newest = this.takeInvites(org, email)[0] as StoredInvite;
+    const existing = org.members.get(email.toLowerCase());
+    org.members.set(email.toLowerCase(), { userId: existing?.userId ?? this.newId(), email: newest.email, role: newest.role });
+  }
+
+  /** An admin revokes the person's pending invites by hand. */
+  revokeInviteByEmail(instanceId: string, orgId: string, email: string): void {
+    this.takeInvites(this.org(instanceId, orgId), email);
+  }
+
+  removeMember(instanceId: string, orgId: string, email: string): void {
+    const org = this.org(instanceId, orgId);
+    if (!org.members.delete(email.toLowerCase())) throw new EmulatorStateError(`org ${org.id} has no member with that email`);
+  }
+
+  /** Everything but the tokens, for `GET /_emulator/state`. */
+  snapshot(): { instances: { id: string; orgs: { id: string; invites: EmulatorInvite[]; members: EmulatorMember[] }[] }[] } {
+    const defaults = { sortDirection: 'asc', filterField: undefined, filter: undefined } as const;
+    return {
+      instances: [...this.instances].map(([id, orgs]) => ({
+        id,
+        orgs: [...orgs.values()].map((o) => ({
+          id: o.id,
+          invites: this.listInvites(id, o.id, { ...defaults, sortField: 'inviteDate', sortDirection: 'desc' }),
+          members: this.listMembers(id, o.id, { ...defaults, sortField: 'email' }),
+        })),
+      })),
+    };
+  }
+}

@@ -1,0 +1,128 @@
+// lib/app.ts --> InviteSyncStack (one per stage) --> constructs: table, secrets, queue, function, API, triggers, monitoring
+import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CfnOutput, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import type { Stage, StageConfig } from './stages.ts';
+import { readStageSyncConfig } from './sync-config-file.ts';
+import { StateTable } from './constructs/state-table.ts';
+import { OperatorSecret } from './constructs/operator-secret.ts';
+import { ReconcileQueue } from './constructs/reconcile-queue.ts';
+import { FUNCTION_TIMEOUT, SyncFunction } from './constructs/sync-function.ts';
+import { WebhookApi } from './constructs/webhook-api.ts';
+import { Triggers } from './constructs/triggers.ts';
+import { METRICS_NAMESPACE, Monitoring, SERVICE_NAME } from './constructs/monitoring.ts';
+
+/** The repository root (holds package.json, package-lock.json, functions/ and config/). */
+export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** Messages the reconcile queue hands the function per invocation. */
+export const RECONCILE_BATCH_SIZE = 5;
+
+export interface InviteSyncStackProps extends StackProps {
+  readonly stage: Stage;
+  readonly config: StageConfig;
+  /** where `config.syncConfigPath` and the function entry are resolved. @default PROJECT_ROOT */
+  readonly projectRoot?: string;
+}
+
+/**
+ * Everything one stage of invite-sync needs. The stage's sync config is validated here, at synth,
+ * and shipped inside the function bundle as `sync-config.json`.
+ *
+ * After the first deploy the operator puts the two secret values (see the outputs):
+ * the Losant API token, and the webhook secret (one or more space-separated `whsec_…` keys).
+ */
+export class InviteSyncStack extends Stack {
+  readonly syncFunction: SyncFunction;
+
+  constructor(scope: Construct, id: string, props: InviteSyncStackProps) {
+    const { stage, config } = props;
+    const root = props.projectRoot ?? PROJECT_ROOT;
+    const syncConfigFile = isAbsolute(config.syncConfigPath) ? config.syncConfigPath : resolve(root, config.syncConfigPath);
+    // before the stack exists: a bad file leaves nothing half-built behind
+    readStageSyncConfig(syncConfigFile, config.syncConfigPath);
+    super(scope, id, props);
+
+    const removalPolicy = config.removalPolicy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const logRetention = config.logRetentionDays as logs.RetentionDays;
+
+    const state = new StateTable(this, 'State', { removalPolicy });
+    const losantToken = new OperatorSecret(this, 'LosantToken', {
+      description: `invite-sync ${stage}: Losant API token (needs instanceOrgInvites.get/post and instanceOrgMembers.get scopes)`,
+      removalPolicy,
+    });
+    const webhookSecret = new OperatorSecret(this, 'WebhookSecret', {
+      description: `invite-sync ${stage}: Standard Webhooks signing key(s), space-separated whsec_... values`,
+      removalPolicy,
+    });
+    Validations.of(losantToken.cfnSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Losant API tokens are issued and revoked in Losant by an administrator; no Lambda can mint a new one, so automatic rotation is impossible and rotation is an operator runbook step.',
+    });
+    Validations.of(webhookSecret.cfnSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'The webhook signing key is shared with the HR system, which must be reconfigured with every new key; rotation is done by the operator adding a second space-separated key, then removing the old one.',
+    });
+    const reconcile = new ReconcileQueue(this, 'Reconcile', { consumerTimeout: FUNCTION_TIMEOUT, removalPolicy });
+
+    this.syncFunction = new SyncFunction(this, 'Sync', {
+      projectRoot: root,
+      syncConfigFile,
+      logRetention,
+      logRemovalPolicy: removalPolicy,
+      reservedConcurrency: config.reservedConcurrency,
+      environment: {
+        STAGE: stage,
+        LOSANT_API_URL: config.losantApiUrl,
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        POWERTOOLS_LOG_LEVEL: config.logLevel,
+      },
+    });
+    const sync = this.syncFunction;
+    sync.bindTable(state.table);
+    sync.bindSecret(losantToken.secret, 'LOSANT_TOKEN_SECRET_ARN');
+    sync.bindSecret(webhookSecret.secret, 'WEBHOOK_SECRET_ARN');
+    sync.bindQueueSender(reconcile.queue, 'RECONCILE_QUEUE_URL');
+    sync.fn.addEventSource(
+      new SqsEventSource(reconcile.queue, {
+        batchSize: RECONCILE_BATCH_SIZE,
+        reportBatchItemFailures: true,
+        // pollers beyond the reserved concurrency would only be throttled and burn receive counts
+        maxConcurrency: config.reservedConcurrency && config.reservedConcurrency >= 2 ? config.reservedConcurrency : undefined,
+      }),
+    );
+    Validations.of(sync.cfnFunction).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'The runtime is pinned to nodejs22.x on purpose: the project targets Node 22, the bundle is built for node22, and a runtime upgrade is a tested change rather than a drift.',
+    });
+
+    const api = new WebhookApi(this, 'Webhook', {
+      handler: sync.fn,
+      throttle: config.webhookThrottle,
+      logRetention,
+      logRemovalPolicy: removalPolicy,
+    });
+    const triggers = new Triggers(this, 'Triggers', { handler: sync.fn, scheduleExpression: config.scheduleExpression });
+    new Monitoring(this, 'Monitoring', {
+      handler: sync.fn,
+      deadLetterQueue: reconcile.deadLetterQueue,
+      alarmEmail: config.alarmEmail,
+      removalPolicy,
+    });
+
+    new CfnOutput(this, 'WebhookUrl', { value: api.webhookUrl, description: 'HR posts signed webhooks here' });
+    new CfnOutput(this, 'HrEventBusName', { value: triggers.hrBus.eventBusName, description: 'HR puts person.* / roster.* events on this bus' });
+    new CfnOutput(this, 'HrEventBusArn', { value: triggers.hrBus.eventBusArn });
+    new CfnOutput(this, 'TableName', { value: state.table.tableName });
+    new CfnOutput(this, 'LosantTokenSecretArn', { value: losantToken.secret.secretArn, description: 'put the Losant API token here after the first deploy' });
+    new CfnOutput(this, 'WebhookSecretArn', { value: webhookSecret.secret.secretArn, description: 'put the whsec_… key(s) here after the first deploy' });
+    new CfnOutput(this, 'ReconcileQueueUrl', { value: reconcile.queue.queueUrl });
+  }
+}

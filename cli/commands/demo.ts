@@ -57,11 +57,18 @@ function explain(report: RunReport): void {
   }
 }
 
-function postsOf(emulator: RunningEmulator): number {
-  return emulator
-    .stats()
-    .requests.filter((r) => r.method === 'POST')
-    .reduce((n, r) => n + r.count, 0);
+const INVITES_ROUTE = '/instances/:instanceId/orgs/:orgId/invites';
+
+/** POSTs Losant answered: new invites (the collection) and resends (a single invite) */
+function postsOf(emulator: RunningEmulator): { invites: number; resends: number; total: number } {
+  let invites = 0;
+  let resends = 0;
+  for (const r of emulator.stats().requests) {
+    if (r.method !== 'POST') continue;
+    if (r.route === INVITES_ROUTE) invites += r.count;
+    else resends += r.count;
+  }
+  return { invites, resends, total: invites + resends };
 }
 
 async function demo(configPath: string, rosterPath: string): Promise<number> {
@@ -116,14 +123,15 @@ async function demo(configPath: string, rosterPath: string): Promise<number> {
     say(renderTable(first).trimEnd());
     say('Why:');
     explain(first);
-    say(`POSTs sent to Losant: ${postsOf(emulator)} (duplicates: ${emulator.stats().duplicateInvites})`);
+    const p1 = postsOf(emulator);
+    say(`POSTs sent to Losant: ${p1.total} (${p1.invites} new invites, ${p1.resends} resends; duplicate invites: ${emulator.stats().duplicateInvites})`);
     say();
 
     say('Run 2: apply again (the schedule re-checks everything)');
     emulator.reset();
     const second = await runSync(deps, config, { mode: 'apply', trigger: 'demo', deadline: Date.now() + 120_000 });
     say(renderTable(second).trimEnd());
-    const posts = postsOf(emulator);
+    const posts = postsOf(emulator).total;
     say(`POSTs sent to Losant: ${posts} — ${posts === 0 ? 'in step: nothing more to send.' : 'UNEXPECTED: the second run should send nothing.'}`);
     say();
     say('Next: `invite-sync plan --config examples/sync-config.json --roster examples/roster.csv` against your own instance');

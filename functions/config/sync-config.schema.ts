@@ -7,41 +7,51 @@ const HEX24 = /^[A-Fa-f\d]{24}$/;
 
 export const RuleSchema = z
   .object({
-    when: z.record(z.string().min(1), z.union([z.string(), z.array(z.string()).min(1)])).default({}),
-    role: z.enum([...ORG_ROLES, 'skip']),
+    when: z
+      .record(z.string().min(1), z.union([z.string(), z.array(z.string()).min(1)]))
+      .default({})
+      .describe(
+        'attribute → glob or list of globs (case-insensitive, `*` = any run). Keys AND, list items OR; ' +
+          'a missing attribute matches nothing. Keys: email, employeeId, status, or any roster column. {} matches everyone.',
+      ),
+    role: z.enum([...ORG_ROLES, 'skip']).describe('org role to invite with; `skip` leaves the person out of this target'),
   })
-  .strict();
+  .strict()
+  .describe('the first rule whose `when` matches a person decides their role');
 
 export const TargetSchema = z
   .object({
-    name: z.string().min(1).max(128),
-    instanceId: z.string().regex(HEX24, 'must be 24 hexadecimal characters'),
-    orgId: z.string().regex(HEX24, 'must be 24 hexadecimal characters'),
-    rules: z.array(RuleSchema).min(1),
+    name: z.string().min(1).max(128).describe('unique name of the target (reports, metrics, --target)'),
+    instanceId: z.string().regex(HEX24, 'must be 24 hexadecimal characters').describe('Losant instance id'),
+    orgId: z.string().regex(HEX24, 'must be 24 hexadecimal characters').describe('Losant organization id'),
+    rules: z.array(RuleSchema).min(1).describe('who is invited with which role; first match wins'),
   })
-  .strict();
+  .strict()
+  .describe('one Losant organization kept in step with the roster');
 
 export const PolicySchema = z
   .object({
-    renewExpired: z.boolean().default(true),
-    maxRenewals: z.number().int().min(0).max(100).default(3),
-    revokeLeft: z.boolean().default(false),
-    fixRole: z.boolean().default(false),
+    renewExpired: z.boolean().default(true).describe('resend expired invites that invite-sync created'),
+    maxRenewals: z.number().int().min(0).max(100).default(3).describe('how often one invite is resent at most'),
+    revokeLeft: z.boolean().default(false).describe('revoke invites invite-sync created for people no longer desired'),
+    fixRole: z.boolean().default(false).describe('resend our pending invites whose role no longer matches the rules'),
   })
-  .strict();
+  .strict()
+  .describe('what invite-sync may do beyond inviting; it only ever touches invites it created');
 
 export const LimitsSchema = z
   .object({
-    maxInvitesPerRun: z.number().int().min(0).default(500),
-    minSizeForFraction: z.number().int().min(0).default(50),
-    maxChangeFraction: z.number().min(0).max(1000).default(0.5),
-    maxBadRows: z.number().int().min(0).default(0),
+    maxInvitesPerRun: z.number().int().min(0).default(500).describe('more changes than this in one target blocks the run'),
+    minSizeForFraction: z.number().int().min(0).default(50).describe('orgs smaller than this (pending + members) skip the fraction check'),
+    maxChangeFraction: z.number().min(0).max(1000).default(0.5).describe('more changes than this fraction of pending + members blocks the run'),
+    maxBadRows: z.number().int().min(0).default(0).describe('roster rows that may fail validation (they are left out)'),
   })
-  .strict();
+  .strict()
+  .describe('safety brakes: a blocked run changes nothing until approved or forced');
 
 export const SyncConfigSchema = z
   .object({
-    $schema: z.string().optional(),
+    $schema: z.string().optional().describe('path or URL of this JSON Schema, for editors'),
     targets: z
       .array(TargetSchema)
       .min(1)
@@ -55,14 +65,16 @@ export const SyncConfigSchema = z
           if (orgs.has(key)) ctx.addIssue({ code: 'custom', path: [i, 'orgId'], message: 'two targets point at the same org' });
           orgs.add(key);
         });
-      }),
+      })
+      .describe('the organizations to keep in step (names and orgs unique)'),
     policy: PolicySchema.default(PolicySchema.parse({})),
     limits: LimitsSchema.default(LimitsSchema.parse({})),
-    concurrency: z.number().int().min(1).max(256).default(16),
-    leaseSeconds: z.number().int().min(10).max(3600).default(120),
-    mode: z.enum(['apply', 'plan']).default('apply'),
+    concurrency: z.number().int().min(1).max(256).default(16).describe('Losant requests in flight at once'),
+    leaseSeconds: z.number().int().min(10).max(3600).default(120).describe('how long one run holds a target before another may take it'),
+    mode: z.enum(['apply', 'plan']).default('apply').describe('`plan` computes and reports, never changes Losant'),
   })
-  .strict();
+  .strict()
+  .meta({ title: 'invite-sync config', description: 'Which Losant organizations to keep in step with the HR roster, and how.' });
 
 export type SyncConfig = z.infer<typeof SyncConfigSchema>;
 export type SyncConfigInput = z.input<typeof SyncConfigSchema>;

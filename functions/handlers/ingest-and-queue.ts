@@ -1,0 +1,34 @@
+// webhook / EventBridge handler --> ingestAndQueue --> ingestHrEvent (store) --> ReconcileQueue (touched targets)
+import type { HrEvent } from '../sync/events.ts';
+import { ingestHrEvent, type IngestResult } from '../sync/ingest.ts';
+import type { Container } from '../runtime/composition-root.ts';
+
+export type IngestDeps = Pick<Container, 'store' | 'clock' | 'log' | 'queue' | 'config' | 'metrics'>;
+
+/** Ingest result plus whether its touched targets reached the queue. */
+export interface IngestAndQueueResult extends IngestResult {
+  queued: boolean;
+}
+
+/**
+ * Applies a validated HR event (deduped on the event's `id`) and queues the targets it touched.
+ * A queueing failure does not undo the ingest: the people are stored and their targets marked
+ * dirty, so the next schedule reconciles them; it is logged and counted (`ReconcileQueueFailures`).
+ * Store failures throw (the sender retries; the delivery id is recorded only after the people).
+ */
+export async function ingestAndQueue(deps: IngestDeps, event: HrEvent, via: 'webhook' | 'event'): Promise<IngestAndQueueResult> {
+  const result = await ingestHrEvent(deps, event, { targets: deps.config.targets });
+  if (result.touched.length === 0) return { ...result, queued: false };
+  try {
+    await deps.queue.enqueue(result.touched, `${via} ${event.type} ${event.id}`);
+    return { ...result, queued: true };
+  } catch (err) {
+    deps.log.error('could not queue the touched targets; the next schedule reconciles them', {
+      targets: result.touched,
+      error: (err as Error).message,
+    });
+    deps.metrics.addMetric('ReconcileQueueFailures', 'Count', 1);
+    deps.metrics.publishStoredMetrics();
+    return { ...result, queued: false };
+  }
+}

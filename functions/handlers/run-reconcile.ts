@@ -1,0 +1,47 @@
+// queue handler / serve's queue worker --> reconcileAndRecord --> runSync --> metrics + correlated log lines
+import type { RunRecord } from '../sync/ports.ts';
+import type { RunReport } from '../sync/types.ts';
+import { newRunId, runSync } from '../sync/reconcile.ts';
+import type { Container } from '../runtime/composition-root.ts';
+import { recordRunMetrics } from '../runtime/metrics.ts';
+
+export type ReconcileDeps = Pick<Container, 'api' | 'store' | 'clock' | 'log' | 'metrics' | 'config'>;
+
+export interface ReconcileRunOptions {
+  targetNames: string[];
+  trigger: RunRecord['trigger'];
+  /** epoch ms */
+  deadline: number;
+  waitForLeaseMs?: number;
+}
+
+/**
+ * Reconciles the named targets in the config's mode, with `runId` on every log line, and emits the
+ * run metrics (InvitesSent, InvitesRenewed, InvitesFailed, RunsBlocked, DriftRemaining, RunDurationMs).
+ * @example const report = await reconcileAndRecord(container, { targetNames: ['eng'], trigger: 'queue', deadline })
+ */
+export async function reconcileAndRecord(deps: ReconcileDeps, opts: ReconcileRunOptions): Promise<RunReport> {
+  const started = deps.clock.now();
+  const runId = newRunId(started);
+  deps.log.appendKeys({ runId });
+  try {
+    const report = await runSync(deps, deps.config, {
+      mode: deps.config.mode,
+      trigger: opts.trigger,
+      deadline: opts.deadline,
+      targetNames: opts.targetNames,
+      runId,
+      ...(opts.waitForLeaseMs !== undefined ? { waitForLeaseMs: opts.waitForLeaseMs } : {}),
+    });
+    const metrics = recordRunMetrics(deps.metrics, report, deps.clock.now() - started);
+    deps.log.info('reconcile finished', {
+      mode: report.mode,
+      complete: report.complete,
+      targets: report.targets.map((t) => ({ name: t.name, complete: t.complete, blocked: t.blocked, error: t.error?.code })),
+      ...metrics,
+    });
+    return report;
+  } finally {
+    deps.log.removeKeys(['runId']);
+  }
+}

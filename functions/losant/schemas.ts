@@ -1,0 +1,109 @@
+// Losant answer / request body --> zod schemas mirroring schemas/losant/*.json (draft-07) --> typed data
+import { z } from 'zod';
+import { ORG_ROLES } from '../sync/types.ts';
+
+/** `^[A-Fa-f\d]{24}$`: every Losant id. */
+export const LosantIdSchema = z.string().regex(/^[A-Fa-f\d]{24}$/, 'must be 24 hexadecimal characters');
+
+// ajv-formats' (full mode) `email` format, which the published schemas are validated with.
+const FORMAT_EMAIL =
+  /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/i;
+
+/** `{ type: string, format: email, maxLength: 1024 }`. */
+export const LosantEmailSchema = z.string().max(1024).regex(FORMAT_EMAIL, 'must be an email address');
+
+export const OrgRoleSchema = z.enum(ORG_ROLES);
+
+/** `applicationRoles` / `dashboardRoles` items (additionalProperties: false). */
+export const ResourceRoleSchema = z.strictObject({
+  resourceId: LosantIdSchema,
+  role: z.enum(['collaborate', 'view', 'none']),
+});
+export type ResourceRole = z.infer<typeof ResourceRoleSchema>;
+
+const ResourceRolesSchema = z.array(ResourceRoleSchema).max(100);
+const SortDirectionSchema = z.enum(['asc', 'desc', 'ASC', 'DESC', '']);
+
+/** `orgInvite.json`: one pending invite. No property is required by the schema; extras are allowed. */
+export const OrgInviteSchema = z.looseObject({
+  id: LosantIdSchema.optional(),
+  email: LosantEmailSchema.optional(),
+  role: OrgRoleSchema.optional(),
+  applicationRoles: ResourceRolesSchema.optional(),
+  dashboardRoles: ResourceRolesSchema.optional(),
+  inviteDate: z.iso.datetime({ offset: true }).optional(),
+  ttl: z.number().optional(),
+  hasExpired: z.boolean().optional(),
+  disallowTransfer: z.boolean().optional(),
+});
+export type OrgInvite = z.infer<typeof OrgInviteSchema>;
+
+/** `orgInviteCollection.json`: the 200 answer of GET invites and the 201 answer of POST invites. */
+export const OrgInviteCollectionSchema = z.looseObject({
+  items: z.array(OrgInviteSchema).optional(),
+  instanceId: LosantIdSchema.optional(),
+  orgId: LosantIdSchema.optional(),
+  count: z.int().optional(),
+  filter: z.string().optional(),
+  filterField: z.string().optional(),
+  sortField: z.string().optional(),
+  sortDirection: SortDirectionSchema.optional(),
+});
+export type OrgInviteCollection = z.infer<typeof OrgInviteCollectionSchema>;
+
+/** `instanceOrgMember.json`: one accepted member (additionalProperties: false). */
+export const InstanceOrgMemberSchema = z.strictObject({
+  instanceId: LosantIdSchema.optional(),
+  orgId: LosantIdSchema.optional(),
+  userId: LosantIdSchema.optional(),
+  email: LosantEmailSchema.optional(),
+  firstName: z.string().min(1).max(1024).optional(),
+  lastName: z.string().max(1024).optional(),
+  role: OrgRoleSchema.optional(),
+  avatarUrl: z.string().max(1024).regex(/^[a-z][a-z0-9+\-.]*:[^\s]*$/i, 'must be a URI').optional(),
+  twoFactorAuthEnabled: z.boolean().optional(),
+  ssoLinked: z.boolean().optional(),
+});
+export type InstanceOrgMember = z.infer<typeof InstanceOrgMemberSchema>;
+
+/** `instanceOrgMembers.json`: the 200 answer of GET members. */
+export const InstanceOrgMembersSchema = z.looseObject({
+  items: z.array(InstanceOrgMemberSchema).optional(),
+  instanceId: LosantIdSchema.optional(),
+  orgId: LosantIdSchema.optional(),
+  count: z.int().optional(),
+  filter: z.string().optional(),
+  filterField: z.string().optional(),
+  sortField: z.string().optional(),
+  sortDirection: SortDirectionSchema.optional(),
+});
+export type InstanceOrgMembers = z.infer<typeof InstanceOrgMembersSchema>;
+
+/** `orgInvitePost.json`: the POST invites body (no other properties allowed). */
+export const OrgInvitePostSchema = z.strictObject({
+  email: LosantEmailSchema,
+  role: OrgRoleSchema,
+  applicationRoles: ResourceRolesSchema.optional(),
+  dashboardRoles: ResourceRolesSchema.optional(),
+  disallowTransfer: z.boolean().optional(),
+});
+export type OrgInvitePost = z.infer<typeof OrgInvitePostSchema>;
+
+/** `orgRoleInfo.json`: the resend body (no other properties allowed). */
+export const OrgRoleInfoSchema = z.strictObject({
+  role: OrgRoleSchema.optional(),
+  applicationRoles: ResourceRolesSchema.optional(),
+  dashboardRoles: ResourceRolesSchema.optional(),
+});
+export type OrgRoleInfo = z.infer<typeof OrgRoleInfoSchema>;
+
+/** `success.json`: the DELETE answer. */
+export const SuccessSchema = z.looseObject({ success: z.literal(true).optional() });
+export type Success = z.infer<typeof SuccessSchema>;
+
+/** `error.json`: every error body. */
+export const LosantErrorBodySchema = z.looseObject({
+  type: z.string().optional(),
+  message: z.string().optional(),
+});
+export type LosantErrorBody = z.infer<typeof LosantErrorBodySchema>;

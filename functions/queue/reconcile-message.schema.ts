@@ -1,0 +1,32 @@
+// ReconcileQueue.enqueue --> message body `{"target","reason"}` --> ReconcileMessageSchema --> queue handler
+import { z } from 'zod';
+
+export const MAX_REASON_LENGTH = 256;
+
+/** One SQS message body: reconcile this target. Unknown fields are ignored (forward compatible). */
+export const ReconcileMessageSchema = z.object({
+  target: z.string({ error: 'required' }).min(1, 'must not be empty').max(128, 'longer than 128 characters'),
+  reason: z.string().max(MAX_REASON_LENGTH * 4).optional(),
+});
+export type ReconcileMessage = z.infer<typeof ReconcileMessageSchema>;
+
+/** The body for one target (the reason is cut to 256 characters). */
+export function reconcileMessageBody(target: string, reason: string): string {
+  const message: ReconcileMessage = { target, reason: reason.slice(0, MAX_REASON_LENGTH) };
+  return JSON.stringify(message);
+}
+
+/**
+ * Parses a message body; null when it is not JSON or not a ReconcileMessage.
+ * @example parseReconcileMessage('{"target":"eng","reason":"schedule"}') // { target: 'eng', reason: 'schedule' }
+ */
+export function parseReconcileMessage(body: string): ReconcileMessage | null {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(body);
+  } catch {
+    return null;
+  }
+  const result = ReconcileMessageSchema.safeParse(doc);
+  return result.success ? result.data : null;
+}

@@ -1,0 +1,102 @@
+// Lambda handler --> getContainer (once per cold start) --> adapters (DynamoDB, Losant, Secrets Manager, SQS) + config
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { parseSyncConfigText, type SyncConfig } from '../config/sync-config.schema.ts';
+import type { Clock, InviteApi, ReconcileQueue, StateStore } from '../sync/ports.ts';
+import { systemClock } from '../sync/ports.ts';
+import { LosantClient } from '../losant/client.ts';
+import { DynamoStateStore } from '../state/dynamo-store.ts';
+import { CachedSecret, type SecretSource } from '../secrets/secrets-manager.ts';
+import { SqsReconcileQueue } from '../queue/sqs-queue.ts';
+import { parseLambdaEnv } from './env.schema.ts';
+import { createLambdaLogger, type HandlerLog } from './logger.ts';
+import { createLambdaMetrics, type MetricsSink } from './metrics.ts';
+
+/** Everything a handler needs; built once per cold start (Lambda) or once per process (serve, tests). */
+export interface Container {
+  stage: string;
+  config: SyncConfig;
+  api: InviteApi;
+  store: StateStore;
+  queue: ReconcileQueue;
+  clock: Clock;
+  log: HandlerLog;
+  metrics: MetricsSink;
+  /** space-separated `whsec_…` keys (several during a rotation) */
+  webhookSecret: SecretSource;
+}
+
+/** SDK clients and parts a test or another host supplies instead of the defaults. */
+export interface ContainerOverrides {
+  dynamoClient?: DynamoDBClient;
+  secretsClient?: SecretsManagerClient;
+  sqsClient?: SQSClient;
+  log?: HandlerLog;
+  metrics?: MetricsSink;
+  clock?: Clock;
+}
+
+/** The sync config shipped with the function could not be read or is invalid. */
+export class BundledConfigError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BundledConfigError';
+  }
+}
+
+/**
+ * Builds the Lambda's container from its environment: the only code that reads process.env.
+ * Nothing here calls the network; secrets are fetched on first use.
+ * @example const c = await createContainer(process.env)
+ */
+export async function createContainer(env: Record<string, string | undefined> = process.env, overrides: ContainerOverrides = {}): Promise<Container> {
+  const e = parseLambdaEnv(env);
+  const log = overrides.log ?? createLambdaLogger({ serviceName: e.POWERTOOLS_SERVICE_NAME, persistentKeys: { stage: e.STAGE }, ...(e.POWERTOOLS_LOG_LEVEL ? { level: e.POWERTOOLS_LOG_LEVEL } : {}) });
+  const metrics = overrides.metrics ?? createLambdaMetrics({ namespace: e.POWERTOOLS_METRICS_NAMESPACE, serviceName: e.POWERTOOLS_SERVICE_NAME });
+  const clock = overrides.clock ?? systemClock;
+
+  const configPath = isAbsolute(e.SYNC_CONFIG_FILE) ? e.SYNC_CONFIG_FILE : resolve(e.LAMBDA_TASK_ROOT ?? process.cwd(), e.SYNC_CONFIG_FILE);
+  let text: string;
+  try {
+    text = await readFile(configPath, 'utf8');
+  } catch (err) {
+    throw new BundledConfigError(`cannot read the sync config ${configPath}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+  }
+  const config = parseSyncConfigText(text, configPath);
+
+  const secretOpts = { clock, ...(overrides.secretsClient ? { client: overrides.secretsClient } : {}) };
+  const losantToken = new CachedSecret({ secretId: e.LOSANT_TOKEN_SECRET_ARN, label: 'Losant API token', ...secretOpts });
+  const webhookSecret = new CachedSecret({ secretId: e.WEBHOOK_SECRET_ARN, label: 'webhook signing key', ...secretOpts });
+
+  return {
+    stage: e.STAGE,
+    config,
+    api: new LosantClient({ baseUrl: e.LOSANT_API_URL, token: (o?: { refresh?: boolean }) => losantToken.get(o), log }),
+    store: new DynamoStateStore({ tableName: e.STATE_TABLE, ...(overrides.dynamoClient ? { client: overrides.dynamoClient } : {}) }),
+    queue: new SqsReconcileQueue({ queueUrl: e.RECONCILE_QUEUE_URL, ...(overrides.sqsClient ? { client: overrides.sqsClient } : {}) }),
+    clock,
+    log,
+    metrics,
+    webhookSecret,
+  };
+}
+
+let current: Promise<Container> | undefined;
+
+/**
+ * The cold start's container, built on the first invocation and reused after; a failed build is
+ * retried by the next invocation.
+ */
+export function getContainer(): Promise<Container> {
+  if (!current) {
+    const building = createContainer(process.env);
+    current = building;
+    building.catch(() => {
+      if (current === building) current = undefined;
+    });
+  }
+  return current;
+}

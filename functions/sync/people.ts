@@ -1,0 +1,126 @@
+// roster / HR event --> PersonInputSchema --> Person (email normalised, attributes as strings)
+import { z } from 'zod';
+import type { Person } from './types.ts';
+import { InputError } from './errors.ts';
+import { parseEmail } from './email.ts';
+
+/** Fields of a person that are not free attributes. */
+export const RESERVED_FIELDS = ['email', 'employeeId', 'status'] as const;
+export const MAX_ATTRIBUTES = 100;
+export const MAX_ATTRIBUTE_NAME = 128;
+export const MAX_ATTRIBUTE_VALUE = 1024;
+
+const scalarError = 'must be a string, number or boolean';
+
+/** An attribute value: strings as given (trimmed), numbers and booleans as their string form. */
+const AttributeValueSchema = z
+  .union([z.string(), z.number(), z.boolean()], { error: scalarError })
+  .transform((v) => String(v).trim())
+  .pipe(z.string().max(MAX_ATTRIBUTE_VALUE, `longer than ${MAX_ATTRIBUTE_VALUE} characters`));
+
+const EmailFieldSchema = z
+  .string({ error: (iss) => (iss.input === undefined ? 'required' : 'must be a string') })
+  .transform((raw, ctx) => {
+    const parsed = parseEmail(raw);
+    if (parsed.ok) return parsed.email;
+    ctx.addIssue({ code: 'custom', message: parsed.reason, input: raw });
+    return z.NEVER;
+  });
+
+const EmployeeIdSchema = z
+  .union([z.string(), z.number()], { error: 'must be a string or number' })
+  .transform((v) => String(v).trim())
+  .pipe(z.string().min(1, 'must not be empty').max(256, 'longer than 256 characters'));
+
+const StatusSchema = z
+  .string({ error: 'must be "active" or "terminated"' })
+  .transform((s) => s.trim().toLowerCase())
+  .pipe(z.enum(['active', 'terminated'], { error: 'must be "active" or "terminated"' }));
+
+/** Drops `null` members: a null field counts as absent (HR exports write null for "no value"). */
+function dropNulls(value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) if (v !== null) out[k] = v;
+  return out;
+}
+
+/**
+ * One person as a roster row or an HR event carries them: `email` (required), `employeeId?`,
+ * `status?` (`active` by default, case-insensitive), and any other attributes as scalars.
+ * Nulls count as absent; objects and arrays are an error naming the field.
+ */
+export const PersonInputSchema = z.preprocess(
+  dropNulls,
+  z
+    .object(
+      {
+        email: EmailFieldSchema,
+        employeeId: EmployeeIdSchema.optional(),
+        status: StatusSchema.default('active'),
+      },
+      { error: 'must be an object' },
+    )
+    .catchall(AttributeValueSchema)
+    .superRefine((obj, ctx) => {
+      const names = Object.keys(obj).filter((k) => !(RESERVED_FIELDS as readonly string[]).includes(k));
+      if (names.length > MAX_ATTRIBUTES) ctx.addIssue({ code: 'custom', message: `more than ${MAX_ATTRIBUTES} attributes` });
+      for (const name of names) {
+        if (name.trim().length === 0 || name.length > MAX_ATTRIBUTE_NAME) {
+          ctx.addIssue({ code: 'custom', path: [name], message: `attribute name must be 1-${MAX_ATTRIBUTE_NAME} characters` });
+        }
+      }
+    }),
+);
+export type PersonInput = z.infer<typeof PersonInputSchema>;
+
+function reshape(input: PersonInput): Person {
+  const attributes: Record<string, string> = {};
+  for (const [key, value] of Object.entries(input)) {
+    if (key === 'email' || key === 'employeeId' || key === 'status') continue;
+    // an empty attribute counts as absent, like an empty CSV cell
+    if (typeof value === 'string' && value.length > 0) attributes[key] = value;
+  }
+  const person: Person = { email: input.email, status: input.status, attributes };
+  if (input.employeeId !== undefined) person.employeeId = input.employeeId;
+  return person;
+}
+
+/** PersonInputSchema shaped as a domain `Person` (use inside other schemas, e.g. HR events). */
+export const PersonSchema = PersonInputSchema.transform(reshape);
+
+/** `a.b.0` style path of a zod issue. */
+export function zodPath(path: readonly PropertyKey[]): string {
+  return path.length ? path.map((k) => (k === '' ? '""' : String(k))).join('.') : '(root)';
+}
+
+/** Zod issues as InputError issues; an unknown key becomes one issue on that key's own path. */
+export function inputIssues(error: z.ZodError): { path: string; message: string }[] {
+  return error.issues.flatMap((i) =>
+    i.code === 'unrecognized_keys'
+      ? i.keys.map((k) => ({ path: zodPath([...i.path, k]), message: 'unknown field' }))
+      : [{ path: zodPath(i.path), message: i.message }],
+  );
+}
+
+/**
+ * Validates one raw person and returns the domain `Person` (email normalised).
+ * Throws InputError naming the first bad field, e.g. `email: invalid email`.
+ * @example toPerson({ email: 'Jane@Example.com', department: 'Engineering' })
+ */
+export function toPerson(input: unknown): Person {
+  const result = PersonSchema.safeParse(input);
+  if (result.success) return result.data;
+  const issues = inputIssues(result.error);
+  const first = issues[0]!;
+  throw new InputError(`${first.path}: ${first.message}`, issues);
+}
+
+/**
+ * The key that says two records are the same person: the employeeId when there is one,
+ * else the normalised email. Prefixed so an id can never collide with an email.
+ * @example personIdentity({ email: 'jane@x.com', employeeId: 'E1', status: 'active', attributes: {} }) // 'emp:E1'
+ */
+export function personIdentity(p: Pick<Person, 'email' | 'employeeId'>): string {
+  return p.employeeId !== undefined ? `emp:${p.employeeId}` : `email:${p.email}`;
+}

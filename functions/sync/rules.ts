@@ -1,0 +1,222 @@
+// planner --> desiredRoles --> roleFor (first matching rule of a target wins) --> matchGlob
+import type { OrgRole, Person, Rule, StoredPerson } from './types.ts';
+
+/**
+ * The glob of a rule as a RegExp: case-insensitive, whole value, `*` matches any run (also empty),
+ * every other character is literal. For matching prefer matchGlob, which never backtracks badly.
+ * @example globToRegExp('*Manager*').test('Engineering manager') // true
+ */
+export function globToRegExp(glob: string): RegExp {
+  const body = glob
+    .replace(/\*+/g, '*')
+    .split('*')
+    .map((part) => part.replace(/[\\^$.|?+()[\]{}/]/g, '\\$&'))
+    .join('.*');
+  return new RegExp(`^${body}$`, 'isu');
+}
+
+/** A glob prepared for repeated matching: lower-cased literal pieces between the stars. */
+interface CompiledGlob {
+  /** pieces[0] must start the value, the last piece must end it; without stars there is one piece */
+  pieces: string[];
+  stars: boolean;
+  /** every piece is ASCII: values can be compared without lower-casing them first */
+  ascii: boolean;
+}
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 127) return false;
+  return true;
+}
+
+function compileGlob(glob: string): CompiledGlob {
+  const lower = glob.toLowerCase();
+  return { pieces: lower.split('*'), stars: lower.includes('*'), ascii: isAscii(lower) };
+}
+
+/** value[pos ..] starts with the lower-case ASCII piece, folding A-Z of value */
+function pieceAt(value: string, pos: number, piece: string): boolean {
+  for (let j = 0; j < piece.length; j++) {
+    let c = value.charCodeAt(pos + j);
+    if (c >= 65 && c <= 90) c |= 32;
+    if (c !== piece.charCodeAt(j)) return false;
+  }
+  return true;
+}
+
+function pieceIndex(value: string, piece: string, from: number, end: number): number {
+  for (let i = from; i + piece.length <= end; i++) if (pieceAt(value, i, piece)) return i;
+  return -1;
+}
+
+/**
+ * Whole-value match. `fold`: compare with ASCII case folding (value as given, pieces ASCII);
+ * otherwise value must already be lower-cased. Greedy leftmost pieces: O(value × glob) at worst.
+ */
+function matchCompiled(g: CompiledGlob, value: string, fold: boolean): boolean {
+  const { pieces } = g;
+  const head = pieces[0]!;
+  if (!g.stars) return value.length === head.length && (fold ? pieceAt(value, 0, head) : value === head);
+  const tail = pieces[pieces.length - 1]!;
+  const end = value.length - tail.length;
+  if (end < head.length) return false;
+  if (fold ? !pieceAt(value, 0, head) || !pieceAt(value, end, tail) : !value.startsWith(head) || !value.endsWith(tail)) return false;
+  let pos = head.length;
+  for (let i = 1; i < pieces.length - 1; i++) {
+    const piece = pieces[i]!;
+    if (piece.length === 0) continue;
+    const at = fold ? pieceIndex(value, piece, pos, end) : value.indexOf(piece, pos);
+    if (at < 0 || at + piece.length > end) return false;
+    pos = at + piece.length;
+  }
+  return true;
+}
+
+/** Case-insensitive match as if both sides were lower-cased, without lower-casing ASCII values. */
+function matchValue(g: CompiledGlob, value: string): boolean {
+  if (g.ascii) {
+    if (matchCompiled(g, value, true)) return true;
+    // folding only A-Z is exact for ASCII values; other values get full Unicode lower-casing
+    if (isAscii(value)) return false;
+  }
+  return matchCompiled(g, value.toLowerCase(), false);
+}
+
+/**
+ * Case-insensitive whole-value glob match (`*` = any run, also empty; all else literal).
+ * @example matchGlob('*@example.com', 'Jane@EXAMPLE.com') // true
+ */
+export function matchGlob(glob: string, value: string): boolean {
+  return matchValue(compileGlob(glob), value);
+}
+
+interface CompiledCondition {
+  key: string;
+  globs: CompiledGlob[];
+  /** the globs as written, when none has a star: a value equal to one matches without lower-casing */
+  literals: string[] | null;
+}
+
+interface CompiledRule {
+  conditions: CompiledCondition[];
+  role: OrgRole | null;
+}
+
+/** Rules prepared for matching many people (see compileRules). */
+export interface RuleSet {
+  readonly rules: readonly CompiledRule[];
+}
+
+const compiled = new WeakMap<Rule, CompiledRule>();
+
+function compileRule(rule: Rule): CompiledRule {
+  let c = compiled.get(rule);
+  if (!c) {
+    c = {
+      conditions: Object.entries(rule.when).map(([key, g]) => {
+        const list = Array.isArray(g) ? g : [g];
+        const globs = list.map(compileGlob);
+        return { key, globs, literals: globs.every((x) => !x.stars) ? list : null };
+      }),
+      role: rule.role === 'skip' ? null : rule.role,
+    };
+    compiled.set(rule, c);
+  }
+  return c;
+}
+
+/**
+ * Prepares rules once for matching many people with roleIn.
+ * @example const set = compileRules(target.rules); people.map((p) => roleIn(p, set))
+ */
+export function compileRules(rules: readonly Rule[]): RuleSet {
+  return { rules: rules.map(compileRule) };
+}
+
+/** The value a `when` key looks at: `email`, `employeeId`, `status`, else the attribute of that name. */
+function attributeOf(person: Person, key: string): string | undefined {
+  if (key === 'email') return person.email;
+  if (key === 'employeeId') return person.employeeId;
+  if (key === 'status') return person.status;
+  return Object.hasOwn(person.attributes, key) ? person.attributes[key] : undefined;
+}
+
+function conditionHolds(cond: CompiledCondition, person: Person): boolean {
+  const value = attributeOf(person, cond.key);
+  if (value === undefined) return false;
+  if (cond.literals !== null && cond.literals.includes(value)) return true;
+  for (const g of cond.globs) if (matchValue(g, value)) return true;
+  return false;
+}
+
+/** roleFor with rules already compiled. */
+export function roleIn(person: Person, set: RuleSet): OrgRole | null {
+  for (const rule of set.rules) {
+    let all = true;
+    for (const cond of rule.conditions) {
+      if (!conditionHolds(cond, person)) {
+        all = false;
+        break;
+      }
+    }
+    if (all) return rule.role;
+  }
+  return null;
+}
+
+/**
+ * The role a person gets in a target: the first rule whose `when` matches wins (keys AND, list
+ * items OR; an empty `when` matches everyone). `skip`, or no matching rule, gives null.
+ * A missing attribute matches nothing, not even `*` (so `{ employeeId: '*' }` means "has one").
+ * @example roleFor(person, [{ when: { title: '*Manager*' }, role: 'admin' }, { when: {}, role: 'view' }])
+ */
+export function roleFor(person: Person, rules: readonly Rule[]): OrgRole | null {
+  return roleIn(person, compileRules(rules));
+}
+
+export interface DesiredRole {
+  role: OrgRole;
+  /** lastEventAt of the stored person the role comes from */
+  personEventAt: string;
+}
+
+/**
+ * The stored person that speaks for each email: terminated people and people their source no
+ * longer lists are out; of several with one email (e.g. two sources) the newest lastEventAt wins
+ * (ties: the greater source, then identity, so the result does not depend on order).
+ */
+export function latestPeople(people: readonly StoredPerson[]): Map<string, StoredPerson> {
+  const newest = new Map<string, StoredPerson>();
+  for (const p of people) {
+    if (p.status === 'terminated' || p.leftSource) continue;
+    const prev = newest.get(p.email);
+    if (prev === undefined || newerPerson(p, prev)) newest.set(p.email, p);
+  }
+  return newest;
+}
+
+/**
+ * Desired `email → role` of one target: latestPeople, then roleFor each (null roles are left out).
+ * @example desiredRoles(await store.listPeople(), target.rules).get('jane@example.com')?.role
+ */
+export function desiredRoles(people: readonly StoredPerson[], rules: readonly Rule[]): Map<string, DesiredRole> {
+  const set = compileRules(rules);
+  const desired = new Map<string, DesiredRole>();
+  latestPeople(people).forEach((p, email) => {
+    const role = roleIn(p, set);
+    if (role !== null) desired.set(email, { role, personEventAt: p.lastEventAt });
+  });
+  return desired;
+}
+
+/** True when `a` should speak for an email rather than `b`: newer lastEventAt, then greater source, then identity. */
+export function newerPerson(a: StoredPerson, b: StoredPerson): boolean {
+  if (a.lastEventAt !== b.lastEventAt) {
+    const ta = Date.parse(a.lastEventAt);
+    const tb = Date.parse(b.lastEventAt);
+    if (Number.isNaN(ta) || Number.isNaN(tb)) return a.lastEventAt > b.lastEventAt;
+    if (ta !== tb) return ta > tb;
+  }
+  if (a.source !== b.source) return a.source > b.source;
+  return a.identity > b.identity;
+}

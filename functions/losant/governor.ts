@@ -15,7 +15,10 @@ export interface RateGovernor {
 export interface AdaptiveRateGovernorOptions {
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
-  /** factor on the first rate estimate; default 1.1 */
+  /**
+   * factor on the first rate estimate; default 1.0 (the estimate already counts the tokens the
+   * server refilled during the pause, and the growth probes upwards anyway)
+   */
   headroom?: number;
   /** factor on the rate after each later 429; default 0.8 */
   decrease?: number;
@@ -41,10 +44,13 @@ export interface GovernorState {
 /**
  * Unlimited until the first 429. Then it pauses every send until Retry-After has passed and paces
  * with a local token bucket modelled on the server's: rate = successes since the start divided by
- * the time including the pause (× headroom), burst = what got through before the 429. Each later
- * 429 multiplies the rate by `decrease` (and shrinks the burst when the burst itself overran);
- * while none arrive and sends are waiting for tokens, the rate grows by `increasePerSecond`.
- * 429s that arrive during a pause answer requests sent before it and only lengthen the pause.
+ * the time up to the end of the pause (× headroom), burst = what got through beyond that rate.
+ * On each later 429 the server's rate is re-estimated from the successes since the previous 429
+ * (kept within one decrease step of the pace) and the pace becomes `decrease` × that estimate; the
+ * burst shrinks when the burst after a pause itself overran. While none arrive and sends wait for
+ * tokens, the pace grows by `increasePerSecond`. 429s that arrive during a pause answer requests
+ * sent before it and only lengthen the pause.
+ * One governor per token: the server limits per token.
  * @example const governor = new AdaptiveRateGovernor(); await governor.acquire(deadline); governor.onResponse(429, 1000);
  */
 export class AdaptiveRateGovernor implements RateGovernor {

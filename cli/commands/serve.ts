@@ -7,7 +7,8 @@ import type { APIGatewayProxyEventV2, ScheduledEvent } from 'aws-lambda';
 import { parseSyncConfigText, type SyncConfig } from '../../functions/config/sync-config.schema.ts';
 import { InputError } from '../../functions/sync/errors.ts';
 import type { Container } from '../../functions/runtime/composition-root.ts';
-import { keyedLog } from '../../functions/runtime/logger.ts';
+import { keyedLog, type HandlerLog } from '../../functions/runtime/logger.ts';
+import type { Log } from '../../functions/sync/ports.ts';
 import { createLogMetrics } from '../../functions/runtime/metrics.ts';
 import { staticSecret } from '../../functions/secrets/secrets-manager.ts';
 import { InProcessReconcileQueue } from '../../functions/queue/in-process-queue.ts';
@@ -113,7 +114,8 @@ async function serve(flags: ServeFlags): Promise<void> {
 }
 
 export interface ServeAppOptions extends Pick<Container, 'config' | 'api' | 'store' | 'clock'> {
-  log: Container['log'] | Parameters<typeof keyedLog>[0];
+  /** a plain Log gains correlation keys (runId, eventId) */
+  log: Log | HandlerLog;
   /** the `whsec_…` key(s), space-separated */
   webhookSecret: string;
   scheduleSeconds?: number | undefined;

@@ -1,0 +1,302 @@
+// Lambda handlers end to end: the real composition root over DynamoDB Local and the Losant emulator (real HTTP);
+// Secrets Manager and SQS are real SDK clients answered in their middleware stack.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { APIGatewayProxyEventV2, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient, type GetSecretValueCommandInput, type GetSecretValueCommandOutput } from '@aws-sdk/client-secrets-manager';
+import { SQSClient, type SendMessageBatchCommandInput, type SendMessageBatchCommandOutput } from '@aws-sdk/client-sqs';
+import { startEmulator, DEFAULT_ID, DEFAULT_TOKEN, type RunningEmulator } from '../../emulator/index.ts';
+import { createTableIfMissing } from '../../functions/state/table-design.ts';
+import { createContainer, type Container } from '../../functions/runtime/composition-root.ts';
+import { keyedLog } from '../../functions/runtime/logger.ts';
+import type { MetricsSink } from '../../functions/runtime/metrics.ts';
+import { dispatch } from '../../functions/handlers/index.handler.ts';
+import { signWebhook } from '../../functions/handlers/webhook-signature.ts';
+import { UnknownEventError } from '../../functions/handlers/errors.ts';
+import type { JsonResult } from '../../functions/handlers/http.ts';
+import type { HrEventResult } from '../../functions/handlers/hr-event.handler.ts';
+import { localDynamoClient, uniqueTableName } from '../helpers/dynamo.ts';
+import { memoryLog } from '../helpers/sync-harness.ts';
+
+const OPS_ORG = '5a5b5c5d5e5f606162636465';
+const WEBHOOK_KEY = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+const FORGED_KEY = `whsec_${Buffer.from('an-attacker-key-thirty-two-bytes').toString('base64')}`;
+const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'example' };
+const fixture = <T>(name: string): T => JSON.parse(readFileSync(new URL(`../fixtures/lambda/${name}`, import.meta.url), 'utf8')) as T;
+const FIXTURES = {
+  http: fixture<APIGatewayProxyEventV2>('http-api-webhook.json'),
+  hrEvent: fixture<Record<string, unknown>>('hr-person-upserted.json'),
+  eventBridge: fixture<Record<string, unknown> & { detail: Record<string, unknown> }>('eventbridge-hr-event.json'),
+  scheduled: fixture<Record<string, unknown>>('eventbridge-scheduled.json'),
+  sqs: fixture<SQSEvent>('sqs-reconcile.json'),
+};
+const LAMBDA_CONTEXT = { getRemainingTimeInMillis: () => 120_000 };
+
+let emulator: RunningEmulator;
+let dynamo: DynamoDBClient;
+let taskRoot: string;
+let c: Container;
+const sent: { target: string; reason: string }[] = [];
+const metrics: Array<Record<string, number>> = [];
+const log = memoryLog();
+
+function secretsClient(values: Record<string, string>): SecretsManagerClient {
+  const client = new SecretsManagerClient({ region: 'eu-central-1', credentials: CREDENTIALS });
+  client.middlewareStack.add(
+    () => async (args) => {
+      const id = (args.input as GetSecretValueCommandInput).SecretId ?? '';
+      const output: GetSecretValueCommandOutput = { $metadata: {}, SecretString: values[id] };
+      return { output, response: {} };
+    },
+    { step: 'initialize', name: 'secretsLocally' },
+  );
+  return client;
+}
+
+function sqsClient(): SQSClient {
+  const client = new SQSClient({ region: 'eu-central-1', credentials: CREDENTIALS });
+  client.middlewareStack.add(
+    () => async (args) => {
+      const input = args.input as SendMessageBatchCommandInput;
+      for (const e of input.Entries ?? []) sent.push(JSON.parse(e.MessageBody!) as { target: string; reason: string });
+      const output: SendMessageBatchCommandOutput = { $metadata: {}, Failed: [], Successful: (input.Entries ?? []).map((e) => ({ Id: e.Id!, MessageId: randomUUID(), MD5OfMessageBody: '' })) };
+      return { output, response: {} };
+    },
+    { step: 'initialize', name: 'sqsLocally' },
+  );
+  return client;
+}
+
+function memoryMetrics(): MetricsSink {
+  let stored: Record<string, number> = {};
+  return {
+    addMetric: (name, _unit, value) => void (stored[name] = (stored[name] ?? 0) + value),
+    publishStoredMetrics: () => {
+      metrics.push(stored);
+      stored = {};
+    },
+  };
+}
+
+beforeAll(async () => {
+  emulator = await startEmulator({ port: 0, seed: { instances: [{ id: DEFAULT_ID, orgs: [{ id: DEFAULT_ID }, { id: OPS_ORG }] }] } });
+  dynamo = localDynamoClient();
+  const table = uniqueTableName('handlers');
+  await createTableIfMissing(dynamo, table);
+  taskRoot = await mkdtemp(join(tmpdir(), 'invite-sync-task-'));
+  await writeFile(
+    join(taskRoot, 'sync-config.json'),
+    JSON.stringify({
+      targets: [
+        { name: 'eng', instanceId: DEFAULT_ID, orgId: DEFAULT_ID, rules: [{ when: { department: 'Engineering' }, role: 'edit' }] },
+        { name: 'ops', instanceId: DEFAULT_ID, orgId: OPS_ORG, rules: [{ when: { department: 'Operations' }, role: 'view' }] },
+      ],
+    }),
+  );
+  const env = {
+    STAGE: 'test',
+    STATE_TABLE: table,
+    LOSANT_API_URL: emulator.url,
+    LOSANT_TOKEN_SECRET_ARN: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:LosantToken',
+    WEBHOOK_SECRET_ARN: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:WebhookSecret',
+    RECONCILE_QUEUE_URL: 'https://sqs.eu-central-1.amazonaws.com/123456789012/reconcile',
+    LAMBDA_TASK_ROOT: taskRoot,
+  };
+  c = await createContainer(env, {
+    dynamoClient: dynamo,
+    secretsClient: secretsClient({ [env.LOSANT_TOKEN_SECRET_ARN]: DEFAULT_TOKEN, [env.WEBHOOK_SECRET_ARN]: WEBHOOK_KEY }),
+    sqsClient: sqsClient(),
+    log: keyedLog(log),
+    metrics: memoryMetrics(),
+  });
+});
+
+afterAll(async () => {
+  await (c?.api as { close?: () => Promise<void> } | undefined)?.close?.();
+  await emulator?.close();
+  dynamo?.destroy();
+  if (taskRoot) await rm(taskRoot, { recursive: true, force: true });
+});
+
+beforeEach(() => {
+  sent.length = 0;
+  metrics.length = 0;
+});
+
+/** The HR event fixture with a fresh id and the given email. */
+function hrEvent(email: string): Record<string, unknown> {
+  const doc = structuredClone(FIXTURES.hrEvent) as { id: string; person: Record<string, string> };
+  doc.id = `evt-${randomUUID()}`;
+  doc.person.email = email;
+  doc.person.employeeId = `E-${randomUUID().slice(0, 8)}`;
+  return doc;
+}
+
+function webhookRequest(body: string, key = WEBHOOK_KEY, msgId = `msg_${randomUUID()}`): APIGatewayProxyEventV2 {
+  const event = structuredClone(FIXTURES.http);
+  event.headers = { ...event.headers, ...signWebhook(key, msgId, Math.floor(Date.now() / 1000), body), 'content-length': String(Buffer.byteLength(body)) };
+  event.body = body;
+  return event;
+}
+
+function sqsEvent(messages: { target: string; reason: string }[]): SQSEvent {
+  const template = FIXTURES.sqs.Records[0]!;
+  return { Records: messages.map((m) => ({ ...structuredClone(template), messageId: randomUUID(), body: JSON.stringify(m) })) };
+}
+
+/** pending invites without the ever-shrinking ttl */
+const inviteState = (orgId: string) => emulator.invites(DEFAULT_ID, orgId).map(({ id, email, role, inviteDate }) => ({ id, email, role, inviteDate }));
+const invitedEmails = (orgId: string) => emulator.invites(DEFAULT_ID, orgId).map((i) => i.email.toLowerCase());
+const posts = () => emulator.stats().requests.filter((r) => r.method === 'POST').reduce((n, r) => n + r.count, 0);
+
+describe('Function: handler (webhook → queue → reconcile)', () => {
+  it('returns 202, stores the person, queues the targets without calling Losant, and the queue handler invites them', async () => {
+    // Arrange
+    const email = `jane.${randomUUID().slice(0, 6)}@example.com`;
+    const doc = hrEvent(email);
+    const postsBefore = posts();
+    // Act: the webhook
+    const res = (await dispatch(webhookRequest(JSON.stringify(doc)), LAMBDA_CONTEXT, c)) as JsonResult;
+    // Assert: accepted, stored, queued, Losant untouched
+    expect(res.statusCode).toBe(202);
+    expect(JSON.parse(res.body)).toEqual({ status: 'applied', eventId: doc.id, touched: 2 });
+    expect((await c.store.listPeople()).map((p) => p.email)).toContain(email);
+    expect(sent.map((m) => m.target).sort()).toEqual(['eng', 'ops']);
+    expect(posts()).toBe(postsBefore);
+    expect(invitedEmails(DEFAULT_ID)).not.toContain(email);
+
+    // Act: SQS delivers the queued messages
+    const batch = (await dispatch(sqsEvent(sent), LAMBDA_CONTEXT, c)) as SQSBatchResponse;
+    // Assert: invited in the org whose rule matches, with its role
+    expect(batch.batchItemFailures).toEqual([]);
+    expect(emulator.invites(DEFAULT_ID, DEFAULT_ID).find((i) => i.email.toLowerCase() === email)?.role).toBe('edit');
+    expect(invitedEmails(OPS_ORG)).not.toContain(email);
+    expect(metrics.reduce((n, m) => n + (m.InvitesSent ?? 0), 0)).toBe(1);
+    expect(log.lines.join('\n')).not.toContain(email);
+  });
+
+  it('returns 200 duplicate for a replayed delivery and changes nothing the second time', async () => {
+    // Arrange: one delivery accepted and reconciled
+    const email = `replay.${randomUUID().slice(0, 6)}@example.com`;
+    const body = JSON.stringify(hrEvent(email));
+    const request = webhookRequest(body);
+    expect(((await dispatch(structuredClone(request), LAMBDA_CONTEXT, c)) as JsonResult).statusCode).toBe(202);
+    await dispatch(sqsEvent(sent), LAMBDA_CONTEXT, c);
+    const peopleBefore = await c.store.listPeople();
+    const invitesBefore = inviteState(DEFAULT_ID);
+    const postsBefore = posts();
+    sent.length = 0;
+    // Act: the same delivery again
+    const replay = (await dispatch(structuredClone(request), LAMBDA_CONTEXT, c)) as JsonResult;
+    // Assert
+    expect(replay.statusCode).toBe(200);
+    expect(JSON.parse(replay.body)).toMatchObject({ status: 'duplicate' });
+    expect(sent).toEqual([]);
+    expect(await c.store.listPeople()).toEqual(peopleBefore);
+    expect(inviteState(DEFAULT_ID)).toEqual(invitesBefore);
+    expect(posts()).toBe(postsBefore);
+  });
+
+  it('returns 401 for a forged request and stores, queues and invites nothing', async () => {
+    // Arrange
+    const email = `forged.${randomUUID().slice(0, 6)}@example.com`;
+    const doc = hrEvent(email);
+    const postsBefore = posts();
+    // Act
+    const res = (await dispatch(webhookRequest(JSON.stringify(doc), FORGED_KEY), LAMBDA_CONTEXT, c)) as JsonResult;
+    // Assert
+    expect(res.statusCode).toBe(401);
+    expect((await c.store.listPeople()).map((p) => p.email)).not.toContain(email);
+    expect(await c.store.hasDelivery(doc.id as string)).toBe(false);
+    expect(sent).toEqual([]);
+    expect(posts()).toBe(postsBefore);
+  });
+});
+
+describe('Function: handler (EventBridge HR event)', () => {
+  it('returns applied for an HR bus event, stores the person and queues the targets', async () => {
+    // Arrange
+    const event = structuredClone(FIXTURES.eventBridge);
+    const email = `omar.${randomUUID().slice(0, 6)}@example.com`;
+    event.detail.id = `evt-${randomUUID()}`;
+    (event.detail.person as Record<string, string>).email = email;
+    // Act
+    const result = (await dispatch(event, LAMBDA_CONTEXT, c)) as HrEventResult;
+    // Assert
+    expect(result).toEqual({ status: 'applied', eventId: event.detail.id, touched: 2, queued: true });
+    expect((await c.store.listPeople()).find((p) => p.email === email)?.attributes.title).toBe('Backend Engineer');
+    expect(sent.map((m) => m.target).sort()).toEqual(['eng', 'ops']);
+  });
+
+  it('returns invalid for an event whose detail-type disagrees with its detail, storing nothing', async () => {
+    const event = structuredClone(FIXTURES.eventBridge);
+    const email = `mismatch.${randomUUID().slice(0, 6)}@example.com`;
+    event['detail-type'] = 'roster.snapshot';
+    event.detail.id = `evt-${randomUUID()}`;
+    (event.detail.person as Record<string, string>).email = email;
+    const result = (await dispatch(event, LAMBDA_CONTEXT, c)) as HrEventResult;
+    expect(result.status).toBe('invalid');
+    expect((await c.store.listPeople()).map((p) => p.email)).not.toContain(email);
+    expect(sent).toEqual([]);
+  });
+});
+
+describe('Function: handler (schedule)', () => {
+  it('returns queued = every target and sends one message per target', async () => {
+    const result = await dispatch(structuredClone(FIXTURES.scheduled), LAMBDA_CONTEXT, c);
+    expect(result).toEqual({ queued: 2 });
+    expect(sent.map((m) => m.target).sort()).toEqual(['eng', 'ops']);
+    expect(sent.every((m) => m.reason.startsWith('schedule '))).toBe(true);
+  });
+});
+
+describe('Function: handler (SQS batch)', () => {
+  it('returns only the lease-busy target in batchItemFailures and reconciles the other', async () => {
+    // Arrange: a person for each org, and another run holding ops' lease
+    const engEmail = `eng.${randomUUID().slice(0, 6)}@example.com`;
+    const opsEmail = `ops.${randomUUID().slice(0, 6)}@example.com`;
+    const opsPerson = hrEvent(opsEmail) as { person: Record<string, string> };
+    opsPerson.person.department = 'Operations';
+    await dispatch(webhookRequest(JSON.stringify(hrEvent(engEmail))), LAMBDA_CONTEXT, c);
+    await dispatch(webhookRequest(JSON.stringify(opsPerson)), LAMBDA_CONTEXT, c);
+    const ops = { instanceId: DEFAULT_ID, orgId: OPS_ORG };
+    const lease = await c.store.acquireLease(ops, 'another-run', 60);
+    expect(lease).not.toBeNull();
+    const event = sqsEvent([{ target: 'eng', reason: 'test' }, { target: 'ops', reason: 'test' }, { target: 'eng', reason: 'dup' }]);
+    try {
+      // Act
+      const batch = (await dispatch(event, LAMBDA_CONTEXT, c)) as SQSBatchResponse;
+      // Assert
+      expect(batch.batchItemFailures).toEqual([{ itemIdentifier: event.Records[1]!.messageId }]);
+      expect(invitedEmails(DEFAULT_ID)).toContain(engEmail);
+      expect(invitedEmails(OPS_ORG)).not.toContain(opsEmail);
+    } finally {
+      await c.store.releaseLease(lease!);
+    }
+  });
+
+  it('returns every message as failed when the invocation has less time left than the safety margin', async () => {
+    const event = sqsEvent([{ target: 'eng', reason: 'late' }, { target: 'ops', reason: 'late' }]);
+    const batch = (await dispatch(event, { getRemainingTimeInMillis: () => 5_000 }, c)) as SQSBatchResponse;
+    expect(batch.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(event.Records.map((r) => r.messageId));
+  });
+
+  it('returns a malformed message as failed (for the DLQ) and acknowledges a target no longer configured', async () => {
+    const event = sqsEvent([{ target: 'gone', reason: 'old' }]);
+    const poison = { ...structuredClone(event.Records[0]!), messageId: randomUUID(), body: 'not json' };
+    event.Records.push(poison);
+    const batch = (await dispatch(event, LAMBDA_CONTEXT, c)) as SQSBatchResponse;
+    expect(batch.batchItemFailures).toEqual([{ itemIdentifier: poison.messageId }]);
+  });
+});
+
+describe('Function: handler (unknown events)', () => {
+  it('throws UnknownEventError for a shape no trigger sends', async () => {
+    await expect(dispatch({ Records: [{ eventSource: 'aws:s3' }] }, LAMBDA_CONTEXT, c)).rejects.toBeInstanceOf(UnknownEventError);
+  });
+});

@@ -2,10 +2,8 @@
 import type { Command } from 'commander';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import type { APIGatewayProxyEventV2, ScheduledEvent } from 'aws-lambda';
-import { parseSyncConfigText, type SyncConfig } from '../../functions/config/sync-config.schema.ts';
-import { InputError } from '../../functions/sync/errors.ts';
+import { loadSyncConfigFile } from '../../functions/config/load-sync-config.ts';
 import type { Container } from '../../functions/runtime/composition-root.ts';
 import { keyedLog, type HandlerLog } from '../../functions/runtime/logger.ts';
 import type { Log } from '../../functions/sync/ports.ts';
@@ -43,15 +41,6 @@ function integer(flag: string, raw: string, min: number, max: number): number {
   return n;
 }
 
-async function readConfig(file: string): Promise<SyncConfig> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new InputError(`${file}: cannot read the sync config: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-  return parseSyncConfigText(text, file);
-}
 
 export function register(program: Command): void {
   program
@@ -80,7 +69,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     if (err instanceof WebhookKeyError) throw new CliError(`WEBHOOK_SECRET: ${err.message}`, EXIT.badInput);
     throw err;
   }
-  const config = await readConfig(flags.config);
+  const config = await loadSyncConfigFile(flags.config);
 
   const level = process.env.INVITE_SYNC_LOG_LEVEL;
   const baseLog = createStderrLog(isLogLevel(level) ? level : 'info');

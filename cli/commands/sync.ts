@@ -7,10 +7,9 @@ import type { SyncConfig } from '../../functions/config/sync-config.schema.ts';
 import { parseRoster, formatFromPath } from '../../functions/sync/roster.ts';
 import { personIdentity } from '../../functions/sync/people.ts';
 import { ingestHrEvent } from '../../functions/sync/ingest.ts';
-import { approveRun, newRunId, runSync, RunNotFoundError } from '../../functions/sync/reconcile.ts';
+import { approveRun, emptyTargetReport, newRunId, runSync, RunNotFoundError } from '../../functions/sync/reconcile.ts';
 import { InputError } from '../../functions/sync/errors.ts';
 import type { Person, RunReport, StoredPerson } from '../../functions/sync/types.ts';
-import { emptyActionCounts, emptySkipCounts } from '../../functions/sync/types.ts';
 import { createCliRuntime, type CliRuntime } from '../runtime.ts';
 import { CliError, EXIT } from '../exit-codes.ts';
 import { progressLine, renderTable, runExit, toJson } from '../report.ts';
@@ -159,23 +158,5 @@ async function execute(rt: CliRuntime, mode: 'plan' | 'apply', config: SyncConfi
 }
 
 function blockedEmpty(runId: string, mode: 'plan' | 'apply', config: SyncConfig): RunReport {
-  return {
-    mode,
-    runId,
-    complete: false,
-    targets: config.targets.map((t) => ({
-      name: t.name,
-      instanceId: t.instanceId,
-      orgId: t.orgId,
-      desired: 0,
-      pending: 0,
-      members: 0,
-      planned: emptyActionCounts(),
-      done: emptyActionCounts(),
-      failed: 0,
-      skipped: emptySkipCounts(),
-      blocked: 'emptySnapshot' as const,
-      complete: false,
-    })),
-  };
+  return { mode, runId, complete: false, targets: config.targets.map((t) => emptyTargetReport(t, 'emptySnapshot')) };
 }

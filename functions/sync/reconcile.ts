@@ -91,13 +91,9 @@ function repairLedger(ledger: Map<string, LedgerEntry>, plan: { pendingByEmail: 
   return repaired;
 }
 
-/**
- * Reconciles one target: lease, read people/ledger/pending/members, plan, brakes, apply, release.
- * Never throws for Losant or lease trouble: the report's `error` says what stopped it.
- * @example const report = await reconcileTarget(deps, config, config.targets[0], { mode: 'apply', runId, owner, deadline })
- */
-export async function reconcileTarget(deps: SyncDeps, config: SyncConfig, target: Target, opts: ReconcileOptions): Promise<TargetReport> {
-  const report: TargetReport = {
+/** A target's report before anything happened (all counts 0, not complete). */
+export function emptyTargetReport(target: Target, blocked: BlockCode | null = null): TargetReport {
+  return {
     name: target.name,
     instanceId: target.instanceId,
     orgId: target.orgId,
@@ -108,9 +104,18 @@ export async function reconcileTarget(deps: SyncDeps, config: SyncConfig, target
     done: emptyActionCounts(),
     failed: 0,
     skipped: emptySkipCounts(),
-    blocked: null,
+    blocked,
     complete: false,
   };
+}
+
+/**
+ * Reconciles one target: lease, read people/ledger/pending/members, plan, brakes, apply, release.
+ * Never throws for Losant or lease trouble: the report's `error` says what stopped it.
+ * @example const report = await reconcileTarget(deps, config, config.targets[0], { mode: 'apply', runId, owner, deadline })
+ */
+export async function reconcileTarget(deps: SyncDeps, config: SyncConfig, target: Target, opts: ReconcileOptions): Promise<TargetReport> {
+  const report = emptyTargetReport(target);
   const log = deps.log;
   const sleep = deps.sleep ?? sleepReal;
   const abort = new AbortController();

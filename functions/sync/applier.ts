@@ -197,7 +197,8 @@ async function applyOne(action: Action, ctx: ApplyContext, outcomes: OutcomeBuff
         invitedAt: invite.inviteDate || now(),
         renewals: (prev?.renewals ?? 0) + (action.kind === 'renew' ? 1 : 0),
         runId: ctx.runId,
-        ...(prev?.personEventAt ? { personEventAt: prev.personEventAt } : {}),
+        // the HR event this invite now answers: a later manual removal is judged against it
+        ...((action.personEventAt ?? prev?.personEventAt) ? { personEventAt: action.personEventAt ?? prev?.personEventAt } : {}),
       });
       return { recovered: false };
     }

@@ -37,11 +37,18 @@ const StatusSchema = z
   .transform((s) => s.trim().toLowerCase())
   .pipe(z.enum(['active', 'terminated'], { error: 'must be "active" or "terminated"' }));
 
-/** Drops `null` members: a null field counts as absent (HR exports write null for "no value"). */
-function dropNulls(value: unknown): unknown {
+/**
+ * Drops `null` members (a null field counts as absent: HR exports write null for "no value") and
+ * refuses a `__proto__` key (JSON.parse makes it an own key; copied naively it would lend the
+ * person inherited fields).
+ */
+function dropNulls(value: unknown, ctx: z.core.$RefinementCtx): unknown {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) if (v !== null) out[k] = v;
+  for (const [k, v] of Object.entries(value)) {
+    if (k === '__proto__') ctx.addIssue({ code: 'custom', path: [k], message: 'not allowed as a field name', input: v });
+    else if (v !== null) out[k] = v;
+  }
   return out;
 }
 

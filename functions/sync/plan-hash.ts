@@ -2,20 +2,34 @@
 import { createHash } from 'node:crypto';
 import type { Action } from './types.ts';
 
+/** The canonical order: kind, email, inviteId, role (the planner already emits actions in it). */
+function compareCanonical(a: Action, b: Action): number {
+  if (a.kind !== b.kind) return a.kind < b.kind ? -1 : 1;
+  if (a.email !== b.email) return a.email < b.email ? -1 : 1;
+  const ia = a.inviteId ?? '';
+  const ib = b.inviteId ?? '';
+  if (ia !== ib) return ia < ib ? -1 : 1;
+  return a.role === b.role ? 0 : a.role < b.role ? -1 : 1;
+}
+
 /**
  * A stable sha256 (hex) of what a plan would change: kind, email, role and inviteId of every
  * action, independent of their order. Counts, times and renewals do not enter it.
  * @example hashPlan(plan.actions) === plan.hash
  */
 export function hashPlan(actions: readonly Action[]): string {
-  const lines = new Array<string>(actions.length);
-  let sorted = true;
-  for (let i = 0; i < actions.length; i++) {
-    const a = actions[i]!;
-    const line = `${a.kind}\u0000${a.email}\u0000${a.role}\u0000${a.inviteId ?? ''}`;
-    if (sorted && i > 0 && line < lines[i - 1]!) sorted = false;
-    lines[i] = line;
+  let list = actions;
+  for (let i = 1; i < list.length; i++) {
+    if (compareCanonical(list[i - 1]!, list[i]!) > 0) {
+      list = [...actions].sort(compareCanonical);
+      break;
+    }
   }
-  if (!sorted) lines.sort();
-  return createHash('sha256').update(`invite-sync/plan/v1\n${lines.join('\n')}`).digest('hex');
+  const lines = new Array<string>(list.length);
+  for (let i = 0; i < list.length; i++) {
+    const a = list[i]!;
+    // NUL never occurs in a kind, an address, a role or an id, and LF ends each line: unambiguous
+    lines[i] = `${a.kind}\u0000${a.email}\u0000${a.role}\u0000${a.inviteId ?? ''}\n`;
+  }
+  return createHash('sha256').update('invite-sync/plan/v1\n').update(lines.join('')).digest('hex');
 }

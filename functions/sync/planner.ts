@@ -37,23 +37,6 @@ function later(a: PendingInvite, b: PendingInvite): boolean {
   return a.id > b.id;
 }
 
-/** What the planner knows about one email. */
-interface Slot {
-  ledger: LedgerEntry | undefined;
-  /** the unexpired invite that counts (ours first, then the newest) */
-  live: PendingInvite | undefined;
-  liveOurs: boolean;
-  /** the newest expired invite */
-  expired: PendingInvite | undefined;
-  /** the invite the ledger says invite-sync sent, if it is listed */
-  ours: PendingInvite | undefined;
-  /** pending invites listed for the email */
-  invites: number;
-  member: boolean;
-  /** the stored person who speaks for the email (latestPeople's choice) */
-  person: StoredPerson | undefined;
-}
-
 function compareActions(a: Action, b: Action): number {
   if (a.kind !== b.kind) return a.kind < b.kind ? -1 : 1;
   if (a.email !== b.email) return a.email < b.email ? -1 : 1;
@@ -76,81 +59,119 @@ function compareActions(a: Action, b: Action): number {
  * @example const plan = planTarget({ rules, people, pending, members, ledger, policy, now: Date.now() })
  */
 export function planTarget(input: PlanInput): Plan {
-  const { policy, now } = input;
+  const { policy, now, pending: invites } = input;
   const settleMs = input.settleMs ?? DEFAULT_SETTLE_MS;
   const skipped = emptySkipCounts();
   const actions: Action[] = [];
 
-  // One map, one slot per email, filled by one pass over each input list.
-  const slots = new Map<string, Slot>();
-  const slotOf = (email: string): Slot => {
-    let slot = slots.get(email);
+  // One index, email → slot. An email with invites gets the position of its last invite in
+  // `invites` as its slot (so the common single invite needs no per-email record); other emails
+  // get slots from P upwards. What else is known per slot lives in flat arrays.
+  const P = invites.length;
+  const index = new Map<string, number>();
+  /** emails with more than one invite (rare) */
+  let repeated: Set<string> | undefined;
+  for (let i = 0; i < P; i++) {
+    const size = index.size;
+    index.set(invites[i]!.email, i);
+    if (index.size === size) (repeated ??= new Set()).add(invites[i]!.email);
+  }
+  /** every invite of an email that has more than one (rare) */
+  let groups: Map<number, PendingInvite[]> | undefined;
+  if (repeated !== undefined) {
+    groups = new Map();
+    for (const inv of invites) {
+      if (!repeated.has(inv.email)) continue;
+      const slot = index.get(inv.email)!;
+      const list = groups.get(slot);
+      if (list === undefined) groups.set(slot, [inv]);
+      else list.push(inv);
+    }
+  }
+
+  const cap = P + input.ledger.length + input.members.length + input.people.length;
+  const ledger = new Array<LedgerEntry | undefined>(cap);
+  /** the stored person who speaks for the email (latestPeople's choice) */
+  const person = new Array<StoredPerson | undefined>(cap);
+  const member = new Uint8Array(cap);
+  let next = P;
+  const slotOf = (email: string): number => {
+    let slot = index.get(email);
     if (slot === undefined) {
-      slot = { ledger: undefined, live: undefined, liveOurs: false, expired: undefined, ours: undefined, invites: 0, member: false, person: undefined };
-      slots.set(email, slot);
+      slot = next++;
+      index.set(email, slot);
     }
     return slot;
   };
 
-  for (const entry of input.ledger) slotOf(entry.email).ledger = entry;
-
-  for (const inv of input.pending) {
-    const slot = slotOf(inv.email);
-    slot.invites++;
-    const l = slot.ledger;
-    const ours = l !== undefined && l.state === 'sent' && l.inviteId === inv.id;
-    if (ours) slot.ours = inv;
-    if (inv.hasExpired) {
-      if (slot.expired === undefined || later(inv, slot.expired)) slot.expired = inv;
-    } else if (slot.live === undefined || (ours !== slot.liveOurs ? ours : later(inv, slot.live))) {
-      // the unexpired invite to look at: ours first, then the newest
-      slot.live = inv;
-      slot.liveOurs = ours;
-    }
-  }
-
-  for (const m of input.members) slotOf(m.email).member = true;
-
+  for (const entry of input.ledger) ledger[slotOf(entry.email)] = entry;
+  for (const m of input.members) member[slotOf(m.email)] = 1;
   for (const p of input.people) {
     if (p.status === 'terminated' || p.leftSource) continue;
     const slot = slotOf(p.email);
-    if (slot.person === undefined || newerPerson(p, slot.person)) slot.person = p;
+    const prev = person[slot];
+    if (prev === undefined || newerPerson(p, prev)) person[slot] = p;
   }
 
   const ruleSet = compileRules(input.rules);
   let desired = 0;
   let pending = 0;
   let members = 0;
-  slots.forEach((slot, email) => {
-    if (slot.invites > 0) pending++;
-    if (slot.member) members++;
-    const role = slot.person === undefined ? null : roleIn(slot.person, ruleSet);
+  index.forEach((slot, email) => {
+    const l = ledger[slot];
+    const sentId = l !== undefined && l.state === 'sent' ? l.inviteId : undefined;
+    // the invites of this email: count, ours, the unexpired one that counts (ours first, then the newest), the newest expired
+    let count = 0;
+    let ours: PendingInvite | undefined;
+    let open: PendingInvite | undefined;
+    let old: PendingInvite | undefined;
+    if (slot < P) {
+      const list = groups?.get(slot);
+      if (list === undefined) {
+        const inv = invites[slot]!;
+        count = 1;
+        if (sentId !== undefined && inv.id === sentId) ours = inv;
+        if (inv.hasExpired) old = inv;
+        else open = inv;
+      } else {
+        count = list.length;
+        for (const inv of list) {
+          if (sentId !== undefined && inv.id === sentId) ours = inv;
+          if (inv.hasExpired) {
+            if (old === undefined || later(inv, old)) old = inv;
+          } else if (open === undefined || later(inv, open)) open = inv;
+        }
+        if (ours !== undefined && !ours.hasExpired) open = ours;
+      }
+      pending++;
+    }
+    const isMember = member[slot] === 1;
+    if (isMember) members++;
+
+    const who = person[slot];
+    const role = who === undefined ? null : roleIn(who, ruleSet);
     if (role === null) {
       // not desired: only invites invite-sync created are ever revoked
-      if (slot.invites > 0 && policy.revokeLeft) {
-        const ours = slot.ours;
+      if (count > 0 && policy.revokeLeft) {
         if (ours !== undefined) actions.push({ kind: 'revoke', email, role: ours.role, inviteId: ours.id });
-        skipped.notOurs += slot.invites - (ours !== undefined ? 1 : 0);
+        skipped.notOurs += count - (ours !== undefined ? 1 : 0);
       }
       return;
     }
     desired++;
-    const personEventAt = slot.person!.lastEventAt;
-    if (slot.member) {
+    const personEventAt = who!.lastEventAt;
+    if (isMember) {
       skipped.alreadyMember++;
       return;
     }
-    const open = slot.live;
     if (open !== undefined) {
-      if (policy.fixRole && open.role !== role && slot.liveOurs) {
+      if (policy.fixRole && open.role !== role && open === ours) {
         actions.push({ kind: 'fixRole', email, role, inviteId: open.id, personEventAt });
       } else skipped.alreadyPending++;
       return;
     }
-    const l = slot.ledger;
-    const old = slot.expired;
     if (old !== undefined) {
-      if (slot.ours !== old) skipped.notOurs++;
+      if (ours !== old) skipped.notOurs++;
       else if (!policy.renewExpired) skipped.alreadyPending++;
       else if (l!.renewals >= policy.maxRenewals) skipped.renewalsExhausted++;
       else actions.push({ kind: 'renew', email, role, inviteId: old.id, renewals: l!.renewals, personEventAt });

@@ -191,6 +191,7 @@ function checkHeader(names: string[], origin: string): void {
   names.forEach((name, i) => {
     if (name === '') throw fatal(origin, `column ${i + 1} has no name`, 1);
     if (seen.has(name)) throw fatal(origin, `column "${name}" appears twice`, 1);
+    if (name === '__proto__') throw fatal(origin, 'a column may not be named "__proto__"', 1);
     seen.add(name);
   });
   if (!seen.has('email')) throw fatal(origin, 'no "email" column', 1);

@@ -19,6 +19,8 @@ export function globToRegExp(glob: string): RegExp {
 interface CompiledGlob {
   /** pieces[0] must start the value, the last piece must end it; without stars there is one piece */
   pieces: string[];
+  /** first character of each piece in upper case ('' when it has none): where to look for a piece */
+  uppers: string[];
   stars: boolean;
   /** every piece is ASCII: values can be compared without lower-casing them first */
   ascii: boolean;
@@ -31,7 +33,8 @@ function isAscii(s: string): boolean {
 
 function compileGlob(glob: string): CompiledGlob {
   const lower = glob.toLowerCase();
-  return { pieces: lower.split('*'), stars: lower.includes('*'), ascii: isAscii(lower) };
+  const pieces = lower.split('*');
+  return { pieces, uppers: pieces.map((p) => (p[0] ?? '').toUpperCase()), stars: pieces.length > 1, ascii: isAscii(lower) };
 }
 
 /** value[pos ..] starts with the lower-case ASCII piece, folding A-Z of value */
@@ -44,8 +47,18 @@ function pieceAt(value: string, pos: number, piece: string): boolean {
   return true;
 }
 
-function pieceIndex(value: string, piece: string, from: number, end: number): number {
-  for (let i = from; i + piece.length <= end; i++) if (pieceAt(value, i, piece)) return i;
+/** First index ≥ from where the lower-case ASCII piece occurs in value (folding A-Z), ending by `end`; else -1. */
+function pieceIndex(value: string, piece: string, upper: string, from: number, end: number): number {
+  const lower = piece[0]!;
+  const twoCases = upper !== lower;
+  for (let i = from; i + piece.length <= end; i++) {
+    // jump to the next place the first character occurs (either case), then compare the rest
+    const a = value.indexOf(lower, i);
+    const b = twoCases ? value.indexOf(upper, i) : -1;
+    i = a < 0 ? b : b < 0 ? a : Math.min(a, b);
+    if (i < 0 || i + piece.length > end) return -1;
+    if (pieceAt(value, i, piece)) return i;
+  }
   return -1;
 }
 
@@ -65,19 +78,22 @@ function matchCompiled(g: CompiledGlob, value: string, fold: boolean): boolean {
   for (let i = 1; i < pieces.length - 1; i++) {
     const piece = pieces[i]!;
     if (piece.length === 0) continue;
-    const at = fold ? pieceIndex(value, piece, pos, end) : value.indexOf(piece, pos);
+    const at = fold ? pieceIndex(value, piece, g.uppers[i]!, pos, end) : value.indexOf(piece, pos);
     if (at < 0 || at + piece.length > end) return false;
     pos = at + piece.length;
   }
   return true;
 }
 
-/** Case-insensitive match as if both sides were lower-cased, without lower-casing ASCII values. */
+/**
+ * Case-insensitive match as if both sides were lower-cased. With an ASCII glob, folding A-Z of the
+ * value is exact unless the value holds one of the two characters whose lower case is ASCII
+ * (U+0130 İ → i̇, U+212A Kelvin K → k); only then is the value lower-cased in full.
+ */
 function matchValue(g: CompiledGlob, value: string): boolean {
   if (g.ascii) {
     if (matchCompiled(g, value, true)) return true;
-    // folding only A-Z is exact for ASCII values; other values get full Unicode lower-casing
-    if (isAscii(value)) return false;
+    if (value.indexOf('\u0130') < 0 && value.indexOf('\u212a') < 0) return false;
   }
   return matchCompiled(g, value.toLowerCase(), false);
 }
@@ -138,7 +154,9 @@ function attributeOf(person: Person, key: string): string | undefined {
   if (key === 'email') return person.email;
   if (key === 'employeeId') return person.employeeId;
   if (key === 'status') return person.status;
-  return Object.hasOwn(person.attributes, key) ? person.attributes[key] : undefined;
+  // attributes hold strings only; what an object inherits (functions, `__proto__`) never is one
+  const value: unknown = person.attributes[key];
+  return typeof value === 'string' ? value : undefined;
 }
 
 function conditionHolds(cond: CompiledCondition, person: Person): boolean {

@@ -34,7 +34,7 @@ export interface Person {
 
 /** A person as the state store keeps them. */
 export interface StoredPerson extends Person {
-  /** employeeId, or the normalised email when there is none */
+  /** personIdentity(): `emp:<employeeId>`, or `email:<normalised email>` when there is none */
   identity: string;
   source: string;
   /** ISO time of the newest HR event applied to this person */

@@ -76,6 +76,17 @@ describe('Function: toPerson', () => {
     expect(() => toPerson(raw)).toThrow(/more than 100 attributes/);
   });
 
+  it('throws InputError for a __proto__ key instead of inheriting its fields', () => {
+    // Arrange
+    const raw: unknown = JSON.parse('{"__proto__": {"email": "a@b.co", "status": "terminated"}}');
+
+    // Act
+    const err = inputError(() => toPerson(raw));
+
+    // Assert
+    expect(err.issues).toContainEqual({ path: '__proto__', message: 'not allowed as a field name' });
+  });
+
   it('lists every bad field in issues', () => {
     const err = inputError(() => toPerson({ email: 'x', status: 'gone', boss: {} }));
     expect(err.issues.map((i) => i.path).sort()).toEqual(['boss', 'email', 'status']);

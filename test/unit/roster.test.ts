@@ -137,6 +137,7 @@ describe('Function: parseRoster (CSV)', () => {
     ['name,department\nx,y\n', 'roster: line 1: no "email" column'],
     ['email,,department\n', 'roster: line 1: column 2 has no name'],
     ['email, email\n', 'roster: line 1: column "email" appears twice'],
+    ['email,__proto__\na@b.co,x\n', 'roster: line 1: a column may not be named "__proto__"'],
     ['email,name\n"a@x.io,b\nc,d\n', 'roster: a quoted field is not closed by the end of the file'],
     ['email,name\na@x.io,b"c\n', 'roster: line 2: a quote inside an unquoted cell (quote the whole cell and double inner quotes)'],
     ['email,name\n"a@x.io"x,b\n', 'roster: line 2: text after a closing quote (double quotes inside a quoted cell)'],

@@ -5,13 +5,17 @@
 import { writeFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { BenchContext, type Scenario } from './lib/context.ts';
-import { closeEverything, withScope } from './lib/processes.ts';
+import { closeEverything, Scope, withScope } from './lib/processes.ts';
 import { renderMarkdown, renderTable, type ScenarioResult } from './lib/report.ts';
 import { round } from './lib/stats.ts';
 import { plannerScenario } from './scenarios/planner.ts';
 import { applyLatencyScenario } from './scenarios/apply-latency.ts';
+import { applyRateScenario } from './scenarios/apply-rate.ts';
+import { convergedScenario } from './scenarios/converged.ts';
+import { coldStartScenario } from './scenarios/cold-start.ts';
+import { webhookScenario } from './scenarios/webhook.ts';
 
-const SCENARIOS: Scenario[] = [plannerScenario, applyLatencyScenario];
+const SCENARIOS: Scenario[] = [plannerScenario, applyLatencyScenario, applyRateScenario, convergedScenario, coldStartScenario, webhookScenario];
 
 const RESULTS_FILE = new URL('./results.json', import.meta.url);
 
@@ -36,13 +40,21 @@ async function runScenario(ctx: BenchContext, scenario: Scenario): Promise<Scena
 async function main(): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const ctx = new BenchContext();
+  // lives as long as the run: a signal or crash stops DynamoDB Local through it too
+  const root = new Scope('bench');
+  root.defer('dynamodb local', () => ctx.close());
+  // warnings the code under test raises (e.g. MaxListenersExceeded) belong in the report
+  const warnings: string[] = [];
+  process.on('warning', (w) => {
+    if (w.name !== 'NodeVersionSupportWarning') warnings.push(`${w.name}: ${w.message}`.slice(0, 300));
+  });
   const started = new Date();
   const load = loadavg();
   const results: ScenarioResult[] = [];
   try {
     for (const scenario of selected()) results.push(await runScenario(ctx, scenario));
   } finally {
-    await ctx.close();
+    await root.close();
   }
   const environment = {
     startedAt: started.toISOString(),
@@ -54,9 +66,11 @@ async function main(): Promise<void> {
     loadAverageAtStart: load.map((l) => round(l, 2)),
     loadAverageAtEnd: loadavg().map((l) => round(l, 2)),
     notes: ctx.notes,
+    processWarnings: warnings,
   };
   await writeFile(RESULTS_FILE, `${JSON.stringify({ environment, results }, null, 2)}\n`);
   process.stdout.write(`\n${renderTable(results)}\n\n`);
+  if (warnings.length) process.stdout.write(`process warnings during the bench:\n${warnings.map((w) => `  ${w}`).join('\n')}\n`);
   process.stdout.write(`load average ${environment.loadAverageAtStart.join(' ')} → ${environment.loadAverageAtEnd.join(' ')} on ${environment.cpus} cores; ${environment.seconds} s in all\n`);
   process.stdout.write(`wrote ${RESULTS_FILE.pathname}${process.argv.includes('--markdown') ? '' : ' (--markdown prints the table for the README)'}\n`);
   if (process.argv.includes('--markdown')) process.stdout.write(`\n${renderMarkdown(results)}\n`);

@@ -1,5 +1,5 @@
 // bench/run.ts --> BenchContext --> scenarios: shared DynamoDB Local, quiet logs, scenario shape
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalDynamoDb, type LocalDynamoDb } from '../../cli/local-dynamodb.ts';
 import { createTableIfMissing } from '../../functions/state/table-design.ts';
 import type { Log } from '../../functions/sync/ports.ts';
@@ -41,10 +41,13 @@ export class BenchContext {
     return client;
   }
 
-  /** A fresh table for one scenario. */
-  async table(client: DynamoDBClient, prefix: string): Promise<string> {
+  /** A fresh table for one scenario; the scope deletes it (DynamoDB Local keeps everything in its heap). */
+  async table(client: DynamoDBClient, prefix: string, scope: Scope): Promise<string> {
     const name = `bench-${prefix}-${process.pid}-${++this.tables}`;
     await createTableIfMissing(client, name);
+    scope.defer(`table ${name}`, async () => {
+      await client.send(new DeleteTableCommand({ TableName: name }));
+    });
     return name;
   }
 

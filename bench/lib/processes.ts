@@ -143,9 +143,22 @@ export function runNode(script: string, args: string[], options: RunOptions): Pr
 export function lastJsonLine<T>(result: RunResult, what: string): T {
   const line = result.stdout.trim().split('\n').pop() ?? '';
   if (result.code !== 0 || !line.startsWith('{')) {
-    throw new ChildProcessError(`${what} failed (exit ${result.code ?? result.signal}): ${result.stderr.trim().slice(-800)}`);
+    throw new ChildProcessError(`${what} failed (exit ${result.code ?? result.signal}): ${errorSummary(result.stderr)}`);
   }
   return JSON.parse(line) as T;
+}
+
+/**
+ * The line of a child's stderr that names the error, and the first stack frame after it
+ * (or the end of stderr when no line looks like an error).
+ * @example errorSummary('…\nReferenceError: x is not defined\n    at f (a.ts:1:1)\n') // 'ReferenceError: x is not defined (at f (a.ts:1:1))'
+ */
+export function errorSummary(stderr: string): string {
+  const lines = stderr.split('\n').map((l) => l.trim());
+  const i = lines.findIndex((l) => /^[A-Za-z]*(Error|Exception)\b.*:/.test(l));
+  if (i < 0) return stderr.trim().slice(-300);
+  const frame = lines.slice(i + 1).find((l) => l.startsWith('at '));
+  return frame ? `${lines[i]} (${frame})` : lines[i]!;
 }
 
 export interface RunningServer {

@@ -65,7 +65,18 @@ export function renderTable(results: readonly ScenarioResult[]): string {
   const widths = header.map((_, c) => Math.max(...lines.map((l) => l[c]!.length)));
   const text = lines.map((l) => l.map((cell, c) => cell.padEnd(widths[c]!)).join(' | ').trimEnd());
   text.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('-|-'));
-  return text.join('\n');
+  const notes = noteLines(results);
+  return notes.length ? `${text.join('\n')}\n\nnotes:\n${notes.map((n) => `  ${n}`).join('\n')}` : text.join('\n');
+}
+
+/** `id: note` for every row that has one, and the error of every scenario that crashed. */
+function noteLines(results: readonly ScenarioResult[]): string[] {
+  const lines: string[] = [];
+  for (const r of results) {
+    if (r.error) lines.push(`${r.id}: ${r.error}`);
+    for (const row of r.rows) if (row.note) lines.push(`${row.id}: ${row.note}`);
+  }
+  return lines;
 }
 
 /** The same table in Markdown, for bench/README-performance.md. */
@@ -79,5 +90,6 @@ export function renderMarkdown(results: readonly ScenarioResult[]): string {
       out.push(`| ${row.id} | ${row.metric} | ${fmt(row.value, row.unit)} | ${base} | ${ratio} | ${row.target ?? ''} | ${row.status === 'miss' ? '**MISS**' : row.status} |`);
     }
   }
-  return out.join('\n');
+  const notes = noteLines(results);
+  return notes.length ? `${out.join('\n')}\n\n${notes.map((n) => `- ${n}`).join('\n')}` : out.join('\n');
 }

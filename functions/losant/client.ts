@@ -9,7 +9,7 @@ import { normalizeEmailForCompare } from './email.ts';
 import { LosantApiError } from './errors.ts';
 import { AdaptiveRateGovernor, type RateGovernor } from './governor.ts';
 import {
-  InstanceOrgMembersSchema, LosantErrorBodySchema, OrgInviteCollectionSchema, OrgInvitePostSchema, OrgInviteSchema,
+  InstanceOrgMembersSchema, LosantErrorBodySchema, OrgInviteCollectionEnvelopeSchema, OrgInviteCollectionSchema, OrgInvitePostSchema, OrgInviteSchema,
   OrgRoleInfoSchema, SuccessSchema, type InstanceOrgMember, type OrgInvite,
 } from './schemas.ts';
 
@@ -175,8 +175,10 @@ export class LosantClient implements InviteApi {
       const outcome = await this.attempt(spec, opts, attempt);
       let failure: LosantApiError;
       if (outcome.ok && outcome.status >= 200 && outcome.status < 300) {
-        const data = this.parseAnswer(outcome.text, OrgInviteCollectionSchema, spec, outcome.status, attempt);
-        const found = newestByEmail((data.items ?? []).map((i) => toPendingInvite(i, 'POST', ROUTES.invites)), wanted);
+        const data = this.parseAnswer(outcome.text, OrgInviteCollectionEnvelopeSchema, spec, outcome.status, attempt);
+        const mine = (data.items ?? []).filter((i) => rawEmailMatches(i, wanted));
+        const checked = mine.map((i) => toPendingInvite(this.parseItem(i, spec, outcome.status, attempt), 'POST', ROUTES.invites));
+        const found = newestByEmail(checked, wanted);
         if (found) return { invite: found, recovered: false };
         // created, but the answer does not list it: ask for it by email
         const looked = await this.findInviteByEmail(target, body.email, opts);
@@ -427,6 +429,14 @@ export class LosantClient implements InviteApi {
     });
   }
 
+  private parseItem(item: unknown, spec: RequestSpec, status: number, attempt: number): OrgInvite {
+    const parsed = OrgInviteSchema.safeParse(item);
+    if (parsed.success) return parsed.data;
+    throw this.error('invalidResponse', spec, attempt, `the answer does not match the published schema: items: ${this.issues(parsed.error)}`, {
+      status, cause: parsed.error,
+    });
+  }
+
   private issues(error: z.ZodError): string {
     return error.issues
       .slice(0, 3)
@@ -560,6 +570,17 @@ function toMember(item: InstanceOrgMember): Member {
   const member: Member = { email: normalizeEmailForCompare(email), role };
   if (item.userId !== undefined) member.userId = item.userId;
   return member;
+}
+
+/** True when a raw answer item's `email` normalises to `wanted` (cheap for ASCII addresses, the common case). */
+function rawEmailMatches(item: unknown, wanted: string): boolean {
+  if (typeof item !== 'object' || item === null) return false;
+  const email = (item as { email?: unknown }).email;
+  if (typeof email !== 'string') return false;
+  const lower = email.trim().toLowerCase();
+  if (lower === wanted) return true;
+  // eslint-disable-next-line no-control-regex
+  return /[^\x00-\x7f]/.test(lower) && normalizeEmailForCompare(email) === wanted;
 }
 
 /** The invite of exactly that (normalised) email; the newest when there are several. */

@@ -1,5 +1,6 @@
 // handler / CLI --> runSync --> reconcileTarget --> (lease, read four sets, plan, brakes, applyActions, release)
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { SyncConfig } from '../config/sync-config.schema.ts';
 import type { Clock, InviteApi, Lease, Log, RunRecord, StateStore } from './ports.ts';
 import type { Action, ActionCounts, BlockCode, LedgerEntry, Plan, RunReport, StoredPerson, Target, TargetReport } from './types.ts';
@@ -119,6 +120,8 @@ export async function reconcileTarget(deps: SyncDeps, config: SyncConfig, target
   const log = deps.log;
   const sleep = deps.sleep ?? sleepReal;
   const abort = new AbortController();
+  // every request waiting out a 429 listens on this signal: up to `concurrency` of them at once
+  setMaxListeners(config.concurrency + 8, abort.signal);
   let lease: Lease | null = null;
   let renewTimer: ReturnType<typeof setInterval> | undefined;
   let released = false;

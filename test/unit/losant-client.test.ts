@@ -497,6 +497,24 @@ describe('Function: LosantClient.createInvite', () => {
     expect(result.invite.id).toBe('cccccccccccccccccccccccc');
   });
 
+  it('returns invalidResponse when the created invite itself breaks the schema, and checks only that email\'s items', async () => {
+    // Arrange: other people's items are not this POST's business; the new invite's is
+    const others = [{ id: 'not-hex', email: 'someone@x.com', role: 'owner' }];
+    pool.intercept({ path: INVITES, method: 'POST' }).reply(201, collection([...others, invite('ok@x.com', { id: 'dddddddddddddddddddddddd' })]), JSON_HEADERS);
+    pool.intercept({ path: INVITES, method: 'POST' }).reply(201, collection([invite('bad@x.com', { role: 'owner' })]), JSON_HEADERS);
+
+    // Act
+    const ok = await client().createInvite(TARGET, { email: 'ok@x.com', role: 'view' });
+    const bad = await client()
+      .createInvite(TARGET, { email: 'bad@x.com', role: 'view' })
+      .catch((e: unknown) => e);
+
+    // Assert
+    expect(ok.invite.id).toBe('dddddddddddddddddddddddd');
+    expect(bad).toBeInstanceOf(ApiError);
+    expect((bad as ApiError).kind).toBe('invalidResponse');
+  });
+
   it('returns recovered when a 5xx POST turns out to have created the invite', async () => {
     // Arrange
     pool.intercept({ path: INVITES, method: 'POST' }).reply(502, {}, JSON_HEADERS);

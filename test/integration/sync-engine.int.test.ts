@@ -109,6 +109,24 @@ describe('Function: runSync (apply)', () => {
     expect(h.emulator.stats().duplicateInvites).toBe(0);
   });
 
+  it('a 403 on members fails the target: it is never read as "no members"', async () => {
+    h = await startHarness({
+      emulator: {
+        seed: {
+          tokens: [{ token: 'emulator-token', scopes: ['instanceOrgInvites.*'] }],
+          instances: [{ id: INSTANCE, orgs: [{ id: ORG, invites: [], members: [{ email: 'member@example.com', role: 'view' }] }] }],
+        },
+      },
+    });
+    await h.roster([person('member@example.com'), person('new@example.com')]);
+
+    const r = await h.apply();
+
+    expect(r.targets[0]!.error?.code).toBe('forbidden');
+    expect(r.complete).toBe(false);
+    expect(h.posts()).toBe(0);
+  });
+
   it('a busy lease without --wait reports leaseBusy and sends nothing', async () => {
     h = await startHarness();
     await h.roster(emails(2).map((e) => person(e)));

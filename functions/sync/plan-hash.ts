@@ -2,6 +2,9 @@
 import { createHash } from 'node:crypto';
 import type { Action } from './types.ts';
 
+/** Lines per hash.update (a power of two). */
+const CHUNK_LINES = 256;
+
 /** The canonical order: kind, email, inviteId, role (the planner already emits actions in it). */
 function compareCanonical(a: Action, b: Action): number {
   if (a.kind !== b.kind) return a.kind < b.kind ? -1 : 1;
@@ -25,11 +28,18 @@ export function hashPlan(actions: readonly Action[]): string {
       break;
     }
   }
-  const lines = new Array<string>(list.length);
+  const hash = createHash('sha256').update('invite-sync/plan/v1\n');
+  // NUL never occurs in a kind, an address, a role or an id, and LF ends each line: unambiguous.
+  // Lines go into the hash in chunks of whole lines (UTF-8 of the parts = UTF-8 of the whole, as
+  // no chunk ends inside a surrogate pair): the same digest as one big string, without building it.
+  let chunk = '';
   for (let i = 0; i < list.length; i++) {
     const a = list[i]!;
-    // NUL never occurs in a kind, an address, a role or an id, and LF ends each line: unambiguous
-    lines[i] = `${a.kind}\u0000${a.email}\u0000${a.role}\u0000${a.inviteId ?? ''}\n`;
+    chunk = chunk + a.kind + '\u0000' + a.email + '\u0000' + a.role + '\u0000' + (a.inviteId ?? '') + '\n';
+    if ((i & (CHUNK_LINES - 1)) === CHUNK_LINES - 1) {
+      hash.update(chunk);
+      chunk = '';
+    }
   }
-  return createHash('sha256').update('invite-sync/plan/v1\n').update(lines.join('')).digest('hex');
+  return hash.update(chunk).digest('hex');
 }

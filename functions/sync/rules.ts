@@ -118,9 +118,26 @@ interface CompiledRule {
   role: OrgRole | null;
 }
 
+/**
+ * Recent answers of one condition by value: people share few distinct values of most attributes
+ * (department, title), so a short list compared with === saves matching the globs again. A key with
+ * many distinct values (email, employeeId) turns the memo off after MEMO_MISSES misses once full.
+ */
+interface ConditionMemo {
+  values: string[];
+  results: boolean[];
+  misses: number;
+  on: boolean;
+}
+
+const MEMO_SIZE = 8;
+const MEMO_MISSES = 64;
+
 /** Rules prepared for matching many people (see compileRules). */
 export interface RuleSet {
   readonly rules: readonly CompiledRule[];
+  /** per rule, per condition (this set's own, so no state is shared between calls) */
+  readonly memos?: readonly (readonly ConditionMemo[])[];
 }
 
 const compiled = new WeakMap<Rule, CompiledRule>();
@@ -146,7 +163,8 @@ function compileRule(rule: Rule): CompiledRule {
  * @example const set = compileRules(target.rules); people.map((p) => roleIn(p, set))
  */
 export function compileRules(rules: readonly Rule[]): RuleSet {
-  return { rules: rules.map(compileRule) };
+  const list = rules.map(compileRule);
+  return { rules: list, memos: list.map((r) => r.conditions.map(() => ({ values: [], results: [], misses: 0, on: true }))) };
 }
 
 /** The value a `when` key looks at: `email`, `employeeId`, `status`, else the attribute of that name. */
@@ -159,20 +177,35 @@ function attributeOf(person: Person, key: string): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-function conditionHolds(cond: CompiledCondition, person: Person): boolean {
-  const value = attributeOf(person, cond.key);
-  if (value === undefined) return false;
+function valueHolds(cond: CompiledCondition, value: string): boolean {
   if (cond.literals !== null && cond.literals.includes(value)) return true;
   for (const g of cond.globs) if (matchValue(g, value)) return true;
   return false;
 }
 
+function conditionHolds(cond: CompiledCondition, person: Person, memo: ConditionMemo | undefined): boolean {
+  const value = attributeOf(person, cond.key);
+  if (value === undefined) return false;
+  if (memo === undefined || !memo.on) return valueHolds(cond, value);
+  const { values } = memo;
+  for (let i = 0; i < values.length; i++) if (values[i] === value) return memo.results[i]!;
+  const holds = valueHolds(cond, value);
+  if (values.length < MEMO_SIZE) {
+    values.push(value);
+    memo.results.push(holds);
+  } else if (++memo.misses > MEMO_MISSES) memo.on = false;
+  return holds;
+}
+
 /** roleFor with rules already compiled. */
 export function roleIn(person: Person, set: RuleSet): OrgRole | null {
-  for (const rule of set.rules) {
+  const { rules, memos } = set;
+  for (let r = 0; r < rules.length; r++) {
+    const rule = rules[r]!;
+    const memo = memos?.[r];
     let all = true;
-    for (const cond of rule.conditions) {
-      if (!conditionHolds(cond, person)) {
+    for (let c = 0; c < rule.conditions.length; c++) {
+      if (!conditionHolds(rule.conditions[c]!, person, memo?.[c])) {
         all = false;
         break;
       }

@@ -182,7 +182,10 @@ export async function reconcileTarget(deps: SyncDeps, config: SyncConfig, target
       if (round === 1) report.planned = planned;
       else addCounts(report.planned, planned);
 
-      let block: BlockCode | null = checkBrakes(plan, config.limits);
+      // invites an earlier run already passed the brakes for (its `intent` is in the ledger, the invite was
+      // never created because that run crashed or hit its deadline) are its remainder, not a new spike
+      const fresh = plan.actions.filter((a) => !(a.kind === 'invite' && ledger.get(a.email)?.state === 'intent'));
+      let block: BlockCode | null = checkBrakes(fresh.length === plan.actions.length ? plan : { ...plan, actions: fresh }, config.limits);
       if (block && !opts.force && opts.mode === 'apply' && (await deps.store.takeApproval(target, plan.hash))) {
         log.info('approved plan released', { target: target.name, planHash: plan.hash });
         block = null;

@@ -183,6 +183,8 @@ export interface DynamoFaultOptions {
   seed: number;
   /** share of calls that fail with a throttling error before they are sent (the SDK retries these) */
   throttleRate?: number;
+  /** throttle only these commands (e.g. `['BatchWriteItemCommand']`); default every command */
+  throttleCommands?: string[];
   /** share of conditional lease updates that fail with ConditionalCheckFailedException before they are sent */
   leaseConflictRate?: number;
   /** share of BatchWriteItem calls of which DynamoDB processes only the first half (the rest come back as UnprocessedItems) */
@@ -196,8 +198,8 @@ export interface DynamoFaultLog {
   /** BatchWriteItem calls that reached the table: epoch ms and the ledger emails they wrote */
   ledgerWrites: { at: number; emails: string[] }[];
   calls: number;
-  /** stop injecting (a retry run after the faults) */
-  stop(): void;
+  /** injecting while true (set false for a clean retry run, true again to resume) */
+  active: boolean;
 }
 
 /** BatchWriteItem input as the document client passes it (native values). */
@@ -209,12 +211,11 @@ interface BatchInput {
  * Adds a seeded fault middleware to a DynamoDB client (give that client to DynamoStateStore).
  * Throttles are thrown as ProvisionedThroughputExceededException / ThrottlingException inside the
  * SDK's retry loop, so its own retries handle some; nothing faulted ever reaches the table.
- * @example const faults = addDynamoFaults(client, { seed: 1, throttleRate: 0.1 }); ...; faults.stop();
+ * @example const faults = addDynamoFaults(client, { seed: 1, throttleRate: 0.1 }); ...; faults.active = false;
  */
 export function addDynamoFaults(client: DynamoDBClient, opts: DynamoFaultOptions): DynamoFaultLog {
   const random = seededRandom(opts.seed);
-  let active = true;
-  const log: DynamoFaultLog = { throttled: 0, leaseConflicts: 0, unprocessed: 0, ledgerWrites: [], calls: 0, stop: () => (active = false) };
+  const log: DynamoFaultLog = { throttled: 0, leaseConflicts: 0, unprocessed: 0, ledgerWrites: [], calls: 0, active: true };
   const meta = { $metadata: { httpStatusCode: 400, attempts: 1 } };
 
   // initialize step: the document client's native input and output; the call has not been sent yet
@@ -224,7 +225,7 @@ export function addDynamoFaults(client: DynamoDBClient, opts: DynamoFaultOptions
       const command = String(context.commandName ?? '');
       const input = args.input as { Key?: { pk?: unknown }; ConditionExpression?: string } & BatchInput;
       const leaseWrite = command === 'UpdateItemCommand' && input.ConditionExpression !== undefined && String(input.Key?.pk ?? '').startsWith('LEASE#');
-      if (active && leaseWrite && random() < (opts.leaseConflictRate ?? 0)) {
+      if (log.active && leaseWrite && random() < (opts.leaseConflictRate ?? 0)) {
         log.leaseConflicts++;
         throw new ConditionalCheckFailedException({ message: 'injected: the conditional request failed', ...meta });
       }
@@ -233,7 +234,7 @@ export function addDynamoFaults(client: DynamoDBClient, opts: DynamoFaultOptions
       const [table, requests = []] = Object.entries(input.RequestItems ?? {})[0] ?? [];
       let kept = requests;
       let held: typeof requests = [];
-      if (active && table !== undefined && requests.length > 1 && random() < (opts.unprocessedRate ?? 0)) {
+      if (log.active && table !== undefined && requests.length > 1 && random() < (opts.unprocessedRate ?? 0)) {
         log.unprocessed++;
         kept = requests.slice(0, Math.ceil(requests.length / 2));
         held = requests.slice(kept.length);
@@ -255,8 +256,9 @@ export function addDynamoFaults(client: DynamoDBClient, opts: DynamoFaultOptions
   );
   // finalizeRequest step, inside the SDK's retry loop: a throttle here is retried like a real one
   client.middlewareStack.add(
-    (next) => async (args) => {
-      if (active && random() < (opts.throttleRate ?? 0)) {
+    (next, context) => async (args) => {
+      const targeted = opts.throttleCommands === undefined || opts.throttleCommands.includes(String(context.commandName ?? ''));
+      if (log.active && targeted && random() < (opts.throttleRate ?? 0)) {
         log.throttled++;
         if (random() < 0.5) throw new ProvisionedThroughputExceededException({ message: 'injected: throughput exceeded', ...meta });
         throw Object.assign(new Error('injected: rate of requests exceeds the allowed throughput'), { name: 'ThrottlingException', ...meta });
@@ -300,10 +302,11 @@ export interface CliResult {
 
 /**
  * Runs `node bin/invite-sync.js …` with only PATH and `env` in its environment.
- * `killAfterMs` sends SIGKILL that long after the spawn (no cleanup of any kind can run).
- * @example const r = await runCli(['apply', '--config', c, '--json'], env, { killAfterMs: 900 })
+ * `killAfterMs` sends SIGKILL that long after the spawn; `killWhen` is polled every 5 ms and sends
+ * SIGKILL once it returns true (no cleanup of any kind can run in the child).
+ * @example const r = await runCli(['apply', '--config', c, '--json'], env, { killWhen: () => posts() >= 10 })
  */
-export function runCli(args: string[], env: Record<string, string>, opts: { killAfterMs?: number } = {}): Promise<CliResult> {
+export function runCli(args: string[], env: Record<string, string>, opts: { killAfterMs?: number; killWhen?: () => boolean } = {}): Promise<CliResult> {
   return new Promise((resolve) => {
     const started = Date.now();
     const child = spawn(process.execPath, [BIN, ...args], {
@@ -315,11 +318,74 @@ export function runCli(args: string[], env: Record<string, string>, opts: { kill
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = opts.killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), opts.killAfterMs);
+    const killWhen = opts.killWhen;
+    const poll = killWhen === undefined ? undefined : setInterval(() => {
+      if (killWhen()) child.kill('SIGKILL');
+    }, 5);
     child.on('close', (code, signal) => {
       if (timer) clearTimeout(timer);
+      if (poll) clearInterval(poll);
       resolve({ code, signal, stdout, stderr, ms: Date.now() - started });
     });
   });
+}
+
+export interface RunningCli {
+  pid: number | undefined;
+  stdout(): string;
+  stderr(): string;
+  /** resolves with the first match of `re` on stdout, or rejects after `timeoutMs` */
+  waitForStdout(re: RegExp, timeoutMs: number): Promise<RegExpExecArray>;
+  signal(sig: NodeJS.Signals): void;
+  exited: Promise<CliResult>;
+}
+
+/**
+ * Starts a long-running CLI command (e.g. `serve`) with only PATH and `env` in its environment.
+ * @example const s = spawnCli(['serve', '--config', c, '--port', '0'], env); const [, url] = await s.waitForStdout(/listening on (\S+)/, 30_000);
+ */
+export function spawnCli(args: string[], env: Record<string, string>): RunningCli {
+  const started = Date.now();
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { PATH: process.env.PATH ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const waiters: (() => void)[] = [];
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    for (const w of waiters.splice(0)) w();
+  });
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<CliResult>((resolve) => {
+    child.on('close', (code, signal) => {
+      for (const w of waiters.splice(0)) w();
+      resolve({ code, signal, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+  return {
+    pid: child.pid,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    signal: (sig) => void child.kill(sig),
+    exited,
+    waitForStdout: (re, timeoutMs) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${String(re)} on stdout in ${timeoutMs} ms; stderr: ${stderr.slice(-500)}`)), timeoutMs);
+        const check = (): void => {
+          const m = re.exec(stdout);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m);
+          } else if (child.exitCode !== null || child.signalCode !== null) {
+            clearTimeout(timer);
+            reject(new Error(`exited before ${String(re)} appeared; stderr: ${stderr.slice(-500)}`));
+          } else waiters.push(check);
+        };
+        check();
+      }),
+  };
 }
 
 // ------------------------------------------------------------------ output capture and leak checks

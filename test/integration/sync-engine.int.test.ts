@@ -203,6 +203,30 @@ describe('Function: runSync (apply)', () => {
     expect(h.posts()).toBe(0);
   });
 
+  it('does not brake the rerun of a crashed run: invites it already intended are its remainder, not a spike', async () => {
+    h = await startHarness({ config: { limits: { minSizeForFraction: 4, maxChangeFraction: 0.5 } } });
+    const all = emails(10);
+    // the crashed run invited 4 people and had written intents for the other 6 before it died
+    for (const e of all.slice(0, 4)) h.emulator.addInvite(INSTANCE, ORG, { email: e, role: 'edit' });
+    const at = new Date().toISOString();
+    await h.store.putLedgerEntries(target, all.slice(4).map((email) => ({ email, state: 'intent' as const, role: 'edit' as const, updatedAt: at, renewals: 0, runId: 'r-crashed' })));
+    await h.roster(all.map((e) => person(e)));
+
+    const rerun = await h.apply();
+    expect(rerun.targets[0]!.blocked).toBeNull();
+    expect(rerun.targets[0]!.done.invite).toBe(6);
+
+    // the same 6 without intents would be a spike (6 > 0.5 × 4)
+    const fresh = await startHarness({ config: { limits: { minSizeForFraction: 4, maxChangeFraction: 0.5 } } });
+    try {
+      for (const e of all.slice(0, 4)) fresh.emulator.addInvite(INSTANCE, ORG, { email: e, role: 'edit' });
+      await fresh.roster(all.map((e) => person(e)));
+      expect((await fresh.apply()).targets[0]!.blocked).toBe('maxChangeFraction');
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('applies a multi-part snapshot only when every part has arrived', async () => {
     h = await startHarness();
     const at = new Date().toISOString();

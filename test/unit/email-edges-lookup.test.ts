@@ -97,6 +97,18 @@ describe('Function: LosantClient.createInvite', () => {
     expect(emulator.stats().duplicateInvites).toBe(0);
   });
 
+  it('returns listed addresses in the normalised form, so an invite an admin typed in mixed case matches the roster', async () => {
+    // Arrange: invites created by hand, as Losant keeps them
+    emulator.addInvite(DEFAULT_ID, DEFAULT_ID, { email: 'Jane.Doe+HR@Example.COM', role: 'view' });
+    emulator.addInvite(DEFAULT_ID, DEFAULT_ID, { email: 'jan@XN--MLLER-KVA.de', role: 'view' });
+
+    // Act
+    const listed = await client.listInvites(TARGET);
+
+    // Assess
+    expect(listed.map((i) => i.email).sort()).toEqual([normalizeEmail('jan@Müller.de'), normalizeEmail('Jane.Doe+HR@example.com')].sort());
+  });
+
   it('refuses a 1 025-character address before sending anything', async () => {
     // Arrange
     const domain = `${'b'.repeat(63)}.com`;

@@ -69,4 +69,27 @@ describe('Function: runSync (apply) under injected Losant faults', () => {
     },
     240_000,
   );
+
+  it('retries many calls at once without a process warning (MaxListenersExceeded on the run\'s abort signal)', async () => {
+    // Arrange: 16 workers that all back off at the same time
+    h = await startHarness({ emulator: { errorRate: 0.6, faultSeed: 21 }, config: { concurrency: 16 } });
+    await h.roster(Array.from({ length: 64 }, (_, i) => person(`warn${i}@example.com`)));
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => {
+      warnings.push(`${w.name}: ${w.message}`);
+    };
+    process.on('warning', onWarning);
+
+    // Act
+    try {
+      await h.apply();
+    } finally {
+      process.off('warning', onWarning);
+    }
+
+    // Assess
+    expect(faultFigures(h.emulator).injected.unavailable).toBeGreaterThan(16);
+    expect(warnings).toEqual([]);
+  }, 60_000);
 });
+

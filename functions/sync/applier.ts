@@ -61,7 +61,8 @@ export async function applyActions(actions: Action[], ctx: ApplyContext): Promis
   const outcomes = new OutcomeBuffer(ctx);
   const stop = () => fatal !== undefined || ctx.signal?.aborted === true || ctx.clock.now() >= ctx.deadline;
 
-  // Intents go to the ledger in batches ahead of the POSTs that need them.
+  // Intents go to the ledger in batches ahead of the POSTs that need them: the first batch gates the
+  // first POST, the rest follow back to back while the POSTs run.
   const batchSize = Math.max(1, ctx.intentBatchSize ?? 100);
   let nextIndex = 0;
   let durableUpTo = 0; // actions[0..durableUpTo) may be sent
@@ -91,6 +92,9 @@ export async function applyActions(actions: Action[], ctx: ApplyContext): Promis
       () => {
         durableUpTo = to;
         intentWrite = undefined;
+        // keep writing: the whole plan's intents are durable soon after the first POSTs, so the
+        // remainder of a run that dies is recognised as already braked (see reconcileTarget)
+        if (durableUpTo < total && !stop()) void writeIntentsAhead();
       },
       (err: unknown) => {
         intentWrite = undefined;
@@ -104,10 +108,7 @@ export async function applyActions(actions: Action[], ctx: ApplyContext): Promis
     for (;;) {
       if (stop() || nextIndex >= total) return undefined;
       if (nextIndex < durableUpTo) {
-        const a = actions[nextIndex++]!;
-        // keep one batch of intents ahead of the workers
-        if (durableUpTo - nextIndex < batchSize / 2) void writeIntentsAhead();
-        return a;
+        return actions[nextIndex++]!;
       }
       await writeIntentsAhead();
     }

@@ -38,26 +38,6 @@ export const OrgInviteSchema = z.looseObject({
 });
 export type OrgInvite = z.infer<typeof OrgInviteSchema>;
 
-/** `orgInviteCollection.json`: the 200 answer of GET invites and the 201 answer of POST invites. */
-export const OrgInviteCollectionSchema = z.looseObject({
-  items: z.array(OrgInviteSchema).optional(),
-  instanceId: LosantIdSchema.optional(),
-  orgId: LosantIdSchema.optional(),
-  count: z.int().optional(),
-  filter: z.string().optional(),
-  filterField: z.string().optional(),
-  sortField: z.string().optional(),
-  sortDirection: SortDirectionSchema.optional(),
-});
-export type OrgInviteCollection = z.infer<typeof OrgInviteCollectionSchema>;
-
-/**
- * The 201 answer of POST invites is the whole collection (the n-th POST carries n invites). The client
- * checks the envelope here and then only the items of the email it created against OrgInviteSchema:
- * checking every item made the client's CPU the bottleneck of a large apply (`npm run bench`, scenario 2).
- */
-export const OrgInviteCollectionEnvelopeSchema = OrgInviteCollectionSchema.extend({ items: z.array(z.unknown()).optional() });
-
 /** `instanceOrgMember.json`: one accepted member (additionalProperties: false). */
 export const InstanceOrgMemberSchema = z.strictObject({
   instanceId: LosantIdSchema.optional(),
@@ -73,17 +53,36 @@ export const InstanceOrgMemberSchema = z.strictObject({
 });
 export type InstanceOrgMember = z.infer<typeof InstanceOrgMemberSchema>;
 
+/**
+ * The collection envelope `orgInviteCollection.json` and `instanceOrgMembers.json` share: the items,
+ * plus the ids, count, filter and sort the answer was made with.
+ */
+function collectionOf<T extends z.ZodType>(item: T) {
+  return z.looseObject({
+    items: z.array(item).optional(),
+    instanceId: LosantIdSchema.optional(),
+    orgId: LosantIdSchema.optional(),
+    count: z.int().optional(),
+    filter: z.string().optional(),
+    filterField: z.string().optional(),
+    sortField: z.string().optional(),
+    sortDirection: SortDirectionSchema.optional(),
+  });
+}
+
+/** `orgInviteCollection.json`: the 200 answer of GET invites and the 201 answer of POST invites. */
+export const OrgInviteCollectionSchema = collectionOf(OrgInviteSchema);
+export type OrgInviteCollection = z.infer<typeof OrgInviteCollectionSchema>;
+
+/**
+ * The 201 answer of POST invites is the whole collection (the n-th POST carries n invites). The client
+ * checks the envelope here and then only the items of the email it created against OrgInviteSchema:
+ * checking every item made the client's CPU the bottleneck of a large apply (`npm run bench`, scenario 2).
+ */
+export const OrgInviteCollectionEnvelopeSchema = collectionOf(z.unknown());
+
 /** `instanceOrgMembers.json`: the 200 answer of GET members. */
-export const InstanceOrgMembersSchema = z.looseObject({
-  items: z.array(InstanceOrgMemberSchema).optional(),
-  instanceId: LosantIdSchema.optional(),
-  orgId: LosantIdSchema.optional(),
-  count: z.int().optional(),
-  filter: z.string().optional(),
-  filterField: z.string().optional(),
-  sortField: z.string().optional(),
-  sortDirection: SortDirectionSchema.optional(),
-});
+export const InstanceOrgMembersSchema = collectionOf(InstanceOrgMemberSchema);
 export type InstanceOrgMembers = z.infer<typeof InstanceOrgMembersSchema>;
 
 /** `orgInvitePost.json`: the POST invites body (no other properties allowed). */

@@ -72,21 +72,11 @@ export async function applyActions(actions: Action[], ctx: ApplyContext): Promis
     if (durableUpTo >= total) return Promise.resolve();
     const from = durableUpTo;
     const to = Math.min(total, from + batchSize);
-    const now = new Date(ctx.clock.now()).toISOString();
     const intents: LedgerEntry[] = [];
     for (let i = from; i < to; i++) {
       const a = actions[i]!;
       if (a.kind !== 'invite') continue;
-      const prev = ctx.ledger.get(a.email);
-      intents.push({
-        email: a.email,
-        state: 'intent',
-        role: a.role,
-        updatedAt: now,
-        renewals: prev?.renewals ?? 0,
-        runId: ctx.runId,
-        ...(a.personEventAt ? { personEventAt: a.personEventAt } : {}),
-      });
+      intents.push(entryFor(a, ctx, { state: 'intent' }));
     }
     intentWrite = (intents.length ? ctx.store.putLedgerEntries(ctx.target, intents) : Promise.resolve()).then(
       () => {
@@ -166,55 +156,43 @@ export async function applyActions(actions: Action[], ctx: ApplyContext): Promis
   };
 }
 
+/**
+ * The ledger entry an action leaves: the action's email and role, this run, renewals carried forward,
+ * and the HR event it answers (a later manual removal is judged against it).
+ */
+function entryFor(action: Action, ctx: ApplyContext, fields: Pick<LedgerEntry, 'state'> & Partial<LedgerEntry>): LedgerEntry {
+  const prev = ctx.ledger.get(action.email);
+  const personEventAt = action.personEventAt ?? prev?.personEventAt;
+  return {
+    email: action.email,
+    role: action.role,
+    updatedAt: new Date(ctx.clock.now()).toISOString(),
+    renewals: prev?.renewals ?? 0,
+    runId: ctx.runId,
+    ...(personEventAt ? { personEventAt } : {}),
+    ...fields,
+  };
+}
+
 async function applyOne(action: Action, ctx: ApplyContext, outcomes: OutcomeBuffer): Promise<{ recovered: boolean }> {
   const opts = { deadline: ctx.deadline, ...(ctx.signal ? { signal: ctx.signal } : {}) };
-  const prev = ctx.ledger.get(action.email);
   const now = () => new Date(ctx.clock.now()).toISOString();
   switch (action.kind) {
     case 'invite': {
       const { invite, recovered } = await ctx.api.createInvite(ctx.target, { email: action.email, role: action.role }, opts);
-      outcomes.add({
-        email: action.email,
-        state: 'sent',
-        role: action.role,
-        inviteId: invite.id,
-        updatedAt: now(),
-        invitedAt: invite.inviteDate || now(),
-        renewals: prev?.renewals ?? 0,
-        runId: ctx.runId,
-        ...(action.personEventAt ? { personEventAt: action.personEventAt } : {}),
-      });
+      outcomes.add(entryFor(action, ctx, { state: 'sent', inviteId: invite.id, invitedAt: invite.inviteDate || now() }));
       return { recovered };
     }
     case 'renew':
     case 'fixRole': {
       const invite = await ctx.api.resendInvite(ctx.target, requireInviteId(action), { role: action.role }, opts);
-      outcomes.add({
-        email: action.email,
-        state: 'sent',
-        role: action.role,
-        inviteId: invite.id,
-        updatedAt: now(),
-        invitedAt: invite.inviteDate || now(),
-        renewals: (prev?.renewals ?? 0) + (action.kind === 'renew' ? 1 : 0),
-        runId: ctx.runId,
-        // the HR event this invite now answers: a later manual removal is judged against it
-        ...((action.personEventAt ?? prev?.personEventAt) ? { personEventAt: action.personEventAt ?? prev?.personEventAt } : {}),
-      });
+      const renewals = (ctx.ledger.get(action.email)?.renewals ?? 0) + (action.kind === 'renew' ? 1 : 0);
+      outcomes.add(entryFor(action, ctx, { state: 'sent', inviteId: invite.id, invitedAt: invite.inviteDate || now(), renewals }));
       return { recovered: false };
     }
     case 'revoke': {
       await ctx.api.revokeInvite(ctx.target, requireInviteId(action), opts);
-      outcomes.add({
-        email: action.email,
-        state: 'revoked',
-        role: action.role,
-        ...(action.inviteId ? { inviteId: action.inviteId } : {}),
-        updatedAt: now(),
-        renewals: prev?.renewals ?? 0,
-        runId: ctx.runId,
-        ...(prev?.personEventAt ? { personEventAt: prev.personEventAt } : {}),
-      });
+      outcomes.add(entryFor(action, ctx, { state: 'revoked', ...(action.inviteId ? { inviteId: action.inviteId } : {}) }));
       return { recovered: false };
     }
   }
@@ -226,17 +204,7 @@ function requireInviteId(action: Action): string {
 }
 
 function failedEntry(action: Action, ctx: ApplyContext, err: ApiError): LedgerEntry {
-  const prev = ctx.ledger.get(action.email);
-  return {
-    email: action.email,
-    state: 'failed',
-    role: action.role,
-    updatedAt: new Date(ctx.clock.now()).toISOString(),
-    renewals: prev?.renewals ?? 0,
-    runId: ctx.runId,
-    error: `${err.kind}${err.status ? ` ${err.status}` : ''}: ${err.apiType ?? ''}`.trim(),
-    ...(action.personEventAt ? { personEventAt: action.personEventAt } : {}),
-  };
+  return entryFor(action, ctx, { state: 'failed', error: `${err.kind}${err.status ? ` ${err.status}` : ''}: ${err.apiType ?? ''}`.trim() });
 }
 
 /** Outcome ledger writes, batched: flushed every 25 entries (one BatchWriteItem) and at the end. */

@@ -4,19 +4,11 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { MAX_PEOPLE_PER_EVENT, parseHrEvent } from '../../functions/sync/events.ts';
 import { InputError } from '../../functions/sync/errors.ts';
+import { inputError } from '../helpers/errors.ts';
 
 const fixture = (name: string): Record<string, unknown> =>
   JSON.parse(readFileSync(new URL(`../fixtures/events/${name}`, import.meta.url), 'utf8')) as Record<string, unknown>;
 
-function inputError(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof InputError) return err;
-    throw err;
-  }
-  throw new Error('expected an InputError');
-}
 
 describe('Function: parseHrEvent', () => {
   it('returns a person.upserted event with the person as a domain Person and occurredAt in UTC', () => {

@@ -1,17 +1,8 @@
 // unit: raw person --> Person (functions/sync/people.ts)
 import { describe, expect, it } from 'vitest';
 import { personIdentity, PersonInputSchema, toPerson } from '../../functions/sync/people.ts';
-import { InputError } from '../../functions/sync/errors.ts';
+import { inputError } from '../helpers/errors.ts';
 
-function inputError(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof InputError) return err;
-    throw err;
-  }
-  throw new Error('expected an InputError');
-}
 
 describe('Function: toPerson', () => {
   it('returns the email normalised, status active and other fields as string attributes', () => {

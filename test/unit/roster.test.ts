@@ -4,19 +4,11 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { formatFromPath, parseRoster } from '../../functions/sync/roster.ts';
 import { InputError } from '../../functions/sync/errors.ts';
+import { inputError } from '../helpers/errors.ts';
 
 const read = (path: string): string => readFileSync(new URL(path, import.meta.url), 'utf8');
 const fixture = (name: string): string => read(`../fixtures/rosters/${name}`);
 
-function inputError(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof InputError) return err;
-    throw err;
-  }
-  throw new Error('expected an InputError');
-}
 
 describe('Function: parseRoster (CSV)', () => {
   it('returns the example roster: 12 people, emails normalised, empty cells absent', () => {

@@ -95,6 +95,26 @@ describe('Command: invite-sync plan|apply', () => {
     expect(JSON.parse(planned.stdout).targets[0].planned.invite).toBe(0);
   });
 
+  it('plans the examples against an emulator seeded with examples/emulator-seed.json (README walk-through)', async () => {
+    const { loadSeedFile } = await import('../../emulator/index.ts');
+    const seeded = await startEmulator({ port: 0, seed: await loadSeedFile(join(import.meta.dirname, '../../examples/emulator-seed.json')) });
+    try {
+      const examples = join(import.meta.dirname, '../../examples');
+      const r = await run(['plan', '--config', join(examples, 'sync-config.json'), '--roster', join(examples, 'roster.csv'), '--json'], {
+        ...envFor(uniqueTableName('cli')),
+        LOSANT_API_URL: seeded.url,
+      });
+      expect(r.code).toBe(0);
+      const report = JSON.parse(r.stdout);
+      expect(report.targets.map((t: { name: string }) => t.name)).toEqual(['engineering', 'all-hands']);
+      expect(report.targets[0].skipped.alreadyMember).toBe(1);
+      expect(report.targets[0].skipped.alreadyPending).toBe(1);
+      expect(report.targets.every((t: { error?: unknown }) => t.error === undefined)).toBe(true);
+    } finally {
+      await seeded.close();
+    }
+  });
+
   it('refuses a roster with bad rows whole: exit 2, every bad row by line and field, nothing stored', async () => {
     const table = uniqueTableName('cli');
     const config = await writeConfig('c2.json');

@@ -98,6 +98,25 @@ describe('Function: runSync (apply)', () => {
     expect(exhausted.targets[0]!.skipped.renewalsExhausted).toBe(1);
   });
 
+  it('with revokeLeft and fixRole: revokes its own invite of someone who left and fixes a role, never touching invites it did not create', async () => {
+    h = await startHarness({ config: { policy: { revokeLeft: true, fixRole: true } } });
+    h.emulator.addInvite(INSTANCE, ORG, { email: 'by-hand@example.com', role: 'view' });
+    await h.roster([person('leaver@example.com'), person('mover@example.com'), person('by-hand@example.com', { department: 'Sales' })]);
+    await h.apply();
+    // the leaver leaves; the mover's rules now give another role
+    await h.roster([person('mover@example.com', { department: 'Sales' })], new Date(Date.now() + 1000).toISOString());
+
+    const r = await h.apply();
+
+    expect(r.targets[0]!.done).toEqual({ invite: 0, renew: 0, fixRole: 1, revoke: 1 });
+    const left = h.emulator.invites(INSTANCE, ORG);
+    expect(left.map((i) => i.email).sort()).toEqual(['by-hand@example.com', 'mover@example.com']);
+    expect(left.find((i) => i.email === 'mover@example.com')!.role).toBe('view');
+    expect(r.targets[0]!.skipped.notOurs).toBe(1);
+    const ledger = await h.store.getLedger(target);
+    expect(ledger.find((e) => e.email === 'leaver@example.com')!.state).toBe('revoked');
+  });
+
   it('two concurrent applies on one target send one POST per missing email', async () => {
     h = await startHarness({ emulator: { latencyMs: 5 } });
     await h.roster(emails(40).map((e) => person(e)));

@@ -10,12 +10,18 @@ import { EventShapeError, PoisonMessageError, ReconcileIncompleteError } from '.
 
 /** Time kept back from the invocation's remaining time so the run can record itself and answer. */
 export const QUEUE_SAFETY_MARGIN_MS = 10_000;
+/**
+ * How long a queued reconcile waits for a lease another run holds: a quarter of the time left, at
+ * most 30 s. Most holders finish by then (and re-reconcile what ingest marked dirty); a message that
+ * still finds the lease busy is retried by SQS, so only a stuck target reaches the DLQ.
+ */
+export const QUEUE_LEASE_WAIT_MS = 30_000;
 
 export type QueueDeps = ReconcileDeps;
 
 /**
  * Reconciles one target per message, one after another, against the invocation's deadline
- * (remaining time − 10 s). A message whose target was not reconciled to the end (lease busy, Losant
+ * (remaining time − 10 s), waiting a while for a busy lease. A message whose target was not reconciled to the end (lease busy, Losant
  * unreachable, deadline…) or whose body is not a reconcile message goes in `batchItemFailures`, so
  * SQS redelivers it and the DLQ catches repeats. A brake-blocked target or one no longer in the
  * config is acknowledged: a retry could not change it. Two messages for the same target in one batch
@@ -45,7 +51,8 @@ export async function handleReconcileBatch(
     }
     let run = runs.get(message.target);
     if (!run) {
-      run = reconcileAndRecord(deps, { targetNames: [message.target], trigger: 'queue', deadline }).then((r) => r.targets[0]);
+      const waitForLeaseMs = Math.max(0, Math.min(QUEUE_LEASE_WAIT_MS, (deadline - deps.clock.now()) / 4));
+      run = reconcileAndRecord(deps, { targetNames: [message.target], trigger: 'queue', deadline, waitForLeaseMs }).then((r) => r.targets[0]);
       runs.set(message.target, run);
     }
     const report = await run;

@@ -270,7 +270,8 @@ describe('Function: handler (SQS batch)', () => {
     const event = sqsEvent([{ target: 'eng', reason: 'test' }, { target: 'ops', reason: 'test' }, { target: 'eng', reason: 'dup' }]);
     try {
       // Act
-      const batch = (await dispatch(event, LAMBDA_CONTEXT, c)) as SQSBatchResponse;
+      // 14 s left: a 4 s deadline, so the busy lease is waited for 1 s
+      const batch = (await dispatch(event, { getRemainingTimeInMillis: () => 14_000 }, c)) as SQSBatchResponse;
       // Assert
       expect(batch.batchItemFailures).toEqual([{ itemIdentifier: event.Records[1]!.messageId }]);
       expect(invitedEmails(DEFAULT_ID)).toContain(engEmail);
@@ -278,6 +279,22 @@ describe('Function: handler (SQS batch)', () => {
     } finally {
       await c.store.releaseLease(lease!);
     }
+  });
+
+  it('waits for a lease another run lets go of, then reconciles the queued target (no retry, no DLQ)', async () => {
+    const opsEmail = `ops.${randomUUID().slice(0, 6)}@example.com`;
+    const opsPerson = hrEvent(opsEmail) as { person: Record<string, string> };
+    opsPerson.person.department = 'Operations';
+    await dispatch(webhookRequest(JSON.stringify(opsPerson)), LAMBDA_CONTEXT, c);
+    const lease = await c.store.acquireLease({ instanceId: DEFAULT_ID, orgId: OPS_ORG }, 'another-run', 60);
+    expect(lease).not.toBeNull();
+    const released = new Promise<void>((resolve) => setTimeout(() => void c.store.releaseLease(lease!).then(() => resolve()), 300));
+
+    const batch = (await dispatch(sqsEvent([{ target: 'ops', reason: 'busy' }]), LAMBDA_CONTEXT, c)) as SQSBatchResponse;
+    await released;
+
+    expect(batch.batchItemFailures).toEqual([]);
+    expect(invitedEmails(OPS_ORG)).toContain(opsEmail);
   });
 
   it('returns every message as failed when the invocation has less time left than the safety margin', async () => {

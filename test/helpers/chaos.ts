@@ -300,6 +300,14 @@ export interface CliResult {
   ms: number;
 }
 
+/** `node bin/invite-sync.js <args>` with only PATH and `env` in its environment, stdout/stderr piped. */
+function spawnBin(args: string[], env: Record<string, string>) {
+  return spawn(process.execPath, [BIN, ...args], {
+    env: { PATH: process.env.PATH ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
 /**
  * Runs `node bin/invite-sync.js …` with only PATH and `env` in its environment.
  * `killAfterMs` sends SIGKILL that long after the spawn; `killWhen` is polled every 5 ms and sends
@@ -309,10 +317,7 @@ export interface CliResult {
 export function runCli(args: string[], env: Record<string, string>, opts: { killAfterMs?: number; killWhen?: () => boolean } = {}): Promise<CliResult> {
   return new Promise((resolve) => {
     const started = Date.now();
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { PATH: process.env.PATH ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawnBin(args, env);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -346,10 +351,7 @@ export interface RunningCli {
  */
 export function spawnCli(args: string[], env: Record<string, string>): RunningCli {
   const started = Date.now();
-  const child = spawn(process.execPath, [BIN, ...args], {
-    env: { PATH: process.env.PATH ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnBin(args, env);
   let stdout = '';
   let stderr = '';
   const waiters: (() => void)[] = [];

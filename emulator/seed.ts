@@ -12,11 +12,34 @@ const IdSchema = z.string().regex(/^[A-Fa-f\d]{24}$/, 'must be 24 hexadecimal ch
 const EmailSchema = z.string().refine(isSchemaEmail, 'must be an email address the published schema accepts (format email, at most 1024 chars)');
 const RoleSchema = z.enum(ROLES);
 
+/** A relative time: a signed count of minutes, hours or days, e.g. `-2d`, `-90m`, `+1h`. */
+const RELATIVE_TIME = /^([+-]?)(\d{1,6})([mhd])$/;
+const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/**
+ * Resolves a seed time: an ISO date-time as it is, or a relative time (`-2d`, `-90m`, `+1h`; units `m`, `h`, `d`)
+ * counted from `startMs`, the emulator's start. Returns epoch ms, or `undefined` for a string that is neither.
+ * @example resolveSeedTime('-2d', Date.parse('2030-01-03T00:00:00Z')) // Date.parse('2030-01-01T00:00:00Z')
+ */
+export function resolveSeedTime(value: string, startMs: number): number | undefined {
+  const rel = RELATIVE_TIME.exec(value);
+  if (rel) {
+    const ms = Number(rel[2]) * UNIT_MS[rel[3] as keyof typeof UNIT_MS];
+    return rel[1] === '-' ? startMs - ms : startMs + ms;
+  }
+  if (!z.iso.datetime({ offset: true }).safeParse(value).success) return undefined;
+  return Date.parse(value);
+}
+
+const SeedTimeSchema = z
+  .string()
+  .refine((v) => resolveSeedTime(v, 0) !== undefined, 'must be an ISO date-time or a relative time such as "-2d", "-90m" or "+1h" (units m, h, d)');
+
 export const SeedInviteSchema = z.strictObject({
   email: EmailSchema,
   role: RoleSchema,
-  /** ISO date-time; default: when the emulator starts */
-  inviteDate: z.iso.datetime({ offset: true }).optional(),
+  /** ISO date-time, or a relative time (`-2d`; units m, h, d) counted from the emulator's start; default: the start */
+  inviteDate: SeedTimeSchema.optional(),
   /** overrides the 7-day expiry rule until the invite is resent */
   hasExpired: z.boolean().optional(),
 });

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { InviteSortField, ListQuery, Role } from './contract.ts';
 import { globMatch } from './glob.ts';
-import { DEFAULT_ID, DEFAULT_TOKEN, type EmulatorSeed } from './seed.ts';
+import { DEFAULT_ID, DEFAULT_TOKEN, resolveSeedTime, type EmulatorSeed } from './seed.ts';
 
 /** Invites expire this long after their inviteDate. */
 export const INVITE_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
@@ -104,6 +104,7 @@ export class EmulatorState {
     seed: EmulatorSeed,
     private readonly now: () => number,
   ) {
+    const startMs = now();
     for (const t of seed.tokens ?? [{ token: DEFAULT_TOKEN, scopes: ['all.Instance'] }]) this.tokens.set(t.token, new Set(t.scopes));
     const instances = seed.instances ?? [{ id: DEFAULT_ID, orgs: [{ id: DEFAULT_ID }] }];
     for (const inst of instances) {
@@ -116,7 +117,7 @@ export class EmulatorState {
           this.insertInvite(org, {
             email: inv.email,
             role: inv.role,
-            inviteDateMs: inv.inviteDate === undefined ? undefined : Date.parse(inv.inviteDate),
+            inviteDateMs: inv.inviteDate === undefined ? undefined : resolveSeedTime(inv.inviteDate, startMs),
             hasExpired: inv.hasExpired,
           });
         }

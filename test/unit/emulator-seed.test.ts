@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SeedError, loadSeedFile, parseSeed } from '../../emulator/seed.ts';
+import { SeedError, loadSeedFile, parseSeed, resolveSeedTime } from '../../emulator/seed.ts';
+import { EmulatorState } from '../../emulator/state.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/emulator/seed.json', import.meta.url));
 const ID = '575ec8687ae143cd83dc4a97';
@@ -26,6 +27,39 @@ describe('Function: parseSeed', () => {
   ])('throws SeedError naming the field for %j', (seed, field) => {
     expect(() => parseSeed(seed, 'test seed')).toThrow(SeedError);
     expect(() => parseSeed(seed, 'test seed')).toThrow(field);
+  });
+});
+
+describe('Function: resolveSeedTime', () => {
+  const START = Date.parse('2031-03-10T12:00:00.000Z');
+
+  it.each([
+    ['-2d', '2031-03-08T12:00:00.000Z'],
+    ['-90m', '2031-03-10T10:30:00.000Z'],
+    ['+1h', '2031-03-10T13:00:00.000Z'],
+    ['3d', '2031-03-13T12:00:00.000Z'],
+    ['-0m', '2031-03-10T12:00:00.000Z'],
+    ['2020-01-01T00:00:00+02:00', '2019-12-31T22:00:00.000Z'],
+  ])('resolves %s against the start', (value, iso) => {
+    expect(resolveSeedTime(value, START)).toBe(Date.parse(iso));
+  });
+
+  it.each(['-2w', '2d ago', '-d', '', '-1234567d', 'yesterday', '2020-01-01'])('returns undefined for %j', (value) => {
+    expect(resolveSeedTime(value, START)).toBeUndefined();
+  });
+
+  it('accepts relative inviteDates in a seed and counts them from the emulator start (injected clock)', () => {
+    // Arrange: a start a year and more away from any real date
+    const seed = parseSeed({
+      instances: [{ id: ID, orgs: [{ id: ID, invites: [{ email: 'recent@example.com', role: 'view', inviteDate: '-2d' }, { email: 'old@example.com', role: 'view', inviteDate: '-8d' }] }] }],
+    });
+    // Act
+    const state = new EmulatorState(seed, () => START);
+    const listed = state.listInvites(ID, ID, { sortField: 'email', sortDirection: 'asc' });
+    // Assess
+    const byEmail = Object.fromEntries(listed.map((i) => [i.email, i]));
+    expect(byEmail['recent@example.com']).toMatchObject({ inviteDate: '2031-03-08T12:00:00.000Z', hasExpired: false });
+    expect(byEmail['old@example.com']).toMatchObject({ inviteDate: '2031-03-02T12:00:00.000Z', hasExpired: true });
   });
 });
 

@@ -2,9 +2,10 @@
 import type {
   Action, LedgerEntry, Member, PendingInvite, Plan, Policy, Rule, StoredPerson,
 } from './types.ts';
-import { emptySkipCounts } from './types.ts';
-import { compileRules, newerPerson, roleIn } from './rules.ts';
+import { emptySkipCounts, SKIP_REASONS, type RevokeReason, type SkipReason } from './types.ts';
+import { compileRules, newerPerson, ruleIndexIn } from './rules.ts';
 import { hashPlan } from './plan-hash.ts';
+import { isNewerInvite } from './invites.ts';
 
 /** How long an invite we sent is trusted to show up in Losant's list before we act again. */
 export const DEFAULT_SETTLE_MS = 10 * 60 * 1000;
@@ -24,17 +25,8 @@ export interface PlanInput {
   force?: boolean;
   /** default DEFAULT_SETTLE_MS (10 min) */
   settleMs?: number;
-}
-
-/** a after b by inviteDate (ties: greater id), so the choice does not depend on list order */
-function later(a: PendingInvite, b: PendingInvite): boolean {
-  if (a.inviteDate !== b.inviteDate) {
-    const ta = Date.parse(a.inviteDate);
-    const tb = Date.parse(b.inviteDate);
-    if (ta !== tb && !Number.isNaN(ta) && !Number.isNaN(tb)) return ta > tb;
-    if (Number.isNaN(ta) !== Number.isNaN(tb)) return Number.isNaN(tb);
-  }
-  return a.id > b.id;
+  /** also say why: actions carry `rule`, `fromRole`, `reason`; the plan lists `skippedPeople` (the CLI's view) */
+  explain?: boolean;
 }
 
 function compareActions(a: Action, b: Action): number {
@@ -63,6 +55,17 @@ export function planTarget(input: PlanInput): Plan {
   const settleMs = input.settleMs ?? DEFAULT_SETTLE_MS;
   const skipped = emptySkipCounts();
   const actions: Action[] = [];
+  const explain = input.explain === true;
+  const skippedPeople = explain ? (Object.fromEntries(SKIP_REASONS.map((r) => [r, [] as string[]])) as Record<SkipReason, string[]>) : undefined;
+  const skip = (reason: SkipReason, email: string, n = 1): void => {
+    skipped[reason] += n;
+    if (skippedPeople !== undefined && n > 0) skippedPeople[reason].push(email);
+  };
+  const ruleRefs: NonNullable<Action['rule']>[] | undefined = explain ? input.rules.map((r, i) => ({ index: i + 1, when: r.when })) : undefined;
+  const said = (a: Action, rule: Action['rule']): Action => {
+    if (rule !== undefined) a.rule = rule;
+    return a;
+  };
 
   // One index, email → slot. An email with invites gets the position of its last invite in
   // `invites` as its slot (so the common single invite needs no per-email record); other emails
@@ -138,8 +141,8 @@ export function planTarget(input: PlanInput): Plan {
         for (const inv of list) {
           if (sentId !== undefined && inv.id === sentId) ours = inv;
           if (inv.hasExpired) {
-            if (old === undefined || later(inv, old)) old = inv;
-          } else if (open === undefined || later(inv, open)) open = inv;
+            if (old === undefined || isNewerInvite(inv, old)) old = inv;
+          } else if (open === undefined || isNewerInvite(inv, open)) open = inv;
         }
         if (ours !== undefined && !ours.hasExpired) open = ours;
       }
@@ -149,45 +152,58 @@ export function planTarget(input: PlanInput): Plan {
     if (isMember) members++;
 
     const who = person[slot];
-    const role = who === undefined ? null : roleIn(who, ruleSet);
+    const ruleAt = who === undefined ? -1 : ruleIndexIn(who, ruleSet);
+    const role = ruleAt < 0 ? null : ruleSet.rules[ruleAt]!.role;
+    const rule = ruleRefs !== undefined && ruleAt >= 0 ? ruleRefs[ruleAt] : undefined;
     if (role === null) {
       // not desired: only invites invite-sync created are ever revoked
       if (count > 0 && policy.revokeLeft) {
-        if (ours !== undefined) actions.push({ kind: 'revoke', email, role: ours.role, inviteId: ours.id });
-        skipped.notOurs += count - (ours !== undefined ? 1 : 0);
+        if (ours !== undefined) {
+          const revoke: Action = { kind: 'revoke', email, role: ours.role, inviteId: ours.id };
+          if (explain) {
+            const reason: RevokeReason = who === undefined ? 'leftRoster' : ruleAt < 0 ? 'noRule' : 'skipRule';
+            revoke.reason = reason;
+            said(revoke, rule);
+          }
+          actions.push(revoke);
+        }
+        skip('notOurs', email, count - (ours !== undefined ? 1 : 0));
       }
       return;
     }
     desired++;
     const personEventAt = who!.lastEventAt;
     if (isMember) {
-      skipped.alreadyMember++;
+      skip('alreadyMember', email);
       return;
     }
     if (open !== undefined) {
       if (policy.fixRole && open.role !== role && open === ours) {
-        actions.push({ kind: 'fixRole', email, role, inviteId: open.id, personEventAt });
-      } else skipped.alreadyPending++;
+        const fix: Action = { kind: 'fixRole', email, role, inviteId: open.id, personEventAt };
+        if (explain) fix.fromRole = open.role;
+        actions.push(said(fix, rule));
+      } else skip('alreadyPending', email);
       return;
     }
     if (old !== undefined) {
-      if (ours !== old) skipped.notOurs++;
-      else if (!policy.renewExpired) skipped.alreadyPending++;
-      else if (l!.renewals >= policy.maxRenewals) skipped.renewalsExhausted++;
-      else actions.push({ kind: 'renew', email, role, inviteId: old.id, renewals: l!.renewals, personEventAt });
+      if (ours !== old) skip('notOurs', email);
+      else if (!policy.renewExpired) skip('alreadyPending', email);
+      else if (l!.renewals >= policy.maxRenewals) skip('renewalsExhausted', email);
+      else actions.push(said({ kind: 'renew', email, role, inviteId: old.id, renewals: l!.renewals, personEventAt }, rule));
       return;
     }
     if (l === undefined || l.state !== 'sent') {
       // no record, or intent (a crashed run: the invite is not listed, so it was not created), failed, revoked
-      actions.push({ kind: 'invite', email, role, personEventAt });
+      actions.push(said({ kind: 'invite', email, role, personEventAt }, rule));
       return;
     }
-    if (now - Date.parse(l.invitedAt ?? l.updatedAt) < settleMs) skipped.invitedRecently++;
+    if (now - Date.parse(l.invitedAt ?? l.updatedAt) < settleMs) skip('invitedRecently', email);
     else if (input.force || Date.parse(personEventAt) > (l.personEventAt === undefined ? EPOCH : Date.parse(l.personEventAt))) {
-      actions.push({ kind: 'invite', email, role, personEventAt });
-    } else skipped.removedOutsideSync++;
+      actions.push(said({ kind: 'invite', email, role, personEventAt }, rule));
+    } else skip('removedOutsideSync', email);
   });
 
   actions.sort(compareActions);
-  return { actions, skipped, desired, pending, members, hash: hashPlan(actions) };
+  if (skippedPeople !== undefined) for (const r of SKIP_REASONS) skippedPeople[r].sort();
+  return { actions, skipped, desired, pending, members, hash: hashPlan(actions), ...(skippedPeople !== undefined ? { skippedPeople } : {}) };
 }

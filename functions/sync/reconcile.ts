@@ -9,6 +9,7 @@ import { ApiError, isApiError, LeaseBusyError } from './errors.ts';
 import { planTarget } from './planner.ts';
 import { checkBrakes } from './brakes.ts';
 import { applyActions } from './applier.ts';
+import { newestInviteByEmail } from './invites.ts';
 
 export interface SyncDeps {
   api: InviteApi;
@@ -155,11 +156,7 @@ export async function reconcileTarget(deps: SyncDeps, config: SyncConfig, target
         deps.api.listMembers(target, callOpts),
       ]);
       const ledger = new Map(ledgerList.map((e) => [e.email, e]));
-      const pendingByEmail = new Map<string, { id: string; inviteDate: string }>();
-      for (const p of pending) {
-        const prev = pendingByEmail.get(p.email);
-        if (!prev || p.inviteDate > prev.inviteDate) pendingByEmail.set(p.email, p);
-      }
+      const pendingByEmail = newestInviteByEmail(pending);
       const repaired = repairLedger(ledger, { pendingByEmail }, new Date(deps.clock.now()).toISOString());
       if (repaired.length && opts.mode === 'apply') await deps.store.putLedgerEntries(target, repaired);
 

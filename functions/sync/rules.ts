@@ -167,8 +167,11 @@ export function compileRules(rules: readonly Rule[]): RuleSet {
   return { rules: list, memos: list.map((r) => r.conditions.map(() => ({ values: [], results: [], misses: 0, on: true }))) };
 }
 
-/** The value a `when` key looks at: `email`, `employeeId`, `status`, else the attribute of that name. */
-function attributeOf(person: Person, key: string): string | undefined {
+/**
+ * The value a `when` key looks at: `email`, `employeeId`, `status`, else the attribute of that name.
+ * @example attributeOf(person, 'department') // 'Engineering', or undefined when the person has none
+ */
+export function attributeOf(person: Person, key: string): string | undefined {
   if (key === 'email') return person.email;
   if (key === 'employeeId') return person.employeeId;
   if (key === 'status') return person.status;
@@ -199,6 +202,16 @@ function conditionHolds(cond: CompiledCondition, person: Person, memo: Condition
 
 /** roleFor with rules already compiled. */
 export function roleIn(person: Person, set: RuleSet): OrgRole | null {
+  const r = ruleIndexIn(person, set);
+  return r < 0 ? null : set.rules[r]!.role;
+}
+
+/**
+ * Which rule decides a person's role: the 0-based index of the first rule whose `when` matches, or -1.
+ * `set.rules[i].role` is null for a `skip` rule.
+ * @example const i = ruleIndexIn(person, compileRules(target.rules)); // target.rules[i]
+ */
+export function ruleIndexIn(person: Person, set: RuleSet): number {
   const { rules, memos } = set;
   for (let r = 0; r < rules.length; r++) {
     const rule = rules[r]!;
@@ -210,9 +223,9 @@ export function roleIn(person: Person, set: RuleSet): OrgRole | null {
         break;
       }
     }
-    if (all) return rule.role;
+    if (all) return r;
   }
-  return null;
+  return -1;
 }
 
 /**

@@ -96,7 +96,16 @@ export interface Action {
   personEventAt?: string;
   /** renewals so far (renew: before this one) */
   renewals?: number;
+  /** fixRole: the role the pending invite has now (fromRole, rule, reason: only when PlanInput.explain) */
+  fromRole?: OrgRole;
+  /** the rule that decided (invite/renew/fixRole: the role; revoke: a `skip` rule); `index` counts from 1 */
+  rule?: { index: number; when: Rule['when'] };
+  /** revoke: why the person is no longer desired */
+  reason?: RevokeReason;
 }
+
+/** Why an invite is revoked: no active person has the email, a `skip` rule matched, or no rule matched. */
+export type RevokeReason = 'leftRoster' | 'skipRule' | 'noRule';
 
 export const SKIP_REASONS = [
   'alreadyPending',
@@ -122,6 +131,8 @@ export interface Plan {
   members: number;
   /** stable hash of the actions (approvals are bound to it) */
   hash: string;
+  /** the emails behind each skip count (only when PlanInput.explain) */
+  skippedPeople?: Record<SkipReason, string[]>;
 }
 
 export interface Policy {
@@ -136,6 +147,38 @@ export interface Limits {
   minSizeForFraction: number;
   maxChangeFraction: number;
   maxBadRows: number;
+}
+
+/** A target once its plan has run, as `plan`/`apply` show it (the `steadyState` of `--json`). */
+export interface SteadyState {
+  /** accepted members (a plan never adds any: people become members by accepting) */
+  members: number;
+  /** emails with a pending invite (expired ones included, as Losant lists them) */
+  pending: number;
+  /** of those, emails whose unexpired invite runs out within 7 days and that this plan does not resend */
+  expiringWithin7Days: number;
+  /** desired people whose expired invite may not be resent again (policy.maxRenewals reached) */
+  renewalsExhausted: number;
+  /** desired people still waiting on an invite sent more than 7 days ago (this plan does not resend it) */
+  waitingOver7Days: number;
+  /** seats used / limit: only for a target that has a seat limit (none do yet) */
+  seats?: { used: number; limit: number };
+}
+
+/** How an action of an apply ended: `notStarted` when the run stopped first (deadline, 401/403, lease lost). */
+export type ActionResult = 'done' | 'failed' | 'notStarted';
+
+/** An action as the CLI reports it (apply adds how it ended). */
+export interface ReportedAction extends Action {
+  result?: ActionResult;
+  error?: string;
+}
+
+/** What the CLI shows beyond the counts (ReconcileOptions.explain); never stored with the run. */
+export interface TargetDetail {
+  actions: ReportedAction[];
+  steadyState: SteadyState;
+  skippedPeople: Record<SkipReason, string[]>;
 }
 
 /** Result of reconciling one target, as the CLI's --json shows it. */
@@ -155,6 +198,8 @@ export interface TargetReport {
   /** present when the target could not be reconciled at all */
   error?: { code: 'leaseBusy' | 'unauthorized' | 'forbidden' | 'unreachable' | 'deadline' | 'notFound' | 'other'; message: string };
   planHash?: string;
+  /** only with ReconcileOptions.explain (the CLI); runSync leaves it out of the stored run */
+  detail?: TargetDetail;
 }
 
 export interface RunReport {

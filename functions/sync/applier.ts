@@ -185,13 +185,13 @@ async function applyOne(action: Action, ctx: ApplyContext, outcomes: OutcomeBuff
     }
     case 'renew':
     case 'fixRole': {
-      const invite = await ctx.api.resendInvite(ctx.target, requireInviteId(action), { role: action.role }, opts);
+      const invite = await ctx.api.resend(ctx.target, requireInviteId(action), { role: action.role }, opts);
       const renewals = (ctx.ledger.get(action.email)?.renewals ?? 0) + (action.kind === 'renew' ? 1 : 0);
       outcomes.add(entryFor(action, ctx, { state: 'sent', inviteId: invite.id, invitedAt: invite.inviteDate || now(), renewals }));
       return { recovered: false };
     }
     case 'revoke': {
-      await ctx.api.revokeInvite(ctx.target, requireInviteId(action), opts);
+      await ctx.api.revoke(ctx.target, requireInviteId(action), opts);
       outcomes.add(entryFor(action, ctx, { state: 'revoked', ...(action.inviteId ? { inviteId: action.inviteId } : {}) }));
       return { recovered: false };
     }

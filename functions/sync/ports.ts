@@ -10,13 +10,6 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
-export interface InviteQuery {
-  sortField?: 'email' | 'role' | 'inviteDate';
-  sortDirection?: 'asc' | 'desc';
-  filterField?: 'email' | 'role';
-  filter?: string;
-}
-
 export interface NewInvite {
   email: string;
   role: OrgRole;
@@ -29,18 +22,23 @@ export interface CreateInviteResult {
 }
 
 /**
- * The Losant invites resource as the sync needs it. Every method throws `ApiError` on failure.
- * GETs are retried internally (429/5xx/network, backoff with jitter, Retry-After, bounded by the deadline).
- * `createInvite` is never blindly retried: ambiguous failures are resolved by an exact email lookup.
+ * The Losant invites of one org as the sync needs them, in the domain's words. Every method throws
+ * `ApiError` on failure; emails in answers are normalised. Reads, resends and revocations are retried
+ * internally (429/5xx/network, backoff with jitter, Retry-After, bounded by the deadline).
+ * `createInvite` is never blindly retried: ambiguous failures are resolved by `findInvite`.
  */
 export interface InviteApi {
-  listInvites(target: TargetRef, query?: InviteQuery, opts?: CallOptions): Promise<PendingInvite[]>;
+  /** every pending invite of the org (expired ones included, `hasExpired: true`) */
+  listPending(target: TargetRef, opts?: CallOptions): Promise<PendingInvite[]>;
+  /** the org's accepted members */
   listMembers(target: TargetRef, opts?: CallOptions): Promise<Member[]>;
   createInvite(target: TargetRef, invite: NewInvite, opts?: CallOptions): Promise<CreateInviteResult>;
-  getInvite(target: TargetRef, inviteId: string, opts?: CallOptions): Promise<PendingInvite>;
   /** resend with (new) role info: resets inviteDate and hasExpired */
-  resendInvite(target: TargetRef, inviteId: string, roleInfo: { role: OrgRole }, opts?: CallOptions): Promise<PendingInvite>;
-  revokeInvite(target: TargetRef, inviteId: string, opts?: CallOptions): Promise<void>;
+  resend(target: TargetRef, inviteId: string, roleInfo: { role: OrgRole }, opts?: CallOptions): Promise<PendingInvite>;
+  /** removes a pending invite */
+  revoke(target: TargetRef, inviteId: string, opts?: CallOptions): Promise<void>;
+  /** the newest pending invite of exactly this email (see `newestInvite`), undefined when there is none */
+  findInvite(target: TargetRef, email: string, opts?: CallOptions): Promise<PendingInvite | undefined>;
 }
 
 export interface Lease {

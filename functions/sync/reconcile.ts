@@ -152,7 +152,7 @@ export async function reconcileTarget(deps: SyncDeps, config: SyncConfig, target
       const [people, ledgerList, pending, members] = await Promise.all([
         opts.people ? Promise.resolve(opts.people) : deps.store.listPeople(),
         deps.store.getLedger(target),
-        deps.api.listInvites(target, undefined, callOpts),
+        deps.api.listPending(target, callOpts),
         deps.api.listMembers(target, callOpts),
       ]);
       const ledger = new Map(ledgerList.map((e) => [e.email, e]));

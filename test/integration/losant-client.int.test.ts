@@ -1,7 +1,9 @@
 // tests --> LosantClient --> real HTTP on 127.0.0.1 --> the Losant emulator (contract, faults, rate limit)
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator, DEFAULT_ID, DEFAULT_TOKEN, type EmulatorOptions, type RunningEmulator } from '../../emulator/index.ts';
-import { LosantClient, ROUTES, type LosantClientOptions, type RequestEvent } from '../../functions/losant/client.ts';
+import { LosantClient, type LosantClientOptions } from '../../functions/losant/client.ts';
+import { ROUTES } from '../../functions/losant/routes.ts';
+import type { RequestEvent } from '../../functions/losant/transport.ts';
 import { LosantApiError } from '../../functions/losant/errors.ts';
 import { expectValid } from '../helpers/schemas.ts';
 
@@ -197,10 +199,10 @@ describe('Function: LosantClient against the emulator', () => {
 
     // Act
     const before = await api.getInvite(TARGET, old.id);
-    const resent = await api.resendInvite(TARGET, old.id, { role: 'edit' });
-    await api.revokeInvite(TARGET, old.id);
+    const resent = await api.resend(TARGET, old.id, { role: 'edit' });
+    await api.revoke(TARGET, old.id);
     const gone = await failure(api.getInvite(TARGET, old.id));
-    const revokeAgain = await failure(api.revokeInvite(TARGET, old.id));
+    const revokeAgain = await failure(api.revoke(TARGET, old.id));
 
     // Assert
     expect(before).toMatchObject({ id: old.id, hasExpired: true, role: 'view' });

@@ -1,7 +1,9 @@
 // tests --> LosantClient over an undici MockAgent (no network): mapping, retries, deadlines, recovery, secrecy
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MockAgent, type Interceptable } from 'undici';
-import { LosantClient, parseRetryAfter, queryString, type LosantClientOptions, type RequestEvent } from '../../functions/losant/client.ts';
+import { LosantClient, type LosantClientOptions } from '../../functions/losant/client.ts';
+import { queryString } from '../../functions/losant/routes.ts';
+import { parseRetryAfter, type RequestEvent } from '../../functions/losant/transport.ts';
 import { normalizeEmailForCompare } from '../../functions/losant/email.ts';
 import { LosantApiError } from '../../functions/losant/errors.ts';
 import type { RateGovernor } from '../../functions/losant/governor.ts';
@@ -625,7 +627,7 @@ describe('Function: LosantClient single invite', () => {
       .reply(201, invite('zed@x.com', { role: 'admin', inviteDate: '2024-06-01T00:00:00.000Z' }), JSON_HEADERS);
 
     // Act
-    const got = await client().resendInvite(TARGET, INVITE_ID, { role: 'admin' });
+    const got = await client().resend(TARGET, INVITE_ID, { role: 'admin' });
 
     // Assert
     expect(got).toMatchObject({ role: 'admin', inviteDate: '2024-06-01T00:00:00.000Z' });
@@ -643,8 +645,8 @@ describe('Function: LosantClient single invite', () => {
     const api = client();
 
     // Act
-    await api.revokeInvite(TARGET, INVITE_ID);
-    await api.revokeInvite(TARGET, INVITE_ID);
+    await api.revoke(TARGET, INVITE_ID);
+    await api.revoke(TARGET, INVITE_ID);
 
     // Assert
     expect(events.map((e) => e.status)).toEqual([200, 504, 404]);
@@ -655,7 +657,7 @@ describe('Function: LosantClient single invite', () => {
     pool.intercept({ path: `${INVITES}/${INVITE_ID}`, method: 'DELETE' }).reply(404, { type: 'NotFound', message: 'Invite was not found' }, JSON_HEADERS);
 
     // Act
-    const err = await failure(client().revokeInvite(TARGET, INVITE_ID));
+    const err = await failure(client().revoke(TARGET, INVITE_ID));
 
     // Assert
     expect(err.kind).toBe('notFound');

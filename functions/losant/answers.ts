@@ -1,0 +1,84 @@
+// transport answer text --> JSON --> zod schema (schemas.ts) --> domain types (PendingInvite, Member), emails normalised
+// request body --> zod schema (strict) --> what is sent
+import type { z } from 'zod';
+import type { Member, PendingInvite } from '../sync/types.ts';
+import { normalizeEmailForCompare } from './email.ts';
+import { LosantApiError, type CallName, type LosantErrors } from './errors.ts';
+import { OrgInviteSchema, type InstanceOrgMember, type OrgInvite } from './schemas.ts';
+import { ROUTES } from './routes.ts';
+
+/** Formats the first three issues as `path: message` (the root as `(root)`). */
+function issues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+    .join('; ');
+}
+
+/**
+ * A request body checked against its published schema before anything is sent; `badRequest` otherwise.
+ * @example const body = checkedBody(OrgRoleInfoSchema, { role: 'view' }, { method: 'POST', route: ROUTES.invite });
+ */
+export function checkedBody<S extends z.ZodType>(schema: S, body: unknown, call: CallName): z.infer<S> {
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  throw new LosantApiError('badRequest', `${call.method} ${call.route}: the request body does not match the published schema: ${issues(parsed.error)}`, {
+    ...call, cause: parsed.error,
+  });
+}
+
+/**
+ * Reads one answer: JSON, then its schema; `invalidResponse` (with the status) otherwise.
+ * @example const data = parseAnswer(errors, answer.text, OrgInviteSchema, spec, answer.status, attempt);
+ */
+export function parseAnswer<S extends z.ZodType>(errors: LosantErrors, text: string, schema: S, call: CallName, status: number, attempt: number): z.infer<S> {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw errors.make('invalidResponse', call, attempt, 'the answer is not JSON', { status, cause: err });
+  }
+  const parsed = schema.safeParse(data);
+  if (parsed.success) return parsed.data;
+  throw errors.make('invalidResponse', call, attempt, `the answer does not match the published schema: ${issues(parsed.error)}`, { status, cause: parsed.error });
+}
+
+/** Checks one item of a collection whose envelope was read with `z.unknown()` items. */
+export function parseInviteItem(errors: LosantErrors, item: unknown, call: CallName, status: number, attempt: number): OrgInvite {
+  const parsed = OrgInviteSchema.safeParse(item);
+  if (parsed.success) return parsed.data;
+  throw errors.make('invalidResponse', call, attempt, `the answer does not match the published schema: items: ${issues(parsed.error)}`, { status, cause: parsed.error });
+}
+
+/** An answer's invite as the domain sees it; `invalidResponse` when it lacks what the sync needs. */
+export function toPendingInvite(item: OrgInvite, call: CallName): PendingInvite {
+  const { id, email, role, inviteDate } = item;
+  if (id === undefined || email === undefined || role === undefined || inviteDate === undefined) {
+    throw new LosantApiError('invalidResponse', `Losant ${call.method} ${call.route}: an invite lacks id, email, role or inviteDate`, call);
+  }
+  const invite: PendingInvite = { id, email: normalizeEmailForCompare(email), role, inviteDate, hasExpired: item.hasExpired ?? false };
+  if (item.ttl !== undefined) invite.ttl = item.ttl;
+  return invite;
+}
+
+/** An answer's member as the domain sees it; `invalidResponse` without email or role. */
+export function toMember(item: InstanceOrgMember): Member {
+  const { email, role } = item;
+  if (email === undefined || role === undefined) {
+    throw new LosantApiError('invalidResponse', `Losant GET ${ROUTES.members}: a member lacks email or role`, { method: 'GET', route: ROUTES.members });
+  }
+  const member: Member = { email: normalizeEmailForCompare(email), role };
+  if (item.userId !== undefined) member.userId = item.userId;
+  return member;
+}
+
+/** True when a raw answer item's `email` normalises to `wanted` (cheap for ASCII addresses, the common case). */
+export function rawEmailMatches(item: unknown, wanted: string): boolean {
+  if (typeof item !== 'object' || item === null) return false;
+  const email = (item as { email?: unknown }).email;
+  if (typeof email !== 'string') return false;
+  const lower = email.trim().toLowerCase();
+  if (lower === wanted) return true;
+  // eslint-disable-next-line no-control-regex
+  return /[^\x00-\x7f]/.test(lower) && normalizeEmailForCompare(email) === wanted;
+}

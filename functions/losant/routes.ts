@@ -1,0 +1,58 @@
+// LosantClient --> routes (templates, paths, Losant's query dialect) --> RequestSpec for the transport
+import type { TargetRef } from '../sync/types.ts';
+
+/** Route templates, as metrics and the emulator's stats name them (no ids, no emails). */
+export const ROUTES = {
+  invites: '/instances/:instanceId/orgs/:orgId/invites',
+  invite: '/instances/:instanceId/orgs/:orgId/invites/:inviteId',
+  members: '/instances/:instanceId/orgs/:orgId/members',
+} as const;
+
+export type Method = 'GET' | 'POST' | 'DELETE';
+export type Route = (typeof ROUTES)[keyof typeof ROUTES];
+
+/** One call to Losant: what is sent (path with ids and query) and how metrics name it (route). */
+export interface RequestSpec {
+  method: Method;
+  route: Route;
+  path: string;
+  body?: unknown;
+}
+
+/** Losant's sort and filter parameters of GET invites (the client's own dialect; the domain never sees it). */
+export interface InviteQuery {
+  sortField?: 'email' | 'role' | 'inviteDate';
+  sortDirection?: 'asc' | 'desc';
+  filterField?: 'email' | 'role';
+  filter?: string;
+}
+
+/**
+ * Builds `?sortField=…&sortDirection=…&filterField=…&filter=…` with every value percent-encoded
+ * (`+` → %2B, `@` → %40; `*` is unreserved and stays).
+ * @example queryString({ filterField: 'email', filter: 'a+b@x.com' }) // '?filterField=email&filter=a%2Bb%40x.com'
+ */
+export function queryString(query: InviteQuery): string {
+  const pairs: string[] = [];
+  for (const key of ['sortField', 'sortDirection', 'filterField', 'filter'] as const) {
+    const value = query[key];
+    if (value !== undefined) pairs.push(`${key}=${encodeURIComponent(value)}`);
+  }
+  return pairs.length === 0 ? '' : `?${pairs.join('&')}`;
+}
+
+/**
+ * Paths below a base URL's path prefix, every id percent-encoded.
+ * @example new LosantPaths('/api').invite(target, id) // '/api/instances/…/orgs/…/invites/…'
+ */
+export class LosantPaths {
+  constructor(private readonly prefix: string) {}
+
+  collection(target: TargetRef, what: 'invites' | 'members'): string {
+    return `${this.prefix}/instances/${encodeURIComponent(target.instanceId)}/orgs/${encodeURIComponent(target.orgId)}/${what}`;
+  }
+
+  invite(target: TargetRef, inviteId: string): string {
+    return `${this.collection(target, 'invites')}/${encodeURIComponent(inviteId)}`;
+  }
+}

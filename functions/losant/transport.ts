@@ -1,0 +1,192 @@
+// retry loop --> LosantTransport.send: ONE attempt (deadline check, governor, token, request with a timeout, body read) --> undici
+import { Agent, type Dispatcher } from 'undici';
+import type { CallOptions, Log } from '../sync/ports.ts';
+import { errorCode, LosantErrors, type NoAnswerReason } from './errors.ts';
+import { AdaptiveRateGovernor, type RateGovernor } from './governor.ts';
+import type { RequestSpec } from './routes.ts';
+
+/** Supplies the bearer token; `refresh: true` asks for a fresh one (after a 401, e.g. a rotated secret). */
+export type TokenProvider = (opts?: { refresh?: boolean }) => Promise<string>;
+
+/** One HTTP exchange, for metrics and benchmarks. `status` is 0 when no answer came (network error, timeout). */
+export interface RequestEvent {
+  method: string;
+  route: string;
+  status: number;
+  ms: number;
+}
+
+/** An attempt that brought an HTTP answer (any status). `token` is the one it was sent with. */
+export interface Answer {
+  ok: true;
+  status: number;
+  /** parsed Retry-After of a 429, ms from the answer */
+  retryAfterMs: number | undefined;
+  text: string;
+  token: string;
+}
+
+/** An attempt without an answer; `sent: false` when the connection was never made (no effect possible). */
+export interface NoAnswer {
+  ok: false;
+  reason: NoAnswerReason;
+  sent: boolean;
+  cause: unknown;
+}
+
+export type Outcome = Answer | NoAnswer;
+
+export interface TransportOptions {
+  /** e.g. `https://api.losant.com` (a path prefix is kept: see `prefix`) */
+  baseUrl: string;
+  token: string | TokenProvider;
+  /** default: an undici Agent with keep-alive, 64 connections per origin, pipelining 1 (closed by `close()`) */
+  dispatcher?: Dispatcher;
+  /** per attempt, capped by the time left before the call's deadline; default 10_000 */
+  requestTimeoutMs?: number;
+  /** default: an AdaptiveRateGovernor on the same clock */
+  governor?: RateGovernor;
+  log: Log;
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
+  onRequest?: (e: RequestEvent) => void;
+}
+
+/** Errors raised before any byte left: the request cannot have had an effect. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/**
+ * One HTTP attempt at a time against one Losant origin: it owns the connection pool, the token and
+ * the pacing. It never retries; it reports what happened as an `Outcome`, and throws only when no
+ * attempt may start (deadline passed, aborted, pacing past the deadline, no token).
+ * @example const outcome = await transport.send({ method: 'GET', route, path }, { deadline }, 1);
+ */
+export class LosantTransport {
+  /** the base URL's path, without a trailing slash ('' for none) */
+  readonly prefix: string;
+  readonly requestTimeoutMs: number;
+  readonly errors: LosantErrors;
+  private readonly origin: string;
+  private readonly dispatcher: Dispatcher;
+  private readonly ownsDispatcher: boolean;
+  private readonly tokenSource: string | TokenProvider;
+  private tokenPromise: Promise<string> | undefined;
+  /** the token last used, so error texts can be scrubbed of it */
+  private lastToken: string | undefined;
+  private readonly governor: RateGovernor;
+  private readonly log: Log;
+  private readonly now: () => number;
+  private readonly onRequest: ((e: RequestEvent) => void) | undefined;
+
+  constructor(opts: TransportOptions) {
+    const base = new URL(opts.baseUrl);
+    this.origin = base.origin;
+    this.prefix = base.pathname.replace(/\/+$/, '');
+    this.ownsDispatcher = opts.dispatcher === undefined;
+    this.dispatcher = opts.dispatcher ?? new Agent({ keepAliveTimeout: 10_000, connections: 64, pipelining: 1 });
+    this.tokenSource = opts.token;
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? 10_000;
+    this.log = opts.log;
+    this.now = opts.now;
+    this.governor = opts.governor ?? new AdaptiveRateGovernor({ now: opts.now, sleep: opts.sleep });
+    this.onRequest = opts.onRequest;
+    this.errors = new LosantErrors(() => [typeof this.tokenSource === 'string' ? this.tokenSource : undefined, this.lastToken]);
+  }
+
+  /** One HTTP exchange: deadline check, pacing, token, request with a timeout, body read. */
+  async send(spec: RequestSpec, opts: CallOptions, attempt: number): Promise<Outcome> {
+    this.checkStart(spec, opts, attempt);
+    await this.governor.acquire(opts.deadline).catch((err: unknown) => {
+      throw this.errors.make('deadline', spec, attempt - 1, 'deadline reached while waiting for the rate limit', { cause: err });
+    });
+    this.checkStart(spec, opts, attempt);
+    const token = await this.getToken(spec, attempt);
+    this.lastToken = token;
+    const left = opts.deadline === undefined ? Number.POSITIVE_INFINITY : opts.deadline - this.now();
+    const timeoutMs = Math.max(1, Math.min(this.requestTimeoutMs, left));
+    const byDeadline = left < this.requestTimeoutMs;
+    const timer = new AbortController();
+    const timeout = setTimeout(() => timer.abort(), timeoutMs);
+    const signal = opts.signal ? AbortSignal.any([timer.signal, opts.signal]) : timer.signal;
+    const started = performance.now();
+    let status = 0;
+    try {
+      const res = await this.dispatcher.request({
+        origin: this.origin,
+        path: spec.path,
+        method: spec.method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: 'application/json',
+          ...(spec.body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: spec.body === undefined ? null : JSON.stringify(spec.body),
+        signal,
+      });
+      const text = await res.body.text();
+      status = res.statusCode;
+      const retryAfterMs = status === 429 ? parseRetryAfter(res.headers['retry-after'], this.now()) : undefined;
+      this.governor.onResponse(status, retryAfterMs);
+      return { ok: true, status, retryAfterMs, text, token };
+    } catch (err) {
+      if (opts.signal?.aborted) return { ok: false, reason: 'aborted', sent: true, cause: opts.signal.reason };
+      if (timer.signal.aborted) return { ok: false, reason: byDeadline ? 'deadline' : 'timeout', sent: true, cause: err };
+      return { ok: false, reason: 'network', sent: !NOT_SENT_CODES.has(errorCode(err) ?? ''), cause: err };
+    } finally {
+      clearTimeout(timeout);
+      this.onRequest?.({ method: spec.method, route: spec.route, status, ms: Math.round(performance.now() - started) });
+    }
+  }
+
+  /** True when a 401 can be answered with a fresh token (the token is a provider, not a fixed string). */
+  canRefresh(): boolean {
+    return typeof this.tokenSource === 'function';
+  }
+
+  /** After a 401: fetch a fresh token once, unless another call already replaced the one that failed. */
+  async refreshToken(failed: string, spec: RequestSpec, attempt: number): Promise<void> {
+    const source = this.tokenSource;
+    if (typeof source === 'string') return;
+    const current = await this.tokenPromise?.catch(() => undefined);
+    if (current !== undefined && current !== failed) return;
+    this.log.info('losant token refused: fetching a fresh one', { method: spec.method, route: spec.route });
+    this.tokenPromise = source({ refresh: true });
+    await this.getToken(spec, attempt);
+  }
+
+  /** Closes the default agent (a dispatcher passed in stays open: its owner closes it). */
+  async close(): Promise<void> {
+    if (this.ownsDispatcher) await this.dispatcher.destroy();
+  }
+
+  private checkStart(spec: RequestSpec, opts: CallOptions, attempt: number): void {
+    if (opts.signal?.aborted) throw this.errors.make('deadline', spec, attempt - 1, 'the call was aborted', { cause: opts.signal.reason });
+    if (opts.deadline !== undefined && this.now() >= opts.deadline) {
+      throw this.errors.make('deadline', spec, attempt - 1, 'deadline reached before the request could start');
+    }
+  }
+
+  private async getToken(spec: RequestSpec, attempt: number): Promise<string> {
+    if (typeof this.tokenSource === 'string') return this.tokenSource;
+    const source = this.tokenSource;
+    this.tokenPromise ??= source();
+    try {
+      return await this.tokenPromise;
+    } catch (err) {
+      this.tokenPromise = undefined;
+      throw this.errors.make('unauthorized', spec, attempt - 1, 'could not obtain the Losant token', { cause: err });
+    }
+  }
+}
+
+/**
+ * Reads Retry-After: delta-seconds or an HTTP-date; ms from `now`, never negative; undefined when absent or unreadable.
+ * @example parseRetryAfter('2', Date.now()) // 2000
+ */
+export function parseRetryAfter(header: string | string[] | undefined, now: number): number | undefined {
+  const value = (Array.isArray(header) ? header[0] : header)?.trim();
+  if (!value) return undefined;
+  if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}

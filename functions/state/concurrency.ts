@@ -1,4 +1,4 @@
-// dynamo-store --> bounded concurrency helpers (no I/O of their own)
+// *-store.ts, table.ts --> bounded concurrency helpers (no I/O of their own)
 
 /**
  * Runs `fn` over `items` with at most `limit` calls in flight; results keep the input order.

@@ -1,4 +1,4 @@
-// dynamo-store --> items.schema (zod) : every item read from the table is validated here before it becomes a domain value.
+// table.ts / *-store.ts --> items.schema (zod) : every item read from the table is validated here before it becomes a domain value.
 import { z } from 'zod';
 import { BLOCK_CODES, ORG_ROLES, SKIP_REASONS } from '../sync/types.ts';
 import type { LedgerEntry, Person, TargetReport } from '../sync/types.ts';
@@ -14,6 +14,11 @@ export const PersonSchema = z.object({
 
 export const PeopleSchema = z.array(PersonSchema);
 
+/** Every item's key: `pk` and `sk` strings (the single-table layout is in keys.ts). */
+const ItemKeySchema = z.object({ pk: z.string(), sk: z.string() });
+/** The key of an item that is alone in its partition (sk `-`). */
+const SingletonKeySchema = ItemKeySchema.extend({ sk: z.literal('-') });
+
 /** pk `PEOPLE`, sk `<source>#<identity>` */
 export const PersonItemSchema = PersonSchema.extend({
   pk: z.literal('PEOPLE'),
@@ -26,17 +31,11 @@ export const PersonItemSchema = PersonSchema.extend({
 export type PersonItem = z.infer<typeof PersonItemSchema>;
 
 /** pk `DELIVERY#<id>`, sk `-` */
-export const DeliveryItemSchema = z.object({
-  pk: z.string(),
-  sk: z.literal('-'),
-  expiresAt: z.number(),
-});
+export const DeliveryItemSchema = SingletonKeySchema.extend({ expiresAt: z.number() });
 export type DeliveryItem = z.infer<typeof DeliveryItemSchema>;
 
 /** pk `LEDGER#<instanceId>#<orgId>`, sk `<email>` */
-export const LedgerItemSchema = z.object({
-  pk: z.string(),
-  sk: z.string(),
+export const LedgerItemSchema = ItemKeySchema.extend({
   email: z.string(),
   state: z.enum(['intent', 'sent', 'failed', 'revoked']),
   role: z.enum(ORG_ROLES),
@@ -57,9 +56,7 @@ export const toLedgerEntry = (item: LedgerItem): LedgerEntry => {
 };
 
 /** pk `LEASE#<instanceId>#<orgId>`, sk `-` */
-export const LeaseItemSchema = z.object({
-  pk: z.string(),
-  sk: z.literal('-'),
+export const LeaseItemSchema = SingletonKeySchema.extend({
   owner: z.string().optional(),
   leaseExpiresAt: z.number().optional(),
   seq: z.number().int(),
@@ -73,9 +70,7 @@ export const RawLeaseImageSchema = z.object({
 });
 
 /** pk `SNAPSHOT#<source>#<snapshotId>`, sk `PART#<000001>`; `people` is JSON text, or gzipped JSON bytes when large */
-export const SnapshotPartItemSchema = z.object({
-  pk: z.string(),
-  sk: z.string(),
+export const SnapshotPartItemSchema = ItemKeySchema.extend({
   part: z.number().int().positive(),
   parts: z.number().int().positive(),
   people: z.union([z.string(), z.instanceof(Uint8Array)]),
@@ -84,21 +79,11 @@ export const SnapshotPartItemSchema = z.object({
 export type SnapshotPartItem = z.infer<typeof SnapshotPartItemSchema>;
 
 /** pk `APPROVAL#<instanceId>#<orgId>`, sk `<planHash>` */
-export const ApprovalItemSchema = z.object({
-  pk: z.string(),
-  sk: z.string(),
-  runId: z.string(),
-  expiresAt: z.number(),
-});
+export const ApprovalItemSchema = ItemKeySchema.extend({ runId: z.string(), expiresAt: z.number() });
 export type ApprovalItem = z.infer<typeof ApprovalItemSchema>;
 
 /** pk `RUN#<runId>`, sk `-`; `body` is the RunRecord as JSON text */
-export const RunItemSchema = z.object({
-  pk: z.string(),
-  sk: z.literal('-'),
-  body: z.string(),
-  expiresAt: z.number(),
-});
+export const RunItemSchema = SingletonKeySchema.extend({ body: z.string(), expiresAt: z.number() });
 export type RunItem = z.infer<typeof RunItemSchema>;
 
 const count = z.number().int().nonnegative();

@@ -1,4 +1,19 @@
-// dynamo-store --> keys: how domain values map to pk/sk (the single-table layout in one place)
+// *-store.ts --> keys: how domain values map to pk/sk (the single-table layout in one place)
+// Single-table item model (pk / sk are strings; `expiresAt` is the table's TTL attribute, epoch seconds;
+// target ids in keys are lower-cased):
+//
+// | item          | pk                              | sk                        | attributes                                                                          |
+// | ------------- | ------------------------------- | ------------------------- | ----------------------------------------------------------------------------------- |
+// | person        | `PEOPLE`                        | `<source>#<identity>`     | email, employeeId?, status, attributes (map), source, identity, lastEventAt, leftSource |
+// | delivery      | `DELIVERY#<id>`                 | `-`                       | expiresAt (a delivery past it counts as absent)                                     |
+// | ledger entry  | `LEDGER#<instanceId>#<orgId>`   | `<email>`                 | the LedgerEntry: email, state, role, inviteId?, updatedAt, invitedAt?, renewals, runId, personEventAt?, error? |
+// | lease         | `LEASE#<instanceId>#<orgId>`    | `-`                       | owner?, leaseExpiresAt? (epoch ms), seq (the target's change counter)              |
+// | run           | `RUN#<runId>`                   | `-`                       | body (RunRecord as JSON), expiresAt                                                 |
+// | approval      | `APPROVAL#<instanceId>#<orgId>` | `<planHash>`              | runId, expiresAt (7 days)                                                           |
+// | snapshot part | `SNAPSHOT#<source>#<snapshotId>`| `PART#<000001>`           | part, parts, people (JSON text; gzipped JSON bytes when over 300 KB), expiresAt (2 days) |
+// | blocked snap. | `BLOCKED#<source>`              | `<snapshotId>`            | code, blockedAt, expiresAt (30 days)                                                |
+//
+// identity = `emp:<employeeId>`, or `email:<normalised email>` without one.
 // A person's identity comes from the domain's rule (sync/people.ts personIdentity).
 import { maskEmails } from '../sync/email.ts';
 import type { TargetRef } from '../sync/types.ts';

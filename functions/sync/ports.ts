@@ -72,18 +72,16 @@ export interface RunRecord extends RunReport {
   finishedAt?: string;
 }
 
-/**
- * Everything invite-sync keeps, in one DynamoDB table (see README "State model").
- * Writes that guard correctness are conditional; each method says which.
- */
-export interface StateStore {
-  // --- deliveries (dedupe of webhook / event ids) ---
+/** Dedupe of webhook / event delivery ids. */
+export interface DeliveryStore {
   /** true if this delivery id was already recorded (and has not expired) */
   hasDelivery(id: string): Promise<boolean>;
-  /** records the id (conditional: only if absent); false if it was already there */
+  /** records the id (conditional: only if absent or expired); false if it was already there */
   recordDelivery(id: string, ttlSeconds: number): Promise<boolean>;
+}
 
-  // --- people ---
+/** The people of every source as HR sent them, and multi-part snapshots until every part arrived. */
+export interface PeopleStore {
   /** every stored person of every source */
   listPeople(): Promise<StoredPerson[]>;
   /** upsert (or terminate, by `person.status`) unless the stored lastEventAt is newer or equal */
@@ -93,21 +91,25 @@ export interface StateStore {
    * stored people the list lacks are marked `leftSource`. Each write is conditional on lastEventAt < occurredAt.
    */
   replaceSource(source: string, people: Person[], occurredAt: string): Promise<ReplaceSourceResult>;
-  /** stores one part of a multi-part snapshot (idempotent per part number) */
+  /** stores one part of a multi-part snapshot (idempotent per part number); `InputError` outside 1..parts */
   putSnapshotPart(source: string, snapshotId: string, part: number, parts: number, people: Person[]): Promise<SnapshotPartResult>;
-  /** all people of a complete snapshot, parts in order */
+  /** all people of a complete snapshot, parts in order; `StateError` when a part is missing */
   readSnapshot(source: string, snapshotId: string): Promise<Person[]>;
   deleteSnapshot(source: string, snapshotId: string): Promise<void>;
+}
 
-  // --- ledger ---
+/** What invite-sync did per email and target (target ids compare case-insensitively). */
+export interface LedgerStore {
   getLedger(target: TargetRef): Promise<LedgerEntry[]>;
-  /** batched (25 per call); resolves only when every entry is durably written */
+  /** batched; the last entry of an email wins; resolves only when every entry is durably written */
   putLedgerEntries(target: TargetRef, entries: LedgerEntry[]): Promise<void>;
+}
 
-  // --- lease per target ---
+/** One lease per target, with the target's change counter (the dirty mark). */
+export interface LeaseStore {
   /** conditional: free, expired, or already ours. null when another owner holds it */
   acquireLease(target: TargetRef, owner: string, leaseSeconds: number): Promise<Lease | null>;
-  /** extends the lease; false if it was lost (another owner took it after expiry) */
+  /** extends the lease (and `lease.expiresAt`); false if it was lost (another owner took it after expiry) */
   renewLease(lease: Lease, leaseSeconds: number): Promise<boolean>;
   /**
    * Lets go unless the target changed while we held it: then returns 'dirty', keeps the lease,
@@ -116,16 +118,26 @@ export interface StateStore {
   releaseLease(lease: Lease): Promise<'released' | 'dirty' | 'lost'>;
   /** bumps the change counter of each target (a change landed that a running holder must see) */
   markDirty(targets: TargetRef[]): Promise<void>;
+}
 
-  // --- runs and approvals ---
+/** Run records, approvals of blocked plans, and held-back snapshots. */
+export interface RunStore {
   putRun(run: RunRecord, ttlSeconds: number): Promise<void>;
   getRun(runId: string): Promise<RunRecord | null>;
+  /** an approval of one plan hash, valid 7 days */
   putApproval(target: TargetRef, planHash: string, runId: string): Promise<void>;
-  /** conditional delete: true once for an approval that exists */
+  /** conditional delete: true once for an approval that exists and has not expired */
   takeApproval(target: TargetRef, planHash: string): Promise<boolean>;
-  /** records an empty snapshot that was held back (brake `emptySnapshot`) */
+  /** records an empty snapshot that was held back (brake `emptySnapshot`), kept 30 days */
   putBlockedSnapshot?(source: string, snapshotId: string, code: BlockCode): Promise<void>;
 }
+
+/**
+ * Everything invite-sync keeps, in one DynamoDB table (see README "State model"): the five ports
+ * above together. Writes that guard correctness are conditional; each method says which.
+ * A use case that needs one kind of data can take just that port.
+ */
+export interface StateStore extends DeliveryStore, PeopleStore, LedgerStore, LeaseStore, RunStore {}
 
 export interface Clock {
   now(): number;

@@ -1,0 +1,108 @@
+// *-store.ts, test/helpers/memory-store.ts --> store rules: what every StateStore implementation decides alike
+// (no I/O). The DynamoDB stores and the in-memory one differ only in how they write conditionally.
+import { InputError, StateError } from '../sync/errors.ts';
+import { personIdentity } from '../sync/people.ts';
+import type { ReplaceSourceResult } from '../sync/ports.ts';
+import type { LedgerEntry, Person, StoredPerson } from '../sync/types.ts';
+
+const DAY_SECONDS = 86_400;
+/** How long an approval of a blocked plan stays valid. */
+export const APPROVAL_TTL_SECONDS = 7 * DAY_SECONDS;
+/** How long the parts of an unfinished multi-part snapshot are kept. */
+export const SNAPSHOT_TTL_SECONDS = 2 * DAY_SECONDS;
+/** How long the record of a held-back snapshot is kept. */
+export const BLOCKED_TTL_SECONDS = 30 * DAY_SECONDS;
+
+/**
+ * ISO text in one canonical form, so that string order is time order in conditions.
+ * @example canonicalTime('applyPersonEvent', '2025-03-01T00:00:10Z') // '2025-03-01T00:00:10.000Z'
+ */
+export function canonicalTime(op: string, iso: string): string {
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) throw new StateError(`${op}: occurredAt is not an ISO time`);
+  return new Date(ms).toISOString();
+}
+
+/** Throws `InputError` (field `part`) unless `part` and `parts` are integers with 1 ≤ part ≤ parts. */
+export function checkSnapshotPart(part: number, parts: number): void {
+  if (!Number.isInteger(parts) || parts < 1 || !Number.isInteger(part) || part < 1 || part > parts) {
+    throw new InputError('snapshot part number out of range', [
+      { path: 'part', message: `part must be an integer in 1..parts (got part ${part} of ${parts})` },
+    ]);
+  }
+}
+
+/**
+ * Throws `StateError` unless `items` (sorted by part) are parts 1..n of one n-part snapshot.
+ * @example assertCompleteSnapshot('hr', 'snap-1', [{ part: 1, parts: 2 }]) // throws: incomplete (1 of 2 parts)
+ */
+export function assertCompleteSnapshot(source: string, snapshotId: string, items: readonly { part: number; parts: number }[]): void {
+  const parts = items[0]?.parts ?? 0;
+  const inOrder = parts > 0 && items.length === parts && items.every((item, i) => item.part === i + 1 && item.parts === parts);
+  if (!inOrder) {
+    throw new StateError(`readSnapshot: snapshot ${source}/${snapshotId} is incomplete (${items.length} of ${parts || '?'} parts)`);
+  }
+}
+
+type StoredFields = Pick<StoredPerson, 'email' | 'employeeId' | 'status' | 'attributes' | 'identity' | 'lastEventAt' | 'leftSource'>;
+
+function sameAttributes(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ak = Object.keys(a);
+  if (ak.length !== Object.keys(b).length) return false;
+  return ak.every((k) => Object.hasOwn(b, k) && b[k] === a[k]);
+}
+
+/** True when the stored person already says what `person` says (nothing to write). */
+export function samePerson(stored: StoredFields, person: Person): boolean {
+  return (
+    !stored.leftSource &&
+    stored.email === person.email &&
+    stored.employeeId === person.employeeId &&
+    stored.status === person.status &&
+    sameAttributes(stored.attributes, person.attributes)
+  );
+}
+
+/** What `replaceSource` must write: the counts it already knows, and the writes left to try conditionally. */
+export interface ReplacePlan<S> {
+  /** `unchanged` and `stale` so far; `upserted` and `left` are 0 until the writes report */
+  result: ReplaceSourceResult;
+  /** listed people that are new or changed */
+  upserts: Person[];
+  /** stored people the list lacks, not yet marked left */
+  leaves: S[];
+}
+
+/**
+ * Compares a source's stored people with the listed ones at `at` (canonical ISO): unchanged people need
+ * no write, people with a stored event as new or newer are stale, the rest are upserted or marked left.
+ * The last of two listed people with one identity wins.
+ * @example const { result, upserts, leaves } = planReplaceSource(stored, people, at)
+ */
+export function planReplaceSource<S extends StoredFields>(stored: readonly S[], people: readonly Person[], at: string): ReplacePlan<S> {
+  const byIdentity = new Map<string, S>();
+  for (const item of stored) byIdentity.set(item.identity, item);
+  const listed = new Map<string, Person>();
+  for (const person of people) listed.set(personIdentity(person), person);
+
+  const plan: ReplacePlan<S> = { result: { upserted: 0, left: 0, unchanged: 0, stale: 0 }, upserts: [], leaves: [] };
+  for (const [identity, person] of listed) {
+    const current = byIdentity.get(identity);
+    if (current && samePerson(current, person)) plan.result.unchanged += 1;
+    else if (current && current.lastEventAt >= at) plan.result.stale += 1;
+    else plan.upserts.push(person);
+  }
+  for (const [identity, current] of byIdentity) {
+    if (listed.has(identity) || current.leftSource) continue;
+    if (current.lastEventAt >= at) plan.result.stale += 1;
+    else plan.leaves.push(current);
+  }
+  return plan;
+}
+
+/** One entry per email, the last given winning (a batch write refuses duplicate keys). */
+export function lastPerEmail(entries: readonly LedgerEntry[]): LedgerEntry[] {
+  const byEmail = new Map<string, LedgerEntry>();
+  for (const entry of entries) byEmail.set(entry.email, entry);
+  return [...byEmail.values()];
+}

@@ -1,0 +1,487 @@
+// store tests --> describeStoreContract: the StateStore ports' contract, one suite for every implementation
+// (DynamoStateStore on DynamoDB Local in test/integration, MemoryStateStore in test/unit).
+import { describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { InputError, StateError } from '../../functions/sync/errors.ts';
+import type { RunRecord, StateStore } from '../../functions/sync/ports.ts';
+import { emptyActionCounts, emptySkipCounts } from '../../functions/sync/types.ts';
+import type { LedgerEntry, Person, TargetRef } from '../../functions/sync/types.ts';
+
+/** A store as the contract drives it: the port, plus call counters. */
+export interface ContractStore extends StateStore {
+  stats(): { reads: number; writes: number };
+  resetStats(): void;
+}
+
+export interface StoreUnderTest {
+  store: ContractStore;
+  /** the held-back snapshot record as stored, or undefined (the port has no reader for it) */
+  blockedSnapshot(source: string, snapshotId: string): Promise<{ code: string; expiresAt: number } | undefined>;
+}
+
+/** Builds a store on the given clock (epoch ms). Stores built by one factory may share data: tests use unique ids. */
+export type MakeStore = (options: { now: () => number; writeConcurrency?: number }) => StoreUnderTest;
+
+/** A whole second near the real now: the clock the contract starts every store at (nothing here ages). */
+export const T0 = Math.floor(Date.now() / 1000) * 1000;
+export const iso = (offsetSeconds: number): string => new Date(T0 + offsetSeconds * 1000).toISOString();
+export const uniqueId = (prefix: string): string => `${prefix}-${randomUUID().slice(0, 8)}`;
+export const newTarget = (): TargetRef => ({
+  instanceId: randomUUID().replaceAll('-', '').slice(0, 24),
+  orgId: randomUUID().replaceAll('-', '').slice(0, 24),
+});
+export const person = (n: number, extra: Partial<Person> = {}): Person => ({
+  email: `person${n}@example.com`,
+  employeeId: `E${n}`,
+  status: 'active',
+  attributes: { department: n % 2 ? 'sales' : 'eng' },
+  ...extra,
+});
+export const ledgerEntry = (n: number, extra: Partial<LedgerEntry> = {}): LedgerEntry => ({
+  email: `user${String(n).padStart(3, '0')}@example.com`,
+  state: 'sent',
+  role: 'view',
+  inviteId: `575ec8687ae143cd83dc${String(n).padStart(4, '0')}`,
+  updatedAt: iso(n),
+  invitedAt: iso(n),
+  renewals: n % 3,
+  runId: 'run-1',
+  personEventAt: iso(0),
+  ...extra,
+});
+
+async function peopleOf(store: StateStore, source: string) {
+  return (await store.listPeople()).filter((p) => p.source === source).sort((a, b) => a.identity.localeCompare(b.identity));
+}
+
+/**
+ * Registers the StateStore contract's describe/it blocks for one implementation.
+ * @example describeStoreContract('MemoryStateStore', ({ now }) => { const store = new MemoryStateStore({ now }); … })
+ */
+export function describeStoreContract(implementation: string, make: MakeStore): void {
+  /** A store with its own settable clock, starting at T0. */
+  const makeStore = (options: { writeConcurrency?: number } = {}) => {
+    const clock = { ms: T0 };
+    const built = make({ now: () => clock.ms, ...options });
+    return { ...built, clock };
+  };
+
+  describe(`Contract: ${implementation} recordDelivery / hasDelivery`, () => {
+    it('returns true once, then false, and hasDelivery sees the id', async () => {
+      // Prepare
+      const { store } = makeStore();
+      const id = uniqueId('msg');
+
+      // Act
+      const before = await store.hasDelivery(id);
+      const first = await store.recordDelivery(id, 3600);
+      const second = await store.recordDelivery(id, 3600);
+
+      // Assess
+      expect(before).toBe(false);
+      expect(first).toBe(true);
+      expect(second).toBe(false);
+      expect(await store.hasDelivery(id)).toBe(true);
+    });
+
+    it('returns true for exactly one of five concurrent records of the same id', async () => {
+      const { store } = makeStore();
+      const id = uniqueId('race');
+
+      const outcomes = await Promise.all(Array.from({ length: 5 }, () => store.recordDelivery(id, 3600)));
+
+      expect(outcomes.filter(Boolean)).toHaveLength(1);
+    });
+
+    it('returns false from hasDelivery once the delivery expired, and records it anew', async () => {
+      const { store, clock } = makeStore();
+      const id = uniqueId('old');
+      await store.recordDelivery(id, 60);
+
+      clock.ms += 61_000;
+
+      expect(await store.hasDelivery(id)).toBe(false);
+      expect(await store.recordDelivery(id, 60)).toBe(true);
+      expect(await store.hasDelivery(id)).toBe(true);
+    });
+  });
+
+  describe(`Contract: ${implementation} applyPersonEvent`, () => {
+    it('returns applied for a new or newer event and stores the person with their identity', async () => {
+      // Prepare
+      const { store } = makeStore();
+      const source = uniqueId('hr');
+
+      // Act
+      const created = await store.applyPersonEvent(source, person(1), iso(10));
+      const updated = await store.applyPersonEvent(source, person(1, { attributes: { department: 'ops' } }), iso(20));
+      const byEmail = await store.applyPersonEvent(source, { email: 'noid@example.com', status: 'active', attributes: {} }, iso(5));
+
+      // Assess
+      expect([created, updated, byEmail]).toEqual(['applied', 'applied', 'applied']);
+      expect(await peopleOf(store, source)).toEqual([
+        { email: 'noid@example.com', status: 'active', attributes: {}, identity: 'email:noid@example.com', source, lastEventAt: iso(5), leftSource: false },
+        { email: 'person1@example.com', employeeId: 'E1', status: 'active', attributes: { department: 'ops' }, identity: 'emp:E1', source, lastEventAt: iso(20), leftSource: false },
+      ]);
+    });
+
+    it('returns stale for an older or equally old event and changes nothing', async () => {
+      const { store } = makeStore();
+      const source = uniqueId('hr');
+      await store.applyPersonEvent(source, person(2), iso(100));
+      const before = await peopleOf(store, source);
+
+      const older = await store.applyPersonEvent(source, person(2, { attributes: { department: 'legal' } }), iso(50));
+      const same = await store.applyPersonEvent(source, person(2, { email: 'changed@example.com' }), iso(100));
+
+      expect([older, same]).toEqual(['stale', 'stale']);
+      expect(await peopleOf(store, source)).toEqual(before);
+    });
+
+    it('returns stale for an older upsert after a termination: the person stays terminated', async () => {
+      const { store } = makeStore();
+      const source = uniqueId('hr');
+      await store.applyPersonEvent(source, person(3), iso(10));
+      await store.applyPersonEvent(source, person(3, { status: 'terminated' }), iso(30));
+
+      const late = await store.applyPersonEvent(source, person(3), iso(20));
+
+      expect(late).toBe('stale');
+      const [stored] = await peopleOf(store, source);
+      expect(stored?.status).toBe('terminated');
+      expect(stored?.lastEventAt).toBe(iso(30));
+    });
+
+    it('compares times by instant, not by how the ISO text is written', async () => {
+      const { store } = makeStore();
+      const source = uniqueId('hr');
+      const withMillis = new Date(T0 + 10_500).toISOString();
+      await store.applyPersonEvent(source, person(4), withMillis);
+
+      // the same second without its fraction is earlier as an instant, though later as text
+      const outcome = await store.applyPersonEvent(source, person(4, { status: 'terminated' }), withMillis.replace(/\.\d{3}Z$/, 'Z'));
+
+      expect(outcome).toBe('stale');
+    });
+
+    it('throws a StateError for an occurredAt that is not an ISO time, and stores nothing', async () => {
+      const { store } = makeStore();
+      const source = uniqueId('hr');
+
+      await expect(store.applyPersonEvent(source, person(5), 'yesterday')).rejects.toBeInstanceOf(StateError);
+      expect(await peopleOf(store, source)).toEqual([]);
+    });
+  });
+
+  describe(`Contract: ${implementation} replaceSource`, () => {
+    it('returns upserted for new people, then unchanged with zero writes for the same list', async () => {
+      // Prepare
+      const { store } = makeStore({ writeConcurrency: 3 });
+      const source = uniqueId('roster');
+      const people = Array.from({ length: 12 }, (_, i) => person(i));
+      const first = await store.replaceSource(source, people, iso(10));
+
+      // Act
+      store.resetStats();
+      const second = await store.replaceSource(source, people.map((p) => structuredClone(p)).reverse(), iso(20));
+
+      // Assess
+      expect(first).toEqual({ upserted: 12, left: 0, unchanged: 0, stale: 0 });
+      expect(second).toEqual({ upserted: 0, left: 0, unchanged: 12, stale: 0 });
+      expect(store.stats().writes).toBe(0);
+      expect(store.stats().reads).toBeGreaterThan(0);
+      expect(await peopleOf(store, source)).toHaveLength(12);
+    });
+
+    it('marks people the list lacks as left, once, and clears the mark when they come back', async () => {
+      const { store } = makeStore();
+      const source = uniqueId('roster');
+      await store.replaceSource(source, [person(1), person(2), person(3)], iso(10));
+
+      const dropped = await store.replaceSource(source, [person(1), person(3)], iso(20));
+      const again = await store.replaceSource(source, [person(1), person(3)], iso(30));
+      const leftNow = (await peopleOf(store, source)).find((p) => p.identity === 'emp:E2');
+      const back = await store.replaceSource(source, [person(1), person(2), person(3)], iso(40));
+
+      expect(dropped).toEqual({ upserted: 0, left: 1, unchanged: 2, stale: 0 });
+      expect(again).toEqual({ upserted: 0, left: 0, unchanged: 2, stale: 0 });
+      expect(leftNow).toMatchObject({ leftSource: true, lastEventAt: iso(20) });
+      expect(back).toEqual({ upserted: 1, left: 0, unchanged: 2, stale: 0 });
+      expect((await peopleOf(store, source)).every((p) => p.leftSource === false)).toBe(true);
+    });
+
+    it('returns stale for people changed by a newer event and leaves them as they are', async () => {
+      const { store } = makeStore();
+      const source = uniqueId('roster');
+      await store.replaceSource(source, [person(1), person(2)], iso(10));
+      await store.applyPersonEvent(source, person(1, { status: 'terminated' }), iso(50));
+      await store.applyPersonEvent(source, person(2, { attributes: { department: 'ops' } }), iso(50));
+
+      const result = await store.replaceSource(source, [person(1)], iso(40));
+
+      expect(result).toEqual({ upserted: 0, left: 0, unchanged: 0, stale: 2 });
+      const stored = await peopleOf(store, source);
+      expect(stored.map((p) => [p.identity, p.status, p.leftSource])).toEqual([
+        ['emp:E1', 'terminated', false],
+        ['emp:E2', 'active', false],
+      ]);
+    });
+
+    it('returns upserted for changed people and touches only the given source', async () => {
+      const { store } = makeStore();
+      const source = uniqueId('roster');
+      const other = `${source}#x`;
+      await store.replaceSource(source, [person(1)], iso(10));
+      await store.replaceSource(other, [person(9)], iso(10));
+
+      const result = await store.replaceSource(source, [person(1, { attributes: { department: 'ops' } })], iso(20));
+
+      expect(result).toEqual({ upserted: 1, left: 0, unchanged: 0, stale: 0 });
+      expect((await peopleOf(store, source))[0]?.attributes).toEqual({ department: 'ops' });
+      expect(await peopleOf(store, other)).toMatchObject([{ identity: 'emp:E9', leftSource: false }]);
+    });
+  });
+
+  describe(`Contract: ${implementation} putSnapshotPart / readSnapshot / deleteSnapshot`, () => {
+    it('returns complete only when every part is stored, counting a repeated part once', async () => {
+      // Prepare
+      const { store } = makeStore();
+      const source = uniqueId('hr');
+      const snapshotId = uniqueId('snap');
+
+      // Act
+      const r2 = await store.putSnapshotPart(source, snapshotId, 2, 3, [person(2)]);
+      const r1 = await store.putSnapshotPart(source, snapshotId, 1, 3, [person(1), person(11)]);
+      const r1again = await store.putSnapshotPart(source, snapshotId, 1, 3, [person(1), person(11)]);
+      const incomplete: unknown = await store.readSnapshot(source, snapshotId).catch((e: unknown) => e);
+      const r3 = await store.putSnapshotPart(source, snapshotId, 3, 3, [person(3)]);
+
+      // Assess
+      expect([r2, r1, r1again]).toEqual([
+        { received: 1, parts: 3, complete: false },
+        { received: 2, parts: 3, complete: false },
+        { received: 2, parts: 3, complete: false },
+      ]);
+      expect(incomplete).toBeInstanceOf(StateError);
+      expect(r3).toEqual({ received: 3, parts: 3, complete: true });
+      expect(await store.readSnapshot(source, snapshotId)).toEqual([person(1), person(11), person(2), person(3)]);
+    });
+
+    it('removes every part on deleteSnapshot', async () => {
+      const { store } = makeStore();
+      const source = uniqueId('hr');
+      const snapshotId = uniqueId('snap');
+      for (let part = 1; part <= 30; part += 1) await store.putSnapshotPart(source, snapshotId, part, 30, [person(part)]);
+      expect(await store.readSnapshot(source, snapshotId)).toHaveLength(30);
+
+      await store.deleteSnapshot(source, snapshotId);
+
+      await expect(store.readSnapshot(source, snapshotId)).rejects.toThrow(/incomplete \(0 of/);
+      expect(await store.putSnapshotPart(source, snapshotId, 1, 30, [])).toMatchObject({ received: 1, complete: false });
+    });
+
+    it('throws InputError for a part number outside 1..parts', async () => {
+      const { store } = makeStore();
+
+      await expect(store.putSnapshotPart('hr', 's', 0, 2, [])).rejects.toBeInstanceOf(InputError);
+      await expect(store.putSnapshotPart('hr', 's', 3, 2, [])).rejects.toBeInstanceOf(InputError);
+    });
+  });
+
+  describe(`Contract: ${implementation} putLedgerEntries / getLedger`, () => {
+    it('returns all 60 entries written, whatever the case of the target ids', async () => {
+      // Prepare
+      const { store } = makeStore();
+      const target = newTarget();
+      const entries = Array.from({ length: 60 }, (_, i) => ledgerEntry(i));
+      entries[7] = { email: 'intent@example.com', state: 'intent', role: 'admin', updatedAt: iso(1), renewals: 0, runId: 'run-2' };
+
+      // Act
+      await store.putLedgerEntries(target, entries);
+      const ledger = await store.getLedger({ instanceId: target.instanceId.toUpperCase(), orgId: target.orgId.toUpperCase() });
+
+      // Assess
+      const byEmail = (a: LedgerEntry, b: LedgerEntry) => a.email.localeCompare(b.email);
+      expect(ledger.sort(byEmail)).toEqual([...entries].sort(byEmail));
+      expect(await store.getLedger(newTarget())).toEqual([]);
+    });
+
+    it('keeps the last of duplicate emails and overwrites earlier states', async () => {
+      const { store } = makeStore();
+      const target = newTarget();
+      await store.putLedgerEntries(target, [ledgerEntry(1, { state: 'intent' })]);
+
+      await store.putLedgerEntries(target, [ledgerEntry(1, { state: 'failed', error: 'badRequest' }), ledgerEntry(1, { state: 'sent' })]);
+
+      expect(await store.getLedger(target)).toEqual([ledgerEntry(1, { state: 'sent' })]);
+    });
+  });
+
+  describe(`Contract: ${implementation} acquireLease / renewLease / releaseLease / markDirty`, () => {
+    it('returns a lease to exactly one of five owners racing for it', async () => {
+      const { store } = makeStore();
+      const target = newTarget();
+
+      const leases = await Promise.all(Array.from({ length: 5 }, (_, i) => store.acquireLease(target, `owner-${i}`, 60)));
+
+      const winners = leases.filter((l) => l !== null);
+      expect(winners).toHaveLength(1);
+      expect(winners[0]).toMatchObject({ target, seenSeq: 0, expiresAt: T0 + 60_000 });
+    });
+
+    it('returns the lease again to its holder and null to another owner while it runs', async () => {
+      const { store } = makeStore();
+      const target = newTarget();
+      await store.acquireLease(target, 'a', 60);
+
+      expect(await store.acquireLease(target, 'a', 60)).not.toBeNull();
+      expect(await store.acquireLease(target, 'b', 60)).toBeNull();
+    });
+
+    it('lets another owner take an expired lease; the old holder then finds it lost', async () => {
+      // Prepare
+      const { store, clock } = makeStore();
+      const target = newTarget();
+      const old = await store.acquireLease(target, 'a', 30);
+      clock.ms += 31_000;
+
+      // Act
+      const taken = await store.acquireLease(target, 'b', 30);
+
+      // Assess
+      expect(old).not.toBeNull();
+      expect(taken?.owner).toBe('b');
+      if (!old || !taken) return;
+      expect(await store.renewLease(old, 30)).toBe(false);
+      expect(await store.releaseLease(old)).toBe('lost');
+      expect(await store.renewLease(taken, 60)).toBe(true);
+      expect(taken.expiresAt).toBe(clock.ms + 60_000);
+      expect(await store.releaseLease(taken)).toBe('released');
+    });
+
+    it('renews an expired lease nobody took, and returns lost for a second release', async () => {
+      const { store, clock } = makeStore();
+      const target = newTarget();
+      const lease = await store.acquireLease(target, 'a', 30);
+      if (!lease) throw new Error('lease expected');
+      clock.ms += 31_000;
+
+      const renewed = await store.renewLease(lease, 30);
+      const blocked = await store.acquireLease(target, 'b', 30);
+      const first = await store.releaseLease(lease);
+      const second = await store.releaseLease(lease);
+
+      expect(renewed).toBe(true);
+      expect(lease.expiresAt).toBe(clock.ms + 30_000);
+      expect(blocked).toBeNull();
+      expect([first, second]).toEqual(['released', 'lost']);
+    });
+
+    it('returns dirty after markDirty, keeps the lease, then released on the second call', async () => {
+      // Prepare
+      const { store } = makeStore();
+      const target = newTarget();
+      const lease = await store.acquireLease(target, 'a', 60);
+      if (!lease) throw new Error('lease expected');
+
+      // Act
+      await store.markDirty([target, { ...target }, newTarget()]);
+      const first = await store.releaseLease(lease);
+      const blocked = await store.acquireLease(target, 'b', 60);
+      const second = await store.releaseLease(lease);
+
+      // Assess
+      expect(first).toBe('dirty');
+      expect(lease.seenSeq).toBe(1);
+      expect(blocked).toBeNull();
+      expect(second).toBe('released');
+      expect(await store.acquireLease(target, 'b', 60)).toMatchObject({ owner: 'b', seenSeq: 1 });
+    });
+
+    it('returns the change counter markDirty created for a target never leased', async () => {
+      const { store } = makeStore();
+      const target = newTarget();
+
+      await store.markDirty([target]);
+      await store.markDirty([target]);
+
+      expect(await store.acquireLease(target, 'a', 60)).toMatchObject({ seenSeq: 2 });
+    });
+  });
+
+  describe(`Contract: ${implementation} putRun / getRun`, () => {
+    const run = (runId: string): RunRecord => ({
+      mode: 'apply',
+      runId,
+      complete: false,
+      trigger: 'schedule',
+      startedAt: iso(0),
+      finishedAt: iso(9),
+      targets: [
+        {
+          name: 'main',
+          instanceId: '575ec8687ae143cd83dc4a97',
+          orgId: '575ec8687ae143cd83dc4a98',
+          desired: 10,
+          pending: 2,
+          members: 5,
+          planned: { ...emptyActionCounts(), invite: 3 },
+          done: { ...emptyActionCounts(), invite: 2 },
+          failed: 1,
+          skipped: { ...emptySkipCounts(), alreadyMember: 5 },
+          blocked: null,
+          complete: false,
+          error: { code: 'deadline', message: 'ran out of time' },
+          planHash: 'abc',
+        },
+      ],
+    });
+
+    it('returns the run that was put, and null for an unknown id', async () => {
+      const { store } = makeStore();
+      const runId = uniqueId('run');
+
+      await store.putRun(run(runId), 3600);
+
+      expect(await store.getRun(runId)).toEqual(run(runId));
+      expect(await store.getRun(uniqueId('none'))).toBeNull();
+    });
+  });
+
+  describe(`Contract: ${implementation} putApproval / takeApproval`, () => {
+    it('returns true once for an approval, then false', async () => {
+      const { store } = makeStore();
+      const target = newTarget();
+      await store.putApproval(target, 'hash-1', 'run-1');
+
+      const outcomes = await Promise.all([store.takeApproval(target, 'hash-1'), store.takeApproval(target, 'hash-1')]);
+
+      expect(outcomes.filter(Boolean)).toHaveLength(1);
+      expect(await store.takeApproval(target, 'hash-1')).toBe(false);
+      expect(await store.takeApproval(target, 'other-hash')).toBe(false);
+    });
+
+    it('returns false for an approval older than 7 days', async () => {
+      const { store, clock } = makeStore();
+      const target = newTarget();
+      await store.putApproval(target, 'hash-2', 'run-1');
+
+      clock.ms += 7 * 86_400_000 + 1000;
+
+      expect(await store.takeApproval(target, 'hash-2')).toBe(false);
+    });
+  });
+
+  describe(`Contract: ${implementation} putBlockedSnapshot`, () => {
+    it('records the snapshot with its brake code for 30 days', async () => {
+      const { store, blockedSnapshot } = makeStore();
+      const source = uniqueId('hr');
+
+      await store.putBlockedSnapshot?.(source, 'snap-1', 'emptySnapshot');
+      const stored = await blockedSnapshot(source, 'snap-1');
+
+      expect(stored?.code).toBe('emptySnapshot');
+      expect(stored?.expiresAt).toBe(T0 / 1000 + 30 * 86_400);
+    });
+  });
+}

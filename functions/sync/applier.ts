@@ -9,6 +9,7 @@ import { emptyActionCounts } from './types.ts';
 import type { Clock, InviteApi, Log, StateStore } from './ports.ts';
 import { ApiError, isApiError } from './errors.ts';
 import { maskEmail } from './email.ts';
+import { failedEntry, intentEntry, revokedEntry, sentEntry, type LedgerStamp } from './ledger.ts';
 
 export interface ApplyContext {
   api: InviteApi;
@@ -76,7 +77,7 @@ export async function applyActions(actions: Action[], ctx: ApplyContext): Promis
     for (let i = from; i < to; i++) {
       const a = actions[i]!;
       if (a.kind !== 'invite') continue;
-      intents.push(entryFor(a, ctx, { state: 'intent' }));
+      intents.push(intentEntry(a, ctx.ledger.get(a.email), stampOf(ctx)));
     }
     intentWrite = (intents.length ? ctx.store.putLedgerEntries(ctx.target, intents) : Promise.resolve()).then(
       () => {
@@ -126,9 +127,8 @@ export async function applyActions(actions: Action[], ctx: ApplyContext): Promis
             email: maskEmail(action.email),
             error: isApiError(err) ? `${err.kind}: ${err.message}` : (err as Error).message,
           });
-          if (action.kind === 'invite' && isApiError(err) && (err.kind === 'badRequest' || err.kind === 'notFound')) {
-            outcomes.add(failedEntry(action, ctx, err));
-          }
+          const refused = isApiError(err) ? failedEntry(action, ctx.ledger.get(action.email), err, stampOf(ctx)) : undefined;
+          if (refused) outcomes.add(refused);
         }
       } finally {
         finished++;
@@ -156,43 +156,30 @@ export async function applyActions(actions: Action[], ctx: ApplyContext): Promis
   };
 }
 
-/**
- * The ledger entry an action leaves: the action's email and role, this run, renewals carried forward,
- * and the HR event it answers (a later manual removal is judged against it).
- */
-function entryFor(action: Action, ctx: ApplyContext, fields: Pick<LedgerEntry, 'state'> & Partial<LedgerEntry>): LedgerEntry {
-  const prev = ctx.ledger.get(action.email);
-  const personEventAt = action.personEventAt ?? prev?.personEventAt;
-  return {
-    email: action.email,
-    role: action.role,
-    updatedAt: new Date(ctx.clock.now()).toISOString(),
-    renewals: prev?.renewals ?? 0,
-    runId: ctx.runId,
-    ...(personEventAt ? { personEventAt } : {}),
-    ...fields,
-  };
+/** This run at this moment, for the ledger entries it writes. */
+function stampOf(ctx: ApplyContext): LedgerStamp {
+  return { runId: ctx.runId, at: new Date(ctx.clock.now()).toISOString() };
 }
 
 async function applyOne(action: Action, ctx: ApplyContext, outcomes: OutcomeBuffer): Promise<{ recovered: boolean }> {
   const opts = { deadline: ctx.deadline, ...(ctx.signal ? { signal: ctx.signal } : {}) };
-  const now = () => new Date(ctx.clock.now()).toISOString();
+  // the entry as it is once Losant answered (read after the await)
+  const prev = (): LedgerEntry | undefined => ctx.ledger.get(action.email);
   switch (action.kind) {
     case 'invite': {
       const { invite, recovered } = await ctx.api.createInvite(ctx.target, { email: action.email, role: action.role }, opts);
-      outcomes.add(entryFor(action, ctx, { state: 'sent', inviteId: invite.id, invitedAt: invite.inviteDate || now() }));
+      outcomes.add(sentEntry(action, prev(), invite, stampOf(ctx)));
       return { recovered };
     }
     case 'renew':
     case 'fixRole': {
       const invite = await ctx.api.resend(ctx.target, requireInviteId(action), { role: action.role }, opts);
-      const renewals = (ctx.ledger.get(action.email)?.renewals ?? 0) + (action.kind === 'renew' ? 1 : 0);
-      outcomes.add(entryFor(action, ctx, { state: 'sent', inviteId: invite.id, invitedAt: invite.inviteDate || now(), renewals }));
+      outcomes.add(sentEntry(action, prev(), invite, stampOf(ctx)));
       return { recovered: false };
     }
     case 'revoke': {
       await ctx.api.revoke(ctx.target, requireInviteId(action), opts);
-      outcomes.add(entryFor(action, ctx, { state: 'revoked', ...(action.inviteId ? { inviteId: action.inviteId } : {}) }));
+      outcomes.add(revokedEntry(action, prev(), stampOf(ctx)));
       return { recovered: false };
     }
   }
@@ -201,10 +188,6 @@ async function applyOne(action: Action, ctx: ApplyContext, outcomes: OutcomeBuff
 function requireInviteId(action: Action): string {
   if (!action.inviteId) throw new ApiError('badRequest', `${action.kind} needs an invite id`);
   return action.inviteId;
-}
-
-function failedEntry(action: Action, ctx: ApplyContext, err: ApiError): LedgerEntry {
-  return entryFor(action, ctx, { state: 'failed', error: `${err.kind}${err.status ? ` ${err.status}` : ''}: ${err.apiType ?? ''}`.trim() });
 }
 
 /** Outcome ledger writes, batched: flushed every 25 entries (one BatchWriteItem) and at the end. */

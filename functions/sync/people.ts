@@ -1,6 +1,6 @@
 // roster / HR event --> PersonInputSchema --> Person (email normalised, attributes as strings)
 import { z } from 'zod';
-import type { Person } from './types.ts';
+import type { Person, StoredPerson } from './types.ts';
 import { InputError } from './errors.ts';
 import { parseEmail } from './email.ts';
 
@@ -130,4 +130,31 @@ export function toPerson(input: unknown): Person {
  */
 export function personIdentity(p: Pick<Person, 'email' | 'employeeId'>): string {
   return p.employeeId !== undefined ? `emp:${p.employeeId}` : `email:${p.email}`;
+}
+
+/**
+ * True when `a` should speak for an email rather than `b`: the newer lastEventAt (parsed; two
+ * unparseable times compare as strings), then the greater source, then the greater identity, so
+ * the choice never depends on list order.
+ */
+export function newerPerson(a: StoredPerson, b: StoredPerson): boolean {
+  if (a.lastEventAt !== b.lastEventAt) {
+    const ta = Date.parse(a.lastEventAt);
+    const tb = Date.parse(b.lastEventAt);
+    if (Number.isNaN(ta) || Number.isNaN(tb)) return a.lastEventAt > b.lastEventAt;
+    if (ta !== tb) return ta > tb;
+  }
+  if (a.source !== b.source) return a.source > b.source;
+  return a.identity > b.identity;
+}
+
+/**
+ * The one rule for "which stored person speaks for an email": true when `candidate` takes over
+ * from `current` (undefined: nobody yet). Terminated people and people their source no longer
+ * lists never speak; of several with one email (e.g. two sources) newerPerson decides.
+ * @example if (speaksInstead(p, byEmail.get(p.email))) byEmail.set(p.email, p)
+ */
+export function speaksInstead(candidate: StoredPerson, current: StoredPerson | undefined): boolean {
+  if (candidate.status === 'terminated' || candidate.leftSource) return false;
+  return current === undefined || newerPerson(candidate, current);
 }

@@ -1,16 +1,16 @@
 // reconcile --> planTarget (people + rules, pending invites, members, ledger) --> Plan (pure, no I/O)
 import type {
-  Action, LedgerEntry, Member, PendingInvite, Plan, Policy, Rule, StoredPerson,
+  Action, LedgerEntry, Member, OrgRole, PendingInvite, Plan, Policy, Rule, StoredPerson,
 } from './types.ts';
 import { emptySkipCounts, SKIP_REASONS, type RevokeReason, type SkipReason } from './types.ts';
-import { compileRules, newerPerson, ruleIndexIn } from './rules.ts';
+import { compileRules, ruleIndexIn } from './rules.ts';
+import { speaksInstead } from './people.ts';
 import { hashPlan } from './plan-hash.ts';
 import { isNewerInvite } from './invites.ts';
+import { ourInviteId, unlistedVerdict } from './ledger.ts';
 
 /** How long an invite we sent is trusted to show up in Losant's list before we act again. */
 export const DEFAULT_SETTLE_MS = 10 * 60 * 1000;
-
-const EPOCH = Date.parse('1970-01-01T00:00:00Z');
 
 export interface PlanInput {
   rules: Rule[];
@@ -37,17 +37,111 @@ function compareActions(a: Action, b: Action): number {
   return ia < ib ? -1 : ia > ib ? 1 : 0;
 }
 
+/** What planTarget knows about one email when it decides (one object, refilled per email). */
+export interface EmailFacts {
+  email: string;
+  /** the role the rules give the person who speaks for the email; null: not desired */
+  role: OrgRole | null;
+  /** lastEventAt of that person (undefined when nobody speaks for the email) */
+  personEventAt: string | undefined;
+  member: boolean;
+  /** how many invites Losant lists for the email */
+  invites: number;
+  /** the listed invite the ledger says invite-sync created (ledger.ts `ourInviteId`) */
+  ours: PendingInvite | undefined;
+  /** the unexpired invite that counts: ours if unexpired, else the newest unexpired */
+  open: PendingInvite | undefined;
+  /** the newest expired invite */
+  expired: PendingInvite | undefined;
+  entry: LedgerEntry | undefined;
+  /** explain only: the rule that decided the role, and why a revoke happens */
+  rule?: Action['rule'];
+  revokeReason?: RevokeReason;
+}
+
+/** Where decideEmail puts its answer. */
+export interface PlanSink {
+  actions: Action[];
+  skip(reason: SkipReason, email: string, n?: number): void;
+  /** set `fromRole` and `reason` on actions (the rule comes from the facts) */
+  explain: boolean;
+}
+
+export interface DecideOptions {
+  policy: Policy;
+  now: number;
+  settleMs: number;
+  force: boolean;
+}
+
+/**
+ * The per-email decision of planTarget. The first matching row wins ("ours" = the ledger says
+ * `sent` with that invite id; only invites invite-sync created are ever changed):
+ *
+ * | desired | member | what Losant lists for the email    | condition                                      | outcome                    |
+ * |---------|--------|------------------------------------|------------------------------------------------|----------------------------|
+ * | no      | any    | nothing                            |                                                | nothing                    |
+ * | no      | any    | invites                            | not `policy.revokeLeft`                        | nothing                    |
+ * | no      | any    | invites                            | `policy.revokeLeft`                            | revoke ours; skip notOurs for each other one |
+ * | yes     | yes    | anything                           |                                                | skip alreadyMember         |
+ * | yes     | no     | an unexpired invite (`open`)       | `policy.fixRole`, it is ours, its role differs | fixRole                    |
+ * | yes     | no     | an unexpired invite                | otherwise                                      | skip alreadyPending        |
+ * | yes     | no     | expired invites only (the newest counts) | the newest is not ours                   | skip notOurs               |
+ * | yes     | no     | expired invites only               | not `policy.renewExpired`                      | skip alreadyPending        |
+ * | yes     | no     | expired invites only               | renewals ≥ `policy.maxRenewals`                | skip renewalsExhausted     |
+ * | yes     | no     | expired invites only               | otherwise                                      | renew                      |
+ * | yes     | no     | nothing                            | ledger.ts `unlistedVerdict`: invite            | invite                     |
+ * | yes     | no     | nothing                            | `unlistedVerdict`: invitedRecently / removedOutsideSync | skip that reason  |
+ *
+ * `unlistedVerdict` invites when there is no `sent` entry (none, an intent whose POST never
+ * happened, failed, revoked), holds off for `settleMs` after our invite, and re-invites a person
+ * whose invite was removed by hand only after a newer HR event, or with `force`.
+ * @example decideEmail(facts, { policy, now, settleMs: DEFAULT_SETTLE_MS, force: false }, sink)
+ */
+export function decideEmail(f: EmailFacts, opts: DecideOptions, out: PlanSink): void {
+  const { email, role, ours, open, expired, rule } = f;
+  const { policy } = opts;
+  if (role === null) {
+    if (f.invites === 0 || !policy.revokeLeft) return;
+    if (ours !== undefined) {
+      const revoke: Action = { kind: 'revoke', email, role: ours.role, inviteId: ours.id };
+      if (out.explain && f.revokeReason !== undefined) revoke.reason = f.revokeReason;
+      if (rule !== undefined) revoke.rule = rule;
+      out.actions.push(revoke);
+    }
+    out.skip('notOurs', email, f.invites - (ours !== undefined ? 1 : 0));
+    return;
+  }
+  if (f.member) return out.skip('alreadyMember', email);
+  const personEventAt = f.personEventAt!;
+  let action: Action;
+  if (open !== undefined) {
+    if (!policy.fixRole || open.role === role || open !== ours) return out.skip('alreadyPending', email);
+    action = { kind: 'fixRole', email, role, inviteId: open.id, personEventAt };
+    if (out.explain) action.fromRole = open.role;
+  } else if (expired !== undefined) {
+    if (ours !== expired) return out.skip('notOurs', email);
+    if (!policy.renewExpired) return out.skip('alreadyPending', email);
+    const renewals = f.entry!.renewals;
+    if (renewals >= policy.maxRenewals) return out.skip('renewalsExhausted', email);
+    action = { kind: 'renew', email, role, inviteId: expired.id, renewals, personEventAt };
+  } else {
+    const verdict = unlistedVerdict(f.entry, personEventAt, opts.now, opts);
+    if (verdict !== 'invite') return out.skip(verdict, email);
+    action = { kind: 'invite', email, role, personEventAt };
+  }
+  if (rule !== undefined) action.rule = rule;
+  out.actions.push(action);
+}
+
 /**
  * Works out what to change in one org so its invites match the desired people. Pure and
  * deterministic; emails are compared as given (adapters normalise them).
  *
- * For each desired email e (role r): a member → skipped; an unexpired pending invite → fixRole if
- * `policy.fixRole`, the role differs and the invite is ours, else skipped; only expired invites →
- * renew the newest if it is ours, `policy.renewExpired` and renewals are left; nothing pending →
- * invite, unless our last invite is younger than `settleMs` or was removed outside the sync with no
- * newer HR event since (`force` overrides the latter). Pending invites of emails no longer desired
- * are revoked when `policy.revokeLeft` and ours. "Ours" = the ledger says `sent` with that invite id.
- * Actions come sorted by (kind, email).
+ * Every email that appears anywhere (people, pending invites, members, ledger) is decided once by
+ * decideEmail (its TSDoc holds the decision table); the person who speaks for an email is chosen by
+ * people.ts `speaksInstead`, their role by the first matching rule. Actions come sorted by
+ * (kind, email, invite id), so the plan hash does not depend on input order.
  * @example const plan = planTarget({ rules, people, pending, members, ledger, policy, now: Date.now() })
  */
 export function planTarget(input: PlanInput): Plan {
@@ -57,15 +151,16 @@ export function planTarget(input: PlanInput): Plan {
   const actions: Action[] = [];
   const explain = input.explain === true;
   const skippedPeople = explain ? (Object.fromEntries(SKIP_REASONS.map((r) => [r, [] as string[]])) as Record<SkipReason, string[]>) : undefined;
-  const skip = (reason: SkipReason, email: string, n = 1): void => {
-    skipped[reason] += n;
-    if (skippedPeople !== undefined && n > 0) skippedPeople[reason].push(email);
+  const sink: PlanSink = {
+    actions,
+    explain,
+    skip(reason, email, n = 1) {
+      skipped[reason] += n;
+      if (skippedPeople !== undefined && n > 0) skippedPeople[reason].push(email);
+    },
   };
   const ruleRefs: NonNullable<Action['rule']>[] | undefined = explain ? input.rules.map((r, i) => ({ index: i + 1, when: r.when })) : undefined;
-  const said = (a: Action, rule: Action['rule']): Action => {
-    if (rule !== undefined) a.rule = rule;
-    return a;
-  };
+  const decide: DecideOptions = { policy, now, settleMs, force: input.force === true };
 
   // One index, email → slot. An email with invites gets the position of its last invite in
   // `invites` as its slot (so the common single invite needs no per-email record); other emails
@@ -110,19 +205,19 @@ export function planTarget(input: PlanInput): Plan {
   for (const entry of input.ledger) ledger[slotOf(entry.email)] = entry;
   for (const m of input.members) member[slotOf(m.email)] = 1;
   for (const p of input.people) {
-    if (p.status === 'terminated' || p.leftSource) continue;
+    // people.ts speaksInstead: the one rule for who speaks for an email
     const slot = slotOf(p.email);
-    const prev = person[slot];
-    if (prev === undefined || newerPerson(p, prev)) person[slot] = p;
+    if (speaksInstead(p, person[slot])) person[slot] = p;
   }
 
   const ruleSet = compileRules(input.rules);
   let desired = 0;
   let pending = 0;
   let members = 0;
+  const facts: EmailFacts = { email: '', role: null, personEventAt: undefined, member: false, invites: 0, ours: undefined, open: undefined, expired: undefined, entry: undefined };
   index.forEach((slot, email) => {
     const l = ledger[slot];
-    const sentId = l !== undefined && l.state === 'sent' ? l.inviteId : undefined;
+    const sentId = ourInviteId(l);
     // the invites of this email: count, ours, the unexpired one that counts (ours first, then the newest), the newest expired
     let count = 0;
     let ours: PendingInvite | undefined;
@@ -154,53 +249,21 @@ export function planTarget(input: PlanInput): Plan {
     const who = person[slot];
     const ruleAt = who === undefined ? -1 : ruleIndexIn(who, ruleSet);
     const role = ruleAt < 0 ? null : ruleSet.rules[ruleAt]!.role;
-    const rule = ruleRefs !== undefined && ruleAt >= 0 ? ruleRefs[ruleAt] : undefined;
-    if (role === null) {
-      // not desired: only invites invite-sync created are ever revoked
-      if (count > 0 && policy.revokeLeft) {
-        if (ours !== undefined) {
-          const revoke: Action = { kind: 'revoke', email, role: ours.role, inviteId: ours.id };
-          if (explain) {
-            const reason: RevokeReason = who === undefined ? 'leftRoster' : ruleAt < 0 ? 'noRule' : 'skipRule';
-            revoke.reason = reason;
-            said(revoke, rule);
-          }
-          actions.push(revoke);
-        }
-        skip('notOurs', email, count - (ours !== undefined ? 1 : 0));
-      }
-      return;
+    if (role !== null) desired++;
+    facts.email = email;
+    facts.role = role;
+    facts.personEventAt = who?.lastEventAt;
+    facts.member = isMember;
+    facts.invites = count;
+    facts.ours = ours;
+    facts.open = open;
+    facts.expired = old;
+    facts.entry = l;
+    if (ruleRefs !== undefined) {
+      facts.rule = ruleAt >= 0 ? ruleRefs[ruleAt] : undefined;
+      facts.revokeReason = who === undefined ? 'leftRoster' : ruleAt < 0 ? 'noRule' : 'skipRule';
     }
-    desired++;
-    const personEventAt = who!.lastEventAt;
-    if (isMember) {
-      skip('alreadyMember', email);
-      return;
-    }
-    if (open !== undefined) {
-      if (policy.fixRole && open.role !== role && open === ours) {
-        const fix: Action = { kind: 'fixRole', email, role, inviteId: open.id, personEventAt };
-        if (explain) fix.fromRole = open.role;
-        actions.push(said(fix, rule));
-      } else skip('alreadyPending', email);
-      return;
-    }
-    if (old !== undefined) {
-      if (ours !== old) skip('notOurs', email);
-      else if (!policy.renewExpired) skip('alreadyPending', email);
-      else if (l!.renewals >= policy.maxRenewals) skip('renewalsExhausted', email);
-      else actions.push(said({ kind: 'renew', email, role, inviteId: old.id, renewals: l!.renewals, personEventAt }, rule));
-      return;
-    }
-    if (l === undefined || l.state !== 'sent') {
-      // no record, or intent (a crashed run: the invite is not listed, so it was not created), failed, revoked
-      actions.push(said({ kind: 'invite', email, role, personEventAt }, rule));
-      return;
-    }
-    if (now - Date.parse(l.invitedAt ?? l.updatedAt) < settleMs) skip('invitedRecently', email);
-    else if (input.force || Date.parse(personEventAt) > (l.personEventAt === undefined ? EPOCH : Date.parse(l.personEventAt))) {
-      actions.push(said({ kind: 'invite', email, role, personEventAt }, rule));
-    } else skip('removedOutsideSync', email);
+    decideEmail(facts, decide, sink);
   });
 
   actions.sort(compareActions);

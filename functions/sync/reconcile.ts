@@ -3,13 +3,14 @@ import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { SyncConfig } from '../config/sync-config.schema.ts';
 import type { Clock, InviteApi, Lease, Log, RunRecord, StateStore } from './ports.ts';
-import type { Action, ActionCounts, BlockCode, LedgerEntry, Plan, RunReport, StoredPerson, Target, TargetReport } from './types.ts';
+import type { Action, ActionCounts, BlockCode, Plan, RunReport, StoredPerson, Target, TargetReport } from './types.ts';
 import { emptyActionCounts, emptySkipCounts } from './types.ts';
 import { ApiError, isApiError, LeaseBusyError } from './errors.ts';
 import { planTarget } from './planner.ts';
 import { checkBrakes } from './brakes.ts';
 import { applyActions } from './applier.ts';
 import { newestInviteByEmail } from './invites.ts';
+import { adoptListedInvites, isBrakedRemainder } from './ledger.ts';
 
 export interface SyncDeps {
   api: InviteApi;
@@ -76,23 +77,6 @@ function errorCode(err: unknown): NonNullable<TargetReport['error']>['code'] {
   }
 }
 
-/**
- * Intents whose invite Losant now lists were sent by a run that crashed before recording the answer:
- * adopt them (state `sent` with the invite's id) so later renewals and revocations know the invite is ours.
- */
-function repairLedger(ledger: Map<string, LedgerEntry>, plan: { pendingByEmail: Map<string, { id: string; inviteDate: string }> }, now: string): LedgerEntry[] {
-  const repaired: LedgerEntry[] = [];
-  for (const [email, entry] of ledger) {
-    if (entry.state !== 'intent') continue;
-    const inv = plan.pendingByEmail.get(email);
-    if (!inv) continue;
-    const fixed: LedgerEntry = { ...entry, state: 'sent', inviteId: inv.id, invitedAt: inv.inviteDate, updatedAt: now };
-    ledger.set(email, fixed);
-    repaired.push(fixed);
-  }
-  return repaired;
-}
-
 /** A target's report before anything happened (all counts 0, not complete). */
 export function emptyTargetReport(target: Target, blocked: BlockCode | null = null): TargetReport {
   return {
@@ -157,7 +141,8 @@ export async function reconcileTarget(deps: SyncDeps, config: SyncConfig, target
       ]);
       const ledger = new Map(ledgerList.map((e) => [e.email, e]));
       const pendingByEmail = newestInviteByEmail(pending);
-      const repaired = repairLedger(ledger, { pendingByEmail }, new Date(deps.clock.now()).toISOString());
+      // intents whose invite Losant lists were sent by a run that crashed before recording the answer
+      const repaired = adoptListedInvites(ledger, pendingByEmail, new Date(deps.clock.now()).toISOString());
       if (repaired.length && opts.mode === 'apply') await deps.store.putLedgerEntries(target, repaired);
 
       const plan: Plan = planTarget({
@@ -181,7 +166,7 @@ export async function reconcileTarget(deps: SyncDeps, config: SyncConfig, target
 
       // invites an earlier run already passed the brakes for (its `intent` is in the ledger, the invite was
       // never created because that run crashed or hit its deadline) are its remainder, not a new spike
-      const fresh = plan.actions.filter((a) => !(a.kind === 'invite' && ledger.get(a.email)?.state === 'intent'));
+      const fresh = plan.actions.filter((a) => !isBrakedRemainder(a, ledger.get(a.email)));
       let block: BlockCode | null = checkBrakes(fresh.length === plan.actions.length ? plan : { ...plan, actions: fresh }, config.limits);
       if (block && !opts.force && opts.mode === 'apply' && (await deps.store.takeApproval(target, plan.hash))) {
         log.info('approved plan released', { target: target.name, planHash: plan.hash });

@@ -1,5 +1,7 @@
-// planner --> desiredRoles --> roleFor (first matching rule of a target wins) --> matchGlob
+// planner --> compileRules once, then ruleIndexIn per person (first matching rule of a target wins) --> matchGlob
+// desiredRoles / roleFor: the same rules for a whole roster or one person (rule warnings, tests)
 import type { OrgRole, Person, Rule, StoredPerson } from './types.ts';
+import { speaksInstead } from './people.ts';
 
 /**
  * The glob of a rule as a RegExp: case-insensitive, whole value, `*` matches any run (also empty),
@@ -245,17 +247,13 @@ export interface DesiredRole {
 }
 
 /**
- * The stored person that speaks for each email: terminated people and people their source no
- * longer lists are out; of several with one email (e.g. two sources) the newest lastEventAt wins
- * (ties: the greater source, then identity, so the result does not depend on order).
+ * The stored person that speaks for each email (people.ts `speaksInstead`: terminated people and
+ * people their source no longer lists are out; of several with one email the newest lastEventAt
+ * wins, ties to the greater source, then identity).
  */
 export function latestPeople(people: readonly StoredPerson[]): Map<string, StoredPerson> {
   const newest = new Map<string, StoredPerson>();
-  for (const p of people) {
-    if (p.status === 'terminated' || p.leftSource) continue;
-    const prev = newest.get(p.email);
-    if (prev === undefined || newerPerson(p, prev)) newest.set(p.email, p);
-  }
+  for (const p of people) if (speaksInstead(p, newest.get(p.email))) newest.set(p.email, p);
   return newest;
 }
 
@@ -271,16 +269,4 @@ export function desiredRoles(people: readonly StoredPerson[], rules: readonly Ru
     if (role !== null) desired.set(email, { role, personEventAt: p.lastEventAt });
   });
   return desired;
-}
-
-/** True when `a` should speak for an email rather than `b`: newer lastEventAt, then greater source, then identity. */
-export function newerPerson(a: StoredPerson, b: StoredPerson): boolean {
-  if (a.lastEventAt !== b.lastEventAt) {
-    const ta = Date.parse(a.lastEventAt);
-    const tb = Date.parse(b.lastEventAt);
-    if (Number.isNaN(ta) || Number.isNaN(tb)) return a.lastEventAt > b.lastEventAt;
-    if (ta !== tb) return ta > tb;
-  }
-  if (a.source !== b.source) return a.source > b.source;
-  return a.identity > b.identity;
 }

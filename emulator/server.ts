@@ -6,6 +6,7 @@ import {
   type InviteSortField, type ListQuery, type Role,
 } from './contract.ts';
 import { TokenBucketLimiter, mulberry32 } from './faults.ts';
+import { withLinks } from './hal.ts';
 import { parseSeed, type EmulatorSeed } from './seed.ts';
 import { EmulatorNotFoundError, EmulatorState, EmulatorStateError, type EmulatorInvite, type ResourceRole } from './state.ts';
 
@@ -28,6 +29,8 @@ export interface EmulatorOptions {
   rateLimit?: number;
   /** clock (epoch ms) for invite dates, expiry and the rate limiter; default Date.now */
   now?: () => number;
+  /** answer without the `_type` and `_links` Losant adds to collections and items; default false */
+  plainAnswers?: boolean;
 }
 
 export type EmulatorFaults = Partial<Pick<EmulatorOptions, 'latencyMs' | 'errorRate' | 'lostResponseRate' | 'rateLimit'>>;
@@ -290,6 +293,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       if (err instanceof EmulatorNotFoundError) return fail(404, 'NotFound', err.message);
       throw err;
     }
+    if (outcome.status < 300 && !options.plainAnswers) outcome = { ...outcome, body: withLinks(m, outcome.body) };
     return lose && outcome.status < 300 ? { ...outcome, lose: true } : outcome;
   }
 

@@ -13,6 +13,8 @@ export interface EmulatorFlags {
   lostResponseRate?: string;
   faultSeed?: string;
   rateLimit?: string;
+  /** answer without Losant's `_type` / `_links` */
+  plainAnswers?: boolean;
 }
 
 function number(flag: string, raw: string, ok: (n: number) => boolean, expected: string): number {
@@ -42,6 +44,7 @@ export function parseEmulatorFlags(flags: EmulatorFlags): Omit<EmulatorOptions, 
   if (flags.rateLimit !== undefined) {
     options.rateLimit = number('rate-limit', flags.rateLimit, (n) => n >= 0 && n <= 1_000_000, 'requests per second, a number from 0 (no limit) to 1000000');
   }
+  if (flags.plainAnswers) options.plainAnswers = true;
   return options;
 }
 
@@ -73,9 +76,10 @@ async function run(flags: EmulatorFlags): Promise<void> {
     options.lostResponseRate ? `lost-response rate ${options.lostResponseRate}` : '',
     options.rateLimit ? `rate limit ${options.rateLimit}/s per token` : '',
   ].filter(Boolean);
+  const shape = options.plainAnswers ? 'plain answers (no _type/_links)' : 'answers with _type and _links';
   process.stderr.write(
     `emulator: ${flags.seed ? `seed ${flags.seed}` : 'default seed (token emulator-token, instance and org 575ec8687ae143cd83dc4a97)'}; ` +
-      `faults: ${faults.length ? faults.join(', ') : 'none'}; fault seed ${emulator.faultSeed}; stats at ${emulator.url}/_emulator/stats\n`,
+      `${shape}; faults: ${faults.length ? faults.join(', ') : 'none'}; fault seed ${emulator.faultSeed}; stats at ${emulator.url}/_emulator/stats\n`,
   );
   process.stdout.write(`listening on ${emulator.url}\n`);
   const signal = await stopped;
@@ -97,5 +101,6 @@ export function register(program: Command): void {
     .option('--lost-response-rate <0..1>', 'share of POST/DELETE requests that take effect and then drop the connection')
     .option('--fault-seed <n>', 'seed of the fault PRNG: the same seed replays the same faults')
     .option('--rate-limit <r/s>', 'requests per second per token (token bucket); 0 = no limit')
+    .option('--plain-answers', 'answer without the _type and _links Losant adds to collections and items')
     .action(async (flags: EmulatorFlags) => run(flags));
 }

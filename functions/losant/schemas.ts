@@ -1,4 +1,8 @@
 // Losant answer / request body --> zod schemas mirroring schemas/losant/*.json (draft-07) --> typed data
+//
+// Read tolerantly, write strictly: every ANSWER schema ignores unknown properties at every level (real
+// answers carry `_type`, `_links` and fields newer than the published schemas, which say
+// `additionalProperties: false`); every REQUEST BODY schema is strict, as published.
 import { z } from 'zod';
 import { ORG_ROLES } from '../sync/types.ts';
 
@@ -14,14 +18,20 @@ export const LosantEmailSchema = z.string().max(1024).regex(FORMAT_EMAIL, 'must 
 
 export const OrgRoleSchema = z.enum(ORG_ROLES);
 
-/** `applicationRoles` / `dashboardRoles` items (additionalProperties: false). */
-export const ResourceRoleSchema = z.strictObject({
+const RESOURCE_ROLE = {
   resourceId: LosantIdSchema,
   role: z.enum(['collaborate', 'view', 'none']),
-});
+};
+
+/** `applicationRoles` / `dashboardRoles` items in an answer (unknown properties ignored). */
+export const ResourceRoleSchema = z.looseObject(RESOURCE_ROLE);
 export type ResourceRole = z.infer<typeof ResourceRoleSchema>;
 
+/** The same items in a request body (additionalProperties: false, as published). */
+export const ResourceRoleBodySchema = z.strictObject(RESOURCE_ROLE);
+
 const ResourceRolesSchema = z.array(ResourceRoleSchema).max(100);
+const ResourceRolesBodySchema = z.array(ResourceRoleBodySchema).max(100);
 const SortDirectionSchema = z.enum(['asc', 'desc', 'ASC', 'DESC', '']);
 
 /** `orgInvite.json`: one pending invite. No property is required by the schema; extras are allowed. */
@@ -38,8 +48,8 @@ export const OrgInviteSchema = z.looseObject({
 });
 export type OrgInvite = z.infer<typeof OrgInviteSchema>;
 
-/** `instanceOrgMember.json`: one accepted member (additionalProperties: false). */
-export const InstanceOrgMemberSchema = z.strictObject({
+/** `instanceOrgMember.json`: one accepted member (published with additionalProperties: false; read tolerantly). */
+export const InstanceOrgMemberSchema = z.looseObject({
   instanceId: LosantIdSchema.optional(),
   orgId: LosantIdSchema.optional(),
   userId: LosantIdSchema.optional(),
@@ -89,8 +99,8 @@ export type InstanceOrgMembers = z.infer<typeof InstanceOrgMembersSchema>;
 export const OrgInvitePostSchema = z.strictObject({
   email: LosantEmailSchema,
   role: OrgRoleSchema,
-  applicationRoles: ResourceRolesSchema.optional(),
-  dashboardRoles: ResourceRolesSchema.optional(),
+  applicationRoles: ResourceRolesBodySchema.optional(),
+  dashboardRoles: ResourceRolesBodySchema.optional(),
   disallowTransfer: z.boolean().optional(),
 });
 export type OrgInvitePost = z.infer<typeof OrgInvitePostSchema>;
@@ -98,8 +108,8 @@ export type OrgInvitePost = z.infer<typeof OrgInvitePostSchema>;
 /** `orgRoleInfo.json`: the resend body (no other properties allowed). */
 export const OrgRoleInfoSchema = z.strictObject({
   role: OrgRoleSchema.optional(),
-  applicationRoles: ResourceRolesSchema.optional(),
-  dashboardRoles: ResourceRolesSchema.optional(),
+  applicationRoles: ResourceRolesBodySchema.optional(),
+  dashboardRoles: ResourceRolesBodySchema.optional(),
 });
 export type OrgRoleInfo = z.infer<typeof OrgRoleInfoSchema>;
 

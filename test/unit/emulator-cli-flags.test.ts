@@ -10,6 +10,11 @@ describe('Function: parseEmulatorFlags', () => {
     ).toEqual({ port: 4010, host: '0.0.0.0', latencyMs: 25, errorRate: 0.1, lostResponseRate: 0, faultSeed: 42, rateLimit: 5 });
   });
 
+  it('returns plainAnswers only when --plain-answers is given', () => {
+    expect(parseEmulatorFlags({ port: '0', host: '127.0.0.1', plainAnswers: true })).toEqual({ port: 0, host: '127.0.0.1', plainAnswers: true });
+    expect(parseEmulatorFlags({ port: '0', host: '127.0.0.1' })).not.toHaveProperty('plainAnswers');
+  });
+
   it('returns only port and host when no fault flag is given', () => {
     expect(parseEmulatorFlags({ port: '0', host: '127.0.0.1' })).toEqual({ port: 0, host: '127.0.0.1' });
   });

@@ -1,0 +1,46 @@
+// emulator api() --> withLinks: the `_type` and `_links` Losant adds to every collection and item it answers
+//
+// Losant's own clients (losant-rest-js, every action) ask for `_links=true&_embedded=true`, and real
+// answers carry `_type` and `_links` that the published schemas do not list. The exact `_type` strings
+// and link names are not documented: the emulator uses the resource's schema name (`orgInvite`,
+// `instanceOrgMember`, plural for the collection) and `self` / `org` links by path. A guess, so a
+// client cannot depend on the values, only on meeting the fields.
+import { ROUTE } from './contract.ts';
+
+type Route = (typeof ROUTE)[keyof typeof ROUTE];
+
+interface Where {
+  route: Route;
+  instanceId: string;
+  orgId: string;
+}
+
+const link = (href: string) => ({ href });
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The answer body of a 2xx API answer as Losant sends it: the collection (GET/POST invites, GET members)
+ * and each of its items, or the single invite (GET/POST one invite), get `_type` and `_links`. Other
+ * bodies (`{"success":true}`) are returned as they are. Never changes `body` itself.
+ * @example withLinks({ route: ROUTE.invites, instanceId, orgId }, { items: [invite] })
+ */
+export function withLinks(where: Where, body: unknown): unknown {
+  if (!isRecord(body)) return body;
+  const org = `/instances/${where.instanceId.toLowerCase()}/orgs/${where.orgId.toLowerCase()}`;
+  const invite = (item: unknown) =>
+    isRecord(item) ? { ...item, _type: 'orgInvite', _links: { self: link(`${org}/invites/${String(item.id)}`), org: link(org) } } : item;
+  const member = (item: unknown) =>
+    isRecord(item) ? { ...item, _type: 'instanceOrgMember', _links: { self: link(`${org}/members/${String(item.userId)}`), org: link(org) } } : item;
+  const items = Array.isArray(body.items) ? body.items : undefined;
+  switch (where.route) {
+    case ROUTE.invites:
+      return { ...body, ...(items ? { items: items.map(invite) } : {}), _type: 'orgInvites', _links: { self: link(`${org}/invites`), org: link(org) } };
+    case ROUTE.members:
+      return { ...body, ...(items ? { items: items.map(member) } : {}), _type: 'instanceOrgMembers', _links: { self: link(`${org}/members`), org: link(org) } };
+    default:
+      return 'success' in body ? body : invite(body);
+  }
+}

@@ -1,0 +1,283 @@
+// test --> reconcileTarget / runSync on MemoryStateStore + the real LosantClient against the emulator
+// (in-process HTTP on 127.0.0.1, no DynamoDB): lease, dirty rounds, brakes and approvals, crash repair.
+// One clock drives the store, the emulator, the client and the use case; it starts at the real now.
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_ID, DEFAULT_TOKEN, startEmulator, type RunningEmulator } from '../../emulator/index.ts';
+import { parseSyncConfig, type SyncConfig } from '../../functions/config/sync-config.schema.ts';
+import { LosantClient } from '../../functions/losant/client.ts';
+import { approveRun, reconcileTarget, runSync, type ReconcileOptions, type SyncDeps } from '../../functions/sync/reconcile.ts';
+import type { Log } from '../../functions/sync/ports.ts';
+import type { LedgerEntry, Person, TargetRef } from '../../functions/sync/types.ts';
+import { MemoryStateStore } from '../helpers/memory-store.ts';
+
+const target: TargetRef = { instanceId: DEFAULT_ID, orgId: DEFAULT_ID };
+const quiet: Log = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+
+interface World {
+  clock: { ms: number };
+  store: MemoryStateStore;
+  emulator: RunningEmulator;
+  config: SyncConfig;
+  deps: SyncDeps;
+  /** stores `emails` as source `default`'s people (department Engineering → role edit) */
+  roster(emails: string[]): Promise<void>;
+  reconcile(opts?: Partial<ReconcileOptions>): ReturnType<typeof reconcileTarget>;
+  /** POSTs to the invites collection so far */
+  posts(): number;
+}
+
+const open: { emulator: RunningEmulator; api: LosantClient }[] = [];
+
+afterEach(async () => {
+  for (const { api, emulator } of open.splice(0)) {
+    await api.close();
+    await emulator.close();
+  }
+});
+
+async function world(limits: Record<string, number> = {}): Promise<World> {
+  const clock = { ms: Date.now() };
+  const now = () => clock.ms;
+  const store = new MemoryStateStore({ now });
+  const emulator = await startEmulator({ port: 0, now });
+  const api = new LosantClient({ baseUrl: emulator.url, token: DEFAULT_TOKEN, now });
+  open.push({ emulator, api });
+  const config = parseSyncConfig({
+    targets: [{ name: 'eng', ...target, rules: [{ when: { department: 'Engineering' }, role: 'edit' }] }],
+    limits,
+  });
+  const deps: SyncDeps = { api, store, clock: { now }, log: quiet, sleep: async (ms) => void (clock.ms += ms) };
+  let runs = 0;
+  return {
+    clock,
+    store,
+    emulator,
+    config,
+    deps,
+    async roster(emails) {
+      const people: Person[] = emails.map((email) => ({ email, status: 'active', attributes: { department: 'Engineering' } }));
+      await store.replaceSource('default', people, new Date(clock.ms - 1000).toISOString());
+    },
+    reconcile(opts = {}) {
+      runs += 1;
+      return reconcileTarget(deps, config, config.targets[0]!, { mode: 'apply', runId: `r-${runs}`, owner: `owner-${runs}`, deadline: clock.ms + 60_000, ...opts });
+    },
+    posts() {
+      return emulator
+        .stats()
+        .requests.filter((r) => r.method === 'POST' && r.route === '/instances/:instanceId/orgs/:orgId/invites')
+        .reduce((n, r) => n + r.count, 0);
+    },
+  };
+}
+
+const emails = (n: number, prefix = 'p'): string[] => Array.from({ length: n }, (_, i) => `${prefix}${i}@example.com`);
+const invitedEmails = (w: World): string[] => w.emulator.invites(target.instanceId, target.orgId).map((i) => i.email).sort();
+
+describe('Function: reconcileTarget (lease)', () => {
+  it('returns leaseBusy and sends nothing while another owner holds the lease', async () => {
+    // Prepare
+    const w = await world();
+    await w.roster(emails(3));
+    const other = await w.store.acquireLease(target, 'someone-else', 120);
+
+    // Act
+    const report = await w.reconcile();
+
+    // Assess
+    expect(other).not.toBeNull();
+    expect(report.error?.code).toBe('leaseBusy');
+    expect(report.complete).toBe(false);
+    expect(w.posts()).toBe(0);
+    expect(await w.store.acquireLease(target, 'third', 60)).toBeNull();
+  });
+
+  it('waits out a busy lease until it expires, then reconciles and lets the lease go', async () => {
+    // Prepare: the other holder's lease runs 30 s more; this run may wait 60 s
+    const w = await world();
+    await w.roster(emails(3));
+    await w.store.acquireLease(target, 'crashed-holder', 30);
+    const startedAt = w.clock.ms;
+
+    // Act
+    const report = await w.reconcile({ waitForLeaseMs: 60_000, deadline: startedAt + 120_000 });
+
+    // Assess
+    expect(report.error).toBeUndefined();
+    expect(report.complete).toBe(true);
+    expect(report.done.invite).toBe(3);
+    expect(w.clock.ms - startedAt).toBeGreaterThan(30_000);
+    expect(w.clock.ms - startedAt).toBeLessThan(60_000);
+    expect(await w.store.acquireLease(target, 'next', 60)).not.toBeNull();
+  });
+
+  it('gives up at the end of the wait when the holder keeps the lease', async () => {
+    const w = await world();
+    await w.roster(emails(2));
+    await w.store.acquireLease(target, 'long-holder', 600);
+    const startedAt = w.clock.ms;
+
+    const report = await w.reconcile({ waitForLeaseMs: 5_000 });
+
+    expect(report.error?.code).toBe('leaseBusy');
+    expect(w.clock.ms - startedAt).toBeGreaterThanOrEqual(5_000);
+    expect(w.posts()).toBe(0);
+  });
+
+  it('takes no lease in plan mode and writes nothing', async () => {
+    const w = await world();
+    await w.roster(emails(4));
+    await w.store.acquireLease(target, 'someone-else', 120);
+    w.store.resetStats();
+
+    const report = await w.reconcile({ mode: 'plan' });
+
+    expect(report.complete).toBe(true);
+    expect(report.planned.invite).toBe(4);
+    expect(w.posts()).toBe(0);
+    expect(w.store.stats().writes).toBe(0);
+  });
+});
+
+describe('Function: reconcileTarget (dirty rounds)', () => {
+  it('reconciles once more when a change lands while it holds the lease, then releases', async () => {
+    // Prepare: HR hires someone just as the run is about to let go
+    const w = await world();
+    await w.roster(emails(3));
+    w.store.beforeNext('releaseLease', async () => {
+      await w.store.applyPersonEvent('default', { email: 'late@example.com', status: 'active', attributes: { department: 'Engineering' } }, new Date(w.clock.ms).toISOString());
+      await w.store.markDirty([target]);
+    });
+
+    // Act
+    const report = await w.reconcile();
+
+    // Assess
+    expect(report.complete).toBe(true);
+    expect(report.done.invite).toBe(4);
+    expect(report.planned.invite).toBe(4);
+    expect(invitedEmails(w)).toEqual(['late@example.com', ...emails(3)].sort());
+    expect(w.emulator.stats().duplicateInvites).toBe(0);
+    expect(await w.store.acquireLease(target, 'next', 60)).not.toBeNull();
+  });
+
+  it('stops reconciling after five rounds of changes landing, and lets the lease go once they stop', async () => {
+    // Prepare: a change lands before each of the first six releases (five in the loop, one after it)
+    const w = await world();
+    await w.roster(emails(1));
+    let changes = 0;
+    const landChange = async (): Promise<void> => {
+      changes += 1;
+      await w.store.markDirty([target]);
+      if (changes < 6) w.store.beforeNext('releaseLease', landChange);
+    };
+    w.store.beforeNext('releaseLease', landChange);
+    const listed = () => w.emulator.stats().requests.filter((r) => r.method === 'GET' && r.route.endsWith('/members')).reduce((n, r) => n + r.count, 0);
+
+    // Act
+    const report = await w.reconcile();
+
+    // Assess
+    expect(report.complete).toBe(true);
+    expect(report.done.invite).toBe(1);
+    expect(listed()).toBe(5);
+    expect(changes).toBe(6);
+    expect(await w.store.acquireLease(target, 'next', 60)).not.toBeNull();
+  });
+});
+
+describe('Function: reconcileTarget (brakes and approvals)', () => {
+  it('blocks a spike, and an approval of that run releases exactly that plan, once', async () => {
+    // Prepare: 4 members; 6 newcomers are more than half the org
+    const w = await world({ minSizeForFraction: 4, maxChangeFraction: 0.5 });
+    for (const email of emails(4, 'm')) {
+      w.emulator.addInvite(target.instanceId, target.orgId, { email, role: 'edit' });
+      w.emulator.acceptInvite(target.instanceId, target.orgId, email);
+    }
+    await w.roster([...emails(4, 'm'), ...emails(6)]);
+    const run = (runId: string) => runSync(w.deps, w.config, { mode: 'apply', trigger: 'cli', deadline: w.clock.ms + 60_000, runId });
+
+    // Act
+    const blocked = await run('r-blocked');
+    const approval = await approveRun(w.store, 'r-blocked');
+    const released = await run('r-released');
+
+    // Assess
+    expect(blocked.targets[0]).toMatchObject({ blocked: 'maxChangeFraction', complete: false });
+    expect(blocked.targets[0]!.done.invite).toBe(0);
+    expect(approval.approved).toEqual(['eng']);
+    expect(released.targets[0]).toMatchObject({ blocked: null, complete: true });
+    expect(released.targets[0]!.done.invite).toBe(6);
+    expect(w.posts()).toBe(6);
+    expect(await w.store.takeApproval(target, blocked.targets[0]!.planHash!)).toBe(false);
+  });
+
+  it('keeps blocking a changed plan: the approval is bound to the plan hash', async () => {
+    const w = await world({ minSizeForFraction: 4, maxChangeFraction: 0.5 });
+    for (const email of emails(4, 'm')) {
+      w.emulator.addInvite(target.instanceId, target.orgId, { email, role: 'edit' });
+      w.emulator.acceptInvite(target.instanceId, target.orgId, email);
+    }
+    await w.roster([...emails(4, 'm'), ...emails(6)]);
+    const first = await w.reconcile();
+    await w.store.putApproval(target, first.planHash!, 'r-1');
+
+    await w.roster([...emails(4, 'm'), ...emails(7)]);
+    const changed = await w.reconcile();
+
+    expect(first.blocked).toBe('maxChangeFraction');
+    expect(changed.blocked).toBe('maxChangeFraction');
+    expect(changed.planHash).not.toBe(first.planHash);
+    expect(w.posts()).toBe(0);
+    expect(await w.store.takeApproval(target, first.planHash!)).toBe(true);
+  });
+});
+
+describe('Function: reconcileTarget (crash repair and remainder)', () => {
+  const intent = (email: string, at: number): LedgerEntry => ({ email, state: 'intent', role: 'edit', updatedAt: new Date(at).toISOString(), renewals: 0, runId: 'r-crashed' });
+
+  it('adopts the invites a crashed run created but never recorded, without a second POST', async () => {
+    // Prepare: the crashed run wrote 3 intents and its POSTs landed; their answers were lost
+    const w = await world();
+    const all = emails(5);
+    const landed = all.slice(0, 3).map((email) => w.emulator.addInvite(target.instanceId, target.orgId, { email, role: 'edit' }));
+    await w.store.putLedgerEntries(target, all.slice(0, 3).map((email) => intent(email, w.clock.ms - 60_000)));
+    await w.roster(all);
+
+    // Act
+    const report = await w.reconcile();
+
+    // Assess
+    const ledger = new Map((await w.store.getLedger(target)).map((e) => [e.email, e]));
+    expect(report.complete).toBe(true);
+    expect(report.done.invite).toBe(2);
+    expect(w.posts()).toBe(2);
+    expect(w.emulator.stats().duplicateInvites).toBe(0);
+    for (const inv of landed) expect(ledger.get(inv.email)).toMatchObject({ state: 'sent', inviteId: inv.id, invitedAt: inv.inviteDate });
+    expect([...ledger.values()].every((e) => e.state === 'sent' && e.inviteId)).toBe(true);
+  });
+
+  it('does not brake the remainder of a crashed run, but does brake the same invites without intents', async () => {
+    // Prepare: 4 invited before the crash, intents for the other 6
+    const limits = { minSizeForFraction: 4, maxChangeFraction: 0.5 };
+    const w = await world(limits);
+    const all = emails(10);
+    for (const email of all.slice(0, 4)) w.emulator.addInvite(target.instanceId, target.orgId, { email, role: 'edit' });
+    await w.store.putLedgerEntries(target, all.slice(4).map((email) => intent(email, w.clock.ms - 60_000)));
+    await w.roster(all);
+
+    // Act
+    const rerun = await w.reconcile();
+
+    // Assess
+    expect(rerun.blocked).toBeNull();
+    expect(rerun.done.invite).toBe(6);
+    expect(invitedEmails(w)).toEqual([...all].sort());
+
+    // the same 6 without intents are a spike (6 > 0.5 × 4)
+    const fresh = await world(limits);
+    for (const email of all.slice(0, 4)) fresh.emulator.addInvite(target.instanceId, target.orgId, { email, role: 'edit' });
+    await fresh.roster(all);
+    expect((await fresh.reconcile()).blocked).toBe('maxChangeFraction');
+  });
+});

@@ -28,6 +28,8 @@ export interface ApplyContext {
   /** how many intents are written ahead of their POSTs in one batch (default 100) */
   intentBatchSize?: number;
   onProgress?: (done: number, total: number) => void;
+  /** how each attempted action ended (an action never reported here was not started) */
+  onOutcome?: (action: Action, outcome: 'done' | 'failed', error?: string) => void;
 }
 
 export interface ApplyResult {
@@ -114,13 +116,18 @@ export async function applyActions(actions: Action[], ctx: ApplyContext): Promis
         const r = await applyOne(action, ctx, outcomes);
         done[action.kind]++;
         if (r.recovered) recovered++;
+        ctx.onOutcome?.(action, 'done');
       } catch (err) {
         if (isApiError(err) && FATAL_KINDS.has(err.kind)) {
           if (err.kind === 'deadline') {
             attempted--; // not done: counts as not started
             deadlineHit = true;
-          } else fatal ??= err;
+          } else {
+            fatal ??= err;
+            ctx.onOutcome?.(action, 'failed', `${err.kind}: ${err.message}`);
+          }
         } else {
+          ctx.onOutcome?.(action, 'failed', isApiError(err) ? `${err.kind}: ${err.message}` : (err as Error).message);
           failed++;
           ctx.log.warn('action failed', {
             kind: action.kind,

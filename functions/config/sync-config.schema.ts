@@ -1,7 +1,8 @@
 // config file --> SyncConfigSchema --> SyncConfig (one format for the CLI and every deployed stage)
 import { z } from 'zod';
-import { ORG_ROLES } from '../sync/types.ts';
+import { ORG_ROLES, type Limits } from '../sync/types.ts';
 import { InputError } from '../sync/errors.ts';
+import { parseWith } from '../sync/parse-with.ts';
 
 const HEX24 = /^[A-Fa-f\d]{24}$/;
 
@@ -39,15 +40,46 @@ export const PolicySchema = z
   .strict()
   .describe('what invite-sync may do beyond inviting; it only ever touches invites it created');
 
-export const LimitsSchema = z
+/** Default of `limits.maxChangesPerRun`. */
+export const DEFAULT_MAX_CHANGES_PER_RUN = 500;
+
+/** `limits` as written in the file: maxChangesPerRun, or its old name maxInvitesPerRun, not both. */
+export const LimitsInputSchema = z
   .object({
-    maxInvitesPerRun: z.number().int().min(0).default(500).describe('more changes than this in one target blocks the run'),
+    maxChangesPerRun: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .meta({ default: DEFAULT_MAX_CHANGES_PER_RUN })
+      .describe('more changes (invites, renewals, role fixes, revocations) than this in one target blocks the run'),
+    maxInvitesPerRun: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .meta({ deprecated: true })
+      .describe('the old name of maxChangesPerRun, still accepted (give one of the two)'),
     minSizeForFraction: z.number().int().min(0).default(50).describe('orgs smaller than this (pending + members) skip the fraction check'),
     maxChangeFraction: z.number().min(0).max(1000).default(0.5).describe('more changes than this fraction of pending + members blocks the run'),
     maxBadRows: z.number().int().min(0).default(0).describe('roster rows that may fail validation (they are left out)'),
   })
   .strict()
+  .superRefine((l, ctx) => {
+    if (l.maxChangesPerRun !== undefined && l.maxInvitesPerRun !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['maxInvitesPerRun'], message: 'the old name of maxChangesPerRun: give one of the two, not both' });
+    }
+  })
+  .meta({ not: { required: ['maxChangesPerRun', 'maxInvitesPerRun'] } })
   .describe('safety brakes: a blocked run changes nothing until approved or forced');
+
+/** `limits` as the domain reads them: the old name folded into maxChangesPerRun. */
+function toLimits({ maxChangesPerRun, maxInvitesPerRun, ...rest }: z.output<typeof LimitsInputSchema>): Limits {
+  return { maxChangesPerRun: maxChangesPerRun ?? maxInvitesPerRun ?? DEFAULT_MAX_CHANGES_PER_RUN, ...rest };
+}
+
+/** `limits` parsed into the domain's Limits (maxInvitesPerRun accepted as the old name). */
+export const LimitsSchema = LimitsInputSchema.transform(toLimits);
 
 export const SyncConfigSchema = z
   .object({
@@ -68,7 +100,8 @@ export const SyncConfigSchema = z
       })
       .describe('the organizations to keep in step (names and orgs unique)'),
     policy: PolicySchema.default(PolicySchema.parse({})),
-    limits: LimitsSchema.default(LimitsSchema.parse({})),
+    // default before the transform, so the JSON Schema (input view) shows it
+    limits: LimitsInputSchema.default({ maxChangesPerRun: DEFAULT_MAX_CHANGES_PER_RUN, ...LimitsInputSchema.parse({}) }).transform(toLimits),
     concurrency: z.number().int().min(1).max(256).default(16).describe('Losant requests in flight at once'),
     leaseSeconds: z.number().int().min(10).max(3600).default(120).describe('how long one run holds a target before another may take it'),
     mode: z.enum(['apply', 'plan']).default('apply').describe('`plan` computes and reports, never changes Losant'),
@@ -79,28 +112,22 @@ export const SyncConfigSchema = z
 export type SyncConfig = z.infer<typeof SyncConfigSchema>;
 export type SyncConfigInput = z.input<typeof SyncConfigSchema>;
 
-/** `targets.0.rules.1.role` style path of a zod issue */
-export function issuePath(path: readonly PropertyKey[]): string {
-  return path.length ? path.map(String).join('.') : '(root)';
-}
-
 /**
  * Validates a parsed config document. Throws InputError with one line naming the first bad path.
  * @example parseSyncConfig(JSON.parse(text), 'config.json')
  */
 export function parseSyncConfig(doc: unknown, origin = 'config'): SyncConfig {
-  const result = SyncConfigSchema.safeParse(doc);
-  if (result.success) return result.data;
-  const issues = result.error.issues.map((i) => ({ path: issuePath(i.path), message: i.message }));
-  const first = issues[0]!;
-  throw new InputError(`${origin}: ${first.path}: ${first.message}`, issues);
+  return parseWith(SyncConfigSchema, doc, origin);
 }
 
-/** Parses config text (JSON). Throws InputError for bad JSON or a bad document. */
+/**
+ * Parses config text (JSON; a leading byte order mark, which some Windows editors write, is
+ * ignored). Throws InputError for bad JSON or a bad document.
+ */
 export function parseSyncConfigText(text: string, origin = 'config'): SyncConfig {
   let doc: unknown;
   try {
-    doc = JSON.parse(text);
+    doc = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (err) {
     throw new InputError(`${origin}: not valid JSON: ${(err as Error).message}`, [{ path: '(root)', message: 'not valid JSON' }]);
   }

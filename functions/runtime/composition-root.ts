@@ -1,10 +1,10 @@
 // Lambda handler --> getContainer (once per cold start) --> adapters (DynamoDB, Losant, Secrets Manager, SQS) + config
-import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { parseSyncConfigText, type SyncConfig } from '../config/sync-config.schema.ts';
+import type { SyncConfig } from '../config/sync-config.schema.ts';
+import { readSyncConfigFile, SyncConfigFileError } from '../config/load-sync-config.ts';
 import type { Clock, InviteApi, ReconcileQueue, StateStore } from '../sync/ports.ts';
 import { systemClock } from '../sync/ports.ts';
 import { LosantClient } from '../losant/client.ts';
@@ -59,13 +59,14 @@ export async function createContainer(env: Record<string, string | undefined> = 
   const clock = overrides.clock ?? systemClock;
 
   const configPath = isAbsolute(e.SYNC_CONFIG_FILE) ? e.SYNC_CONFIG_FILE : resolve(e.LAMBDA_TASK_ROOT ?? process.cwd(), e.SYNC_CONFIG_FILE);
-  let text: string;
+  let config: SyncConfig;
   try {
-    text = await readFile(configPath, 'utf8');
+    config = readSyncConfigFile(configPath);
   } catch (err) {
-    throw new BundledConfigError(`cannot read the sync config ${configPath}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+    // a file that cannot be read is a broken bundle; a bad document stays the InputError naming the field
+    if (err instanceof SyncConfigFileError) throw new BundledConfigError(`cannot read the sync config ${configPath}: ${err.code}`, { cause: err });
+    throw err;
   }
-  const config = parseSyncConfigText(text, configPath);
 
   const secretOpts = { clock, ...(overrides.secretsClient ? { client: overrides.secretsClient } : {}) };
   const losantToken = new CachedSecret({ secretId: e.LOSANT_TOKEN_SECRET_ARN, label: 'Losant API token', ...secretOpts });

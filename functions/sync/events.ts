@@ -1,7 +1,7 @@
 // handler / CLI --> parseHrEvent --> HrEvent (people already domain `Person`s) --> ingestHrEvent
 import { z } from 'zod';
-import { InputError } from './errors.ts';
-import { inputIssues, PersonSchema, personIdentity } from './people.ts';
+import { HrPersonSchema, personIdentity } from './people.ts';
+import { parseWith } from './parse-with.ts';
 
 export const HR_EVENT_TYPES = ['person.upserted', 'person.terminated', 'roster.snapshot'] as const;
 export type HrEventType = (typeof HR_EVENT_TYPES)[number];
@@ -32,7 +32,7 @@ const partError = `must be a whole number from 1 to ${MAX_SNAPSHOT_PARTS}`;
 const PartNumberSchema = z.number({ error: partError }).int(partError).min(1, partError).max(MAX_SNAPSHOT_PARTS, partError);
 
 const PersonUpsertedSchema = z
-  .object({ ...BaseShape, type: z.literal('person.upserted'), person: PersonSchema })
+  .object({ ...BaseShape, type: z.literal('person.upserted'), person: HrPersonSchema })
   .strict();
 
 const PersonTerminatedSchema = z
@@ -40,7 +40,7 @@ const PersonTerminatedSchema = z
     ...BaseShape,
     type: z.literal('person.terminated'),
     // whatever status the body says, this event terminates the person
-    person: PersonSchema.transform((p) => ({ ...p, status: 'terminated' as const })),
+    person: HrPersonSchema.transform((p) => ({ ...p, status: 'terminated' as const })),
   })
   .strict();
 
@@ -51,7 +51,7 @@ const RosterSnapshotSchema = z
     people: z
       .array(z.unknown(), { error: 'must be an array' })
       .max(MAX_PEOPLE_PER_EVENT, `more than ${MAX_PEOPLE_PER_EVENT} people in one event (send parts)`)
-      .pipe(z.array(PersonSchema)),
+      .pipe(z.array(HrPersonSchema)),
     snapshotId: z.string().regex(SNAPSHOT_ID, 'must be 1-128 characters of A-Z a-z 0-9 . _ : -').optional(),
     part: PartNumberSchema.optional(),
     parts: PartNumberSchema.optional(),
@@ -97,9 +97,5 @@ export type RosterSnapshotEvent = Extract<HrEvent, { type: 'roster.snapshot' }>;
  * @example const event = parseHrEvent(JSON.parse(body))
  */
 export function parseHrEvent(doc: unknown): HrEvent {
-  const result = HrEventSchema.safeParse(doc);
-  if (result.success) return result.data;
-  const issues = inputIssues(result.error);
-  const first = issues[0]!;
-  throw new InputError(`${first.path}: ${first.message}`, issues);
+  return parseWith(HrEventSchema, doc);
 }

@@ -1,8 +1,8 @@
 // roster / HR event --> PersonInputSchema --> Person (email normalised, attributes as strings)
 import { z } from 'zod';
 import type { Person, StoredPerson } from './types.ts';
-import { InputError } from './errors.ts';
 import { parseEmail } from './email.ts';
+import { parseWith } from './parse-with.ts';
 
 /** Fields of a person that are not free attributes. */
 export const RESERVED_FIELDS = ['email', 'employeeId', 'status'] as const;
@@ -93,22 +93,12 @@ function reshape(input: PersonInput): Person {
   return person;
 }
 
-/** PersonInputSchema shaped as a domain `Person` (use inside other schemas, e.g. HR events). */
-export const PersonSchema = PersonInputSchema.transform(reshape);
-
-/** `a.b.0` style path of a zod issue. */
-export function zodPath(path: readonly PropertyKey[]): string {
-  return path.length ? path.map((k) => (k === '' ? '""' : String(k))).join('.') : '(root)';
-}
-
-/** Zod issues as InputError issues; an unknown key becomes one issue on that key's own path. */
-export function inputIssues(error: z.ZodError): { path: string; message: string }[] {
-  return error.issues.flatMap((i) =>
-    i.code === 'unrecognized_keys'
-      ? i.keys.map((k) => ({ path: zodPath([...i.path, k]), message: 'unknown field' }))
-      : [{ path: zodPath(i.path), message: i.message }],
-  );
-}
+/**
+ * A person as HR sends them (a roster row, an HR event's `person`), validated by PersonInputSchema
+ * and shaped as a domain `Person` (use inside other schemas, e.g. HR events). Not the stored
+ * person: state/items.schema.ts validates what the table holds.
+ */
+export const HrPersonSchema = PersonInputSchema.transform(reshape);
 
 /**
  * Validates one raw person and returns the domain `Person` (email normalised).
@@ -116,11 +106,7 @@ export function inputIssues(error: z.ZodError): { path: string; message: string 
  * @example toPerson({ email: 'Jane@Example.com', department: 'Engineering' })
  */
 export function toPerson(input: unknown): Person {
-  const result = PersonSchema.safeParse(input);
-  if (result.success) return result.data;
-  const issues = inputIssues(result.error);
-  const first = issues[0]!;
-  throw new InputError(`${first.path}: ${first.message}`, issues);
+  return parseWith(HrPersonSchema, input);
 }
 
 /**

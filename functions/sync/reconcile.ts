@@ -1,9 +1,8 @@
 // handler / CLI --> runSync --> reconcileTarget --> (lease, read four sets, plan, brakes, applyActions, release)
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import type { SyncConfig } from '../config/sync-config.schema.ts';
 import type { Clock, InviteApi, Lease, Log, RunRecord, StateStore } from './ports.ts';
-import type { Action, ActionCounts, BlockCode, Plan, RunReport, StoredPerson, Target, TargetReport } from './types.ts';
+import type { Action, ActionCounts, BlockCode, Plan, RunReport, StoredPerson, SyncSettings, Target, TargetReport } from './types.ts';
 import { emptyActionCounts, emptySkipCounts } from './types.ts';
 import { ApiError, isApiError, LeaseBusyError } from './errors.ts';
 import { planTarget } from './planner.ts';
@@ -100,7 +99,7 @@ export function emptyTargetReport(target: Target, blocked: BlockCode | null = nu
  * Never throws for Losant or lease trouble: the report's `error` says what stopped it.
  * @example const report = await reconcileTarget(deps, config, config.targets[0], { mode: 'apply', runId, owner, deadline })
  */
-export async function reconcileTarget(deps: SyncDeps, config: SyncConfig, target: Target, opts: ReconcileOptions): Promise<TargetReport> {
+export async function reconcileTarget(deps: SyncDeps, config: SyncSettings, target: Target, opts: ReconcileOptions): Promise<TargetReport> {
   const report = emptyTargetReport(target);
   const log = deps.log;
   const sleep = deps.sleep ?? sleepReal;
@@ -266,7 +265,7 @@ export function newRunId(now: number): string {
  * Reconciles the selected targets one after another and records the run.
  * @example const report = await runSync(deps, config, { mode: 'apply', trigger: 'cli', deadline: Date.now() + 60_000 })
  */
-export async function runSync(deps: SyncDeps, config: SyncConfig, opts: RunSyncOptions): Promise<RunReport> {
+export async function runSync(deps: SyncDeps, config: SyncSettings, opts: RunSyncOptions): Promise<RunReport> {
   const startedAt = new Date(deps.clock.now()).toISOString();
   const runId = opts.runId ?? newRunId(deps.clock.now());
   const owner = opts.owner ?? `${runId}:${randomUUID().slice(0, 8)}`;

@@ -2,7 +2,8 @@
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { Person } from './types.ts';
 import { InputError } from './errors.ts';
-import { inputIssues, PersonSchema, personIdentity } from './people.ts';
+import { HrPersonSchema, personIdentity } from './people.ts';
+import { inputIssues } from './parse-with.ts';
 
 export type RosterFormat = 'json' | 'csv';
 
@@ -61,7 +62,7 @@ export function parseRoster(text: string, format: RosterFormat, opts: ParseRoste
   const badRows: RowError[] = [...rows.structural];
   const seen = new Map<string, number>();
   for (const { line, value } of rows.items) {
-    const result = PersonSchema.safeParse(value);
+    const result = HrPersonSchema.safeParse(value);
     if (!result.success) {
       for (const issue of inputIssues(result.error)) {
         badRows.push({ line, field: issue.path === '(root)' ? '(row)' : issue.path, message: issue.message });

@@ -142,11 +142,24 @@ export interface Policy {
   fixRole: boolean;
 }
 
+/** The safety brakes (config `limits`). */
 export interface Limits {
-  maxInvitesPerRun: number;
+  /** more changes of any kind (invite, renew, fixRole, revoke) than this in one target block the run (code `maxInvitesPerRun`) */
+  maxChangesPerRun: number;
   minSizeForFraction: number;
   maxChangeFraction: number;
   maxBadRows: number;
+}
+
+/** What the use cases need of the sync config (functions/config/ parses the file into a superset). */
+export interface SyncSettings {
+  targets: Target[];
+  policy: Policy;
+  limits: Limits;
+  /** Losant requests in flight at once */
+  concurrency: number;
+  /** how long one run holds a target's lease */
+  leaseSeconds: number;
 }
 
 /** A target once its plan has run, as `plan`/`apply` show it (the `steadyState` of `--json`). */

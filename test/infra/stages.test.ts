@@ -113,7 +113,7 @@ describe('Function: readStageSyncConfig', () => {
     writeFileSync(notJson, '{ targets: ');
 
     // Act + Assert
-    expect(() => readStageSyncConfig(join(tmp, 'absent.json'), 'config/absent.json')).toThrow(/config\/absent\.json: cannot read .*ENOENT/);
+    expect(() => readStageSyncConfig(join(tmp, 'absent.json'), 'config/absent.json')).toThrow(/^config\/absent\.json: file not found$/);
     expect(() => readStageSyncConfig(notJson, 'config/not-json.json')).toThrow(/config\/not-json\.json: not valid JSON/);
   });
 });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { checkBrakes } from '../../functions/sync/brakes.ts';
 import { emptySkipCounts, type Action, type ActionKind, type Limits, type Plan } from '../../functions/sync/types.ts';
 
-const LIMITS: Limits = { maxInvitesPerRun: 10, minSizeForFraction: 20, maxChangeFraction: 0.5, maxBadRows: 0 };
+const LIMITS: Limits = { maxChangesPerRun: 10, minSizeForFraction: 20, maxChangeFraction: 0.5, maxBadRows: 0 };
 
 function planWith(kinds: ActionKind[], size: { pending: number; members: number }): Plan {
   const actions: Action[] = kinds.map((kind, i) => ({ kind, email: `p${i}@example.com`, role: 'view', ...(kind === 'invite' ? {} : { inviteId: i.toString(16).padStart(24, '0') }) }));
@@ -30,7 +30,7 @@ describe('Function: checkBrakes', () => {
 
   it('returns maxChangeFraction when changes exceed the fraction of pending + members', () => {
     // 20 + 0 = 20 ≥ minSizeForFraction; 11 > 0.5 × 20
-    const limits = { ...LIMITS, maxInvitesPerRun: 100 };
+    const limits = { ...LIMITS, maxChangesPerRun: 100 };
     expect(checkBrakes(planWith(Array<ActionKind>(11).fill('invite'), { pending: 12, members: 8 }), limits)).toBe('maxChangeFraction');
     expect(checkBrakes(planWith(Array<ActionKind>(10).fill('invite'), { pending: 12, members: 8 }), limits)).toBeNull();
   });

@@ -20,7 +20,8 @@ import { signWebhook } from '../../../functions/handlers/webhook-signature.ts';
 import { startServeApp, type ServeApp } from '../../../cli/commands/serve.ts';
 import { dynamoEndpoint, localDynamoClient, uniqueTableName } from '../../helpers/dynamo.ts';
 import { memoryLog } from '../../helpers/sync-harness.ts';
-import { chaosCount, faultFigures, inviteCounts, runCli, seededRandom, startIntentProxy, type IntentProxy } from '../../helpers/chaos.ts';
+import { chaosCount, faultFigures, inviteCounts, seededRandom, startIntentProxy, type IntentProxy } from '../../helpers/chaos.ts';
+import { runCli } from '../../helpers/cli.ts';
 
 const target = { instanceId: DEFAULT_ID, orgId: DEFAULT_ID };
 const WEBHOOK_KEY = `whsec_${randomBytes(32).toString('base64')}`;

@@ -9,7 +9,8 @@ import { DynamoStateStore } from '../../../functions/state/dynamo-store.ts';
 import { createTableIfMissing } from '../../../functions/state/table-design.ts';
 import { dynamoEndpoint, localDynamoClient, uniqueTableName } from '../../helpers/dynamo.ts';
 import { INSTANCE, ORG, person, startHarness, type Harness } from '../../helpers/sync-harness.ts';
-import { chaosCount, faultFigures, inviteCounts, ledgerDisagreements, runCli, seededRandom } from '../../helpers/chaos.ts';
+import { chaosCount, faultFigures, inviteCounts, ledgerDisagreements, seededRandom } from '../../helpers/chaos.ts';
+import { runCli } from '../../helpers/cli.ts';
 
 const target = { instanceId: DEFAULT_ID, orgId: DEFAULT_ID };
 const INVITES_ROUTE = '/instances/:instanceId/orgs/:orgId/invites';

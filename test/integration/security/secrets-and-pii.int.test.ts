@@ -21,7 +21,8 @@ import { createLambdaMetrics } from '../../../functions/runtime/metrics.ts';
 import { staticSecret } from '../../../functions/secrets/secrets-manager.ts';
 import { freePort } from '../../../cli/local-dynamodb.ts';
 import { dynamoEndpoint, localDynamoClient, uniqueTableName } from '../../helpers/dynamo.ts';
-import { captureOutput, findLeaks, runCli, spawnCli } from '../../helpers/chaos.ts';
+import { captureOutput, findLeaks } from '../../helpers/chaos.ts';
+import { runCli, spawnCli } from '../../helpers/cli.ts';
 
 const TOKEN = `lsnt-${randomBytes(16).toString('hex')}`;
 const WRONG_TOKEN = `lsnt-wrong-${randomBytes(16).toString('hex')}`;

@@ -1,0 +1,107 @@
+// tests --> the CLI as a child process (`node bin/invite-sync.js …`): the one way tests spawn it
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+export const BIN = join(import.meta.dirname, '../../bin/invite-sync.js');
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** ms from spawn to exit */
+  ms: number;
+}
+
+/**
+ * `node bin/invite-sync.js <args>` with only PATH and `env` in its environment, stdout/stderr piped.
+ * @example const child = spawnBin(['plan', '--config', file], { LOSANT_API_URL: url })
+ */
+export function spawnBin(args: string[], env: Record<string, string>) {
+  return spawn(process.execPath, [BIN, ...args], {
+    env: { PATH: process.env.PATH ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/**
+ * Runs `node bin/invite-sync.js …` with only PATH and `env` in its environment.
+ * `killAfterMs` sends SIGKILL that long after the spawn; `killWhen` is polled every 5 ms and sends
+ * SIGKILL once it returns true (no cleanup of any kind can run in the child).
+ * @example const r = await runCli(['apply', '--config', c, '--json'], env, { killWhen: () => posts() >= 10 })
+ */
+export function runCli(args: string[], env: Record<string, string>, opts: { killAfterMs?: number; killWhen?: () => boolean } = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const child = spawnBin(args, env);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = opts.killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), opts.killAfterMs);
+    const killWhen = opts.killWhen;
+    const poll = killWhen === undefined ? undefined : setInterval(() => {
+      if (killWhen()) child.kill('SIGKILL');
+    }, 5);
+    child.on('close', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      if (poll) clearInterval(poll);
+      resolve({ code, signal, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
+export interface RunningCli {
+  pid: number | undefined;
+  stdout(): string;
+  stderr(): string;
+  /** resolves with the first match of `re` on stdout, or rejects after `timeoutMs` */
+  waitForStdout(re: RegExp, timeoutMs: number): Promise<RegExpExecArray>;
+  signal(sig: NodeJS.Signals): void;
+  exited: Promise<CliResult>;
+}
+
+/**
+ * Starts a long-running CLI command (e.g. `serve`) with only PATH and `env` in its environment.
+ * @example const s = spawnCli(['serve', '--config', c, '--port', '0'], env); const [, url] = await s.waitForStdout(/listening on (\S+)/, 30_000);
+ */
+export function spawnCli(args: string[], env: Record<string, string>): RunningCli {
+  const started = Date.now();
+  const child = spawnBin(args, env);
+  let stdout = '';
+  let stderr = '';
+  const waiters: (() => void)[] = [];
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    for (const w of waiters.splice(0)) w();
+  });
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<CliResult>((resolve) => {
+    child.on('close', (code, signal) => {
+      for (const w of waiters.splice(0)) w();
+      resolve({ code, signal, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+  return {
+    pid: child.pid,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    signal: (sig) => void child.kill(sig),
+    exited,
+    waitForStdout: (re, timeoutMs) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${String(re)} on stdout in ${timeoutMs} ms; stderr: ${stderr.slice(-500)}`)), timeoutMs);
+        const check = (): void => {
+          const m = re.exec(stdout);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m);
+          } else if (child.exitCode !== null || child.signalCode !== null) {
+            clearTimeout(timer);
+            reject(new Error(`exited before ${String(re)} appeared; stderr: ${stderr.slice(-500)}`));
+          } else waiters.push(check);
+        };
+        check();
+      }),
+  };
+}

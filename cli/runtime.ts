@@ -20,6 +20,8 @@ export interface CliRuntimeOptions {
   /** false for commands that never call Losant (approve) */
   needsLosant?: boolean;
   log?: Log;
+  /** the longest Losant answer read (config `limits.maxAnswerBytes`); default the client's 64 MiB */
+  maxAnswerBytes?: number;
 }
 
 export interface CliRuntime {
@@ -81,7 +83,7 @@ export async function createCliRuntime(opts: CliRuntimeOptions): Promise<CliRunt
     stateDescription = opts.stateDir ? `embedded DynamoDB Local (${opts.stateDir})` : 'embedded DynamoDB Local (memory)';
   }
   const store = new DynamoStateStore({ tableName, client });
-  const api = new LosantClient({ baseUrl, token: token ?? '', log });
+  const api = new LosantClient({ baseUrl, token: token ?? '', log, ...(opts.maxAnswerBytes === undefined ? {} : { maxAnswerBytes: opts.maxAnswerBytes }) });
   return {
     api,
     store,

@@ -105,7 +105,7 @@ async function runSyncCommand(mode: 'plan' | 'apply', flags: SyncFlags): Promise
     throw err;
   }
 
-  const rt = await createCliRuntime({ env: process.env, ...(flags.stateDir ? { stateDir: flags.stateDir } : {}) });
+  const rt = await createCliRuntime({ env: process.env, maxAnswerBytes: config.limits.maxAnswerBytes, ...(flags.stateDir ? { stateDir: flags.stateDir } : {}) });
   try {
     const report = await execute(rt, mode, config, roster, flags);
     if (flags.json) process.stdout.write(toJson(report) + '\n');

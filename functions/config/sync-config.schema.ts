@@ -1,6 +1,7 @@
 // config file --> SyncConfigSchema --> SyncConfig (one format for the CLI and every deployed stage)
 import { z } from 'zod';
 import { ORG_ROLES, type Limits } from '../sync/types.ts';
+import { DEFAULT_MAX_ANSWER_BYTES } from '../losant/answers.ts';
 import { InputError } from '../sync/errors.ts';
 import { parseWith } from '../sync/parse-with.ts';
 
@@ -63,6 +64,13 @@ export const LimitsInputSchema = z
     minSizeForFraction: z.number().int().min(0).default(50).describe('orgs smaller than this (pending + members) skip the fraction check'),
     maxChangeFraction: z.number().min(0).max(1000).default(0.5).describe('more changes than this fraction of pending + members blocks the run'),
     maxBadRows: z.number().int().min(0).default(0).describe('roster rows that may fail validation (they are left out)'),
+    maxAnswerBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(1024 * 1024 * 1024)
+      .default(DEFAULT_MAX_ANSWER_BYTES)
+      .describe('the longest Losant answer read, bytes (default 64 MiB): a longer one is cut off and fails the call'),
   })
   .strict()
   .superRefine((l, ctx) => {
@@ -74,7 +82,7 @@ export const LimitsInputSchema = z
   .describe('safety brakes: a blocked run changes nothing until approved or forced');
 
 /** `limits` as the domain reads them: the old name folded into maxChangesPerRun. */
-function toLimits({ maxChangesPerRun, maxInvitesPerRun, ...rest }: z.output<typeof LimitsInputSchema>): Limits {
+function toLimits({ maxChangesPerRun, maxInvitesPerRun, ...rest }: z.output<typeof LimitsInputSchema>): Limits & { maxAnswerBytes: number } {
   return { maxChangesPerRun: maxChangesPerRun ?? maxInvitesPerRun ?? DEFAULT_MAX_CHANGES_PER_RUN, ...rest };
 }
 

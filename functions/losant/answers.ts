@@ -7,6 +7,9 @@ import { LosantApiError, type CallName, type LosantErrors } from './errors.ts';
 import { OrgInviteSchema, type InstanceOrgMember, type OrgInvite } from './schemas.ts';
 import { ROUTES } from './routes.ts';
 
+/** Default cap of one answer body (sync config `limits.maxAnswerBytes`): 64 MiB. */
+export const DEFAULT_MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+
 /** Formats the first three issues as `path: message` (the root as `(root)`). */
 function issues(error: z.ZodError): string {
   return error.issues
@@ -27,20 +30,54 @@ export function checkedBody<S extends z.ZodType>(schema: S, body: unknown, call:
   });
 }
 
+/** The part of a transport answer that parsing needs. */
+export interface AnswerBody {
+  text: string;
+  status: number;
+  /** the body was longer than the client's `maxAnswerBytes` and was not read to its end */
+  cutOff: boolean;
+}
+
 /**
- * Reads one answer: JSON, then its schema; `invalidResponse` (with the status) otherwise.
- * @example const data = parseAnswer(errors, answer.text, OrgInviteSchema, spec, answer.status, attempt);
+ * Reads one answer: JSON, then its schema; `invalidResponse` (with the status) otherwise, and for a
+ * body that was cut off at the size cap.
+ * @example const data = parseAnswer(errors, answer, OrgInviteSchema, spec, attempt);
  */
-export function parseAnswer<S extends z.ZodType>(errors: LosantErrors, text: string, schema: S, call: CallName, status: number, attempt: number): z.infer<S> {
+export function parseAnswer<S extends z.ZodType>(errors: LosantErrors, answer: AnswerBody, schema: S, call: CallName, attempt: number): z.infer<S> {
+  const { status } = answer;
+  if (answer.cutOff) {
+    throw errors.make('invalidResponse', call, attempt, 'the answer is longer than the size cap (limits.maxAnswerBytes): cut off, not read', { status });
+  }
   let data: unknown;
   try {
-    data = JSON.parse(text);
+    data = JSON.parse(answer.text);
   } catch (err) {
     throw errors.make('invalidResponse', call, attempt, 'the answer is not JSON', { status, cause: err });
   }
   const parsed = schema.safeParse(data);
   if (parsed.success) return parsed.data;
   throw errors.make('invalidResponse', call, attempt, `the answer does not match the published schema: ${issues(parsed.error)}`, { status, cause: parsed.error });
+}
+
+/**
+ * The items of a list answer that must be whole: `items` present (an array: the schema checked that),
+ * and, when `unfiltered`, as many as `count` says. Otherwise `invalidResponse`: a list that cannot be
+ * trusted must fail the target, never read as "nobody there".
+ * @example const items = trustedItems(errors, data, spec, answer.status, attempt, true);
+ */
+export function trustedItems<T>(
+  errors: LosantErrors,
+  data: { items?: T[] | undefined; count?: number | undefined },
+  call: CallName,
+  status: number,
+  attempt: number,
+  unfiltered: boolean,
+): T[] {
+  if (data.items === undefined) throw errors.make('invalidResponse', call, attempt, 'the list answer has no items', { status });
+  if (unfiltered && data.count !== undefined && data.count !== data.items.length) {
+    throw errors.make('invalidResponse', call, attempt, `the list answer says count ${data.count} but holds ${data.items.length} items`, { status });
+  }
+  return data.items;
 }
 
 /** Checks one item of a collection whose envelope was read with `z.unknown()` items. */

@@ -5,7 +5,7 @@ import type { CallOptions, CreateInviteResult, InviteApi, Log, NewInvite } from 
 import type { Member, OrgRole, PendingInvite, TargetRef } from '../sync/types.ts';
 import { maskEmail } from '../sync/email.ts';
 import { newestInvite } from '../sync/invites.ts';
-import { checkedBody, parseAnswer, parseInviteItem, rawEmailMatches, toMember, toPendingInvite } from './answers.ts';
+import { checkedBody, parseAnswer, parseInviteItem, rawEmailMatches, toMember, toPendingInvite, trustedItems } from './answers.ts';
 import { normalizeEmailForCompare } from './email.ts';
 import type { RateGovernor } from './governor.ts';
 import { Retrier, type RetryOptions } from './retry.ts';
@@ -33,6 +33,8 @@ export interface LosantClientOptions {
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
   onRequest?: (e: RequestEvent) => void;
+  /** the longest answer body read, bytes (sync config `limits.maxAnswerBytes`); default 64 MiB */
+  maxAnswerBytes?: number;
 }
 
 const sleepReal = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -72,6 +74,7 @@ export class LosantClient implements InviteApi {
       ...(opts.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: opts.requestTimeoutMs }),
       ...(opts.governor ? { governor: opts.governor } : {}),
       ...(opts.onRequest ? { onRequest: opts.onRequest } : {}),
+      ...(opts.maxAnswerBytes === undefined ? {} : { maxAnswerBytes: opts.maxAnswerBytes }),
     });
     this.retrier = new Retrier({ ...opts.retry, log, sleep, now, random: opts.random ?? Math.random });
     this.paths = new LosantPaths(this.transport.prefix);
@@ -91,8 +94,9 @@ export class LosantClient implements InviteApi {
    */
   async listInvites(target: TargetRef, query: InviteQuery = {}, opts: CallOptions = {}): Promise<PendingInvite[]> {
     const spec: RequestSpec = { method: 'GET', route: ROUTES.invites, path: this.paths.collection(target, 'invites') + queryString(query) };
-    const data = await this.read(spec, OrgInviteCollectionSchema, opts);
-    return (data.items ?? []).map((item) => toPendingInvite(item, spec));
+    const unfiltered = query.filter === undefined || query.filterField === undefined;
+    const items = await this.readList(spec, OrgInviteCollectionSchema, opts, unfiltered);
+    return items.map((item) => toPendingInvite(item, spec));
   }
 
   /**
@@ -101,8 +105,8 @@ export class LosantClient implements InviteApi {
    */
   async listMembers(target: TargetRef, opts: CallOptions = {}): Promise<Member[]> {
     const spec: RequestSpec = { method: 'GET', route: ROUTES.members, path: this.paths.collection(target, 'members') };
-    const data = await this.read(spec, InstanceOrgMembersSchema, opts);
-    return (data.items ?? []).map(toMember);
+    const items = await this.readList(spec, InstanceOrgMembersSchema, opts, true);
+    return items.map(toMember);
   }
 
   /**
@@ -130,7 +134,8 @@ export class LosantClient implements InviteApi {
     const wanted = normalizeEmailForCompare(body.email);
     return this.retrier.run<CreateInviteResult>(this.transport, spec, opts, {
       onSuccess: async (answer, attempt) => {
-        const data = parseAnswer(this.transport.errors, answer.text, OrgInviteCollectionEnvelopeSchema, spec, answer.status, attempt);
+        // created; an answer too long to read is no reason to POST again: look the invite up
+        const data = answer.cutOff ? {} : parseAnswer(this.transport.errors, answer, OrgInviteCollectionEnvelopeSchema, spec, attempt);
         const mine = (data.items ?? []).filter((i) => rawEmailMatches(i, wanted));
         const checked = mine.map((i) => toPendingInvite(parseInviteItem(this.transport.errors, i, spec, answer.status, attempt), spec));
         const found = newestInvite(checked);
@@ -177,7 +182,7 @@ export class LosantClient implements InviteApi {
   async revoke(target: TargetRef, inviteId: string, opts: CallOptions = {}): Promise<void> {
     const spec: RequestSpec = { method: 'DELETE', route: ROUTES.invite, path: this.paths.invite(target, inviteId) };
     await this.retrier.run<unknown>(this.transport, spec, opts, {
-      onSuccess: (answer, attempt) => parseAnswer(this.transport.errors, answer.text, SuccessSchema, spec, answer.status, attempt),
+      onSuccess: (answer, attempt) => parseAnswer(this.transport.errors, answer, SuccessSchema, spec, attempt),
       // that earlier attempt took effect
       notFoundAfterAmbiguous: () => undefined,
     });
@@ -191,7 +196,22 @@ export class LosantClient implements InviteApi {
   /** A call whose 2xx answer is read with `schema` (retried as the Retrier says). */
   private read<S extends z.ZodType>(spec: RequestSpec, schema: S, opts: CallOptions): Promise<z.infer<S>> {
     return this.retrier.run(this.transport, spec, opts, {
-      onSuccess: (answer, attempt) => parseAnswer(this.transport.errors, answer.text, schema, spec, answer.status, attempt),
+      onSuccess: (answer, attempt) => parseAnswer(this.transport.errors, answer, schema, spec, attempt),
+    });
+  }
+
+  /** A list call whose items must be whole (see trustedItems). */
+  private readList<I>(
+    spec: RequestSpec,
+    schema: z.ZodType<{ items?: I[] | undefined; count?: number | undefined }>,
+    opts: CallOptions,
+    unfiltered: boolean,
+  ): Promise<I[]> {
+    return this.retrier.run(this.transport, spec, opts, {
+      onSuccess: (answer, attempt) => {
+        const data = parseAnswer(this.transport.errors, answer, schema, spec, attempt);
+        return trustedItems(this.transport.errors, data, spec, answer.status, attempt, unfiltered);
+      },
     });
   }
 }

@@ -1,6 +1,8 @@
 // retry loop --> LosantTransport.send: ONE attempt (deadline check, governor, token, request with a timeout, body read) --> undici
 import { Agent, type Dispatcher } from 'undici';
+import type { Readable } from 'node:stream';
 import type { CallOptions, Log } from '../sync/ports.ts';
+import { DEFAULT_MAX_ANSWER_BYTES } from './answers.ts';
 import { errorCode, LosantErrors, type NoAnswerReason } from './errors.ts';
 import { AdaptiveRateGovernor, type RateGovernor } from './governor.ts';
 import type { RequestSpec } from './routes.ts';
@@ -22,7 +24,10 @@ export interface Answer {
   status: number;
   /** parsed Retry-After of a 429, ms from the answer */
   retryAfterMs: number | undefined;
+  /** the body as text; '' when it was cut off */
   text: string;
+  /** the body was longer than `maxAnswerBytes`: reading stopped there and the connection was closed */
+  cutOff: boolean;
   token: string;
 }
 
@@ -46,6 +51,8 @@ export interface TransportOptions {
   requestTimeoutMs?: number;
   /** default: an AdaptiveRateGovernor on the same clock */
   governor?: RateGovernor;
+  /** the longest answer body read, bytes; a longer one is cut off there (memory stays bounded); default 64 MiB */
+  maxAnswerBytes?: number;
   log: Log;
   now: () => number;
   sleep: (ms: number) => Promise<void>;
@@ -65,6 +72,7 @@ export class LosantTransport {
   /** the base URL's path, without a trailing slash ('' for none) */
   readonly prefix: string;
   readonly requestTimeoutMs: number;
+  readonly maxAnswerBytes: number;
   readonly errors: LosantErrors;
   private readonly origin: string;
   private readonly dispatcher: Dispatcher;
@@ -86,6 +94,7 @@ export class LosantTransport {
     this.dispatcher = opts.dispatcher ?? new Agent({ keepAliveTimeout: 10_000, connections: 64, pipelining: 1 });
     this.tokenSource = opts.token;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 10_000;
+    this.maxAnswerBytes = opts.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES;
     this.log = opts.log;
     this.now = opts.now;
     this.governor = opts.governor ?? new AdaptiveRateGovernor({ now: opts.now, sleep: opts.sleep });
@@ -123,11 +132,11 @@ export class LosantTransport {
         body: spec.body === undefined ? null : JSON.stringify(spec.body),
         signal,
       });
-      const text = await res.body.text();
+      const text = await readAtMost(res.body, this.maxAnswerBytes, res.headers['content-length']);
       status = res.statusCode;
       const retryAfterMs = status === 429 ? parseRetryAfter(res.headers['retry-after'], this.now()) : undefined;
       this.governor.onResponse(status, retryAfterMs);
-      return { ok: true, status, retryAfterMs, text, token };
+      return { ok: true, status, retryAfterMs, text: text ?? '', cutOff: text === undefined, token };
     } catch (err) {
       if (opts.signal?.aborted) return { ok: false, reason: 'aborted', sent: true, cause: opts.signal.reason };
       if (timer.signal.aborted) return { ok: false, reason: byDeadline ? 'deadline' : 'timeout', sent: true, cause: err };
@@ -177,6 +186,30 @@ export class LosantTransport {
       throw this.errors.make('unauthorized', spec, attempt - 1, 'could not obtain the Losant token', { cause: err });
     }
   }
+}
+
+/**
+ * Reads a body to its end as UTF-8, or undefined once it is longer than `max` bytes (announced or
+ * received): then reading stops and the body is destroyed, which closes the connection. Holds at most
+ * `max` bytes (plus one chunk) in memory.
+ */
+async function readAtMost(body: Readable, max: number, contentLength: string | string[] | undefined): Promise<string | undefined> {
+  const announced = Number(Array.isArray(contentLength) ? contentLength[0] : contentLength);
+  if (Number.isFinite(announced) && announced > max) {
+    body.destroy();
+    return undefined;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > max) {
+      body.destroy();
+      return undefined;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
 }
 
 /**

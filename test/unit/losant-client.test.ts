@@ -182,6 +182,49 @@ describe('Function: LosantClient.listInvites', () => {
   });
 });
 
+describe('Function: LosantClient list answers that cannot be trusted', () => {
+  it('returns invalidResponse for a body longer than maxAnswerBytes, without retrying', async () => {
+    // Arrange
+    pool.intercept({ path: INVITES, method: 'GET' }).reply(200, collection(Array.from({ length: 40 }, (_, i) => invite(`p${i}@x.com`))), JSON_HEADERS);
+
+    // Act
+    const err = await failure(client({ maxAnswerBytes: 1000 }).listPending(TARGET));
+
+    // Assert
+    expect(err.kind).toBe('invalidResponse');
+    expect(err.message).toContain('maxAnswerBytes');
+    expect(sleeps).toEqual([]);
+  });
+
+  it('returns the items of a filtered GET whatever its count says (count is checked on unfiltered GETs only)', async () => {
+    // Arrange
+    pool.intercept({ path: `${INVITES}?filterField=email&filter=a%40x.com`, method: 'GET' }).reply(200, { ...collection([invite('a@x.com')]), count: 7 }, JSON_HEADERS);
+    pool.intercept({ path: INVITES, method: 'GET' }).reply(200, { ...collection([invite('a@x.com')]), count: 7 }, JSON_HEADERS);
+
+    // Act
+    const found = await client().findInvite(TARGET, 'a@x.com');
+    const err = await failure(client().listPending(TARGET));
+
+    // Assert
+    expect(found?.email).toBe('a@x.com');
+    expect(err.kind).toBe('invalidResponse');
+    expect(err.message).toContain('count 7 but holds 1');
+  });
+
+  it('returns the invite by lookup when a POST answer is too long to read (created: never POSTed again)', async () => {
+    // Arrange
+    pool.intercept({ path: INVITES, method: 'POST' }).reply(201, collection(Array.from({ length: 40 }, (_, i) => invite(`p${i}@x.com`))), JSON_HEADERS);
+    pool.intercept({ path: `${INVITES}?filterField=email&filter=ann%40x.com`, method: 'GET' }).reply(200, collection([invite('ann@x.com')]), JSON_HEADERS);
+
+    // Act
+    const result = await client({ maxAnswerBytes: 1000 }).createInvite(TARGET, { email: 'ann@x.com', role: 'view' });
+
+    // Assert
+    expect(result).toEqual({ recovered: false, invite: expect.objectContaining({ email: 'ann@x.com' }) });
+    expect(events.map((e) => `${e.method} ${e.status}`)).toEqual(['POST 201', 'GET 200']);
+  });
+});
+
 describe('Function: LosantClient.listMembers', () => {
   it('returns normalised members with their userId', async () => {
     // Arrange

@@ -4,6 +4,8 @@ import { Webhook } from 'standardwebhooks';
 
 /** Standard Webhooks' tolerance between the sender's timestamp and our clock. */
 export const WEBHOOK_TOLERANCE_SECONDS = 300;
+/** Shortest signing key accepted, in bytes after base64 decoding (Standard Webhooks asks for 24 to 64). */
+export const MIN_WEBHOOK_KEY_BYTES = 24;
 
 export type SignatureFailure = 'missingHeaders' | 'badTimestamp' | 'timestampTooOld' | 'timestampTooNew' | 'noMatchingSignature' | 'noKeys';
 
@@ -19,7 +21,7 @@ export const SIGNATURE_FAILURE_MESSAGES: Record<SignatureFailure, string> = {
   noKeys: 'no signing key configured',
 };
 
-/** A webhook secret key that is not a usable `whsec_<base64>` value. Never carries the key. */
+/** A webhook secret key that is not a usable `whsec_<base64>` value (or is too short). Never carries the key. */
 export class WebhookKeyError extends Error {
   readonly index: number;
   constructor(message: string, index: number, options?: { cause?: unknown }) {
@@ -39,6 +41,11 @@ function verifierFor(key: string, index: number): Webhook {
     } catch (err) {
       throw new WebhookKeyError(`webhook signing key #${index + 1} is not a valid whsec_ key`, index, { cause: err });
     }
+    // the library keeps the decoded key private; its length is all we read
+    const bytes = (wh as unknown as { key: Uint8Array }).key.length;
+    if (bytes < MIN_WEBHOOK_KEY_BYTES) {
+      throw new WebhookKeyError(`webhook signing key #${index + 1} is ${bytes} bytes; at least ${MIN_WEBHOOK_KEY_BYTES} are required (whsec_ + base64 of 24 to 64 random bytes)`, index);
+    }
     if (verifiers.size > 16) verifiers.clear();
     verifiers.set(key, wh);
   }
@@ -48,7 +55,7 @@ function verifierFor(key: string, index: number): Webhook {
 /**
  * Splits a webhook secret into its keys: several space- (or newline-) separated `whsec_…` values,
  * so a key can be rotated without downtime (old and new are both accepted until the old is removed).
- * Throws WebhookKeyError for a key the library cannot decode.
+ * Throws WebhookKeyError for a key the library cannot decode or one shorter than 24 bytes.
  * @example parseWebhookKeys('whsec_old whsec_new') // ['whsec_old', 'whsec_new']
  */
 export function parseWebhookKeys(secret: string): string[] {

@@ -6,7 +6,7 @@ import { InputError } from '../sync/errors.ts';
 import { getContainer, type Container } from '../runtime/composition-root.ts';
 import { errorResponse, jsonResponse, type JsonResult } from './http.ts';
 import { ingestAndQueue, type IngestDeps } from './ingest-and-queue.ts';
-import { parseWebhookKeys, SIGNATURE_FAILURE_MESSAGES, verifyWebhookSignature, type SignatureResult } from './webhook-signature.ts';
+import { parseWebhookKeys, SIGNATURE_FAILURE_MESSAGES, verifyWebhookSignature, WebhookKeyError, type SignatureResult } from './webhook-signature.ts';
 
 export const WEBHOOK_PATH = '/webhook';
 /** Largest body accepted (bytes, after base64 decoding). */
@@ -38,7 +38,16 @@ function lowerCaseHeaders(headers: Record<string, string | undefined> | undefine
 async function verify(deps: WebhookDeps, payload: Buffer, headers: Record<string, string>): Promise<SignatureResult> {
   const check = (secret: string) => verifyWebhookSignature({ payload, headers, keys: parseWebhookKeys(secret), nowMs: deps.clock.now() });
   const cached = await deps.webhookSecret.get();
-  const first = check(cached);
+  let first: SignatureResult;
+  try {
+    first = check(cached);
+  } catch (err) {
+    if (!(err instanceof WebhookKeyError)) throw err;
+    // the operator may have fixed the secret since the cold start (refetch is rate-limited)
+    const fresh = await deps.webhookSecret.get({ refresh: true });
+    if (fresh === cached) throw err;
+    return check(fresh);
+  }
   if (first.ok || first.reason !== 'noMatchingSignature') return first;
   // every cached key failed: the key may have been rotated since the cold start (refetch is rate-limited)
   const fresh = await deps.webhookSecret.get({ refresh: true });
@@ -48,7 +57,8 @@ async function verify(deps: WebhookDeps, payload: Buffer, headers: Record<string
 /**
  * The signed HR webhook. Checks, in this order: route and method (404/405), body size (413),
  * Standard Webhooks signature and timestamp (401), media type (415), JSON and HR event (400 naming
- * each bad field). A valid event is ingested and answered 202 `{status, eventId, touched}` once its
+ * each bad field). A signing key that is unusable (not `whsec_<base64>`, or under 24 bytes) answers
+ * 503 `{"error":"misconfigured"}` with one error log line and the metric `WebhookMisconfigured`. A valid event is ingested and answered 202 `{status, eventId, touched}` once its
  * touched targets are queued; Losant is not called here.
  *
  * Dedupe is on the HR event's `id` (the same id the EventBridge path dedupes on, so an event sent
@@ -79,6 +89,13 @@ export async function handleWebhook(event: APIGatewayProxyEventV2, deps: Webhook
   try {
     signature = await verify(deps, payload, headers);
   } catch (err) {
+    if (err instanceof WebhookKeyError) {
+      // a weak or broken key is the operator's to fix: no request can be trusted until then
+      deps.log.error('webhook misconfigured: WEBHOOK_SECRET holds an unusable key', { error: err.message, keyIndex: err.index + 1 });
+      deps.metrics.addMetric('WebhookMisconfigured', 'Count', 1);
+      deps.metrics.publishStoredMetrics();
+      return jsonResponse(503, { error: 'misconfigured' });
+    }
     deps.log.error('webhook signature cannot be checked', { error: (err as Error).message, errorName: (err as Error).name });
     return errorResponse(500, 'internal', 'webhook verification is not available; retry later');
   }

@@ -177,10 +177,11 @@ describe('Function: handleWebhook', () => {
     expect(wrongMethod.headers.allow).toBe('POST');
   });
 
-  it('returns 500 without the key when the secret holds an invalid key', async () => {
+  it('returns 503 misconfigured without the key when the secret holds an invalid key', async () => {
     const d = deps(countingSecret(['whsec_%%%notbase64%%%']));
     const res = await handleWebhook(request(HR_EVENT), d);
-    expect(res.statusCode).toBe(500);
+    expect(res.statusCode).toBe(503);
+    expect(JSON.parse(res.body)).toEqual({ error: 'misconfigured' });
     expect(res.body).not.toContain('notbase64');
     expect(d.raw.lines.join('\n')).not.toContain('notbase64');
   });

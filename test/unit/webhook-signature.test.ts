@@ -148,4 +148,16 @@ describe('Function: parseWebhookKeys', () => {
     expect((caught as WebhookKeyError).message).toContain('#2');
     expect((caught as WebhookKeyError).message).not.toContain('not*base64');
   });
+
+  it('throws WebhookKeyError for a key shorter than 24 bytes and accepts one of exactly 24', () => {
+    // Arrange
+    const short = `whsec_${Buffer.from('twenty-three-bytes-long').toString('base64')}`;
+    const exact = `whsec_${Buffer.from('twenty-four-bytes-long!!').toString('base64')}`;
+    // Act
+    const attempt = () => parseWebhookKeys(`${exact} ${short}`);
+    // Assess
+    expect(attempt).toThrow(WebhookKeyError);
+    expect(attempt).toThrow(/#2 is 23 bytes; at least 24/);
+    expect(parseWebhookKeys(exact)).toEqual([exact]);
+  });
 });

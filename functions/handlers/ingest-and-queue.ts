@@ -2,6 +2,7 @@
 import type { HrEvent } from '../sync/events.ts';
 import { ingestHrEvent, type IngestResult } from '../sync/ingest.ts';
 import type { Container } from '../runtime/composition-root.ts';
+import { RECONCILE_QUEUE_FAILURES } from '../runtime/metric-names.ts';
 
 export type IngestDeps = Pick<Container, 'store' | 'clock' | 'log' | 'queue' | 'config' | 'metrics'>;
 
@@ -27,7 +28,7 @@ export async function ingestAndQueue(deps: IngestDeps, event: HrEvent, via: 'web
       targets: result.touched,
       error: (err as Error).message,
     });
-    deps.metrics.addMetric('ReconcileQueueFailures', 'Count', 1);
+    deps.metrics.addMetric(RECONCILE_QUEUE_FAILURES, 'Count', 1);
     deps.metrics.publishStoredMetrics();
     return { ...result, queued: false };
   }

@@ -1,5 +1,6 @@
 // process.env --> LambdaEnvSchema --> LambdaEnv (read once per cold start by the composition root)
 import { z } from 'zod';
+import { METRICS_NAMESPACE, SERVICE_NAME } from './metric-names.ts';
 
 const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT', 'CRITICAL'] as const;
 
@@ -19,8 +20,8 @@ export const LambdaEnvSchema = z.object({
   /** relative to LAMBDA_TASK_ROOT, or absolute */
   SYNC_CONFIG_FILE: z.string().trim().min(1).default('sync-config.json'),
   LAMBDA_TASK_ROOT: z.string().min(1).optional(),
-  POWERTOOLS_SERVICE_NAME: z.string().min(1).default('invite-sync'),
-  POWERTOOLS_METRICS_NAMESPACE: z.string().min(1).default('InviteSync'),
+  POWERTOOLS_SERVICE_NAME: z.string().min(1).default(SERVICE_NAME),
+  POWERTOOLS_METRICS_NAMESPACE: z.string().min(1).default(METRICS_NAMESPACE),
   POWERTOOLS_LOG_LEVEL: z
     .string()
     .transform((s) => s.trim().toUpperCase())

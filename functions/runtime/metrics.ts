@@ -9,9 +9,10 @@ export interface MetricsSink {
   publishStoredMetrics(): void;
 }
 
-/** The custom metrics one reconcile emits (the CDK dashboard and alarms read these names). */
-export const RUN_METRICS = ['InvitesSent', 'InvitesRenewed', 'InvitesFailed', 'RunsBlocked', 'DriftRemaining', 'RunDurationMs'] as const;
-export type RunMetricName = (typeof RUN_METRICS)[number];
+import { RUN_METRICS, type RunMetricName } from './metric-names.ts';
+
+// the names live in metric-names.ts, shared with the CDK dashboard and alarms
+export { RUN_METRICS, type RunMetricName };
 
 /** Sums a run's target reports into the run metrics. */
 export function runMetricValues(report: RunReport, durationMs: number): Record<RunMetricName, number> {

@@ -38,6 +38,17 @@ export class InputError extends Error {
   }
 }
 
+/**
+ * The run's own deadline came before a target was reconciled (report code `deadline`). Not an
+ * ApiError: no call to Losant failed; the run ran out of time.
+ */
+export class RunDeadlineError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunDeadlineError';
+  }
+}
+
 /** Another run holds the target's lease. */
 export class LeaseBusyError extends Error {
   constructor(message: string) {

@@ -3,7 +3,8 @@ import type { Clock, Log, ReplaceSourceResult, StateStore } from './ports.ts';
 import type { BlockCode, Person, Target } from './types.ts';
 import type { HrEvent } from './events.ts';
 
-export interface IngestDeps {
+/** What ingestHrEvent needs (handlers/ingest-and-queue.ts `IngestDeps` adds the queue and metrics around it). */
+export interface IngestHrEventDeps {
   store: StateStore;
   clock: Clock;
   log: Log;
@@ -41,7 +42,7 @@ export const DELIVERY_TTL_SECONDS = 7 * 24 * 3600;
  * (an event older than the last one applied for that person changes nothing).
  * @example const r = await ingestHrEvent(deps, parseHrEvent(body), { targets: config.targets })
  */
-export async function ingestHrEvent(deps: IngestDeps, event: HrEvent, opts: IngestOptions): Promise<IngestResult> {
+export async function ingestHrEvent(deps: IngestHrEventDeps, event: HrEvent, opts: IngestOptions): Promise<IngestResult> {
   const { store } = deps;
   if (await store.hasDelivery(event.id)) return { status: 'duplicate', touched: [] };
 
@@ -63,7 +64,7 @@ export async function ingestHrEvent(deps: IngestDeps, event: HrEvent, opts: Inge
 }
 
 async function ingestSnapshot(
-  deps: IngestDeps,
+  deps: IngestHrEventDeps,
   event: Extract<HrEvent, { type: 'roster.snapshot' }>,
   opts: IngestOptions,
   all: string[],

@@ -4,7 +4,7 @@ import { setMaxListeners } from 'node:events';
 import type { Clock, InviteApi, Lease, Log, RunRecord, StateStore } from './ports.ts';
 import type { Action, ActionCounts, BlockCode, Plan, RunReport, StoredPerson, SyncSettings, Target, TargetReport } from './types.ts';
 import { emptyActionCounts, emptySkipCounts } from './types.ts';
-import { ApiError, isApiError, LeaseBusyError } from './errors.ts';
+import { isApiError, LeaseBusyError, RunDeadlineError } from './errors.ts';
 import { planTarget } from './planner.ts';
 import { checkBrakes } from './brakes.ts';
 import { applyActions } from './applier.ts';
@@ -57,6 +57,7 @@ function addCounts(into: ActionCounts, more: ActionCounts): void {
 
 function errorCode(err: unknown): NonNullable<TargetReport['error']>['code'] {
   if (err instanceof LeaseBusyError) return 'leaseBusy';
+  if (err instanceof RunDeadlineError) return 'deadline';
   if (!isApiError(err)) return 'other';
   switch (err.kind) {
     case 'unauthorized':
@@ -130,7 +131,7 @@ export async function reconcileTarget(deps: SyncDeps, config: SyncSettings, targ
     }
 
     for (let round = 1; ; round++) {
-      if (deps.clock.now() >= opts.deadline) throw new ApiError('deadline', 'deadline reached before the target was reconciled');
+      if (deps.clock.now() >= opts.deadline) throw new RunDeadlineError('deadline reached before the target was reconciled');
       const callOpts = { deadline: opts.deadline, signal: abort.signal };
       const [people, ledgerList, pending, members] = await Promise.all([
         opts.people ? Promise.resolve(opts.people) : deps.store.listPeople(),
@@ -198,7 +199,7 @@ export async function reconcileTarget(deps: SyncDeps, config: SyncSettings, targ
       report.failed += result.failed;
       if (result.fatal) throw result.fatal;
       if (abort.signal.aborted) throw new LeaseBusyError(`target ${target.name}: lease lost during the run`);
-      if (!result.complete) throw new ApiError('deadline', `deadline reached with ${result.notStarted} actions not started`);
+      if (!result.complete) throw new RunDeadlineError(`deadline reached with ${result.notStarted} actions not started`);
 
       const rel = await deps.store.releaseLease(lease!);
       if (rel === 'dirty' && round < MAX_DIRTY_ROUNDS) {

@@ -10,13 +10,10 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
-/** Namespace and service dimension the handlers' Powertools Metrics publish under (EMF). */
-export const METRICS_NAMESPACE = 'InviteSync';
-export const SERVICE_NAME = 'invite-sync';
+import { METRIC_NAMES, METRICS_NAMESPACE, SERVICE_NAME, type MetricName } from '../../functions/runtime/metric-names.ts';
 
-/** The custom metrics the dashboard and alarms read. */
-export const METRIC_NAMES = ['InvitesSent', 'InvitesRenewed', 'InvitesFailed', 'RunsBlocked', 'DriftRemaining', 'RunDurationMs'] as const;
-export type MetricName = (typeof METRIC_NAMES)[number];
+// namespace, service dimension and metric names: the handlers' own list (functions/runtime/metric-names.ts)
+export { METRIC_NAMES, METRICS_NAMESPACE, SERVICE_NAME, type MetricName };
 
 const PERIOD = Duration.minutes(5);
 

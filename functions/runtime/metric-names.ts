@@ -1,0 +1,18 @@
+// handlers (functions/runtime/metrics.ts) + CDK (lib/constructs/monitoring.ts) --> metric-names: the one list of what is published where
+// Pure constants, no SDK: the CDK app imports this module without pulling in the runtime.
+
+/** CloudWatch namespace the handlers' Powertools Metrics publish under (EMF). */
+export const METRICS_NAMESPACE = 'InviteSync';
+/** Powertools service name: the `service` dimension of every metric, and the logger's service. */
+export const SERVICE_NAME = 'invite-sync';
+
+/** The custom metrics one reconcile emits (recordRunMetrics); the dashboard and alarms read them. */
+export const RUN_METRICS = ['InvitesSent', 'InvitesRenewed', 'InvitesFailed', 'RunsBlocked', 'DriftRemaining', 'RunDurationMs'] as const;
+export type RunMetricName = (typeof RUN_METRICS)[number];
+
+/** Counted when an HR event was stored but its targets could not be queued (they stay dirty for the schedule). */
+export const RECONCILE_QUEUE_FAILURES = 'ReconcileQueueFailures';
+
+/** Every custom metric name the handlers publish. */
+export const METRIC_NAMES = [...RUN_METRICS, RECONCILE_QUEUE_FAILURES] as const;
+export type MetricName = (typeof METRIC_NAMES)[number];

@@ -1,7 +1,10 @@
 // run report --> exit code, a readable table, or the --json object
-import type { RunReport, TargetReport } from '../functions/sync/types.ts';
+import type { ReportedAction, RunReport, TargetReport } from '../functions/sync/types.ts';
+import type { RuleWarning } from '../functions/sync/rule-warnings.ts';
 import { SKIP_REASONS } from '../functions/sync/types.ts';
 import { EXIT, worstExit, type ExitCode } from './exit-codes.ts';
+import { formatTable } from './render/table.ts';
+import { likelyFix, targetErrorLine } from './render/errors.ts';
 
 /** Exit code of one target: 4 could not run, 3 blocked, 1 failures, else 0. */
 export function targetExit(t: TargetReport): ExitCode {
@@ -15,8 +18,35 @@ export function runExit(report: RunReport): ExitCode {
   return worstExit(report.targets.map(targetExit));
 }
 
-/** The --json object: exactly the documented keys (plus `error` and `planHash` when present). */
-export function toJson(report: RunReport): string {
+export interface JsonOptions {
+  /** add `skippedPeople` per target */
+  showSkipped?: boolean;
+  /** rule warnings of this run (the `warnings` key, when there are any) */
+  warnings?: readonly RuleWarning[];
+  /** more top-level keys (e.g. `savedPlan`) */
+  extra?: Record<string, unknown>;
+}
+
+/** An action as `--json` shows it: kind, email, role, fromRole?, inviteId?, rule?, reason?, renewals?, and in apply result and error?. */
+function jsonAction(a: ReportedAction, mode: RunReport['mode']): Record<string, unknown> {
+  return {
+    kind: a.kind,
+    email: a.email,
+    role: a.role,
+    ...(a.fromRole ? { fromRole: a.fromRole } : {}),
+    ...(a.inviteId ? { inviteId: a.inviteId } : {}),
+    ...(a.rule ? { rule: a.rule } : {}),
+    ...(a.reason ? { reason: a.reason } : {}),
+    ...(a.kind === 'renew' && a.renewals !== undefined ? { renewals: a.renewals } : {}),
+    ...(mode === 'apply' ? { result: a.result ?? 'notStarted', ...(a.error ? { error: a.error } : {}) } : {}),
+  };
+}
+
+/**
+ * The --json object: the documented keys (plus `error` and `planHash` when present), and per target
+ * `actions` and `steadyState` (and `skippedPeople` with showSkipped) when the run was explained.
+ */
+export function toJson(report: RunReport, opts: JsonOptions = {}): string {
   return JSON.stringify({
     mode: report.mode,
     runId: report.runId,
@@ -35,45 +65,39 @@ export function toJson(report: RunReport): string {
       blocked: t.blocked,
       complete: t.complete,
       ...(t.planHash ? { planHash: t.planHash } : {}),
-      ...(t.error ? { error: t.error } : {}),
+      ...(t.error ? { error: { ...t.error, hint: likelyFix(t.error.code) } } : {}),
+      ...(t.detail ? { actions: t.detail.actions.map((a) => jsonAction(a, report.mode)), steadyState: t.detail.steadyState } : {}),
+      ...(t.detail && opts.showSkipped ? { skippedPeople: Object.fromEntries(SKIP_REASONS.map((r) => [r, t.detail!.skippedPeople[r]])) } : {}),
     })),
+    ...(opts.warnings?.length ? { warnings: opts.warnings } : {}),
+    ...opts.extra,
   });
 }
 
-function pad(s: string | number, n: number, right = false): string {
-  const str = String(s);
-  return right ? str.padStart(n) : str.padEnd(n);
+export interface TableOptions {
+  /** the Losant host, for error lines */
+  host?: string;
 }
 
-/** A readable table of a run. */
-export function renderTable(report: RunReport): string {
+/** A readable table of a run; column widths come from the content. */
+export function renderTable(report: RunReport, opts: TableOptions = {}): string {
   const lines: string[] = [];
   const verb = report.mode === 'plan' ? 'plan' : 'apply';
   lines.push(`run ${report.runId} (${verb}) ${report.complete ? 'complete' : 'INCOMPLETE'}`);
-  const nameW = Math.max(6, ...report.targets.map((t) => t.name.length));
-  const cols = report.mode === 'plan' ? ['invite', 'renew', 'fixRole', 'revoke'] : ['invite', 'renew', 'fixRole', 'revoke'];
-  lines.push(
-    [pad('target', nameW), pad('desired', 8, true), pad('pending', 8, true), pad('members', 8, true), ...cols.map((c) => pad(c, 9, true)), pad('failed', 7, true), '  status'].join(' '),
-  );
+  const kinds = ['invite', 'renew', 'fixRole', 'revoke'] as const;
+  const rows: string[][] = [['target', 'desired', 'pending', 'members', ...kinds, 'failed', 'status']];
   for (const t of report.targets) {
-    const cell = (k: 'invite' | 'renew' | 'fixRole' | 'revoke') => (report.mode === 'plan' ? String(t.planned[k]) : `${t.done[k]}/${t.planned[k]}`);
+    const cell = (k: (typeof kinds)[number]) => (report.mode === 'plan' ? String(t.planned[k]) : `${t.done[k]}/${t.planned[k]}`);
     const status = t.error ? `error: ${t.error.code}` : t.blocked ? `blocked: ${t.blocked}` : t.complete ? 'ok' : 'incomplete';
-    lines.push(
-      [pad(t.name, nameW), pad(t.desired, 8, true), pad(t.pending, 8, true), pad(t.members, 8, true), ...(['invite', 'renew', 'fixRole', 'revoke'] as const).map((k) => pad(cell(k), 9, true)), pad(t.failed, 7, true), `  ${status}`].join(' '),
-    );
+    rows.push([t.name, String(t.desired), String(t.pending), String(t.members), ...kinds.map(cell), String(t.failed), status]);
   }
+  lines.push(...formatTable(rows, { align: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'left'] }));
   for (const t of report.targets) {
     const skipped = SKIP_REASONS.filter((r) => t.skipped[r] > 0).map((r) => `${r} ${t.skipped[r]}`);
     if (skipped.length) lines.push(`  ${t.name}: skipped ${skipped.join(', ')}`);
-    if (t.error) lines.push(`  ${t.name}: ${t.error.message}`);
+    if (t.error) lines.push(`  ${opts.host ? targetErrorLine({ ...t, error: t.error }, opts.host) : `${t.name}: ${t.error.message}`}`);
     if (t.blocked) lines.push(`  ${t.name}: blocked by brake ${t.blocked}; rerun with --force, or: invite-sync approve --run ${report.runId}`);
   }
   if (report.mode === 'apply') lines.push('(done/planned per action kind)');
   return lines.join('\n') + '\n';
-}
-
-/** A one-line progress bar for a TTY (stderr). */
-export function progressLine(target: string, done: number, total: number, width = 30): string {
-  const filled = total ? Math.round((done / total) * width) : width;
-  return `\r${target} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`;
 }

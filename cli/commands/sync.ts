@@ -1,6 +1,7 @@
 // CLI plan | apply | approve --> the same use cases the Lambda handlers call (ingestHrEvent, runSync, approveRun)
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { InvalidArgumentError, Option } from 'commander';
 import { loadSyncConfigFile } from '../../functions/config/load-sync-config.ts';
 import type { SyncConfig } from '../../functions/config/sync-config.schema.ts';
@@ -9,19 +10,32 @@ import { personIdentity } from '../../functions/sync/people.ts';
 import { ingestHrEvent } from '../../functions/sync/ingest.ts';
 import { approveRun, emptyTargetReport, newRunId, runSync, RunNotFoundError } from '../../functions/sync/reconcile.ts';
 import { InputError } from '../../functions/sync/errors.ts';
+import { ruleWarnings, type RuleWarning } from '../../functions/sync/rule-warnings.ts';
 import type { Person, RunReport, StoredPerson } from '../../functions/sync/types.ts';
-import { createCliRuntime, type CliRuntime } from '../runtime.ts';
+import { createCliRuntime, DEFAULT_LOSANT_API_URL, type CliRuntime } from '../runtime.ts';
 import { CliError, EXIT } from '../exit-codes.ts';
-import { progressLine, renderTable, runExit, toJson } from '../report.ts';
+import { renderTable, runExit, toJson } from '../report.ts';
+import { createStderrLog, isLogLevel } from '../stderr-log.ts';
+import { colorsFor } from '../render/colors.ts';
+import { renderPlan } from '../render/plan.ts';
+import { createProgress, PLAIN_PROGRESS_INTERVAL_MS, type Progress } from '../render/progress.ts';
+import { fileSha256, readSavedPlan, runPlanHash, writeSavedPlan, type SavedPlan } from '../saved-plan.ts';
+import { syncHelp } from './sync-help.ts';
 
 interface SyncFlags {
-  config: string;
+  config?: string;
   roster?: string;
   json?: boolean;
   force?: boolean;
   wait: number;
   stateDir?: string;
   source: string;
+  full?: boolean;
+  showSkipped?: boolean;
+  strict?: boolean;
+  out?: string;
+  plan?: string;
+  progressInterval?: number;
 }
 
 /** How long a CLI run may take before it stops and reports itself incomplete. */
@@ -36,26 +50,37 @@ function nonNegativeInt(v: string): number {
 
 export function register(program: Command): void {
   for (const mode of ['plan', 'apply'] as const) {
-    program
+    const cmd = program
       .command(mode)
-      .description(mode === 'plan' ? 'show what apply would do; changes nothing' : 'invite exactly the people who are missing')
-      .requiredOption('--config <file>', 'sync config file (JSON)')
+      .description(mode === 'plan' ? 'show every change apply would make; changes nothing' : 'make the changes: invite exactly the people who are missing')
+      .showHelpAfterError(`see 'invite-sync ${mode} --help'`);
+    if (mode === 'plan') cmd.requiredOption('--config <file>', 'sync config file (JSON)');
+    else cmd.option('--config <file>', 'sync config file (JSON); required unless --plan');
+    cmd
       .option('--roster <file>', 'roster file (.csv or .json); default: the people already in the state store')
-      .option('--json', 'print exactly one JSON object on stdout')
+      .option('--json', 'print exactly one JSON object on stdout (also on errors)')
       .option('--force', 'proceed past the safety brakes; re-invite people removed outside the sync')
+      .option('--full', 'list every change (default: at most 50 per kind)')
+      .option('--show-skipped', 'list the people left alone, by reason')
+      .option('--strict', 'treat rule warnings as errors (exit 2)')
       .addOption(new Option('--wait <seconds>', 'wait this long for a busy lease').argParser(nonNegativeInt).default(0))
       .option('--state-dir <dir>', 'keep the embedded DynamoDB Local data here (default: in memory)')
       .addOption(new Option('--source <name>', 'the HR source the roster replaces').default(CLI_SOURCE).hideHelp())
-      .action(async (flags: SyncFlags) => {
-        process.exitCode = await runSyncCommand(mode, flags);
-      });
+      .addOption(new Option('--progress-interval <seconds>', 'non-TTY progress line interval').argParser(nonNegativeInt).hideHelp());
+    if (mode === 'plan') cmd.option('--out <file>', 'save the plan (mode 0600) for `apply --plan <file>`');
+    else cmd.option('--plan <file>', 'apply a plan saved by `plan --out`: re-plans its inputs and applies only if nothing changed (else exit 5)');
+    cmd.addHelpText('after', syncHelp(mode)).action(async (flags: SyncFlags) => {
+      process.exitCode = await runSyncCommand(mode, flags);
+    });
   }
   program
     .command('approve')
     .description('approve a run blocked by a safety brake: the next run of the same plan proceeds')
+    .showHelpAfterError(`see 'invite-sync approve --help'`)
     .requiredOption('--run <id>', 'the blocked run id')
     .option('--state-dir <dir>', 'the embedded DynamoDB Local data directory the run used')
     .option('--json', 'print a JSON object on stdout')
+    .addHelpText('after', syncHelp('approve'))
     .action(async (flags: { run: string; stateDir?: string; json?: boolean }) => {
       const rt = await createCliRuntime({ env: process.env, needsLosant: false, ...(flags.stateDir ? { stateDir: flags.stateDir } : {}) });
       try {
@@ -83,78 +108,179 @@ async function readRoster(file: string, config: SyncConfig): Promise<Person[]> {
   return people;
 }
 
-/** Prints an InputError with every issue it lists (roster rows by line and field). */
-function inputErrorText(err: InputError): string {
-  const lines = [`invite-sync: ${err.message}`];
-  for (const i of err.issues.slice(0, 200)) lines.push(`  ${i.line !== undefined ? `line ${i.line}: ` : ''}${i.path}: ${i.message}`);
-  if (err.issues.length > 200) lines.push(`  … and ${err.issues.length - 200} more`);
-  return lines.join('\n') + '\n';
+/** What a run works from: the config and roster files (from the flags, or from a saved plan). */
+interface Inputs {
+  configPath: string;
+  rosterPath?: string;
+  source: string;
+  force: boolean;
+  saved?: SavedPlan;
+}
+
+async function resolveInputs(mode: 'plan' | 'apply', flags: SyncFlags): Promise<Inputs> {
+  if (mode === 'apply' && flags.plan) {
+    const saved = await readSavedPlan(flags.plan);
+    const fromFile = saved.inputs;
+    if (flags.config && resolve(flags.config) !== fromFile.config.path) {
+      throw new CliError(`--config ${flags.config} is not the config ${flags.plan} was planned from (${fromFile.config.path}); leave --config out`, EXIT.badInput, { code: 'usage' });
+    }
+    if (flags.roster && resolve(flags.roster) !== fromFile.roster?.path) {
+      throw new CliError(`--roster ${flags.roster} is not the roster ${flags.plan} was planned from; leave --roster out`, EXIT.badInput, { code: 'usage' });
+    }
+    return {
+      configPath: fromFile.config.path,
+      ...(fromFile.roster ? { rosterPath: fromFile.roster.path } : {}),
+      source: fromFile.source,
+      force: fromFile.force || (flags.force ?? false),
+      saved,
+    };
+  }
+  if (!flags.config) throw new CliError(`required option '--config <file>' not specified\nsee 'invite-sync ${mode} --help'`, EXIT.badInput, { code: 'usage' });
+  return { configPath: flags.config, ...(flags.roster ? { rosterPath: flags.roster } : {}), source: flags.source, force: flags.force ?? false };
 }
 
 async function runSyncCommand(mode: 'plan' | 'apply', flags: SyncFlags): Promise<number> {
-  let config: SyncConfig;
-  let roster: Person[] | undefined;
-  try {
-    config = await loadSyncConfigFile(flags.config);
-    if (flags.roster) roster = await readRoster(flags.roster, config);
-  } catch (err) {
-    if (err instanceof InputError) {
-      process.stderr.write(inputErrorText(err));
-      return EXIT.badInput;
-    }
-    throw err;
+  const inputs = await resolveInputs(mode, flags);
+  const config = await loadSyncConfigFile(inputs.configPath);
+  if (mode === 'apply' && config.mode === 'plan') {
+    throw new CliError(`${inputs.configPath} sets "mode": "plan", so apply refuses to change Losant; run invite-sync plan, or set "mode": "apply"`, EXIT.badInput, {
+      code: 'modeIsPlan',
+    });
   }
+  const roster = inputs.rosterPath ? await readRoster(inputs.rosterPath, config) : undefined;
 
-  const rt = await createCliRuntime({ env: process.env, maxAnswerBytes: config.limits.maxAnswerBytes, ...(flags.stateDir ? { stateDir: flags.stateDir } : {}) });
+  const tty = process.stderr.isTTY === true && !flags.json;
+  const progress = createProgress({
+    stream: process.stderr,
+    tty,
+    intervalMs: flags.progressInterval !== undefined ? flags.progressInterval * 1000 : PLAIN_PROGRESS_INTERVAL_MS,
+  });
+  const level = process.env.INVITE_SYNC_LOG_LEVEL;
+  const log = createStderrLog(isLogLevel(level) ? level : 'warn', (line) => progress.log(line));
+  const rt = await createCliRuntime({ env: process.env, log, maxAnswerBytes: config.limits.maxAnswerBytes, ...(flags.stateDir ? { stateDir: flags.stateDir } : {}) });
   try {
-    const report = await execute(rt, mode, config, roster, flags);
-    if (flags.json) process.stdout.write(toJson(report) + '\n');
-    else process.stdout.write(renderTable(report));
-    return runExit(report);
+    const people = await peopleToPlan(rt, roster, inputs.source);
+    const warnings = ruleWarnings(config.targets, people);
+    for (const w of warnings) progress.log(`warning: ${w.message}\n`);
+    if (flags.strict && warnings.length) {
+      throw new CliError(`--strict: ${warnings.length} rule warning${warnings.length === 1 ? '' : 's'}; nothing was changed`, EXIT.badInput, {
+        code: 'strictWarnings',
+        details: { warnings },
+      });
+    }
+    if (inputs.saved) {
+      const stale = await checkSavedPlan(rt, config, people, inputs, flags);
+      if (stale) return output(stale, mode, config, flags, warnings);
+    }
+    const report = await execute(rt, mode, config, roster, people, inputs, flags, progress);
+    progress.stop();
+    const extra: Record<string, unknown> = {};
+    if (mode === 'plan' && flags.out) {
+      const planHash = runPlanHash(report);
+      if (planHash === null) progress.log(`invite-sync: the plan was not saved to ${flags.out}: a target could not be planned\n`);
+      else {
+        await writeSavedPlan(flags.out, report, inputs, rt.clock.now());
+        extra.savedPlan = { path: resolve(flags.out), planHash };
+      }
+    }
+    return output(report, mode, config, flags, warnings, extra);
   } finally {
+    progress.stop();
     await rt.close();
   }
 }
 
-async function execute(rt: CliRuntime, mode: 'plan' | 'apply', config: SyncConfig, roster: Person[] | undefined, flags: SyncFlags): Promise<RunReport> {
+function output(report: RunReport, mode: 'plan' | 'apply', config: SyncConfig, flags: SyncFlags, warnings: RuleWarning[], extra: Record<string, unknown> = {}): number {
+  if (flags.json) {
+    process.stdout.write(toJson(report, { showSkipped: flags.showSkipped ?? false, warnings, extra }) + '\n');
+  } else {
+    const colors = colorsFor(process.stdout, process.env);
+    const host = new URL(process.env.LOSANT_API_URL || DEFAULT_LOSANT_API_URL).host;
+    process.stdout.write(renderPlan(report, { colors, full: flags.full ?? false, showSkipped: flags.showSkipped ?? false, maxRenewals: config.policy.maxRenewals }));
+    process.stdout.write(renderTable(report, { host }));
+    const saved = extra.savedPlan as { path: string; planHash: string } | undefined;
+    if (saved) process.stdout.write(`Saved the plan to ${saved.path}; apply exactly it with: invite-sync apply --plan ${saved.path}\n`);
+    if (mode === 'plan' && warnings.length) process.stdout.write(`${warnings.length} rule warning${warnings.length === 1 ? '' : 's'} on stderr\n`);
+  }
+  return runExit(report);
+}
+
+/**
+ * The people a run plans against: the stored people of other sources plus the roster (a preview:
+ * nothing is stored), or the stored people alone when there is no roster.
+ */
+async function peopleToPlan(rt: CliRuntime, roster: Person[] | undefined, source: string): Promise<StoredPerson[]> {
+  const stored = await rt.store.listPeople();
+  if (!roster) {
+    if (stored.length === 0) throw new CliError(`no people in the state store (${rt.stateDescription}): pass --roster <file>`, EXIT.badInput);
+    return stored;
+  }
+  const at = new Date(rt.clock.now()).toISOString();
+  return [...stored.filter((p) => p.source !== source), ...roster.map((p) => ({ ...p, identity: personIdentity(p), source, lastEventAt: at }))];
+}
+
+/**
+ * apply --plan: plans the saved plan's inputs afresh (changing nothing) and compares the hashes.
+ * @returns the fresh report when a target could not be planned; throws a stalePlan CliError when the plans differ
+ */
+async function checkSavedPlan(rt: CliRuntime, config: SyncConfig, people: StoredPerson[], inputs: Inputs, flags: SyncFlags): Promise<RunReport | null> {
+  const saved = inputs.saved!;
+  const now = rt.clock.now();
+  const fresh = await runSync({ api: rt.api, store: rt.store, clock: rt.clock, log: rt.log }, config, {
+    mode: 'plan',
+    trigger: 'cli',
+    deadline: now + CLI_DEADLINE_MS,
+    force: inputs.force,
+    waitForLeaseMs: flags.wait * 1000,
+    people,
+  });
+  const freshPlanHash = runPlanHash(fresh);
+  if (freshPlanHash === null) return fresh;
+  if (freshPlanHash === saved.planHash) return null;
+  const changed: string[] = [];
+  if ((await fileSha256(inputs.configPath)) !== saved.inputs.config.sha256) changed.push('the config');
+  if (inputs.rosterPath && (await fileSha256(inputs.rosterPath)) !== saved.inputs.roster?.sha256) changed.push('the roster');
+  const why = changed.length ? `${changed.join(' and ')} changed since` : 'Losant or the state store changed since';
+  throw new CliError(`saved plan is stale: ${why} ${flags.plan} was written; nothing was changed. Run plan --out again and review it`, EXIT.stalePlan, {
+    code: 'stalePlan',
+    details: { planHash: saved.planHash, freshPlanHash },
+  });
+}
+
+async function execute(
+  rt: CliRuntime,
+  mode: 'plan' | 'apply',
+  config: SyncConfig,
+  roster: Person[] | undefined,
+  people: StoredPerson[],
+  inputs: Inputs,
+  flags: SyncFlags,
+  progress: Progress,
+): Promise<RunReport> {
   const now = rt.clock.now();
   const runId = newRunId(now);
   const deps = { api: rt.api, store: rt.store, clock: rt.clock, log: rt.log };
-  let people: StoredPerson[] | undefined;
 
-  if (roster && roster.length === 0 && !flags.force) return blockedEmpty(runId, mode, config);
+  if (roster && roster.length === 0 && !inputs.force) return blockedEmpty(runId, mode, config);
   if (roster && mode === 'apply') {
     await ingestHrEvent(
       deps,
-      { id: `cli-${runId}`, type: 'roster.snapshot', occurredAt: new Date(now).toISOString(), source: flags.source, people: roster },
-      { targets: config.targets, force: flags.force ?? false },
+      { id: `cli-${runId}`, type: 'roster.snapshot', occurredAt: new Date(now).toISOString(), source: inputs.source, people: roster },
+      { targets: config.targets, force: inputs.force },
     );
-  } else if (roster) {
-    // plan previews the roster without storing it: stored people of other sources + this roster
-    const stored = await rt.store.listPeople();
-    const at = new Date(now).toISOString();
-    people = [
-      ...stored.filter((p) => p.source !== flags.source),
-      ...roster.map((p) => ({ ...p, identity: personIdentity(p), source: flags.source, lastEventAt: at })),
-    ];
   }
-  if (!roster) {
-    const stored = await rt.store.listPeople();
-    if (stored.length === 0) throw new CliError(`no people in the state store (${rt.stateDescription}): pass --roster <file>`, EXIT.badInput);
-  }
-
-  const tty = process.stderr.isTTY && !flags.json;
-  const report = await runSync(deps, config, {
+  return runSync(deps, config, {
     mode,
     trigger: 'cli',
     runId,
     deadline: now + CLI_DEADLINE_MS,
-    force: flags.force ?? false,
+    force: inputs.force,
     waitForLeaseMs: flags.wait * 1000,
-    ...(people ? { people } : {}),
-    ...(tty ? { onProgress: (t: string, d: number, n: number) => process.stderr.write(progressLine(t, d, n) + (d === n ? '\n' : '')) } : {}),
+    explain: true,
+    // plan previews the roster without storing it; apply reads what ingest stored
+    ...(mode === 'plan' && roster ? { people } : {}),
+    onProgress: (t: string, d: number, n: number) => progress.update(t, d, n),
   });
-  return report;
 }
 
 function blockedEmpty(runId: string, mode: 'plan' | 'apply', config: SyncConfig): RunReport {

@@ -8,6 +8,7 @@ import { isApiError, LeaseBusyError, RunDeadlineError } from './errors.ts';
 import { planTarget } from './planner.ts';
 import { checkBrakes } from './brakes.ts';
 import { applyActions } from './applier.ts';
+import { explainInto, outcomeRecorder } from './report-detail.ts';
 import { newestInviteByEmail } from './invites.ts';
 import { adoptListedInvites, isBrakedRemainder } from './ledger.ts';
 
@@ -33,6 +34,8 @@ export interface ReconcileOptions {
   onProgress?: (done: number, total: number) => void;
   /** plan against these people instead of the stored ones (plan --roster previews without storing) */
   people?: StoredPerson[];
+  /** fill `report.detail`: every action (with its rule and, in apply, how it ended), steady state, skipped people */
+  explain?: boolean;
 }
 
 /** How many times a holder reconciles again because changes landed while it held the lease. */
@@ -154,12 +157,14 @@ export async function reconcileTarget(deps: SyncDeps, config: SyncSettings, targ
         policy: config.policy,
         now: deps.clock.now(),
         force: opts.force ?? false,
+        ...(opts.explain ? { explain: true } : {}),
       });
       report.desired = plan.desired;
       report.pending = plan.pending;
       report.members = plan.members;
       report.skipped = plan.skipped;
       report.planHash = plan.hash;
+      if (opts.explain) explainInto(report, plan, pending, deps.clock.now(), round);
       const planned = counts(plan.actions);
       if (round === 1) report.planned = planned;
       else addCounts(report.planned, planned);
@@ -194,6 +199,7 @@ export async function reconcileTarget(deps: SyncDeps, config: SyncSettings, targ
         deadline: opts.deadline,
         signal: abort.signal,
         ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+        ...(report.detail ? { onOutcome: outcomeRecorder(report.detail.actions, plan.actions) } : {}),
       });
       addCounts(report.done, result.done);
       report.failed += result.failed;
@@ -255,6 +261,8 @@ export interface RunSyncOptions {
   onProgress?: (target: string, done: number, total: number) => void;
   /** see ReconcileOptions.people */
   people?: StoredPerson[];
+  /** see ReconcileOptions.explain */
+  explain?: boolean;
 }
 
 /** A run id that sorts by time: `r-<iso compact>-<random>`. */
@@ -282,12 +290,15 @@ export async function runSync(deps: SyncDeps, config: SyncSettings, opts: RunSyn
         ...(opts.force !== undefined ? { force: opts.force } : {}),
         ...(opts.waitForLeaseMs !== undefined ? { waitForLeaseMs: opts.waitForLeaseMs } : {}),
         ...(opts.people ? { people: opts.people } : {}),
+        ...(opts.explain ? { explain: true } : {}),
         ...(opts.onProgress ? { onProgress: (d: number, t: number) => opts.onProgress!(target.name, d, t) } : {}),
       }),
     );
   }
   const report: RunReport = { mode: opts.mode, runId, complete: targets.every((t) => t.complete), targets };
-  const record: RunRecord = { ...report, trigger: opts.trigger, startedAt, finishedAt: new Date(deps.clock.now()).toISOString() };
+  // the detail is the CLI's view of this run: it is never stored (a large plan would not fit a record)
+  const stored = targets.map(({ detail: _detail, ...t }) => t);
+  const record: RunRecord = { ...report, targets: stored, trigger: opts.trigger, startedAt, finishedAt: new Date(deps.clock.now()).toISOString() };
   try {
     await deps.store.putRun(record, RUN_TTL_SECONDS);
   } catch (err) {

@@ -4,14 +4,22 @@ import { ORG_ROLES, type Limits } from '../sync/types.ts';
 import { DEFAULT_MAX_ANSWER_BYTES } from '../losant/answers.ts';
 import { InputError } from '../sync/errors.ts';
 import { parseWith } from '../sync/parse-with.ts';
+import { isReservedName, RESERVED_NAME_MESSAGE } from '../sync/people.ts';
 
 const HEX24 = /^[A-Fa-f\d]{24}$/;
+
+/** Refuses `__proto__`, `constructor` and `prototype` as `when` keys (a record would drop `__proto__` silently: a catch-all). */
+function refuseReservedKeys(value: unknown, ctx: z.core.$RefinementCtx): unknown {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    for (const key of Object.keys(value)) if (isReservedName(key)) ctx.addIssue({ code: 'custom', path: [key], message: RESERVED_NAME_MESSAGE, input: value });
+  }
+  return value;
+}
 
 export const RuleSchema = z
   .object({
     when: z
-      .record(z.string().min(1), z.union([z.string(), z.array(z.string()).min(1)]))
-      .default({})
+      .preprocess(refuseReservedKeys, z.record(z.string().min(1), z.union([z.string(), z.array(z.string()).min(1)])).default({}))
       .describe(
         'attribute → glob or list of globs (case-insensitive, `*` = any run). Keys AND, list items OR; ' +
           'a missing attribute matches nothing. Keys: email, employeeId, status, or any roster column. {} matches everyone.',

@@ -4,6 +4,18 @@ import type { Person, StoredPerson } from './types.ts';
 import { parseEmail } from './email.ts';
 import { parseWith } from './parse-with.ts';
 
+/**
+ * Names no attribute, roster column or rule `when` key may have: copied into a plain object they
+ * would reach its prototype (`__proto__`) or be shadowed by what every object inherits.
+ */
+export const RESERVED_NAMES = ['__proto__', 'constructor', 'prototype'] as const;
+export const RESERVED_NAME_MESSAGE = `is a reserved name (${RESERVED_NAMES.join(', ')}) and cannot be used`;
+
+/** True for `__proto__`, `constructor` and `prototype`. */
+export function isReservedName(name: string): boolean {
+  return (RESERVED_NAMES as readonly string[]).includes(name);
+}
+
 /** Fields of a person that are not free attributes. */
 export const RESERVED_FIELDS = ['email', 'employeeId', 'status'] as const;
 export const MAX_ATTRIBUTES = 100;
@@ -39,14 +51,14 @@ const StatusSchema = z
 
 /**
  * Drops `null` members (a null field counts as absent: HR exports write null for "no value") and
- * refuses a `__proto__` key (JSON.parse makes it an own key; copied naively it would lend the
- * person inherited fields).
+ * refuses the reserved names (JSON.parse makes `__proto__` an own key; copied naively it would lend
+ * the person inherited fields; `constructor` and `prototype` shadow what every object inherits).
  */
 function dropNulls(value: unknown, ctx: z.core.$RefinementCtx): unknown {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    if (k === '__proto__') ctx.addIssue({ code: 'custom', path: [k], message: 'not allowed as a field name', input: v });
+    if (isReservedName(k)) ctx.addIssue({ code: 'custom', path: [k], message: RESERVED_NAME_MESSAGE, input: v });
     else if (v !== null) out[k] = v;
   }
   return out;

@@ -2,7 +2,7 @@
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { Person } from './types.ts';
 import { InputError } from './errors.ts';
-import { HrPersonSchema, personIdentity } from './people.ts';
+import { HrPersonSchema, isReservedName, personIdentity, RESERVED_NAME_MESSAGE } from './people.ts';
 import { inputIssues } from './parse-with.ts';
 
 export type RosterFormat = 'json' | 'csv';
@@ -192,7 +192,7 @@ function checkHeader(names: string[], origin: string): void {
   names.forEach((name, i) => {
     if (name === '') throw fatal(origin, `column ${i + 1} has no name`, 1);
     if (seen.has(name)) throw fatal(origin, `column "${name}" appears twice`, 1);
-    if (name === '__proto__') throw fatal(origin, 'a column may not be named "__proto__"', 1);
+    if (isReservedName(name)) throw fatal(origin, `column "${name}" ${RESERVED_NAME_MESSAGE}`, 1);
     seen.add(name);
   });
   if (!seen.has('email')) throw fatal(origin, 'no "email" column', 1);

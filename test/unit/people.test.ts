@@ -75,7 +75,18 @@ describe('Function: toPerson', () => {
     const err = inputError(() => toPerson(raw));
 
     // Assert
-    expect(err.issues).toContainEqual({ path: '__proto__', message: 'not allowed as a field name' });
+    expect(err.issues).toContainEqual({ path: '__proto__', message: 'is a reserved name (__proto__, constructor, prototype) and cannot be used' });
+  });
+
+  it.each(['constructor', 'prototype'])('throws InputError naming a %s attribute', (name) => {
+    // Arrange
+    const raw: unknown = JSON.parse(`{"email": "a@b.co", "${name}": "x"}`);
+
+    // Act
+    const err = inputError(() => toPerson(raw));
+
+    // Assert
+    expect(err.message).toBe(`${name}: is a reserved name (__proto__, constructor, prototype) and cannot be used`);
   });
 
   it('lists every bad field in issues', () => {

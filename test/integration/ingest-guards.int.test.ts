@@ -1,0 +1,201 @@
+// Issue "Never a wrong invite", ingest side, where users hit it: the Lambda handlers through the real composition
+// root over DynamoDB Local and the Losant emulator (real HTTP); Secrets Manager and SQS are real SDK clients
+// answered in their middleware stack.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { APIGatewayProxyEventV2, EventBridgeEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient, type GetSecretValueCommandInput, type GetSecretValueCommandOutput } from '@aws-sdk/client-secrets-manager';
+import { SQSClient, type SendMessageBatchCommandInput, type SendMessageBatchCommandOutput } from '@aws-sdk/client-sqs';
+import { startEmulator, DEFAULT_ID, DEFAULT_TOKEN, type RunningEmulator } from '../../emulator/index.ts';
+import { createTableIfMissing } from '../../functions/state/table-design.ts';
+import { createContainer, type Container } from '../../functions/runtime/composition-root.ts';
+import { keyedLog } from '../../functions/runtime/logger.ts';
+import type { MetricsSink } from '../../functions/runtime/metrics.ts';
+import { dispatch } from '../../functions/handlers/index.handler.ts';
+import { signWebhook } from '../../functions/handlers/webhook-signature.ts';
+import type { JsonResult } from '../../functions/handlers/http.ts';
+import { localDynamoClient, uniqueTableName } from '../helpers/dynamo.ts';
+import { memoryLog } from '../helpers/sync-harness.ts';
+
+const WEBHOOK_KEY = `whsec_${Buffer.from('a-webhook-key-of-thirty-two-byte').toString('base64')}`;
+/** 16 bytes: what a hurried operator pastes; Standard Webhooks asks for 24 to 64 */
+const WEAK_KEY = `whsec_${Buffer.from('sixteen-byte-key').toString('base64')}`;
+const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'example' };
+const fixture = <T>(name: string): T => JSON.parse(readFileSync(new URL(`../fixtures/lambda/${name}`, import.meta.url), 'utf8')) as T;
+const FIXTURES = {
+  http: fixture<APIGatewayProxyEventV2>('http-api-webhook.json'),
+  eventBridge: fixture<EventBridgeEvent<string, Record<string, unknown>>>('eventbridge-hr-event.json'),
+  scheduled: fixture<Record<string, unknown>>('eventbridge-scheduled.json'),
+  sqs: fixture<SQSEvent>('sqs-reconcile.json'),
+};
+const LAMBDA_CONTEXT = { getRemainingTimeInMillis: () => 120_000 };
+const MINUTE = 60_000;
+
+let emulator: RunningEmulator;
+let dynamo: DynamoDBClient;
+let taskRoot: string;
+let table: string;
+/** the container with a strong key */
+let c: Container;
+/** the same table and config, a WEBHOOK_SECRET of 16 bytes */
+let weak: Container;
+const sent: { target: string; reason: string }[] = [];
+const metrics: Record<string, number>[] = [];
+const log = memoryLog();
+const weakLog = memoryLog();
+
+function secretsClient(values: Record<string, string>): SecretsManagerClient {
+  const client = new SecretsManagerClient({ region: 'eu-central-1', credentials: CREDENTIALS });
+  client.middlewareStack.add(
+    () => async (args) => {
+      const id = (args.input as GetSecretValueCommandInput).SecretId ?? '';
+      const output: GetSecretValueCommandOutput = { $metadata: {}, SecretString: values[id] };
+      return { output, response: {} };
+    },
+    { step: 'initialize', name: 'secretsLocally' },
+  );
+  return client;
+}
+
+function sqsClient(): SQSClient {
+  const client = new SQSClient({ region: 'eu-central-1', credentials: CREDENTIALS });
+  client.middlewareStack.add(
+    () => async (args) => {
+      const input = args.input as SendMessageBatchCommandInput;
+      for (const e of input.Entries ?? []) sent.push(JSON.parse(e.MessageBody!) as { target: string; reason: string });
+      const output: SendMessageBatchCommandOutput = { $metadata: {}, Failed: [], Successful: (input.Entries ?? []).map((e) => ({ Id: e.Id!, MessageId: randomUUID(), MD5OfMessageBody: '' })) };
+      return { output, response: {} };
+    },
+    { step: 'initialize', name: 'sqsLocally' },
+  );
+  return client;
+}
+
+function memoryMetrics(): MetricsSink {
+  let stored: Record<string, number> = {};
+  return {
+    addMetric: (name, _unit, value) => void (stored[name] = (stored[name] ?? 0) + value),
+    publishStoredMetrics: () => {
+      metrics.push(stored);
+      stored = {};
+    },
+  };
+}
+
+const metricTotal = (name: string): number => metrics.reduce((n, m) => n + (m[name] ?? 0), 0);
+
+beforeAll(async () => {
+  emulator = await startEmulator({ port: 0 });
+  dynamo = localDynamoClient();
+  table = uniqueTableName('ingest-guards');
+  await createTableIfMissing(dynamo, table);
+  taskRoot = await mkdtemp(join(tmpdir(), 'invite-sync-guards-'));
+  await writeFile(
+    join(taskRoot, 'sync-config.json'),
+    JSON.stringify({ targets: [{ name: 'eng', instanceId: DEFAULT_ID, orgId: DEFAULT_ID, rules: [{ when: { department: 'Engineering' }, role: 'edit' }] }] }),
+  );
+  const env = {
+    STAGE: 'test',
+    STATE_TABLE: table,
+    LOSANT_API_URL: emulator.url,
+    LOSANT_TOKEN_SECRET_ARN: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:LosantToken',
+    WEBHOOK_SECRET_ARN: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:WebhookSecret',
+    RECONCILE_QUEUE_URL: 'https://sqs.eu-central-1.amazonaws.com/123456789012/reconcile',
+    LAMBDA_TASK_ROOT: taskRoot,
+  };
+  const build = (key: string, logTo: ReturnType<typeof memoryLog>) =>
+    createContainer(env, {
+      dynamoClient: dynamo,
+      secretsClient: secretsClient({ [env.LOSANT_TOKEN_SECRET_ARN]: DEFAULT_TOKEN, [env.WEBHOOK_SECRET_ARN]: key }),
+      sqsClient: sqsClient(),
+      log: keyedLog(logTo),
+      metrics: memoryMetrics(),
+    });
+  c = await build(WEBHOOK_KEY, log);
+  weak = await build(WEAK_KEY, weakLog);
+});
+
+afterAll(async () => {
+  for (const container of [c, weak]) await (container?.api as { close?: () => Promise<void> } | undefined)?.close?.();
+  await emulator?.close();
+  dynamo?.destroy();
+  if (taskRoot) await rm(taskRoot, { recursive: true, force: true });
+});
+
+beforeEach(() => {
+  sent.length = 0;
+  metrics.length = 0;
+});
+
+const unique = (prefix: string): string => `${prefix}-${randomUUID().slice(0, 8)}`;
+const isoIn = (ms: number): string => new Date(Date.now() + ms).toISOString();
+
+function webhookRequest(doc: unknown, key = WEBHOOK_KEY): APIGatewayProxyEventV2 {
+  const body = JSON.stringify(doc);
+  const event = structuredClone(FIXTURES.http);
+  event.headers = { ...event.headers, ...signWebhook(key, `msg_${randomUUID()}`, Math.floor(Date.now() / 1000), body), 'content-length': String(Buffer.byteLength(body)) };
+  event.body = body;
+  return event;
+}
+
+async function webhook(doc: unknown, container: Container = c): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = (await dispatch(webhookRequest(doc), LAMBDA_CONTEXT, container)) as JsonResult;
+  return { status: res.statusCode, body: JSON.parse(res.body) as Record<string, unknown> };
+}
+
+function sqsEvent(messages: { target: string; reason: string }[]): SQSEvent {
+  const template = FIXTURES.sqs.Records[0]!;
+  return { Records: messages.map((m) => ({ ...structuredClone(template), messageId: randomUUID(), body: JSON.stringify(m) })) };
+}
+
+async function peopleOf(source: string) {
+  return (await c.store.listPeople()).filter((p) => p.source === source);
+}
+
+describe('Function: handler (webhook signing key strength)', () => {
+  it('returns 503 misconfigured with one log line and WebhookMisconfigured for a 16-byte key; schedule and queue paths go on', async () => {
+    // Arrange
+    const email = `weak.${randomUUID().slice(0, 6)}@example.com`;
+    const doc = { id: unique('evt'), type: 'person.upserted', occurredAt: isoIn(-MINUTE), source: unique('hr'), person: { email, department: 'Engineering' } };
+    const linesBefore = weakLog.lines.length;
+
+    // Act
+    const res = (await dispatch(webhookRequest(doc), LAMBDA_CONTEXT, weak)) as JsonResult;
+    const scheduled = (await dispatch(structuredClone(FIXTURES.scheduled), LAMBDA_CONTEXT, weak)) as { queued: number };
+    const batch = (await dispatch(sqsEvent(sent), LAMBDA_CONTEXT, weak)) as SQSBatchResponse;
+
+    // Assess
+    expect(res.statusCode).toBe(503);
+    expect(JSON.parse(res.body)).toEqual({ error: 'misconfigured' });
+    const newLines = weakLog.lines.slice(linesBefore);
+    expect(newLines.filter((l) => /misconfigured/.test(l))).toHaveLength(1);
+    expect(newLines.join('\n')).not.toContain(WEAK_KEY.slice('whsec_'.length));
+    expect(metricTotal('WebhookMisconfigured')).toBe(1);
+    expect((await peopleOf(doc.source)).map((p) => p.email)).toEqual([]);
+    expect(scheduled.queued).toBe(1);
+    expect(batch.batchItemFailures).toEqual([]);
+  });
+});
+
+describe('Function: handler (reserved names in events)', () => {
+  it.each(['__proto__', 'constructor', 'prototype'])('returns 400 naming person.%s, stores nothing and records no delivery', async (name) => {
+    // Arrange: written as text, so `__proto__` is a real key of the body
+    const source = unique('hr');
+    const id = unique('evt');
+    const text = `{"id":"${id}","type":"person.upserted","occurredAt":"${isoIn(-MINUTE)}","source":"${source}","person":{"email":"r@example.com","${name}":"x"}}`;
+
+    // Act
+    const res = await webhook(JSON.parse(text));
+
+    // Assess
+    expect(res.status).toBe(400);
+    expect(res.body.message).toBe(`person.${name}: is a reserved name (__proto__, constructor, prototype) and cannot be used`);
+    expect(await peopleOf(source)).toEqual([]);
+    expect(sent).toEqual([]);
+  });
+});

@@ -432,3 +432,31 @@ describe('Command: invite-sync (terminal manners)', () => {
     expect(badErr.issues[0]).toMatchObject({ line: 2, path: 'email' });
   });
 });
+
+describe('README: the CLI section', () => {
+  it('shows the output plan really prints for the emulator walk-through (examples/emulator-seed.json)', async () => {
+    // Arrange
+    const { loadSeedFile } = await import('../../emulator/index.ts');
+    const root = join(import.meta.dirname, '../..');
+    const readme = await readFile(join(root, 'README.md'), 'utf8');
+    const shown = /prints \(captured from a real run\):\n\n```\n([\s\S]*?)\n```/.exec(readme)?.[1];
+    const seeded = await startEmulator({ port: 0, seed: await loadSeedFile(join(root, 'examples/emulator-seed.json')) });
+
+    // Act
+    let r;
+    try {
+      r = await runCli(['plan', '--config', join(root, 'examples/sync-config.json'), '--roster', join(root, 'examples/roster.csv')], {
+        ...envFor(uniqueTableName('cliplan')),
+        LOSANT_API_URL: seeded.url,
+      });
+    } finally {
+      await seeded.close();
+    }
+
+    // Assess
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const runId = /run (r-\S+)/;
+    expect(shown?.replace(runId, 'run <id>')).toBe(r.stdout.trimEnd().replace(runId, 'run <id>'));
+  });
+});

@@ -9,7 +9,7 @@ try {
   buildApp(app);
   app.synth();
 } catch (err) {
-  // a bad stage name or sync config file: one line, like the CLI, not a stack trace
+  // a bad stage name, stage file, -c stage.<key> value or sync config file: one line, like the CLI, not a stack trace
   if (!(err instanceof InputError || err instanceof UnknownStageError)) throw err;
   process.stderr.write(`invite-sync: ${err.message}\n`);
   process.exitCode = 1;

@@ -1,29 +1,32 @@
 // lib/app.ts / infra tests --> buildApp --> InviteSync-<stage> stack + cdk-nag + tags
 import { Tags, Validations, type App } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { STAGES, stageFromContext, type Stage, type StageConfig } from './stages.ts';
+import { listStageNames, loadStageConfig, STAGE_DIR, stageFromContext, type Stage, type StageConfig } from './stages.ts';
 import { InviteSyncStack } from './invite-sync-stack.ts';
 
 export interface BuildAppOptions {
   /** @default - the stage named by the `stage` context value */
   readonly stage?: Stage;
-  /** @default STAGES[stage] */
+  /** @default - config/<stage>.stage.json with the app's `-c stage.<key>=<value>` overrides */
   readonly config?: StageConfig;
+  /** where the stage files are. @default STAGE_DIR (config/) */
+  readonly stageDir?: string;
 }
 
-/** `InviteSync-dev`, `InviteSync-staging`, `InviteSync-prod` */
+/** `InviteSync-<stage>`: `InviteSync-dev`, `InviteSync-staging`, `InviteSync-prod`, … */
 export const stackIdFor = (stage: Stage): string => `InviteSync-${stage}`;
 
 /**
- * Adds the selected stage's stack to the app, with the AWS Solutions cdk-nag checks (v3: a policy
+ * Adds the selected stage's stack to the app (its settings from `config/<stage>.stage.json`), with the AWS Solutions cdk-nag checks (v3: a policy
  * validation plugin run at synth) and the project/stage tags. The account is pinned only when the
  * stage config names one; otherwise the stack is account-agnostic (CDK_DEFAULT_ACCOUNT is not read,
  * so a synth gives the same template on every machine).
  * @example const stack = buildApp(new App({ context: { stage: 'prod' } }));
  */
 export function buildApp(app: App, options: BuildAppOptions = {}): InviteSyncStack {
-  const stage = options.stage ?? stageFromContext(app);
-  const config = options.config ?? STAGES[stage];
+  const stageDir = options.stageDir ?? STAGE_DIR;
+  const stage = options.stage ?? stageFromContext(app, listStageNames(stageDir));
+  const config = options.config ?? loadStageConfig(stage, { scope: app, dir: stageDir });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   const stack = new InviteSyncStack(app, stackIdFor(stage), {
     stage,

@@ -5,7 +5,7 @@ import { CfnOutput, RemovalPolicy, Stack, Validations, type StackProps } from 'a
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import type { Stage, StageConfig } from './stages.ts';
+import { alarmEmails, type Stage, type StageConfig } from './stages.ts';
 import { readStageSyncConfig } from './sync-config-file.ts';
 import { StateTable } from './constructs/state-table.ts';
 import { OperatorSecret } from './constructs/operator-secret.ts';
@@ -113,7 +113,7 @@ export class InviteSyncStack extends Stack {
     new Monitoring(this, 'Monitoring', {
       handler: sync.fn,
       deadLetterQueue: reconcile.deadLetterQueue,
-      alarmEmail: config.alarmEmail,
+      alarmEmails: alarmEmails(config),
       removalPolicy,
     });
 

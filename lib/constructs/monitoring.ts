@@ -20,8 +20,8 @@ const PERIOD = Duration.minutes(5);
 export interface MonitoringProps {
   readonly handler: lambda.IFunction;
   readonly deadLetterQueue: sqs.IQueue;
-  /** @default - no email subscription */
-  readonly alarmEmail?: string;
+  /** subscribed to the alarm topic. @default - no email subscription */
+  readonly alarmEmails?: readonly string[];
   /** for the topic's KMS key. @default RemovalPolicy.DESTROY */
   readonly removalPolicy?: RemovalPolicy;
 }
@@ -58,7 +58,7 @@ export class Monitoring extends Construct {
       masterKey: key,
       enforceSSL: true,
     });
-    if (props.alarmEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    for (const email of props.alarmEmails ?? []) this.topic.addSubscription(new subscriptions.EmailSubscription(email));
 
     const errors = props.handler.metricErrors({ period: PERIOD, statistic: cloudwatch.Stats.SUM });
     const dlqDepth = props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: cloudwatch.Stats.MAXIMUM });

@@ -6,9 +6,9 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { STAGES, STAGE_NAMES, type Stage } from '../../lib/stages.ts';
 import { PROJECT_ROOT } from '../../lib/invite-sync-stack.ts';
 import { TABLE_DESIGN } from '../../functions/state/table-design.ts';
-import { onlyResource, synthStage, type Synthesized } from './synth.ts';
+import { onlyResource, pick, synthStage, type Synthesized } from './synth.ts';
 
-const synths = {} as Record<Stage, Synthesized>;
+const synths: Record<Stage, Synthesized> = {};
 
 beforeAll(() => {
   for (const stage of STAGE_NAMES) synths[stage] = synthStage(stage);
@@ -23,7 +23,7 @@ const EXPECTED = {
 describe('Class: InviteSyncStack', () => {
   it.each(STAGE_NAMES)('names the %s stack InviteSync-<stage> with project and stage tags', (stage) => {
     // Arrange
-    const { stack, template } = synths[stage];
+    const { stack, template } = pick(synths, stage);
 
     // Act
     const [, fn] = onlyResource(template, 'AWS::Lambda::Function');
@@ -40,7 +40,7 @@ describe('Class: InviteSyncStack', () => {
 
   it.each(STAGE_NAMES)('runs the %s function on nodejs22.x arm64 with 512 MB, 5 minutes and the stage reserved concurrency', (stage) => {
     // Arrange
-    const { template } = synths[stage];
+    const { template } = pick(synths, stage);
 
     // Act + Assert
     template.hasResourceProperties('AWS::Lambda::Function', {
@@ -49,13 +49,13 @@ describe('Class: InviteSyncStack', () => {
       MemorySize: 512,
       Timeout: 300,
       Handler: 'index.handler',
-      ReservedConcurrentExecutions: EXPECTED[stage].reserved,
+      ReservedConcurrentExecutions: pick(EXPECTED, stage).reserved,
     });
   });
 
   it.each(STAGE_NAMES)('gives the %s function every environment variable the handler reads', (stage) => {
     // Arrange
-    const { template } = synths[stage];
+    const { template } = pick(synths, stage);
     const [tableId] = onlyResource(template, 'AWS::DynamoDB::Table');
     const [queueId] = Object.entries(template.findResources('AWS::SQS::Queue', { Properties: { RedrivePolicy: Match.anyValue() } }))[0]!;
 
@@ -72,7 +72,7 @@ describe('Class: InviteSyncStack', () => {
           SYNC_CONFIG_FILE: 'sync-config.json',
           POWERTOOLS_SERVICE_NAME: 'invite-sync',
           POWERTOOLS_METRICS_NAMESPACE: 'InviteSync',
-          POWERTOOLS_LOG_LEVEL: EXPECTED[stage].logLevel,
+          POWERTOOLS_LOG_LEVEL: pick(EXPECTED, stage).logLevel,
           NODE_OPTIONS: '--enable-source-maps',
         },
       },
@@ -81,7 +81,7 @@ describe('Class: InviteSyncStack', () => {
 
   it.each(STAGE_NAMES)('ships the %s sync config and a minified ESM bundle with source maps', (stage) => {
     // Arrange
-    const { template, assembly } = synths[stage];
+    const { template, assembly } = pick(synths, stage);
     const [, fn] = onlyResource(template, 'AWS::Lambda::Function');
     const key = (fn.Properties?.Code as { S3Key: string }).S3Key;
     const assetDir = join(assembly.directory, `asset.${key.replace(/\.zip$/, '')}`);
@@ -91,7 +91,7 @@ describe('Class: InviteSyncStack', () => {
     const bundle = readFileSync(join(assetDir, 'index.mjs'), 'utf8');
 
     // Assert
-    expect(shipped).toBe(readFileSync(join(PROJECT_ROOT, STAGES[stage].syncConfigPath), 'utf8'));
+    expect(shipped).toBe(readFileSync(join(PROJECT_ROOT, pick(STAGES, stage).syncConfigPath), 'utf8'));
     expect(bundle.startsWith("import { createRequire } from 'node:module';")).toBe(true);
     expect(existsSync(join(assetDir, 'index.mjs.map'))).toBe(true);
     expect(JSON.parse(readFileSync(join(assetDir, 'index.mjs.map'), 'utf8'))).not.toHaveProperty('sourcesContent');
@@ -99,7 +99,7 @@ describe('Class: InviteSyncStack', () => {
 
   it.each(STAGE_NAMES)('writes the %s function logs to its own log group with the stage retention', (stage) => {
     // Arrange
-    const { template } = synths[stage];
+    const { template } = pick(synths, stage);
     const [, fn] = onlyResource(template, 'AWS::Lambda::Function');
     const logGroupId = (fn.Properties?.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
 
@@ -107,13 +107,13 @@ describe('Class: InviteSyncStack', () => {
     const logGroups = template.findResources('AWS::Logs::LogGroup');
 
     // Assert
-    expect(logGroups[logGroupId]?.Properties).toMatchObject({ RetentionInDays: EXPECTED[stage].retention });
-    for (const group of Object.values(logGroups)) expect(group.Properties.RetentionInDays).toBe(EXPECTED[stage].retention);
+    expect(logGroups[logGroupId]?.Properties).toMatchObject({ RetentionInDays: pick(EXPECTED, stage).retention });
+    for (const group of Object.values(logGroups)) expect(group.Properties.RetentionInDays).toBe(pick(EXPECTED, stage).retention);
   });
 
   it.each(STAGE_NAMES)('builds the %s table on-demand with PITR, encryption, TTL and the store key design', (stage) => {
     // Arrange
-    const { template } = synths[stage];
+    const { template } = pick(synths, stage);
 
     // Act + Assert
     template.hasResourceProperties('AWS::DynamoDB::Table', {
@@ -130,22 +130,22 @@ describe('Class: InviteSyncStack', () => {
 
   it.each(STAGE_NAMES)('retains only the prod table, with deletion protection (%s)', (stage) => {
     // Arrange
-    const { template } = synths[stage];
+    const { template } = pick(synths, stage);
     const prod = stage === 'prod';
 
     // Act
     const [, table] = onlyResource(template, 'AWS::DynamoDB::Table');
 
     // Assert
-    expect(table.DeletionPolicy).toBe(EXPECTED[stage].deletion);
-    expect(table.UpdateReplacePolicy).toBe(EXPECTED[stage].deletion);
+    expect(table.DeletionPolicy).toBe(pick(EXPECTED, stage).deletion);
+    expect(table.UpdateReplacePolicy).toBe(pick(EXPECTED, stage).deletion);
     expect(table.Properties?.DeletionProtectionEnabled).toBe(prod);
-    expect(synths[stage].stack.terminationProtection).toBe(prod);
+    expect(pick(synths, stage).stack.terminationProtection).toBe(prod);
   });
 
   it.each(STAGE_NAMES)('schedules the %s re-check with the stage expression and the native Scheduled Event', (stage) => {
     // Arrange
-    const { template } = synths[stage];
+    const { template } = pick(synths, stage);
     const [fnId] = onlyResource(template, 'AWS::Lambda::Function');
 
     // Act
@@ -154,13 +154,13 @@ describe('Class: InviteSyncStack', () => {
     // Assert
     const rules = Object.values(schedules);
     expect(rules).toHaveLength(1);
-    expect(rules[0]!.Properties.ScheduleExpression).toBe(EXPECTED[stage].schedule);
+    expect(rules[0]!.Properties.ScheduleExpression).toBe(pick(EXPECTED, stage).schedule);
     expect(rules[0]!.Properties.Targets).toEqual([{ Arn: { 'Fn::GetAtt': [fnId, 'Arn'] }, Id: 'Target0' }]);
   });
 
   it.each(STAGE_NAMES)('forwards person.* and roster.* events from the %s HR bus to the function', (stage) => {
     // Arrange
-    const { template } = synths[stage];
+    const { template } = pick(synths, stage);
     const [busId, bus] = onlyResource(template, 'AWS::Events::EventBus');
     const [fnId] = onlyResource(template, 'AWS::Lambda::Function');
 
@@ -176,9 +176,9 @@ describe('Class: InviteSyncStack', () => {
 
   it.each(STAGE_NAMES)('routes POST /webhook of the %s HTTP API to the function with payload v2 and stage throttling', (stage) => {
     // Arrange
-    const { template } = synths[stage];
+    const { template } = pick(synths, stage);
     const [integrationId] = onlyResource(template, 'AWS::ApiGatewayV2::Integration');
-    const [rate, burst] = EXPECTED[stage].throttle;
+    const [rate, burst] = pick(EXPECTED, stage).throttle;
 
     // Act + Assert
     const [, route] = onlyResource(template, 'AWS::ApiGatewayV2::Route');
@@ -195,7 +195,7 @@ describe('Class: InviteSyncStack', () => {
 
   it.each(STAGE_NAMES)('feeds the %s function from the reconcile queue with partial batch responses and a DLQ after 3 receives', (stage) => {
     // Arrange
-    const { template } = synths[stage];
+    const { template } = pick(synths, stage);
     const queues = template.findResources('AWS::SQS::Queue');
     const [queueId, queue] = Object.entries(queues).find(([, q]) => q.Properties.RedrivePolicy)!;
     const [dlqId, dlq] = Object.entries(queues).find(([id]) => id !== queueId)!;
@@ -223,7 +223,7 @@ describe('Class: InviteSyncStack', () => {
 
   it.each(STAGE_NAMES)('raises the four %s alarms (not breaching on missing data) to the encrypted, TLS-only topic', (stage) => {
     // Arrange
-    const { template } = synths[stage];
+    const { template } = pick(synths, stage);
     const [topicId] = onlyResource(template, 'AWS::SNS::Topic');
 
     // Act
@@ -257,7 +257,7 @@ describe('Class: InviteSyncStack', () => {
 
   it.each(STAGE_NAMES)('draws the %s dashboard from every run metric, function errors and DLQ depth', (stage) => {
     // Arrange
-    const { template } = synths[stage];
+    const { template } = pick(synths, stage);
 
     // Act
     const [, dashboard] = onlyResource(template, 'AWS::CloudWatch::Dashboard');
@@ -273,7 +273,7 @@ describe('Class: InviteSyncStack', () => {
 
   it.each(STAGE_NAMES)('exports the outputs operators need for %s', (stage) => {
     // Arrange
-    const { template } = synths[stage];
+    const { template } = pick(synths, stage);
 
     // Act
     const outputs = Object.keys(template.findOutputs('*'));
@@ -286,7 +286,7 @@ describe('Class: InviteSyncStack', () => {
 
   it.each(STAGE_NAMES)('creates both %s secrets empty, for the operator to fill after the first deploy', (stage) => {
     // Arrange
-    const { template } = synths[stage];
+    const { template } = pick(synths, stage);
 
     // Act
     const secrets = Object.values(template.findResources('AWS::SecretsManager::Secret')).map((s) => s.Properties);

@@ -30,3 +30,13 @@ export function onlyResource(template: Template, type: string): [string, Resourc
   if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
   return found[0]!;
 }
+
+/**
+ * A stage's entry of a per-stage table (synths, expectations, configs); fails naming the stage when
+ * it has none, e.g. a new stage file without expectations.
+ */
+export function pick<T>(table: Readonly<Record<string, T>>, stage: string): T {
+  const entry = table[stage];
+  if (entry === undefined) throw new Error(`no entry for stage ${stage}: add it to the test's per-stage table`);
+  return entry;
+}

@@ -65,6 +65,7 @@ export function toJson(report: RunReport, opts: JsonOptions = {}): string {
       blocked: t.blocked,
       complete: t.complete,
       ...(t.planHash ? { planHash: t.planHash } : {}),
+      ...(t.warnings?.length ? { warnings: t.warnings } : {}),
       ...(t.error ? { error: { ...t.error, hint: likelyFix(t.error.code) } } : {}),
       ...(t.detail ? { actions: t.detail.actions.map((a) => jsonAction(a, report.mode)), steadyState: t.detail.steadyState } : {}),
       ...(t.detail && opts.showSkipped ? { skippedPeople: Object.fromEntries(SKIP_REASONS.map((r) => [r, t.detail!.skippedPeople[r]])) } : {}),
@@ -95,6 +96,7 @@ export function renderTable(report: RunReport, opts: TableOptions = {}): string 
   for (const t of report.targets) {
     const skipped = SKIP_REASONS.filter((r) => t.skipped[r] > 0).map((r) => `${r} ${t.skipped[r]}`);
     if (skipped.length) lines.push(`  ${t.name}: skipped ${skipped.join(', ')}`);
+    for (const w of t.warnings ?? []) lines.push(`  ${t.name}: warning: the Losant token lacks the scope ${w.scope}; those actions were skipped`);
     if (t.error) lines.push(`  ${opts.host ? targetErrorLine({ ...t, error: t.error }, opts.host) : `${t.name}: ${t.error.message}`}`);
     if (t.blocked) lines.push(`  ${t.name}: blocked by brake ${t.blocked}; rerun with --force, or: invite-sync approve --run ${report.runId}`);
   }

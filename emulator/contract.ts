@@ -59,14 +59,20 @@ export const ROUTE = {
   members: '/instances/:instanceId/orgs/:orgId/members',
 } as const;
 
-/** The scopes each operation accepts (any one of them is enough). */
+/** What every read route accepts besides its own scopes (API 1.30 added the `.bounded` read scopes). */
+const READ = ['all.Instance', 'all.Instance.read', 'all.Instance.bounded', 'all.User', 'all.User.read', 'all.User.bounded'] as const;
+
+/**
+ * The scopes each operation accepts (any one of them is enough), as Losant's REST reference and its
+ * client (losant-rest-js) list them: resend is `instanceOrgInvite.resendInvite`, not `.post`.
+ */
 export const SCOPES: Record<string, readonly string[]> = {
-  [`GET ${ROUTE.invites}`]: ['all.Instance', 'all.Instance.read', 'all.User', 'all.User.read', 'instanceOrgInvites.*', 'instanceOrgInvites.get'],
+  [`GET ${ROUTE.invites}`]: [...READ, 'instanceOrgInvites.*', 'instanceOrgInvites.get'],
   [`POST ${ROUTE.invites}`]: ['all.Instance', 'all.User', 'instanceOrgInvites.*', 'instanceOrgInvites.post'],
-  [`GET ${ROUTE.members}`]: ['all.Instance', 'all.Instance.read', 'all.User', 'all.User.read', 'instanceOrgMembers.*', 'instanceOrgMembers.get'],
-  [`GET ${ROUTE.invite}`]: ['all.Instance', 'all.Instance.read', 'all.User', 'all.User.read', 'instanceOrgInvite.*', 'instanceOrgInvite.get'],
+  [`GET ${ROUTE.members}`]: [...READ, 'instanceOrgMembers.*', 'instanceOrgMembers.get'],
+  [`GET ${ROUTE.invite}`]: [...READ, 'instanceOrgInvite.*', 'instanceOrgInvite.get'],
   [`DELETE ${ROUTE.invite}`]: ['all.Instance', 'all.User', 'instanceOrgInvite.*', 'instanceOrgInvite.delete'],
-  [`POST ${ROUTE.invite}`]: ['all.Instance', 'all.User', 'instanceOrgInvite.*', 'instanceOrgInvite.post'],
+  [`POST ${ROUTE.invite}`]: ['all.Instance', 'all.User', 'instanceOrgInvite.*', 'instanceOrgInvite.resendInvite'],
 };
 
 export type InviteSortField = 'email' | 'role' | 'inviteDate';

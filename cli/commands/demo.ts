@@ -29,6 +29,7 @@ const WHY: Record<string, string> = {
   renewalsExhausted: 'expired invite already renewed the maximum number of times',
   notOurs: 'have an invite invite-sync did not create: left alone',
   removedOutsideSync: 'invite was revoked by an admin by hand: not re-sent until HR sends news about them',
+  missingScope: 'resends or revocations skipped: the Losant token lacks the scope (see the warning)',
 };
 
 export function register(program: Command): void {

@@ -2,6 +2,7 @@
 //               --> LosantErrors (status / lost answer → failure kind; every text scrubbed of tokens and emails)
 import { ApiError, type ApiFailureKind } from '../sync/errors.ts';
 import { maskEmails } from '../sync/email.ts';
+import { requiredScope } from './routes.ts';
 import { LosantErrorBodySchema } from './schemas.ts';
 
 /** An ApiError raised by the Losant client; `method` and `route` name the call (route is a template, no ids or emails). */
@@ -14,7 +15,7 @@ export class LosantApiError extends ApiError {
   constructor(
     kind: ApiFailureKind,
     message: string,
-    opts: { status?: number; apiType?: string; cause?: unknown; method?: string; route?: string; attempts?: number } = {},
+    opts: { status?: number; apiType?: string; scope?: string; cause?: unknown; method?: string; route?: string; attempts?: number } = {},
   ) {
     super(kind, message, opts);
     this.name = 'LosantApiError';
@@ -36,6 +37,7 @@ export type NoAnswerReason = 'timeout' | 'network' | 'deadline' | 'aborted';
 export interface ErrorExtra {
   status?: number;
   apiType?: string;
+  scope?: string;
   cause?: unknown;
 }
 
@@ -65,7 +67,12 @@ export class LosantErrors {
     const apiMessage = error.success ? error.data.message : undefined;
     const detail = [apiType, apiMessage].filter((s) => s !== undefined && s !== '').join(': ');
     const text = `answered ${status}${detail ? ` ${detail}` : ''}`;
-    return this.make(kindOfStatus(status), call, attempt, text, { status, ...(apiType === undefined ? {} : { apiType: this.scrub(apiType) }) });
+    const scope = status === 403 ? requiredScope(call) : undefined;
+    return this.make(kindOfStatus(status), call, attempt, text, {
+      status,
+      ...(apiType === undefined ? {} : { apiType: this.scrub(apiType) }),
+      ...(scope === undefined ? {} : { scope }),
+    });
   }
 
   /** Maps an attempt that brought no answer. */

@@ -11,6 +11,24 @@ export const ROUTES = {
 export type Method = 'GET' | 'POST' | 'DELETE';
 export type Route = (typeof ROUTES)[keyof typeof ROUTES];
 
+/** The narrowest scope each call needs (Losant's REST reference; a broader one, e.g. `all.Instance`, also works). */
+const REQUIRED_SCOPES: Record<string, string> = {
+  [`GET ${ROUTES.invites}`]: 'instanceOrgInvites.get',
+  [`POST ${ROUTES.invites}`]: 'instanceOrgInvites.post',
+  [`GET ${ROUTES.members}`]: 'instanceOrgMembers.get',
+  [`GET ${ROUTES.invite}`]: 'instanceOrgInvite.get',
+  [`POST ${ROUTES.invite}`]: 'instanceOrgInvite.resendInvite',
+  [`DELETE ${ROUTES.invite}`]: 'instanceOrgInvite.delete',
+};
+
+/**
+ * The narrowest scope a call needs, for a 403's error (Losant has no way to read a token's scopes).
+ * @example requiredScope({ method: 'POST', route: ROUTES.invite }) // 'instanceOrgInvite.resendInvite'
+ */
+export function requiredScope(call: { method: string; route: string }): string | undefined {
+  return REQUIRED_SCOPES[`${call.method} ${call.route}`];
+}
+
 /** One call to Losant: what is sent (path with ids and query) and how metrics name it (route). */
 export interface RequestSpec {
   method: Method;

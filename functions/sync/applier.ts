@@ -4,7 +4,7 @@
 // - an `intent` ledger entry is durable before its POST is sent (intents are written in batches ahead);
 // - a POST is never blindly repeated: the client resolves ambiguous failures by an exact lookup;
 // - it stops starting work before the deadline and reports what it did not do.
-import type { Action, ActionCounts, LedgerEntry, TargetRef } from './types.ts';
+import type { Action, ActionCounts, ActionKind, LedgerEntry, TargetRef, TargetWarning } from './types.ts';
 import { emptyActionCounts } from './types.ts';
 import type { Clock, InviteApi, Log, StateStore } from './ports.ts';
 import { ApiError, isApiError } from './errors.ts';
@@ -30,6 +30,11 @@ export interface ApplyContext {
   onProgress?: (done: number, total: number) => void;
   /** how each attempted action ended (an action never reported here was not started) */
   onOutcome?: (action: Action, outcome: 'done' | 'failed', error?: string) => void;
+  /**
+   * Scopes Losant refused (a 403 on a resend or a delete) for this target in this run: actions needing
+   * one are skipped. Shared across a target's rounds; default: a fresh set per call.
+   */
+  missingScopes?: Set<string>;
 }
 
 export interface ApplyResult {
@@ -43,10 +48,24 @@ export interface ApplyResult {
   complete: boolean;
   /** invites found by lookup after a lost answer */
   recovered: number;
+  /** resends / deletes skipped (the refused one included) because the token lacks their scope */
+  missingScope: number;
+  /** one `missingScope` warning per scope refused in this call */
+  warnings: TargetWarning[];
 }
 
 /** Errors after which no further action can succeed in this run. */
 const FATAL_KINDS = new Set(['unauthorized', 'forbidden', 'deadline']);
+
+/**
+ * Action kinds a 403 stops on their own, with the scope they need when Losant does not name one: the
+ * token lacks a scope for that kind, while invites (and the other kind) can still go out.
+ */
+const SCOPED_KINDS: Partial<Record<ActionKind, string>> = {
+  renew: 'instanceOrgInvite.resendInvite',
+  fixRole: 'instanceOrgInvite.resendInvite',
+  revoke: 'instanceOrgInvite.delete',
+};
 
 /**
  * Applies a plan's actions with bounded concurrency. Never throws for a single action's failure.
@@ -56,6 +75,9 @@ export async function applyActions(actions: Action[], ctx: ApplyContext): Promis
   const done = emptyActionCounts();
   let failed = 0;
   let recovered = 0;
+  let missingScope = 0;
+  const missingScopes = ctx.missingScopes ?? new Set<string>();
+  const warnings: TargetWarning[] = [];
   let attempted = 0;
   let finished = 0;
   let fatal: ApiError | Error | undefined;
@@ -112,13 +134,30 @@ export async function applyActions(actions: Action[], ctx: ApplyContext): Promis
       const action = await takeNext();
       if (!action) return;
       attempted++;
+      const scope = SCOPED_KINDS[action.kind];
+      if (scope !== undefined && missingScopes.has(scope)) {
+        missingScope++;
+        finished++;
+        ctx.onProgress?.(finished, total);
+        continue;
+      }
       try {
         const r = await applyOne(action, ctx, outcomes);
         done[action.kind]++;
         if (r.recovered) recovered++;
         ctx.onOutcome?.(action, 'done');
       } catch (err) {
-        if (isApiError(err) && FATAL_KINDS.has(err.kind)) {
+        if (isApiError(err) && err.kind === 'forbidden' && scope !== undefined) {
+          // this kind of action stops for the target and run; the invite itself is untouched
+          const refused = err.scope ?? scope;
+          missingScope++;
+          if (!missingScopes.has(refused)) {
+            missingScopes.add(refused);
+            warnings.push({ code: 'missingScope', scope: refused });
+            ctx.log.warn('Losant refused an action for a missing scope: skipping that kind for this target and run', { kind: action.kind, scope: refused });
+          }
+          missingScopes.add(scope);
+        } else if (isApiError(err) && FATAL_KINDS.has(err.kind)) {
           if (err.kind === 'deadline') {
             attempted--; // not done: counts as not started
             deadlineHit = true;
@@ -158,6 +197,8 @@ export async function applyActions(actions: Action[], ctx: ApplyContext): Promis
     failed,
     notStarted,
     recovered,
+    missingScope,
+    warnings,
     complete: notStarted === 0 && !deadlineHit && fatal === undefined,
     ...(fatal ? { fatal } : {}),
   };

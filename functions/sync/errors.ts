@@ -17,12 +17,15 @@ export class ApiError extends Error {
   readonly status: number | undefined;
   /** Losant's error `type` (e.g. `NotFound`) when the body had one */
   readonly apiType: string | undefined;
-  constructor(kind: ApiFailureKind, message: string, opts: { status?: number; apiType?: string; cause?: unknown } = {}) {
+  /** `forbidden`: the narrowest scope the refused call needs (e.g. `instanceOrgInvite.resendInvite`) */
+  readonly scope: string | undefined;
+  constructor(kind: ApiFailureKind, message: string, opts: { status?: number; apiType?: string; scope?: string; cause?: unknown } = {}) {
     super(message, { cause: opts.cause });
     this.name = 'ApiError';
     this.kind = kind;
     this.status = opts.status;
     this.apiType = opts.apiType;
+    this.scope = opts.scope;
   }
 }
 

@@ -133,6 +133,9 @@ export async function reconcileTarget(deps: SyncDeps, config: SyncSettings, targ
       renewTimer.unref?.();
     }
 
+    // scopes Losant refused for this target: the actions needing them stay skipped in every round
+    const missingScopes = new Set<string>();
+    let missingScopeSkips = 0;
     for (let round = 1; ; round++) {
       if (deps.clock.now() >= opts.deadline) throw new RunDeadlineError('deadline reached before the target was reconciled');
       const callOpts = { deadline: opts.deadline, signal: abort.signal };
@@ -198,11 +201,15 @@ export async function reconcileTarget(deps: SyncDeps, config: SyncSettings, targ
         concurrency: config.concurrency,
         deadline: opts.deadline,
         signal: abort.signal,
+        missingScopes,
         ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
         ...(report.detail ? { onOutcome: outcomeRecorder(report.detail.actions, plan.actions) } : {}),
       });
       addCounts(report.done, result.done);
       report.failed += result.failed;
+      missingScopeSkips += result.missingScope;
+      report.skipped = { ...report.skipped, missingScope: missingScopeSkips };
+      if (result.warnings.length) report.warnings = [...(report.warnings ?? []), ...result.warnings];
       if (result.fatal) throw result.fatal;
       if (abort.signal.aborted) throw new LeaseBusyError(`target ${target.name}: lease lost during the run`);
       if (!result.complete) throw new RunDeadlineError(`deadline reached with ${result.notStarted} actions not started`);

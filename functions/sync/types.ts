@@ -114,6 +114,8 @@ export const SKIP_REASONS = [
   'renewalsExhausted',
   'notOurs',
   'removedOutsideSync',
+  /** not a planner verdict: resends or deletes the applier skipped once Losant refused one for a missing scope */
+  'missingScope',
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 export type SkipCounts = Record<SkipReason, number>;
@@ -194,6 +196,13 @@ export interface TargetDetail {
   skippedPeople: Record<SkipReason, string[]>;
 }
 
+/** Losant refused a resend or a delete for a scope the token lacks: that kind of action stopped for the target and run. */
+export interface TargetWarning {
+  code: 'missingScope';
+  /** the narrowest scope that would allow it, e.g. `instanceOrgInvite.resendInvite` */
+  scope: string;
+}
+
 /** Result of reconciling one target, as the CLI's --json shows it. */
 export interface TargetReport {
   name: string;
@@ -208,6 +217,8 @@ export interface TargetReport {
   skipped: SkipCounts;
   blocked: BlockCode | null;
   complete: boolean;
+  /** things that did not stop the target but a person should fix (e.g. a token without a scope) */
+  warnings?: TargetWarning[];
   /** present when the target could not be reconciled at all */
   error?: { code: 'leaseBusy' | 'unauthorized' | 'forbidden' | 'unreachable' | 'deadline' | 'notFound' | 'other'; message: string };
   planHash?: string;
@@ -230,4 +241,5 @@ export const emptySkipCounts = (): SkipCounts => ({
   renewalsExhausted: 0,
   notOurs: 0,
   removedOutsideSync: 0,
+  missingScope: 0,
 });

@@ -5,12 +5,21 @@ import { parseHrEvent, type HrEvent } from '../sync/events.ts';
 import { InputError } from '../sync/errors.ts';
 import type { IngestResult } from '../sync/ingest.ts';
 import { getContainer } from '../runtime/composition-root.ts';
-import { ingestAndQueue, type IngestDeps } from './ingest-and-queue.ts';
+import { countRejectedEvent, ingestAndQueue, type IngestDeps } from './ingest-and-queue.ts';
+import { maskEmails } from '../sync/email.ts';
 import { EventShapeError } from './errors.ts';
 
 export type HrEventResult =
   | { status: IngestResult['status']; eventId: string; touched: number; queued: boolean }
   | { status: 'invalid'; message: string; issues: { path: string; message: string }[] };
+
+/** `{status: 'invalid'}` naming each bad field; logged and counted in `EventsRejected`. */
+function invalid(deps: IngestDeps, envelope: { id: string; source: string }, err: InputError): HrEventResult {
+  const issues = err.issues.slice(0, 50).map((i) => ({ path: i.path, message: i.message }));
+  deps.log.error('HR event rejected: invalid', { eventBridgeId: envelope.id, source: envelope.source, message: maskEmails(err.message), issues });
+  countRejectedEvent(deps);
+  return { status: 'invalid', message: err.message, issues };
+}
 
 /**
  * An HR event from the EventBridge bus: `detail` is the same HR event JSON the webhook takes and
@@ -34,15 +43,17 @@ export async function handleHrEvent(event: EventBridgeEvent<string, unknown>, de
     }
   } catch (err) {
     if (!(err instanceof InputError)) throw err;
-    const issues = err.issues.slice(0, 50).map((i) => ({ path: i.path, message: i.message }));
-    deps.log.error('HR event rejected: invalid', { eventBridgeId: envelope.id, source: envelope.source, message: err.message, issues });
-    return { status: 'invalid', message: err.message, issues };
+    return invalid(deps, envelope, err);
   }
 
   deps.log.appendKeys({ eventId: hrEvent.id });
   try {
     const result = await ingestAndQueue(deps, hrEvent, 'event');
     return { status: result.status, eventId: hrEvent.id, touched: result.touched.length, queued: result.queued };
+  } catch (err) {
+    // refused by the ingest (future occurredAt, identity conflict, parts): a retry could not fix it either
+    if (err instanceof InputError) return invalid(deps, envelope, err);
+    throw err;
   } finally {
     deps.log.removeKeys(['eventId']);
   }

@@ -2,9 +2,18 @@
 import type { HrEvent } from '../sync/events.ts';
 import { ingestHrEvent, type IngestResult } from '../sync/ingest.ts';
 import type { Container } from '../runtime/composition-root.ts';
-import { RECONCILE_QUEUE_FAILURES } from '../runtime/metric-names.ts';
+import { EVENTS_REJECTED, RECONCILE_QUEUE_FAILURES } from '../runtime/metric-names.ts';
 
 export type IngestDeps = Pick<Container, 'store' | 'clock' | 'log' | 'queue' | 'config' | 'metrics'>;
+
+/**
+ * Counts one refused HR event (`EventsRejected`, alarmed): invalid fields, a future `occurredAt`, an
+ * identity conflict, a snapshot part that disagrees. Flushed at once (one EMF record).
+ */
+export function countRejectedEvent(deps: Pick<Container, 'metrics'>): void {
+  deps.metrics.addMetric(EVENTS_REJECTED, 'Count', 1);
+  deps.metrics.publishStoredMetrics();
+}
 
 /** Ingest result plus whether its touched targets reached the queue. */
 export interface IngestAndQueueResult extends IngestResult {
@@ -16,6 +25,7 @@ export interface IngestAndQueueResult extends IngestResult {
  * A queueing failure does not undo the ingest: the people are stored and their targets marked
  * dirty, so the next schedule reconciles them; it is logged and counted (`ReconcileQueueFailures`).
  * Store failures throw (the sender retries; the delivery id is recorded only after the people).
+ * An event the ingest refuses throws `InputError` (the caller answers 400 / `invalid` and counts it).
  */
 export async function ingestAndQueue(deps: IngestDeps, event: HrEvent, via: 'webhook' | 'event'): Promise<IngestAndQueueResult> {
   const result = await ingestHrEvent(deps, event, { targets: deps.config.targets });

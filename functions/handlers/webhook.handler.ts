@@ -4,8 +4,10 @@ import { APIGatewayProxyEventV2Schema } from '@aws-lambda-powertools/parser/sche
 import { parseHrEvent, type HrEvent } from '../sync/events.ts';
 import { InputError } from '../sync/errors.ts';
 import { getContainer, type Container } from '../runtime/composition-root.ts';
+import { WEBHOOK_MISCONFIGURED } from '../runtime/metric-names.ts';
+import { maskEmails } from '../sync/email.ts';
 import { errorResponse, jsonResponse, type JsonResult } from './http.ts';
-import { ingestAndQueue, type IngestDeps } from './ingest-and-queue.ts';
+import { countRejectedEvent, ingestAndQueue, type IngestDeps } from './ingest-and-queue.ts';
 import { parseWebhookKeys, SIGNATURE_FAILURE_MESSAGES, verifyWebhookSignature, WebhookKeyError, type SignatureResult } from './webhook-signature.ts';
 
 export const WEBHOOK_PATH = '/webhook';
@@ -54,6 +56,13 @@ async function verify(deps: WebhookDeps, payload: Buffer, headers: Record<string
   return fresh === cached ? first : check(fresh);
 }
 
+/** 400 `invalid_event` naming each bad field; counted in `EventsRejected`. */
+function rejected(deps: WebhookDeps, err: InputError): JsonResult {
+  deps.log.warn('webhook rejected: invalid event', { message: maskEmails(err.message), issues: err.issues.length });
+  countRejectedEvent(deps);
+  return errorResponse(400, 'invalid_event', err.message, { issues: err.issues.slice(0, MAX_ISSUES).map((i) => ({ path: i.path, message: i.message })) });
+}
+
 /**
  * The signed HR webhook. Checks, in this order: route and method (404/405), body size (413),
  * Standard Webhooks signature and timestamp (401), media type (415), JSON and HR event (400 naming
@@ -92,7 +101,7 @@ export async function handleWebhook(event: APIGatewayProxyEventV2, deps: Webhook
     if (err instanceof WebhookKeyError) {
       // a weak or broken key is the operator's to fix: no request can be trusted until then
       deps.log.error('webhook misconfigured: WEBHOOK_SECRET holds an unusable key', { error: err.message, keyIndex: err.index + 1 });
-      deps.metrics.addMetric('WebhookMisconfigured', 'Count', 1);
+      deps.metrics.addMetric(WEBHOOK_MISCONFIGURED, 'Count', 1);
       deps.metrics.publishStoredMetrics();
       return jsonResponse(503, { error: 'misconfigured' });
     }
@@ -119,8 +128,7 @@ export async function handleWebhook(event: APIGatewayProxyEventV2, deps: Webhook
     hrEvent = parseHrEvent(doc);
   } catch (err) {
     if (!(err instanceof InputError)) throw err;
-    deps.log.warn('webhook rejected: invalid event', { message: err.message, issues: err.issues.length });
-    return errorResponse(400, 'invalid_event', err.message, { issues: err.issues.slice(0, MAX_ISSUES).map((i) => ({ path: i.path, message: i.message })) });
+    return rejected(deps, err);
   }
 
   deps.log.appendKeys({ eventId: hrEvent.id });
@@ -129,6 +137,7 @@ export async function handleWebhook(event: APIGatewayProxyEventV2, deps: Webhook
     if (result.status === 'duplicate') return jsonResponse(200, { status: 'duplicate', eventId: hrEvent.id });
     return jsonResponse(202, { status: result.status, eventId: hrEvent.id, touched: result.touched.length });
   } catch (err) {
+    if (err instanceof InputError) return rejected(deps, err);
     deps.log.error('webhook event could not be stored', { error: (err as Error).message, errorName: (err as Error).name });
     return errorResponse(500, 'internal', 'the event could not be stored; retry later');
   } finally {

@@ -13,6 +13,12 @@ export type RunMetricName = (typeof RUN_METRICS)[number];
 /** Counted when an HR event was stored but its targets could not be queued (they stay dirty for the schedule). */
 export const RECONCILE_QUEUE_FAILURES = 'ReconcileQueueFailures';
 
+/** Counted for every HR event refused (400 / `invalid`): bad field, identity conflict, future occurredAt, parts mismatch. */
+export const EVENTS_REJECTED = 'EventsRejected';
+
+/** Counted for every webhook request answered 503 because WEBHOOK_SECRET holds an unusable key (under 24 bytes, not base64). */
+export const WEBHOOK_MISCONFIGURED = 'WebhookMisconfigured';
+
 /** Every custom metric name the handlers publish. */
-export const METRIC_NAMES = [...RUN_METRICS, RECONCILE_QUEUE_FAILURES] as const;
+export const METRIC_NAMES = [...RUN_METRICS, RECONCILE_QUEUE_FAILURES, EVENTS_REJECTED, WEBHOOK_MISCONFIGURED] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];

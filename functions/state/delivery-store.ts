@@ -1,14 +1,16 @@
 // ingest --> DeliveryStore port --> DynamoDeliveryStore --> StateTable
-// Item: delivery (pk `DELIVERY#<id>`, sk `-`, expiresAt); a delivery past its expiresAt counts as absent.
-import type { DeliveryStore } from '../sync/ports.ts';
+// Item: delivery (pk `DELIVERY#<id>`, sk `<source>`, expiresAt); a delivery past its expiresAt counts as absent.
+// Versions that deduped on the id alone wrote sk `-`: such an item counts for every source until it expires (7 days).
+import type { DeliveryRef, DeliveryStore } from '../sync/ports.ts';
 import { DeliveryItemSchema } from './items.schema.ts';
-import { keys } from './keys.ts';
+import { SINGLETON_SK, keys } from './keys.ts';
 import { conditional } from './table.ts';
 import type { StateTable } from './table.ts';
 
 /**
- * The DynamoDB implementation of the `DeliveryStore` port.
- * @example if (await new DynamoDeliveryStore(table).recordDelivery(eventId, 604_800)) { … first delivery … }
+ * The DynamoDB implementation of the `DeliveryStore` port: one item per `(source, id)`, all ids' sources
+ * in one small partition, so one consistent Query answers for the source and for an item the landed version wrote.
+ * @example if (await new DynamoDeliveryStore(table).recordDelivery({ source: 'hr', id }, 604_800)) { … first delivery … }
  */
 export class DynamoDeliveryStore implements DeliveryStore {
   private readonly table: StateTable;
@@ -17,22 +19,29 @@ export class DynamoDeliveryStore implements DeliveryStore {
     this.table = table;
   }
 
-  async hasDelivery(id: string): Promise<boolean> {
+  async hasDelivery(delivery: DeliveryRef): Promise<boolean> {
     return this.table.guard('hasDelivery', async () => {
-      const key = keys.delivery(id);
-      const out = await this.table.get({ Key: key, ConsistentRead: true });
-      if (!out.Item) return false;
-      const item = this.table.parse(DeliveryItemSchema, out.Item, 'delivery', key);
-      return item.expiresAt > this.table.nowSeconds();
+      const { pk } = keys.delivery(delivery.source, delivery.id);
+      const items = await this.table.queryAll({
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': 'pk' },
+        ExpressionAttributeValues: { ':pk': pk },
+        ConsistentRead: true,
+      });
+      const now = this.table.nowSeconds();
+      return items.some((raw) => {
+        const item = this.table.parse(DeliveryItemSchema, raw, 'delivery', raw);
+        return (item.sk === delivery.source || item.sk === SINGLETON_SK) && item.expiresAt > now;
+      });
     });
   }
 
-  async recordDelivery(id: string, ttlSeconds: number): Promise<boolean> {
+  async recordDelivery(delivery: DeliveryRef, ttlSeconds: number): Promise<boolean> {
     return this.table.guard('recordDelivery', async () => {
       const now = this.table.nowSeconds();
       return conditional(() =>
         this.table.put({
-          Item: { ...keys.delivery(id), expiresAt: now + ttlSeconds },
+          Item: { ...keys.delivery(delivery.source, delivery.id), expiresAt: now + ttlSeconds },
           ConditionExpression: 'attribute_not_exists(#pk) OR #exp <= :now',
           ExpressionAttributeNames: { '#pk': 'pk', '#exp': 'expiresAt' },
           ExpressionAttributeValues: { ':now': now },

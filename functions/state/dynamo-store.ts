@@ -30,7 +30,7 @@ export type DynamoStateStoreOptions = StateTableOptions;
  * Each is also reachable on its own (`store.leases`, …) for code that needs one kind of data.
  * @example
  * const store = new DynamoStateStore({ tableName: env.TABLE_NAME });
- * if (await store.recordDelivery(id, 86_400)) await store.applyPersonEvent('hr', person, occurredAt);
+ * if (await store.recordDelivery({ source, id }, 86_400)) await store.applyPersonEvent('hr', person, occurredAt);
  */
 export class DynamoStateStore implements StateStore {
   readonly people: DynamoPeopleStore;
@@ -59,11 +59,11 @@ export class DynamoStateStore implements StateStore {
     this.table.resetStats();
   }
 
-  hasDelivery(id: string): Promise<boolean> {
-    return this.deliveries.hasDelivery(id);
+  hasDelivery(delivery: DeliveryRef): Promise<boolean> {
+    return this.deliveries.hasDelivery(delivery);
   }
-  recordDelivery(id: string, ttlSeconds: number): Promise<boolean> {
-    return this.deliveries.recordDelivery(id, ttlSeconds);
+  recordDelivery(delivery: DeliveryRef, ttlSeconds: number): Promise<boolean> {
+    return this.deliveries.recordDelivery(delivery, ttlSeconds);
   }
 
   listPeople(): Promise<StoredPerson[]> {

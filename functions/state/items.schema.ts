@@ -30,8 +30,8 @@ export const PersonItemSchema = PersonSchema.extend({
 });
 export type PersonItem = z.infer<typeof PersonItemSchema>;
 
-/** pk `DELIVERY#<id>`, sk `-` */
-export const DeliveryItemSchema = SingletonKeySchema.extend({ expiresAt: z.number() });
+/** pk `DELIVERY#<id>`, sk `<source>` (or `-`: written by versions that deduped on the id alone) */
+export const DeliveryItemSchema = ItemKeySchema.extend({ expiresAt: z.number() });
 export type DeliveryItem = z.infer<typeof DeliveryItemSchema>;
 
 /** pk `LEDGER#<instanceId>#<orgId>`, sk `<email>` */

@@ -26,7 +26,9 @@ const targetKey = (t: TargetRef): string => `${t.instanceId.toLowerCase()}#${t.o
 export const keys = {
   person: (source: string, identity: string): { pk: typeof PEOPLE_PK; sk: string } => ({ pk: PEOPLE_PK, sk: `${source}#${identity}` }),
   personPrefix: (source: string) => `${source}#`,
-  delivery: (id: string) => ({ pk: `DELIVERY#${id}`, sk: SINGLETON_SK }),
+  delivery: (source: string, id: string) => ({ pk: `DELIVERY#${id}`, sk: source }),
+  /** the delivery as versions before `(source, id)` wrote it: any source's event with this id */
+  legacyDelivery: (id: string) => ({ pk: `DELIVERY#${id}`, sk: SINGLETON_SK }),
   ledgerPk: (t: TargetRef) => `LEDGER#${targetKey(t)}`,
   ledger: (t: TargetRef, email: string) => ({ pk: `LEDGER#${targetKey(t)}`, sk: email }),
   lease: (t: TargetRef) => ({ pk: `LEASE#${targetKey(t)}`, sk: SINGLETON_SK }),

@@ -9,7 +9,7 @@ import type { Person, StoredPerson } from '../sync/types.ts';
 import { PeopleSchema, PersonItemSchema, SnapshotPartItemSchema } from './items.schema.ts';
 import type { PersonItem, SnapshotPartItem } from './items.schema.ts';
 import { PEOPLE_PK, keys } from './keys.ts';
-import { SNAPSHOT_TTL_SECONDS, assertCompleteSnapshot, canonicalTime, checkSnapshotPart, planReplaceSource } from './store-rules.ts';
+import { SNAPSHOT_TTL_SECONDS, assertCompleteSnapshot, canonicalTime, checkPartsAgree, checkSnapshotPart, planReplaceSource } from './store-rules.ts';
 import { conditional } from './table.ts';
 import type { Item, StateTable } from './table.ts';
 
@@ -80,6 +80,14 @@ export class DynamoPeopleStore implements PeopleStore {
   async putSnapshotPart(source: string, snapshotId: string, part: number, parts: number, people: Person[]): Promise<SnapshotPartResult> {
     checkSnapshotPart(part, parts);
     return this.table.guard('putSnapshotPart', async () => {
+      const stored = await this.table.queryAll({
+        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :part)',
+        ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk', '#parts': 'parts' },
+        ExpressionAttributeValues: { ':pk': keys.snapshotPk(source, snapshotId), ':part': keys.snapshotPartPrefix },
+        ProjectionExpression: '#parts',
+        ConsistentRead: true,
+      });
+      checkPartsAgree(snapshotId, stored.map((item) => Number(item.parts)), parts);
       const json = JSON.stringify(people);
       const body = Buffer.byteLength(json) > SNAPSHOT_GZIP_THRESHOLD_BYTES ? new Uint8Array(await gzipAsync(json)) : json;
       await this.table.put({

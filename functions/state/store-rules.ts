@@ -33,6 +33,19 @@ export function checkSnapshotPart(part: number, parts: number): void {
 }
 
 /**
+ * Throws `InputError` (field `parts`) when parts already stored for a snapshot say another part count:
+ * such a part is refused and the stored ones stay as they are.
+ * @example checkPartsAgree('snap-1', [3, 3], 2) // throws: parts: must be 3, like the parts already received
+ */
+export function checkPartsAgree(snapshotId: string, stored: readonly number[], parts: number): void {
+  const other = stored.find((n) => n !== parts);
+  if (other === undefined) return;
+  throw new InputError(`parts: must be ${other}, like the parts of snapshot ${snapshotId} already received`, [
+    { path: 'parts', message: `must be ${other}, like the parts of snapshot ${snapshotId} already received (got ${parts})` },
+  ]);
+}
+
+/**
  * Throws `StateError` unless `items` (sorted by part) are parts 1..n of one n-part snapshot.
  * @example assertCompleteSnapshot('hr', 'snap-1', [{ part: 1, parts: 2 }]) // throws: incomplete (1 of 2 parts)
  */

@@ -28,7 +28,7 @@ import type {
 } from '@aws-sdk/lib-dynamodb';
 import type { z } from 'zod';
 import { maskEmails } from '../sync/email.ts';
-import { StateError } from '../sync/errors.ts';
+import { InputError, StateError } from '../sync/errors.ts';
 import { backoffMs, chunk, mapLimit } from './concurrency.ts';
 import { describeKey } from './keys.ts';
 
@@ -122,7 +122,8 @@ export class StateTable {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof StateError) throw err;
+      // bad input (a snapshot part that disagrees, an identity conflict) stays the caller's InputError
+      if (err instanceof StateError || err instanceof InputError) throw err;
       const detail = err instanceof Error ? `${err.name}: ${maskEmails(err.message)}` : 'unknown error';
       throw new StateError(`${op} failed: ${detail}`, { cause: err });
     }

@@ -2,6 +2,7 @@
 import type { Clock, Log, ReplaceSourceResult, StateStore } from './ports.ts';
 import type { BlockCode, Person, Target } from './types.ts';
 import type { HrEvent } from './events.ts';
+import { InputError } from './errors.ts';
 
 /** What ingestHrEvent needs (handlers/ingest-and-queue.ts `IngestDeps` adds the queue and metrics around it). */
 export interface IngestHrEventDeps {
@@ -36,15 +37,29 @@ export interface IngestResult {
 }
 
 export const DELIVERY_TTL_SECONDS = 7 * 24 * 3600;
+/** How far ahead of our clock an event's `occurredAt` may lie (clock skew); later ones are refused. */
+export const MAX_FUTURE_SKEW_MS = 5 * 60_000;
+
+/** Throws `InputError` (field `occurredAt`) for an event more than 5 minutes in the future: it would pin the person for good. */
+function refuseFuture(event: HrEvent, now: number): void {
+  if (Date.parse(event.occurredAt) <= now + MAX_FUTURE_SKEW_MS) return;
+  const message = `more than ${MAX_FUTURE_SKEW_MS / 60_000} minutes in the future (our clock: ${new Date(now).toISOString()})`;
+  throw new InputError(`occurredAt: ${message}`, [{ path: 'occurredAt', message }]);
+}
 
 /**
  * Applies one validated HR event to the stored people. Idempotent per event id and per person
  * (an event older than the last one applied for that person changes nothing).
+ * Throws `InputError` naming the field for an event that cannot be applied (nothing is stored and
+ * its delivery id is not recorded, so a corrected resend is processed): `occurredAt` more than 5
+ * minutes ahead, a snapshot part whose `parts` disagrees with the parts already received.
  * @example const r = await ingestHrEvent(deps, parseHrEvent(body), { targets: config.targets })
  */
 export async function ingestHrEvent(deps: IngestHrEventDeps, event: HrEvent, opts: IngestOptions): Promise<IngestResult> {
   const { store } = deps;
-  if (await store.hasDelivery(event.id)) return { status: 'duplicate', touched: [] };
+  refuseFuture(event, deps.clock.now());
+  const delivery = { source: event.source, id: event.id };
+  if (await store.hasDelivery(delivery)) return { status: 'duplicate', touched: [] };
 
   const all = opts.targets.map((t) => t.name);
   let result: IngestResult;
@@ -58,7 +73,7 @@ export async function ingestHrEvent(deps: IngestHrEventDeps, event: HrEvent, opt
   if (result.touched.length) {
     await store.markDirty(opts.targets.filter((t) => result.touched.includes(t.name)));
   }
-  await store.recordDelivery(event.id, opts.deliveryTtlSeconds ?? DELIVERY_TTL_SECONDS);
+  await store.recordDelivery(delivery, opts.deliveryTtlSeconds ?? DELIVERY_TTL_SECONDS);
   deps.log.info('hr event ingested', { eventId: event.id, type: event.type, status: result.status, touched: result.touched.length });
   return result;
 }

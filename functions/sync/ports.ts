@@ -72,12 +72,18 @@ export interface RunRecord extends RunReport {
   finishedAt?: string;
 }
 
-/** Dedupe of webhook / event delivery ids. */
+/** A delivery as deduped: the HR event's `id` within its `source` (two HR sources may reuse an id). */
+export interface DeliveryRef {
+  source: string;
+  id: string;
+}
+
+/** Dedupe of webhook / event deliveries by `(source, id)`. */
 export interface DeliveryStore {
-  /** true if this delivery id was already recorded (and has not expired) */
-  hasDelivery(id: string): Promise<boolean>;
+  /** true if this delivery was already recorded (and has not expired) */
+  hasDelivery(delivery: DeliveryRef): Promise<boolean>;
   /** records the id (conditional: only if absent or expired); false if it was already there */
-  recordDelivery(id: string, ttlSeconds: number): Promise<boolean>;
+  recordDelivery(delivery: DeliveryRef, ttlSeconds: number): Promise<boolean>;
 }
 
 /** The people of every source as HR sent them, and multi-part snapshots until every part arrived. */

@@ -13,6 +13,7 @@ import {
   SNAPSHOT_TTL_SECONDS,
   assertCompleteSnapshot,
   canonicalTime,
+  checkPartsAgree,
   checkSnapshotPart,
   lastPerEmail,
   planReplaceSource,
@@ -81,18 +82,19 @@ export class MemoryStateStore implements StateStore {
 
   // --- deliveries ---
 
-  async hasDelivery(id: string): Promise<boolean> {
+  async hasDelivery(delivery: DeliveryRef): Promise<boolean> {
     await this.enter('hasDelivery', 1, 0);
-    const expiresAt = this.deliveries.get(id);
+    const expiresAt = this.deliveries.get(pkOf(keys.delivery(delivery.source, delivery.id)));
     return expiresAt !== undefined && expiresAt > this.nowSeconds();
   }
 
-  async recordDelivery(id: string, ttlSeconds: number): Promise<boolean> {
+  async recordDelivery(delivery: DeliveryRef, ttlSeconds: number): Promise<boolean> {
     await this.enter('recordDelivery', 0, 1);
     const now = this.nowSeconds();
-    const stored = this.deliveries.get(id);
+    const key = pkOf(keys.delivery(delivery.source, delivery.id));
+    const stored = this.deliveries.get(key);
     if (stored !== undefined && stored > now) return false;
-    this.deliveries.set(id, now + ttlSeconds);
+    this.deliveries.set(key, now + ttlSeconds);
     return true;
   }
 
@@ -134,6 +136,7 @@ export class MemoryStateStore implements StateStore {
     await this.enter('putSnapshotPart', 1, 1);
     const pk = keys.snapshotPk(source, snapshotId);
     const items = this.snapshots.get(pk) ?? new Map<number, PartItem>();
+    checkPartsAgree(snapshotId, [...items.values()].map((item) => item.parts), parts);
     this.snapshots.set(pk, items);
     items.set(part, { part, parts, people: JSON.stringify(people), expiresAt: this.nowSeconds() + SNAPSHOT_TTL_SECONDS });
     const received = [...items.values()].filter((item) => item.parts === parts).length;

@@ -70,39 +70,57 @@ export function describeStoreContract(implementation: string, make: MakeStore): 
     it('returns true once, then false, and hasDelivery sees the id', async () => {
       // Prepare
       const { store } = makeStore();
-      const id = uniqueId('msg');
+      const delivery = { source: 'hr', id: uniqueId('msg') };
 
       // Act
-      const before = await store.hasDelivery(id);
-      const first = await store.recordDelivery(id, 3600);
-      const second = await store.recordDelivery(id, 3600);
+      const before = await store.hasDelivery(delivery);
+      const first = await store.recordDelivery(delivery, 3600);
+      const second = await store.recordDelivery(delivery, 3600);
 
       // Assess
       expect(before).toBe(false);
       expect(first).toBe(true);
       expect(second).toBe(false);
-      expect(await store.hasDelivery(id)).toBe(true);
+      expect(await store.hasDelivery(delivery)).toBe(true);
+    });
+
+    it('keeps one id of two sources apart: each is recorded once, neither hides the other', async () => {
+      // Prepare
+      const { store } = makeStore();
+      const id = uniqueId('shared');
+
+      // Act
+      const first = await store.recordDelivery({ source: 'hr-a', id }, 3600);
+      const otherBefore = await store.hasDelivery({ source: 'hr-b', id });
+      const other = await store.recordDelivery({ source: 'hr-b', id }, 3600);
+
+      // Assess
+      expect(first).toBe(true);
+      expect(otherBefore).toBe(false);
+      expect(other).toBe(true);
+      expect(await store.hasDelivery({ source: 'hr-a', id })).toBe(true);
+      expect(await store.hasDelivery({ source: 'hr-b', id })).toBe(true);
     });
 
     it('returns true for exactly one of five concurrent records of the same id', async () => {
       const { store } = makeStore();
-      const id = uniqueId('race');
+      const delivery = { source: 'hr', id: uniqueId('race') };
 
-      const outcomes = await Promise.all(Array.from({ length: 5 }, () => store.recordDelivery(id, 3600)));
+      const outcomes = await Promise.all(Array.from({ length: 5 }, () => store.recordDelivery(delivery, 3600)));
 
       expect(outcomes.filter(Boolean)).toHaveLength(1);
     });
 
     it('returns false from hasDelivery once the delivery expired, and records it anew', async () => {
       const { store, clock } = makeStore();
-      const id = uniqueId('old');
-      await store.recordDelivery(id, 60);
+      const delivery = { source: 'hr', id: uniqueId('old') };
+      await store.recordDelivery(delivery, 60);
 
       clock.ms += 61_000;
 
-      expect(await store.hasDelivery(id)).toBe(false);
-      expect(await store.recordDelivery(id, 60)).toBe(true);
-      expect(await store.hasDelivery(id)).toBe(true);
+      expect(await store.hasDelivery(delivery)).toBe(false);
+      expect(await store.recordDelivery(delivery, 60)).toBe(true);
+      expect(await store.hasDelivery(delivery)).toBe(true);
     });
   });
 

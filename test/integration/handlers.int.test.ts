@@ -212,7 +212,7 @@ describe('Function: handler (webhook → queue → reconcile)', () => {
     // Assert
     expect(res.statusCode).toBe(401);
     expect((await c.store.listPeople()).map((p) => p.email)).not.toContain(email);
-    expect(await c.store.hasDelivery(doc.id as string)).toBe(false);
+    expect(await c.store.hasDelivery({ source: doc.source as string, id: doc.id as string })).toBe(false);
     expect(sent).toEqual([]);
     expect(posts()).toBe(postsBefore);
   });

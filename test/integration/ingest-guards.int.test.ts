@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, EventBridgeEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient, type GetSecretValueCommandInput, type GetSecretValueCommandOutput } from '@aws-sdk/client-secrets-manager';
 import { SQSClient, type SendMessageBatchCommandInput, type SendMessageBatchCommandOutput } from '@aws-sdk/client-sqs';
 import { startEmulator, DEFAULT_ID, DEFAULT_TOKEN, type RunningEmulator } from '../../emulator/index.ts';
@@ -197,5 +197,103 @@ describe('Function: handler (reserved names in events)', () => {
     expect(res.body.message).toBe(`person.${name}: is a reserved name (__proto__, constructor, prototype) and cannot be used`);
     expect(await peopleOf(source)).toEqual([]);
     expect(sent).toEqual([]);
+  });
+});
+
+describe('Function: handler (occurredAt bounded)', () => {
+  it('returns 400 naming occurredAt for an event 10 minutes ahead, stores nothing, counts EventsRejected, and processes the corrected resend', async () => {
+    // Arrange
+    const source = unique('hr');
+    const id = unique('evt');
+    const person = { email: 'future@example.com', department: 'Engineering' };
+    const ahead = { id, type: 'person.upserted', occurredAt: isoIn(10 * MINUTE), source, person };
+
+    // Act
+    const refused = await webhook(ahead);
+    const peopleAfterRefusal = await peopleOf(source);
+    const corrected = await webhook({ ...ahead, occurredAt: isoIn(-MINUTE) });
+
+    // Assess
+    expect(refused.status).toBe(400);
+    expect(refused.body.message).toMatch(/^occurredAt: more than 5 minutes in the future/);
+    expect(peopleAfterRefusal).toEqual([]);
+    expect(metricTotal('EventsRejected')).toBe(1);
+    expect(corrected.status).toBe(202);
+    expect(corrected.body.status).toBe('applied');
+    expect((await peopleOf(source)).map((p) => p.email)).toEqual(['future@example.com']);
+  });
+
+  it('returns applied for an event 4 minutes ahead (clock skew within 5 minutes)', async () => {
+    // Arrange
+    const source = unique('hr');
+
+    // Act
+    const res = await webhook({ id: unique('evt'), type: 'person.upserted', occurredAt: isoIn(4 * MINUTE), source, person: { email: 'skew@example.com' } });
+
+    // Assess
+    expect(res.status).toBe(202);
+    expect((await peopleOf(source)).map((p) => p.email)).toEqual(['skew@example.com']);
+  });
+});
+
+describe('Function: handler (multi-part snapshots)', () => {
+  it('returns 400 naming parts for a part whose parts disagrees; the snapshot completes with its right parts', async () => {
+    // Arrange
+    const source = unique('hr');
+    const snapshotId = unique('snap');
+    const at = isoIn(-MINUTE);
+    const part = (n: number, parts: number, email: string) => ({
+      id: unique('evt'), type: 'roster.snapshot', occurredAt: at, source, snapshotId, part: n, parts, people: [{ email, department: 'Engineering' }],
+    });
+
+    // Act
+    const first = await webhook(part(1, 2, 'one@example.com'));
+    const wrong = await webhook(part(2, 3, 'wrong@example.com'));
+    const wrongAgain = await webhook(part(3, 3, 'wrong@example.com'));
+    const second = await webhook(part(2, 2, 'two@example.com'));
+
+    // Assess
+    expect(first).toMatchObject({ status: 202, body: { status: 'partial' } });
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.message).toMatch(/^parts: must be 2/);
+    expect(wrongAgain.status).toBe(400);
+    expect(second).toMatchObject({ status: 202, body: { status: 'applied' } });
+    expect((await peopleOf(source)).map((p) => p.email).sort()).toEqual(['one@example.com', 'two@example.com']);
+    expect(metricTotal('EventsRejected')).toBe(2);
+  });
+});
+
+describe('Function: handler (delivery identity is (source, id))', () => {
+  it('returns applied for the same event id from two HR sources and stores both people', async () => {
+    // Arrange
+    const id = unique('evt');
+    const [a, b] = [unique('hr-a'), unique('hr-b')];
+    const event = (source: string, email: string) => ({ id, type: 'person.upserted', occurredAt: isoIn(-MINUTE), source, person: { email } });
+
+    // Act
+    const first = await webhook(event(a, 'first@example.com'));
+    const second = await webhook(event(b, 'second@example.com'));
+    const replay = await webhook(event(b, 'second@example.com'));
+
+    // Assess
+    expect(first.body.status).toBe('applied');
+    expect(second.body.status).toBe('applied');
+    expect(replay).toMatchObject({ status: 200, body: { status: 'duplicate' } });
+    expect((await peopleOf(a)).map((p) => p.email)).toEqual(['first@example.com']);
+    expect((await peopleOf(b)).map((p) => p.email)).toEqual(['second@example.com']);
+  });
+
+  it('returns duplicate for an event whose id the landed version recorded (raw item pk DELIVERY#<id>, sk -)', async () => {
+    // Arrange: the item as the landed version wrote it, without the store
+    const id = unique('evt');
+    const source = unique('hr');
+    await dynamo.send(new PutItemCommand({ TableName: table, Item: { pk: { S: `DELIVERY#${id}` }, sk: { S: '-' }, expiresAt: { N: String(Math.floor(Date.now() / 1000) + 3600) } } }));
+
+    // Act
+    const res = await webhook({ id, type: 'person.upserted', occurredAt: isoIn(-MINUTE), source, person: { email: 'landed@example.com' } });
+
+    // Assess
+    expect(res).toMatchObject({ status: 200, body: { status: 'duplicate' } });
+    expect(await peopleOf(source)).toEqual([]);
   });
 });

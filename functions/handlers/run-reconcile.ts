@@ -1,11 +1,12 @@
-// queue handler / serve's queue worker --> reconcileAndRecord --> runSync --> metrics + correlated log lines
+// queue handler / serve's queue worker --> reconcileAndRecord --> runSync --> metrics + correlated log lines + Sync Run Completed events
 import type { RunRecord } from '../sync/ports.ts';
 import type { RunReport } from '../sync/types.ts';
 import { newRunId, runSync } from '../sync/reconcile.ts';
 import type { Container } from '../runtime/composition-root.ts';
 import { recordRunMetrics } from '../runtime/metrics.ts';
+import { runCompletedDetails } from '../sync/run-events.ts';
 
-export type ReconcileDeps = Pick<Container, 'api' | 'store' | 'clock' | 'log' | 'metrics' | 'config'>;
+export type ReconcileDeps = Pick<Container, 'api' | 'store' | 'clock' | 'log' | 'metrics' | 'config'> & Partial<Pick<Container, 'stage' | 'runEvents'>>;
 
 export interface ReconcileRunOptions {
   targetNames: string[];
@@ -16,8 +17,10 @@ export interface ReconcileRunOptions {
 }
 
 /**
- * Reconciles the named targets in the config's mode, with `runId` on every log line, and emits the
- * run metrics (InvitesSent, InvitesRenewed, InvitesFailed, RunsBlocked, DriftRemaining, RunDurationMs).
+ * Reconciles the named targets in the config's mode, with `runId` on every log line, emits the
+ * run metrics (InvitesSent, InvitesRenewed, InvitesFailed, RunsBlocked, DriftRemaining, RunDurationMs;
+ * one record per target) and, with `runEvents`, one `Sync Run Completed` event per target that was
+ * blocked, failed, stopped early or changed anything (a failed put is logged, never thrown).
  * @example const report = await reconcileAndRecord(container, { targetNames: ['eng'], trigger: 'queue', deadline })
  */
 export async function reconcileAndRecord(deps: ReconcileDeps, opts: ReconcileRunOptions): Promise<RunReport> {
@@ -40,6 +43,10 @@ export async function reconcileAndRecord(deps: ReconcileDeps, opts: ReconcileRun
       targets: report.targets.map((t) => ({ name: t.name, complete: t.complete, blocked: t.blocked, error: t.error?.code })),
       ...metrics,
     });
+    if (deps.runEvents) {
+      const details = runCompletedDetails(report, { stage: deps.stage ?? 'local', trigger: opts.trigger, approveCommand: deps.runEvents.approveCommand });
+      if (details.length) await deps.runEvents.notifier.runCompleted(details);
+    }
     return report;
   } finally {
     deps.log.removeKeys(['runId']);

@@ -3,6 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SyncConfig } from '../config/sync-config.schema.ts';
 import { readSyncConfigFile, SyncConfigFileError } from '../config/load-sync-config.ts';
 import type { Clock, InviteApi, ReconcileQueue, StateStore } from '../sync/ports.ts';
@@ -11,6 +12,8 @@ import { LosantClient } from '../losant/client.ts';
 import { DynamoStateStore } from '../state/dynamo-store.ts';
 import { CachedSecret, type SecretSource } from '../secrets/secrets-manager.ts';
 import { SqsReconcileQueue } from '../queue/sqs-queue.ts';
+import { EventBridgeRunNotifier } from '../notify/eventbridge-notifier.ts';
+import type { RunNotifier } from '../sync/run-events.ts';
 import { parseLambdaEnv } from './env.schema.ts';
 import { createLambdaLogger, type HandlerLog } from './logger.ts';
 import { createLambdaMetrics, type MetricsSink } from './metrics.ts';
@@ -27,13 +30,32 @@ export interface Container {
   metrics: MetricsSink;
   /** space-separated `whsec_…` keys (several during a rotation) */
   webhookSecret: SecretSource;
+  /** where notable runs are announced, and the approve command their events carry; absent: no events */
+  runEvents?: RunEvents;
 }
+
+/** The Sync Run Completed announcements of a host. */
+export interface RunEvents {
+  notifier: RunNotifier;
+  /** what an operator runs to approve a blocked run of this stage */
+  approveCommand: (runId: string) => string;
+}
+
+/**
+ * The approve command a blocked run's event carries: the CLI against the stage's table.
+ * @example approveCommandFor('InviteSync-prod-StateTable-1X2Y3Z')('r-1') // 'STATE_TABLE=InviteSync-prod-StateTable-1X2Y3Z invite-sync approve --run r-1'
+ */
+export const approveCommandFor =
+  (tableName: string) =>
+  (runId: string): string =>
+    `STATE_TABLE=${tableName} invite-sync approve --run ${runId}`;
 
 /** SDK clients and parts a test or another host supplies instead of the defaults. */
 export interface ContainerOverrides {
   dynamoClient?: DynamoDBClient;
   secretsClient?: SecretsManagerClient;
   sqsClient?: SQSClient;
+  eventBridgeClient?: EventBridgeClient;
   log?: HandlerLog;
   metrics?: MetricsSink;
   clock?: Clock;
@@ -55,7 +77,7 @@ export class BundledConfigError extends Error {
 export async function createContainer(env: Record<string, string | undefined> = process.env, overrides: ContainerOverrides = {}): Promise<Container> {
   const e = parseLambdaEnv(env);
   const log = overrides.log ?? createLambdaLogger({ serviceName: e.POWERTOOLS_SERVICE_NAME, persistentKeys: { stage: e.STAGE }, ...(e.POWERTOOLS_LOG_LEVEL ? { level: e.POWERTOOLS_LOG_LEVEL } : {}) });
-  const metrics = overrides.metrics ?? createLambdaMetrics({ namespace: e.POWERTOOLS_METRICS_NAMESPACE, serviceName: e.POWERTOOLS_SERVICE_NAME });
+  const metrics = overrides.metrics ?? createLambdaMetrics({ namespace: e.POWERTOOLS_METRICS_NAMESPACE, serviceName: e.POWERTOOLS_SERVICE_NAME, stage: e.STAGE });
   const clock = overrides.clock ?? systemClock;
 
   const configPath = isAbsolute(e.SYNC_CONFIG_FILE) ? e.SYNC_CONFIG_FILE : resolve(e.LAMBDA_TASK_ROOT ?? process.cwd(), e.SYNC_CONFIG_FILE);
@@ -82,6 +104,14 @@ export async function createContainer(env: Record<string, string | undefined> = 
     log,
     metrics,
     webhookSecret,
+    ...(e.RUN_EVENT_BUS
+      ? {
+          runEvents: {
+            notifier: new EventBridgeRunNotifier({ busName: e.RUN_EVENT_BUS, log, ...(overrides.eventBridgeClient ? { client: overrides.eventBridgeClient } : {}) }),
+            approveCommand: approveCommandFor(e.STATE_TABLE),
+          },
+        }
+      : {}),
   };
 }
 

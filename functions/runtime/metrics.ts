@@ -6,6 +6,8 @@ import type { RunReport } from '../sync/types.ts';
 /** What the handlers need of a metrics backend (Powertools Metrics satisfies it). */
 export interface MetricsSink {
   addMetric(name: string, unit: typeof MetricUnit.Count | typeof MetricUnit.Milliseconds, value: number): unknown;
+  /** adds one dimension set, the default dimensions plus these, up to the next publish (`{}`: the defaults alone) */
+  addDimensions?(dimensions: Record<string, string>): unknown;
   publishStoredMetrics(): void;
 }
 
@@ -29,37 +31,60 @@ export function runMetricValues(report: RunReport, durationMs: number): Record<R
   return v;
 }
 
+/** One target's share of the run metrics (RunDurationMs is the whole run's). */
+function targetMetricValues(report: RunReport, index: number, durationMs: number): Record<RunMetricName, number> {
+  return runMetricValues({ ...report, targets: [report.targets[index]!] }, durationMs);
+}
+
 /**
- * Emits one reconcile's metrics and flushes them (one EMF record per run).
+ * Emits one reconcile's metrics and flushes them: one EMF record per target, in the dimension sets
+ * `[service, stage]` (the default dimensions) and `[service, stage, target]`, so the stage's alarms
+ * sum every target and the dashboard can split them; a run without targets publishes one record
+ * in `[service, stage]` alone. Returns the sums over the run.
  * @example recordRunMetrics(metrics, report, Date.now() - started)
  */
 export function recordRunMetrics(metrics: MetricsSink, report: RunReport, durationMs: number): Record<RunMetricName, number> {
+  const publish = (values: Record<RunMetricName, number>, target?: string): void => {
+    if (target !== undefined) {
+      // both sets, explicitly: Powertools drops the default-only set once another set is added
+      metrics.addDimensions?.({});
+      metrics.addDimensions?.({ target });
+    }
+    for (const name of RUN_METRICS) {
+      metrics.addMetric(name, name === 'RunDurationMs' ? MetricUnit.Milliseconds : MetricUnit.Count, values[name]);
+    }
+    metrics.publishStoredMetrics();
+  };
   const values = runMetricValues(report, durationMs);
-  for (const name of RUN_METRICS) {
-    metrics.addMetric(name, name === 'RunDurationMs' ? MetricUnit.Milliseconds : MetricUnit.Count, values[name]);
-  }
-  metrics.publishStoredMetrics();
+  if (report.targets.length === 0) publish(values);
+  report.targets.forEach((t, i) => publish(targetMetricValues(report, i, durationMs), t.name));
   return values;
 }
 
 /**
- * The Lambda's metrics: Powertools EMF, namespace InviteSync, dimension `service` only
- * (the alarms match exactly that dimension set).
+ * The Lambda's metrics: Powertools EMF, namespace InviteSync, default dimensions `service` and
+ * `stage` (the stage's alarms match exactly `[service, stage]`, so stages sharing an account never
+ * fire each other's alarms); run metrics add `[service, stage, target]`.
  */
-export function createLambdaMetrics(opts: { namespace: string; serviceName: string }): Metrics {
-  return new Metrics({ namespace: opts.namespace, serviceName: opts.serviceName });
+export function createLambdaMetrics(opts: { namespace: string; serviceName: string; stage: string }): Metrics {
+  return new Metrics({ namespace: opts.namespace, serviceName: opts.serviceName, defaultDimensions: { stage: opts.stage } });
 }
 
-/** Metrics for `serve`: each flush becomes one info line (`metrics InvitesSent=1 …`). */
+/** Metrics for `serve`: each flush becomes one info line (`metrics target=eng InvitesSent=1 …`). */
 export function createLogMetrics(log: Log): MetricsSink {
   let stored: Record<string, number> = {};
+  let dimensions: Record<string, string> = {};
   return {
     addMetric(name, _unit, value) {
       stored[name] = (stored[name] ?? 0) + value;
     },
+    addDimensions(d) {
+      dimensions = { ...dimensions, ...d };
+    },
     publishStoredMetrics() {
-      if (Object.keys(stored).length) log.info('metrics', stored);
+      if (Object.keys(stored).length) log.info('metrics', { ...dimensions, ...stored });
       stored = {};
+      dimensions = {};
     },
   };
 }

@@ -1,9 +1,8 @@
 // Runtime pieces of the Lambda: masked Powertools logs, EMF run metrics, the env schema, trigger detection.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { createLambdaLogger, keyedLog, maskingReplacer, REDACTED } from '../../functions/runtime/logger.ts';
-import { recordRunMetrics, runMetricValues, RUN_METRICS } from '../../functions/runtime/metrics.ts';
+import { createLambdaMetrics, recordRunMetrics, runMetricValues, RUN_METRICS } from '../../functions/runtime/metrics.ts';
 import { EnvironmentError, parseLambdaEnv } from '../../functions/runtime/env.schema.ts';
 import { detectTrigger, dispatch } from '../../functions/handlers/index.handler.ts';
 import { UnknownEventError } from '../../functions/handlers/errors.ts';
@@ -89,7 +88,7 @@ function target(over: Partial<TargetReport>): TargetReport {
 }
 
 describe('Function: recordRunMetrics', () => {
-  it('returns summed run metrics and publishes them as one EMF record in namespace InviteSync', () => {
+  it('returns summed run metrics and publishes one EMF record per target in [service, stage] and [service, stage, target]', () => {
     // Arrange
     const report: RunReport = {
       mode: 'apply', runId: 'r-1', complete: false,
@@ -98,7 +97,7 @@ describe('Function: recordRunMetrics', () => {
         target({ name: 'ops', planned: { invite: 9, renew: 0, fixRole: 0, revoke: 0 }, blocked: 'maxInvitesPerRun', complete: false }),
       ],
     };
-    const metrics = new Metrics({ namespace: 'InviteSync', serviceName: 'invite-sync' });
+    const metrics = createLambdaMetrics({ namespace: 'InviteSync', serviceName: 'invite-sync', stage: 'prod' });
     // Act
     let values: ReturnType<typeof recordRunMetrics> | undefined;
     const lines = captureOutput(() => {
@@ -106,15 +105,31 @@ describe('Function: recordRunMetrics', () => {
     });
     // Assert
     expect(values).toEqual({ InvitesSent: 4, InvitesRenewed: 2, InvitesFailed: 1, RunsBlocked: 1, DriftRemaining: 10, RunDurationMs: 1234 });
-    expect(lines).toHaveLength(1);
-    const emf = JSON.parse(lines[0]!) as { _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] } } & Record<string, unknown>;
-    const directive = emf._aws.CloudWatchMetrics[0]!;
+    expect(lines).toHaveLength(2);
+    type Emf = { _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] } } & Record<string, unknown>;
+    const [eng, ops] = lines.map((l) => JSON.parse(l) as Emf);
+    const directive = eng!._aws.CloudWatchMetrics[0]!;
     expect(directive.Namespace).toBe('InviteSync');
-    expect(directive.Dimensions).toEqual([['service']]);
+    expect(directive.Dimensions).toEqual([['service', 'stage'], ['service', 'stage', 'target']]);
     expect(directive.Metrics.map((m) => m.Name).sort()).toEqual([...RUN_METRICS].sort());
     expect(directive.Metrics.find((m) => m.Name === 'RunDurationMs')?.Unit).toBe('Milliseconds');
-    expect(emf.InvitesSent).toBe(4);
-    expect(emf.DriftRemaining).toBe(10);
+    expect(eng).toMatchObject({ service: 'invite-sync', stage: 'prod', target: 'eng', InvitesSent: 4, InvitesFailed: 1, DriftRemaining: 1, RunsBlocked: 0 });
+    expect(ops).toMatchObject({ service: 'invite-sync', stage: 'prod', target: 'ops', InvitesSent: 0, DriftRemaining: 9, RunsBlocked: 1 });
+  });
+
+  it('returns the sums and publishes one [service, stage] record for a run without targets', () => {
+    // Arrange
+    const metrics = createLambdaMetrics({ namespace: 'InviteSync', serviceName: 'invite-sync', stage: 'dev' });
+    // Act
+    const lines = captureOutput(() => {
+      recordRunMetrics(metrics, { mode: 'apply', runId: 'r', complete: true, targets: [] }, 7);
+    });
+    // Assert
+    expect(lines).toHaveLength(1);
+    const emf = JSON.parse(lines[0]!) as { _aws: { CloudWatchMetrics: { Dimensions: string[][] }[] } } & Record<string, unknown>;
+    expect(emf._aws.CloudWatchMetrics[0]!.Dimensions).toEqual([['service', 'stage']]);
+    expect(emf).toMatchObject({ stage: 'dev', RunDurationMs: 7 });
+    expect(emf.target).toBeUndefined();
   });
 
   it('returns zero drift for a run that did everything it planned', () => {

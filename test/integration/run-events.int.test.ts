@@ -1,0 +1,230 @@
+// Sync Run Completed end to end: the real composition root (RUN_EVENT_BUS set) over DynamoDB Local and the Losant
+// emulator; the EventBridge client speaks real HTTP (AWS JSON 1.1) to a tiny PutEvents endpoint on 127.0.0.1.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SecretsManagerClient, type GetSecretValueCommandInput, type GetSecretValueCommandOutput } from '@aws-sdk/client-secrets-manager';
+import { SQSClient, type SendMessageBatchCommandInput, type SendMessageBatchCommandOutput } from '@aws-sdk/client-sqs';
+import { startEmulator, DEFAULT_ID, DEFAULT_TOKEN, type RunningEmulator } from '../../emulator/index.ts';
+import { createTableIfMissing } from '../../functions/state/table-design.ts';
+import { createContainer, type Container } from '../../functions/runtime/composition-root.ts';
+import { keyedLog } from '../../functions/runtime/logger.ts';
+import type { MetricsSink } from '../../functions/runtime/metrics.ts';
+import { dispatch } from '../../functions/handlers/index.handler.ts';
+import { RUN_EVENT_DETAIL_TYPE, RUN_EVENT_SOURCE } from '../../functions/notify/run-event-names.ts';
+import { localDynamoClient, uniqueTableName } from '../helpers/dynamo.ts';
+import { memoryLog } from '../helpers/sync-harness.ts';
+
+const OPS_ORG = '5a5b5c5d5e5f606162636465';
+const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'example' };
+const LAMBDA_CONTEXT = { getRemainingTimeInMillis: () => 120_000 };
+const EMAIL_PATTERN = /[^\s"@]+@[^\s"@]+\.[a-z]{2,}/i;
+const DETAIL_KEYS = ['stage', 'runId', 'target', 'trigger', 'mode', 'complete', 'planned', 'done', 'failed', 'skipped', 'blocked', 'errorCode', 'approveCommand'];
+const sqsTemplate = (JSON.parse(readFileSync(new URL('../fixtures/lambda/sqs-reconcile.json', import.meta.url), 'utf8')) as SQSEvent).Records[0]!;
+
+interface PutEventsCall {
+  target: string | undefined;
+  contentType: string | undefined;
+  body: { Entries: { EventBusName: string; Source: string; DetailType: string; Detail: string }[] };
+}
+
+let emulator: RunningEmulator;
+let dynamo: DynamoDBClient;
+let taskRoot: string;
+let table: string;
+let eventBridge: Server;
+let c: Container;
+/** what the local endpoint answers: PutEvents accepted, or a 500 */
+let endpointMode: 'accept' | 'fail' = 'accept';
+const calls: PutEventsCall[] = [];
+const log = memoryLog();
+
+function secretsClient(values: Record<string, string>): SecretsManagerClient {
+  const client = new SecretsManagerClient({ region: 'eu-central-1', credentials: CREDENTIALS });
+  client.middlewareStack.add(
+    () => async (args) => {
+      const id = (args.input as GetSecretValueCommandInput).SecretId ?? '';
+      const output: GetSecretValueCommandOutput = { $metadata: {}, SecretString: values[id] };
+      return { output, response: {} };
+    },
+    { step: 'initialize', name: 'secretsLocally' },
+  );
+  return client;
+}
+
+function sqsClient(): SQSClient {
+  const client = new SQSClient({ region: 'eu-central-1', credentials: CREDENTIALS });
+  client.middlewareStack.add(
+    () => async (args) => {
+      const input = args.input as SendMessageBatchCommandInput;
+      const output: SendMessageBatchCommandOutput = { $metadata: {}, Failed: [], Successful: (input.Entries ?? []).map((e) => ({ Id: e.Id!, MessageId: randomUUID(), MD5OfMessageBody: '' })) };
+      return { output, response: {} };
+    },
+    { step: 'initialize', name: 'sqsLocally' },
+  );
+  return client;
+}
+
+const noMetrics: MetricsSink = { addMetric: () => undefined, publishStoredMetrics: () => undefined };
+
+/** A PutEvents endpoint speaking EventBridge's JSON 1.1 protocol: records each call, accepts every entry (or fails). */
+function startEventBridgeEndpoint(): Promise<Server> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as PutEventsCall['body'];
+      calls.push({ target: req.headers['x-amz-target'] as string | undefined, contentType: req.headers['content-type'], body });
+      if (endpointMode === 'fail') {
+        res.writeHead(500, { 'content-type': 'application/x-amz-json-1.1' });
+        res.end(JSON.stringify({ __type: 'InternalException', message: 'the bus is having a bad day' }));
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+      res.end(JSON.stringify({ FailedEntryCount: 0, Entries: body.Entries.map(() => ({ EventId: randomUUID() })) }));
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+beforeAll(async () => {
+  emulator = await startEmulator({ port: 0, seed: { instances: [{ id: DEFAULT_ID, orgs: [{ id: DEFAULT_ID }, { id: OPS_ORG }] }] } });
+  eventBridge = await startEventBridgeEndpoint();
+  dynamo = localDynamoClient();
+  table = uniqueTableName('run-events');
+  await createTableIfMissing(dynamo, table);
+  taskRoot = await mkdtemp(join(tmpdir(), 'invite-sync-task-'));
+  await writeFile(
+    join(taskRoot, 'sync-config.json'),
+    JSON.stringify({
+      targets: [
+        { name: 'eng', instanceId: DEFAULT_ID, orgId: DEFAULT_ID, rules: [{ when: { department: 'Engineering' }, role: 'edit' }] },
+        { name: 'ops', instanceId: DEFAULT_ID, orgId: OPS_ORG, rules: [{ when: { department: 'Operations' }, role: 'view' }] },
+      ],
+      limits: { maxChangesPerRun: 2 },
+    }),
+  );
+  const env = {
+    STAGE: 'test',
+    STATE_TABLE: table,
+    LOSANT_API_URL: emulator.url,
+    LOSANT_TOKEN_SECRET_ARN: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:LosantToken',
+    WEBHOOK_SECRET_ARN: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:WebhookSecret',
+    RECONCILE_QUEUE_URL: 'https://sqs.eu-central-1.amazonaws.com/123456789012/reconcile',
+    RUN_EVENT_BUS: 'default',
+    LAMBDA_TASK_ROOT: taskRoot,
+  };
+  const { port } = eventBridge.address() as AddressInfo;
+  c = await createContainer(env, {
+    dynamoClient: dynamo,
+    secretsClient: secretsClient({ [env.LOSANT_TOKEN_SECRET_ARN]: DEFAULT_TOKEN, [env.WEBHOOK_SECRET_ARN]: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }),
+    sqsClient: sqsClient(),
+    eventBridgeClient: new EventBridgeClient({ endpoint: `http://127.0.0.1:${port}`, region: 'eu-central-1', credentials: CREDENTIALS, maxAttempts: 1 }),
+    log: keyedLog(log),
+    metrics: noMetrics,
+  });
+});
+
+afterAll(async () => {
+  await (c?.api as { close?: () => Promise<void> } | undefined)?.close?.();
+  await emulator?.close();
+  await new Promise((resolve) => (eventBridge ? eventBridge.close(resolve) : resolve(undefined)));
+  dynamo?.destroy();
+  if (taskRoot) await rm(taskRoot, { recursive: true, force: true });
+});
+
+beforeEach(() => {
+  calls.length = 0;
+  endpointMode = 'accept';
+});
+
+/** An HR bus event for a new Engineering person (stored by the real handler, queued to the fake SQS). */
+async function hire(department: string): Promise<string> {
+  const email = `p.${randomUUID().slice(0, 8)}@example.com`;
+  const event = {
+    version: '0', id: randomUUID(), 'detail-type': 'person.upserted', source: 'hr.workday', account: '123456789012',
+    time: new Date().toISOString(), region: 'eu-central-1', resources: [],
+    detail: { id: `evt-${randomUUID()}`, type: 'person.upserted', occurredAt: new Date(Date.now() - 60_000).toISOString(), source: 'workday', person: { email, employeeId: `E-${randomUUID().slice(0, 8)}`, department } },
+  };
+  await dispatch(event, LAMBDA_CONTEXT, c);
+  return email;
+}
+
+const reconcile = (target: string) =>
+  dispatch({ Records: [{ ...structuredClone(sqsTemplate), messageId: randomUUID(), body: JSON.stringify({ target, reason: 'test' }) }] }, LAMBDA_CONTEXT, c) as Promise<SQSBatchResponse>;
+
+describe('Function: handler (queue) announcing a run', () => {
+  it('returns the blocked run acknowledged and puts one Sync Run Completed event whose detail has exactly the documented fields and no email', async () => {
+    // Arrange: three hires against a brake of two changes per run
+    const emails = [await hire('Engineering'), await hire('Engineering'), await hire('Engineering')];
+
+    // Act
+    const batch = await reconcile('eng');
+
+    // Assert: acknowledged (a retry cannot unblock it), one PutEvents call over the JSON protocol
+    expect(batch.batchItemFailures).toEqual([]);
+    expect(calls).toHaveLength(1);
+    const call = calls[0]!;
+    expect(call.target).toBe('AWSEvents.PutEvents');
+    expect(call.contentType).toBe('application/x-amz-json-1.1');
+    expect(call.body.Entries).toHaveLength(1);
+    const entry = call.body.Entries[0]!;
+    expect(entry).toMatchObject({ EventBusName: 'default', Source: RUN_EVENT_SOURCE, DetailType: RUN_EVENT_DETAIL_TYPE });
+    expect([RUN_EVENT_SOURCE, RUN_EVENT_DETAIL_TYPE]).toEqual(['invite-sync', 'Sync Run Completed']);
+    const detail = JSON.parse(entry.Detail) as Record<string, unknown>;
+    expect(Object.keys(detail).sort()).toEqual([...DETAIL_KEYS].sort());
+    expect(detail).toMatchObject({
+      stage: 'test',
+      target: 'eng',
+      trigger: 'queue',
+      mode: 'apply',
+      blocked: 'maxInvitesPerRun',
+      planned: { invite: 3, renew: 0, fixRole: 0, revoke: 0 },
+      done: { invite: 0, renew: 0, fixRole: 0, revoke: 0 },
+      failed: 0,
+      errorCode: null,
+    });
+    expect(detail.runId).toMatch(/^r-/);
+    expect(detail.approveCommand).toBe(`STATE_TABLE=${table} invite-sync approve --run ${String(detail.runId)}`);
+    const wire = JSON.stringify(call.body);
+    expect(wire).not.toMatch(EMAIL_PATTERN);
+    for (const email of emails) expect(wire.toLowerCase()).not.toContain(email);
+    expect(await c.store.getRun(String(detail.runId))).not.toBeNull();
+  });
+
+  it('returns the run unharmed when PutEvents fails, logging one warning', async () => {
+    // Arrange
+    await hire('Engineering');
+    endpointMode = 'fail';
+    const before = log.lines.length;
+
+    // Act
+    const batch = await reconcile('eng');
+
+    // Assert: the put was tried, failed, and the message is still acknowledged
+    expect(calls).toHaveLength(1);
+    expect(batch.batchItemFailures).toEqual([]);
+    const warnings = log.lines.slice(before).filter((l) => l.includes('could not put the Sync Run Completed events'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('"targets":["eng"]');
+  });
+
+  it('returns a steady target without putting any event', async () => {
+    // Arrange: nobody matches ops's rule, so its run changes nothing
+
+    // Act
+    const batch = await reconcile('ops');
+
+    // Assert
+    expect(batch.batchItemFailures).toEqual([]);
+    expect(calls).toEqual([]);
+  });
+});

@@ -45,9 +45,14 @@ export const PolicySchema = z
     maxRenewals: z.number().int().min(0).max(100).default(3).describe('how often one invite is resent at most'),
     revokeLeft: z.boolean().default(false).describe('revoke invites invite-sync created for people no longer desired'),
     fixRole: z.boolean().default(false).describe('resend our pending invites whose role no longer matches the rules'),
+    adoptExpired: z
+      .boolean()
+      .default(true)
+      .describe('adopt an expired invite of a person the rules want, made by hand or by another tool, and renew it with the rule\'s role (within maxRenewals)'),
+    manageAdopted: z.boolean().default(false).describe('let revokeLeft and fixRole touch adopted invites too (by default they are only ever renewed)'),
   })
   .strict()
-  .describe('what invite-sync may do beyond inviting; it only ever touches invites it created');
+  .describe('what invite-sync may do beyond inviting; it revokes and role-fixes only invites it created, and renews adopted expired ones');
 
 /** Default of `limits.maxChangesPerRun`. */
 export const DEFAULT_MAX_CHANGES_PER_RUN = 500;

@@ -2,6 +2,7 @@
 import { Agent, type Dispatcher } from 'undici';
 import type { Readable } from 'node:stream';
 import type { CallOptions, Log } from '../sync/ports.ts';
+import { LOSANT_REQUEST_TIMEOUT_MS } from '../sync/ownership.ts';
 import { DEFAULT_MAX_ANSWER_BYTES } from './answers.ts';
 import { errorCode, LosantErrors, type NoAnswerReason } from './errors.ts';
 import { AdaptiveRateGovernor, type RateGovernor } from './governor.ts';
@@ -93,7 +94,7 @@ export class LosantTransport {
     this.ownsDispatcher = opts.dispatcher === undefined;
     this.dispatcher = opts.dispatcher ?? new Agent({ keepAliveTimeout: 10_000, connections: 64, pipelining: 1 });
     this.tokenSource = opts.token;
-    this.requestTimeoutMs = opts.requestTimeoutMs ?? 10_000;
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? LOSANT_REQUEST_TIMEOUT_MS;
     this.maxAnswerBytes = opts.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES;
     this.log = opts.log;
     this.now = opts.now;

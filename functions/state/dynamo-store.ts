@@ -10,7 +10,7 @@
 //
 // Shared: table.ts (counted calls, guard, parse), keys.ts (the item model), store-rules.ts (what every
 // implementation, this one and test/helpers/memory-store.ts, decides alike).
-import type { EventOutcome, Lease, ReplaceSourceResult, RunRecord, SnapshotPartResult, StateStore } from '../sync/ports.ts';
+import type { AcquireLeaseOptions, DeliveryRef, EventOutcome, Lease, LeaseEnds, LeaseState, ReplaceSourceResult, RunAction, RunRecord, SnapshotPartResult, StateStore } from '../sync/ports.ts';
 import type { BlockCode, LedgerEntry, Person, StoredPerson, TargetRef } from '../sync/types.ts';
 import { DynamoDeliveryStore } from './delivery-store.ts';
 import { DynamoLeaseStore } from './lease-store.ts';
@@ -92,8 +92,17 @@ export class DynamoStateStore implements StateStore {
     return this.ledger.putLedgerEntries(target, entries);
   }
 
-  acquireLease(target: TargetRef, owner: string, leaseSeconds: number): Promise<Lease | null> {
-    return this.leases.acquireLease(target, owner, leaseSeconds);
+  acquireLease(target: TargetRef, owner: string, leaseSeconds: number, opts?: AcquireLeaseOptions): Promise<Lease | null> {
+    return this.leases.acquireLease(target, owner, leaseSeconds, opts);
+  }
+  readLease(target: TargetRef): Promise<LeaseState | null> {
+    return this.leases.readLease(target);
+  }
+  forceReleaseLease(target: TargetRef, owner: string): Promise<boolean> {
+    return this.leases.forceReleaseLease(target, owner);
+  }
+  leaseEnds(target: TargetRef): Promise<LeaseEnds> {
+    return this.leases.leaseEnds(target);
   }
   renewLease(lease: Lease, leaseSeconds: number): Promise<boolean> {
     return this.leases.renewLease(lease, leaseSeconds);
@@ -110,6 +119,15 @@ export class DynamoStateStore implements StateStore {
   }
   getRun(runId: string): Promise<RunRecord | null> {
     return this.runs.getRun(runId);
+  }
+  listRuns(opts: { limit: number; target?: string }): Promise<RunRecord[]> {
+    return this.runs.listRuns(opts);
+  }
+  putRunActions(runId: string, actions: RunAction[], ttlSeconds: number): Promise<void> {
+    return this.runs.putRunActions(runId, actions, ttlSeconds);
+  }
+  getRunActions(runId: string): Promise<RunAction[]> {
+    return this.runs.getRunActions(runId);
   }
   putApproval(target: TargetRef, planHash: string, runId: string): Promise<void> {
     return this.runs.putApproval(target, planHash, runId);

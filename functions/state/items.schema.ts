@@ -1,8 +1,8 @@
 // table.ts / *-store.ts --> items.schema (zod) : every item read from the table is validated here before it becomes a domain value.
 import { z } from 'zod';
 import { BLOCK_CODES, ORG_ROLES, SKIP_REASONS } from '../sync/types.ts';
-import type { LedgerEntry, Person, TargetReport } from '../sync/types.ts';
-import type { RunRecord } from '../sync/ports.ts';
+import type { LedgerEntry, Person, SkipReason, TargetReport } from '../sync/types.ts';
+import type { RunAction, RunRecord } from '../sync/ports.ts';
 
 /** A person as HR sent them (also the element of a snapshot part's `people`). */
 export const PersonSchema = z.object({
@@ -30,6 +30,10 @@ export const PersonItemSchema = PersonSchema.extend({
 });
 export type PersonItem = z.infer<typeof PersonItemSchema>;
 
+/** pk `SOURCES`, sk `<source>`: the occurredAt of the source's newest snapshot (absent before the first one) */
+export const SourceItemSchema = ItemKeySchema.extend({ pk: z.literal('SOURCES'), snapshotAt: z.string() });
+export type SourceItem = z.infer<typeof SourceItemSchema>;
+
 /** pk `DELIVERY#<id>`, sk `<source>` (or `-`: written by versions that deduped on the id alone) */
 export const DeliveryItemSchema = ItemKeySchema.extend({ expiresAt: z.number() });
 export type DeliveryItem = z.infer<typeof DeliveryItemSchema>;
@@ -37,7 +41,7 @@ export type DeliveryItem = z.infer<typeof DeliveryItemSchema>;
 /** pk `LEDGER#<instanceId>#<orgId>`, sk `<email>` */
 export const LedgerItemSchema = ItemKeySchema.extend({
   email: z.string(),
-  state: z.enum(['intent', 'sent', 'failed', 'revoked']),
+  state: z.enum(['intent', 'sent', 'failed', 'revoked', 'member']),
   role: z.enum(ORG_ROLES),
   inviteId: z.string().optional(),
   updatedAt: z.string(),
@@ -45,6 +49,8 @@ export const LedgerItemSchema = ItemKeySchema.extend({
   renewals: z.number().int().nonnegative(),
   runId: z.string(),
   personEventAt: z.string().optional(),
+  adopted: z.boolean().optional(),
+  departedAt: z.string().optional(),
   error: z.string().optional(),
 });
 export type LedgerItem = z.infer<typeof LedgerItemSchema>;
@@ -60,8 +66,19 @@ export const LeaseItemSchema = SingletonKeySchema.extend({
   owner: z.string().optional(),
   leaseExpiresAt: z.number().optional(),
   seq: z.number().int(),
+  /** epoch ms of the last acquire or renewal (absent on leases the landed version wrote) */
+  renewedAt: z.number().optional(),
+  /** who took the lease (absent on leases the landed version wrote; read tolerantly) */
+  holder: z
+    .object({ host: z.string(), pid: z.number().int(), processStart: z.string().optional() })
+    .loose()
+    .optional()
+    .catch(undefined),
 });
 export type LeaseItem = z.infer<typeof LeaseItemSchema>;
+
+/** pk `LEASE#<instanceId>#<orgId>`, sk `END#<owner>`: when that owner's lease ended (taken over or unlocked) */
+export const LeaseEndItemSchema = ItemKeySchema.extend({ owner: z.string(), endedAt: z.number(), expiresAt: z.number() });
 
 /** The `Item` a failed conditional write returns (raw attribute values: the document client does not unmarshall errors). */
 export const RawLeaseImageSchema = z.object({
@@ -86,10 +103,34 @@ export type ApprovalItem = z.infer<typeof ApprovalItemSchema>;
 export const RunItemSchema = SingletonKeySchema.extend({ body: z.string(), expiresAt: z.number() });
 export type RunItem = z.infer<typeof RunItemSchema>;
 
+/** pk `RUNS#<yyyy-mm>`, sk `<startedAt>#<runId>`; `body` is the RunRecord as JSON text (the list of recent runs) */
+export const RunListItemSchema = ItemKeySchema.extend({ body: z.string(), expiresAt: z.number() });
+
+/** pk `RUN#<runId>`, sk `ACTIONS#<000001>`; `actions` is a JSON array of RunAction */
+export const RunActionsItemSchema = ItemKeySchema.extend({ actions: z.string(), expiresAt: z.number() });
+
+/** One stored change of a run (read tolerantly: unknown keys are kept out, not refused). */
+export const RunActionSchema = z.object({
+  target: z.string(),
+  kind: z.enum(['invite', 'renew', 'fixRole', 'revoke']),
+  email: z.string(),
+  role: z.enum(ORG_ROLES),
+  inviteId: z.string().optional(),
+  fromRole: z.enum(ORG_ROLES).optional(),
+  renewals: z.number().int().nonnegative().optional(),
+  personEventAt: z.string().optional(),
+  rule: z.object({ index: z.number().int(), when: z.record(z.string(), z.union([z.string(), z.array(z.string())])) }).optional(),
+  reason: z.enum(['leftRoster', 'skipRule', 'noRule']).optional(),
+  result: z.enum(['done', 'failed', 'notStarted', 'planned', 'blocked']),
+  error: z.string().optional(),
+}) satisfies z.ZodType<RunAction>;
+export const RunActionsSchema = z.array(RunActionSchema);
+
 const count = z.number().int().nonnegative();
 
 export const ActionCountsSchema = z.object({ invite: count, renew: count, fixRole: count, revoke: count });
-export const SkipCountsSchema = z.record(z.enum(SKIP_REASONS), count);
+/** Every skip reason; a reason a stored run lacks (written before the reason existed) reads as 0. */
+export const SkipCountsSchema = z.object(Object.fromEntries(SKIP_REASONS.map((r) => [r, count.default(0)])) as Record<SkipReason, z.ZodDefault<typeof count>>);
 
 export const TargetReportSchema = z.object({
   name: z.string(),
@@ -106,7 +147,7 @@ export const TargetReportSchema = z.object({
   complete: z.boolean(),
   error: z
     .object({
-      code: z.enum(['leaseBusy', 'unauthorized', 'forbidden', 'unreachable', 'deadline', 'notFound', 'other']),
+      code: z.enum(['leaseBusy', 'unauthorized', 'forbidden', 'unreachable', 'deadline', 'notFound', 'interrupted', 'other']),
       message: z.string(),
     })
     .optional(),

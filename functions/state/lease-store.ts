@@ -1,11 +1,16 @@
 // reconcile / ingest --> LeaseStore port --> DynamoLeaseStore --> StateTable
-// Item: lease (pk `LEASE#<instanceId>#<orgId>`, sk `-`): owner?, leaseExpiresAt? (epoch ms), seq (the target's
-// change counter). Acquire is conditional on free / expired / ours; release on ours and seq unchanged; markDirty adds 1.
+// Item: lease (pk `LEASE#<instanceId>#<orgId>`, sk `-`): owner?, leaseExpiresAt? (epoch ms), renewedAt? (epoch ms),
+// holder? ({host, pid, processStart?}), seq (the target's change counter). Acquire is conditional on free / expired /
+// ours / held by an owner known to be gone; release on ours and seq unchanged; markDirty adds 1; forceRelease
+// (unlock) on the owner shown, adding 1 to seq.
+// Item: lease end (pk `LEASE#<instanceId>#<orgId>`, sk `END#<owner>`): owner, endedAt (epoch ms), expiresAt (30 days),
+// written when an acquire takes over another owner's lease or unlock removes it (ownership.ts reads it: a run's end).
 import type { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import type { Lease, LeaseStore } from '../sync/ports.ts';
+import type { AcquireLeaseOptions, Lease, LeaseEnds, LeaseState, LeaseStore } from '../sync/ports.ts';
 import type { TargetRef } from '../sync/types.ts';
-import { LeaseItemSchema, RawLeaseImageSchema } from './items.schema.ts';
-import { keys } from './keys.ts';
+import { LeaseEndItemSchema, LeaseItemSchema, RawLeaseImageSchema } from './items.schema.ts';
+import { SINGLETON_SK, keys } from './keys.ts';
+import { LEASE_END_TTL_SECONDS } from './store-rules.ts';
 import { conditional, isConditionFailed } from './table.ts';
 import type { ItemKey, StateTable } from './table.ts';
 
@@ -22,22 +27,32 @@ export class DynamoLeaseStore implements LeaseStore {
     this.table = table;
   }
 
-  async acquireLease(target: TargetRef, owner: string, leaseSeconds: number): Promise<Lease | null> {
+  async acquireLease(target: TargetRef, owner: string, leaseSeconds: number, opts: AcquireLeaseOptions = {}): Promise<Lease | null> {
     return this.table.guard('acquireLease', async () => {
       const now = this.table.now();
       const expiresAt = now + leaseSeconds * 1000;
       const key = keys.lease(target);
+      const replacing = opts.replacing !== undefined && opts.replacing !== owner;
       try {
         const out = await this.table.update({
           Key: key,
-          UpdateExpression: 'SET #owner = :me, #exp = :exp, #seq = if_not_exists(#seq, :zero)',
-          ConditionExpression: 'attribute_not_exists(#owner) OR #exp < :now OR #owner = :me',
-          ExpressionAttributeNames: { '#owner': 'owner', '#exp': 'leaseExpiresAt', '#seq': 'seq' },
-          ExpressionAttributeValues: { ':me': owner, ':exp': expiresAt, ':now': now, ':zero': 0 },
-          ReturnValues: 'ALL_NEW',
+          UpdateExpression: `SET #owner = :me, #exp = :exp, #renewed = :now, #seq = if_not_exists(#seq, :zero)${opts.holder ? ', #holder = :holder' : ''}${opts.holder ? '' : ' REMOVE #holder'}`,
+          ConditionExpression: `attribute_not_exists(#owner) OR #exp < :now OR #owner = :me${replacing ? ' OR #owner = :gone' : ''}`,
+          ExpressionAttributeNames: { '#owner': 'owner', '#exp': 'leaseExpiresAt', '#seq': 'seq', '#renewed': 'renewedAt', '#holder': 'holder' },
+          ExpressionAttributeValues: {
+            ':me': owner,
+            ':exp': expiresAt,
+            ':now': now,
+            ':zero': 0,
+            ...(opts.holder ? { ':holder': { ...opts.holder } } : {}),
+            ...(replacing ? { ':gone': opts.replacing } : {}),
+          },
+          ReturnValues: 'ALL_OLD',
         });
-        const item = this.table.parse(LeaseItemSchema, out.Attributes, 'lease', key);
-        return { target: { instanceId: target.instanceId, orgId: target.orgId }, owner, expiresAt, seenSeq: item.seq };
+        // the item as it was: a lease another owner held (expired, or of a process known to be gone) ended at its expiry
+        const old = out.Attributes ? this.table.parse(LeaseItemSchema, out.Attributes, 'lease', key) : undefined;
+        if (old?.owner !== undefined && old.owner !== owner) await this.recordEnd(target, old.owner, old.leaseExpiresAt ?? now);
+        return { target: { instanceId: target.instanceId, orgId: target.orgId }, owner, expiresAt, seenSeq: old?.seq ?? 0 };
       } catch (err) {
         if (isConditionFailed(err)) return null;
         throw err;
@@ -52,10 +67,10 @@ export class DynamoLeaseStore implements LeaseStore {
       const renewed = await conditional(() =>
         this.table.update({
           Key: keys.lease(lease.target),
-          UpdateExpression: 'SET #exp = :exp',
+          UpdateExpression: 'SET #exp = :exp, #renewed = :now',
           ConditionExpression: '#owner = :me',
-          ExpressionAttributeNames: { '#owner': 'owner', '#exp': 'leaseExpiresAt' },
-          ExpressionAttributeValues: { ':me': lease.owner, ':exp': expiresAt },
+          ExpressionAttributeNames: { '#owner': 'owner', '#exp': 'leaseExpiresAt', '#renewed': 'renewedAt' },
+          ExpressionAttributeValues: { ':me': lease.owner, ':exp': expiresAt, ':now': this.table.now() },
         }),
       );
       if (renewed) lease.expiresAt = expiresAt;
@@ -69,9 +84,9 @@ export class DynamoLeaseStore implements LeaseStore {
       try {
         await this.table.update({
           Key: key,
-          UpdateExpression: 'REMOVE #owner, #exp',
+          UpdateExpression: 'REMOVE #owner, #exp, #renewed, #holder',
           ConditionExpression: '#owner = :me AND #seq = :seen',
-          ExpressionAttributeNames: { '#owner': 'owner', '#exp': 'leaseExpiresAt', '#seq': 'seq' },
+          ExpressionAttributeNames: { '#owner': 'owner', '#exp': 'leaseExpiresAt', '#seq': 'seq', '#renewed': 'renewedAt', '#holder': 'holder' },
           ExpressionAttributeValues: { ':me': lease.owner, ':seen': lease.seenSeq },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         });
@@ -84,6 +99,68 @@ export class DynamoLeaseStore implements LeaseStore {
         return 'dirty';
       }
     });
+  }
+
+  async readLease(target: TargetRef): Promise<LeaseState | null> {
+    return this.table.guard('readLease', async () => {
+      const key = keys.lease(target);
+      const out = await this.table.get({ Key: key, ConsistentRead: true });
+      if (!out.Item) return null;
+      const item = this.table.parse(LeaseItemSchema, out.Item, 'lease', key);
+      if (item.owner === undefined) return null;
+      return {
+        owner: item.owner,
+        expiresAt: item.leaseExpiresAt ?? 0,
+        seq: item.seq,
+        ...(item.renewedAt !== undefined ? { renewedAt: item.renewedAt } : {}),
+        ...(item.holder ? { holder: { host: item.holder.host, pid: item.holder.pid, ...(item.holder.processStart ? { processStart: item.holder.processStart } : {}) } } : {}),
+      };
+    });
+  }
+
+  async forceReleaseLease(target: TargetRef, owner: string): Promise<boolean> {
+    return this.table.guard('forceReleaseLease', async () => {
+      const released = await conditional(() =>
+        this.table.update({
+          Key: keys.lease(target),
+          UpdateExpression: 'REMOVE #owner, #exp, #renewed, #holder ADD #seq :one',
+          ConditionExpression: '#owner = :shown',
+          ExpressionAttributeNames: { '#owner': 'owner', '#exp': 'leaseExpiresAt', '#seq': 'seq', '#renewed': 'renewedAt', '#holder': 'holder' },
+          ExpressionAttributeValues: { ':shown': owner, ':one': 1 },
+        }),
+      );
+      // its process is gone: its run ended now (what it may still have in flight is covered by SETTLE_SECONDS)
+      if (released) await this.recordEnd(target, owner, this.table.now());
+      return released;
+    });
+  }
+
+  async leaseEnds(target: TargetRef): Promise<LeaseEnds> {
+    return this.table.guard('leaseEnds', async () => {
+      const pk = keys.lease(target).pk;
+      const items = await this.table.queryAll({
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': 'pk' },
+        ExpressionAttributeValues: { ':pk': pk },
+        ConsistentRead: true,
+      });
+      const ends: LeaseEnds = { ended: [] };
+      for (const raw of items) {
+        if (raw.sk === SINGLETON_SK) {
+          const lease = this.table.parse(LeaseItemSchema, raw, 'lease', raw);
+          if (lease.owner !== undefined) ends.holder = { owner: lease.owner, expiresAt: lease.leaseExpiresAt ?? 0 };
+        } else if (typeof raw.sk === 'string' && raw.sk.startsWith(keys.leaseEndPrefix)) {
+          const end = this.table.parse(LeaseEndItemSchema, raw, 'lease end', raw);
+          ends.ended.push({ owner: end.owner, endedAt: end.endedAt });
+        }
+      }
+      return ends;
+    });
+  }
+
+  /** Records when `owner`'s lease of `target` ended (kept LEASE_END_TTL_SECONDS): the end of that owner's run there. */
+  private async recordEnd(target: TargetRef, owner: string, endedAt: number): Promise<void> {
+    await this.table.put({ Item: { ...keys.leaseEnd(target, owner), owner, endedAt, expiresAt: this.table.nowSeconds() + LEASE_END_TTL_SECONDS } });
   }
 
   async markDirty(targets: TargetRef[]): Promise<void> {

@@ -1,7 +1,7 @@
 // *-store.ts, test/helpers/memory-store.ts --> store rules: what every StateStore implementation decides alike
 // (no I/O). The DynamoDB stores and the in-memory one differ only in how they write conditionally.
 import { InputError, StateError } from '../sync/errors.ts';
-import { personIdentity } from '../sync/people.ts';
+import { indexRecords, resolvePersonEvent } from '../sync/identity.ts';
 import type { ReplaceSourceResult } from '../sync/ports.ts';
 import type { LedgerEntry, Person, StoredPerson } from '../sync/types.ts';
 
@@ -10,6 +10,8 @@ const DAY_SECONDS = 86_400;
 export const APPROVAL_TTL_SECONDS = 7 * DAY_SECONDS;
 /** How long the parts of an unfinished multi-part snapshot are kept. */
 export const SNAPSHOT_TTL_SECONDS = 2 * DAY_SECONDS;
+/** How long the end of a taken-over lease is kept (a run's end, for its intents: sync/ownership.ts). */
+export const LEASE_END_TTL_SECONDS = 30 * DAY_SECONDS;
 /** How long the record of a held-back snapshot is kept. */
 export const BLOCKED_TTL_SECONDS = 30 * DAY_SECONDS;
 
@@ -57,6 +59,15 @@ export function assertCompleteSnapshot(source: string, snapshotId: string, items
   }
 }
 
+/**
+ * A person's lastEventAt as the domain sees it: a snapshot stamps its occurredAt on every person of its
+ * source (listed ones, unchanged or not, and the ones it marks left), so the later of the two counts.
+ * @example effectiveLastEventAt('2025-03-01T00:00:00.000Z', '2025-03-02T00:00:00.000Z') // the snapshot's
+ */
+export function effectiveLastEventAt(lastEventAt: string, snapshotAt: string | undefined): string {
+  return snapshotAt !== undefined && snapshotAt > lastEventAt ? snapshotAt : lastEventAt;
+}
+
 type StoredFields = Pick<StoredPerson, 'email' | 'employeeId' | 'status' | 'attributes' | 'identity' | 'lastEventAt' | 'leftSource'>;
 
 function sameAttributes(a: Record<string, string>, b: Record<string, string>): boolean {
@@ -76,37 +87,47 @@ export function samePerson(stored: StoredFields, person: Person): boolean {
   );
 }
 
+/** One listed person to write: the person as stored after it, at `lastEventAt`, replacing `current` and removing `remove`. */
+export interface ReplaceWrite<S> {
+  person: Person;
+  lastEventAt: string;
+  current?: S;
+  /** records of the same person the write folds in (an email-only record of someone listed with an id) */
+  remove: S[];
+}
+
 /** What `replaceSource` must write: the counts it already knows, and the writes left to try conditionally. */
 export interface ReplacePlan<S> {
   /** `unchanged` and `stale` so far; `upserted` and `left` are 0 until the writes report */
   result: ReplaceSourceResult;
   /** listed people that are new or changed */
-  upserts: Person[];
+  upserts: ReplaceWrite<S>[];
   /** stored people the list lacks, not yet marked left */
   leaves: S[];
 }
 
 /**
- * Compares a source's stored people with the listed ones at `at` (canonical ISO): unchanged people need
- * no write, people with a stored event as new or newer are stale, the rest are upserted or marked left.
- * The last of two listed people with one identity wins.
+ * Compares a source's stored people with the listed ones at `at` (canonical ISO), matching them as
+ * sync/identity.ts says (employeeId, else email): unchanged people need no write, people with a stored
+ * event as new or newer are stale, the rest are upserted (merging email-only records into a listed id)
+ * or marked left. The list is expected free of conflicts (events.ts and roster.ts refuse them).
  * @example const { result, upserts, leaves } = planReplaceSource(stored, people, at)
  */
 export function planReplaceSource<S extends StoredFields>(stored: readonly S[], people: readonly Person[], at: string): ReplacePlan<S> {
-  const byIdentity = new Map<string, S>();
-  for (const item of stored) byIdentity.set(item.identity, item);
-  const listed = new Map<string, Person>();
-  for (const person of people) listed.set(personIdentity(person), person);
-
+  const index = indexRecords(stored);
+  const claimed = new Set<S>();
   const plan: ReplacePlan<S> = { result: { upserted: 0, left: 0, unchanged: 0, stale: 0 }, upserts: [], leaves: [] };
-  for (const [identity, person] of listed) {
-    const current = byIdentity.get(identity);
-    if (current && samePerson(current, person)) plan.result.unchanged += 1;
-    else if (current && current.lastEventAt >= at) plan.result.stale += 1;
-    else plan.upserts.push(person);
+  // people with an id first: they claim their email-only records before an email-only row could
+  const ordered = [...people.filter((p) => p.employeeId !== undefined), ...people.filter((p) => p.employeeId === undefined)];
+  for (const person of ordered) {
+    const r = resolvePersonEvent(index, person, at, { refuseConflicts: false, claimed });
+    for (const m of r.matched) claimed.add(m);
+    if (r.kind === 'stale') plan.result.stale += 1;
+    else if (r.current && r.remove.length === 0 && samePerson(r.current, r.person)) plan.result.unchanged += 1;
+    else plan.upserts.push({ person: r.person, lastEventAt: r.lastEventAt, ...(r.current ? { current: r.current } : {}), remove: r.remove });
   }
-  for (const [identity, current] of byIdentity) {
-    if (listed.has(identity) || current.leftSource) continue;
+  for (const current of stored) {
+    if (claimed.has(current) || current.leftSource) continue;
     if (current.lastEventAt >= at) plan.result.stale += 1;
     else plan.leaves.push(current);
   }
@@ -118,4 +139,30 @@ export function lastPerEmail(entries: readonly LedgerEntry[]): LedgerEntry[] {
   const byEmail = new Map<string, LedgerEntry>();
   for (const entry of entries) byEmail.set(entry.email, entry);
   return [...byEmail.values()];
+}
+
+/** How many changes one run-actions item holds (a few hundred bytes each: well under DynamoDB's 400 KB). */
+export const RUN_ACTIONS_PER_ITEM = 250;
+/** How far back the list of recent runs looks (runs live 30 days). */
+export const RUN_LIST_DAYS = 31;
+
+/**
+ * The month partitions (`yyyy-mm`, UTC) of the run list that may hold a run younger than RUN_LIST_DAYS, newest first.
+ * @example runListMonths(Date.parse('2025-03-10T00:00:00Z')) // ['2025-03', '2025-02']
+ */
+export function runListMonths(now: number): string[] {
+  const months: string[] = [];
+  const oldest = new Date(now - RUN_LIST_DAYS * DAY_SECONDS * 1000);
+  const d = new Date(Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), 1));
+  for (;;) {
+    months.push(d.toISOString().slice(0, 7));
+    if (d.getTime() <= oldest.getTime()) break;
+    d.setUTCMonth(d.getUTCMonth() - 1);
+  }
+  return months;
+}
+
+/** True when a listed run belongs in `listRuns({ target })`: no target asked, or one of its targets has that name. */
+export function runHasTarget(run: { targets: readonly { name: string }[] }, target: string | undefined): boolean {
+  return target === undefined || run.targets.some((t) => t.name === target);
 }

@@ -2,14 +2,17 @@
 import type { BlockCode, Limits, Plan } from './types.ts';
 
 /**
- * The safety brake a plan runs into, or null. In order: an empty snapshot; more changes
+ * The safety brake a plan runs into, or null. In order: an empty snapshot; nobody desired while
+ * the ledger holds `sent` entries (`emptyDesired`, whatever the org's size: a rule or roster gone
+ * wrong would otherwise revoke or abandon every invite we made); more changes
  * (invite + renew + fixRole + revoke) than `maxChangesPerRun` (code `maxInvitesPerRun`, kept for
  * reports and alarms); for an org of at least
  * `minSizeForFraction` (pending + members), more changes than `maxChangeFraction` of that size.
  * @example checkBrakes(plan, config.limits) // 'maxInvitesPerRun' | 'maxChangeFraction' | null
  */
-export function checkBrakes(plan: Plan, limits: Limits, ctx: { emptySnapshot?: boolean } = {}): BlockCode | null {
+export function checkBrakes(plan: Pick<Plan, 'actions' | 'desired' | 'pending' | 'members' | 'ledgerSent'>, limits: Limits, ctx: { emptySnapshot?: boolean } = {}): BlockCode | null {
   if (ctx.emptySnapshot) return 'emptySnapshot';
+  if (plan.desired === 0 && (plan.ledgerSent ?? 0) > 0) return 'emptyDesired';
   // every action is a change: invite, renew, fixRole and revoke alike
   const changes = plan.actions.length;
   if (changes > limits.maxChangesPerRun) return 'maxInvitesPerRun';

@@ -1,17 +1,23 @@
 // planner / applier / reconcile --> ledger (what invite-sync remembers per email) --> LedgerEntry
 //
 // The one place that says what a ledger state means and which state follows which:
-//   none, sent, failed, revoked --invite planned (written before the POST)--> intent
-//   intent --POST answered--------------------------------------------------> sent
-//   intent --the invite is listed after a crash (adoptListedInvites)--------> sent
-//   intent --POST refused (400-class, 404)-----------------------------------> failed
-//   sent   --renew / fixRole answered-----------------------------------------> sent
-//   sent   --revoke answered--------------------------------------------------> revoked
+//   none, sent, failed, revoked, member --invite planned (written before the POST)------------> intent
+//   intent --POST answered------------------------------------------------------------------> sent
+//   intent --its window closed and Losant lists an invite dated inside it (claimedInvite)---> sent
+//   intent --POST refused (400-class, 404)---------------------------------------------------> failed
+//   none, failed, revoked --an expired invite not ours renewed (adopted, policy.adoptExpired)-> sent (adopted)
+//   sent   --renew / fixRole answered---------------------------------------------------------> sent
+//   sent   --revoke answered------------------------------------------------------------------> revoked
+//   none, intent, sent, failed, revoked --the email is seen as an org member (learntEntry)-----> member
+//   sent, member of an HR person --no active person for the email (learntEntry)--> the same, with departedAt
+//   sent, member with departedAt --the person is active again and has an invite or is a member--> without it
 import type { ApiError } from './errors.ts';
-import type { Action, LedgerEntry } from './types.ts';
+import type { Action, LedgerEntry, OrgRole, PendingInvite } from './types.ts';
+import { newestInvite } from './invites.ts';
+import { ABANDON_AFTER_MS, CLOCK_SKEW_MS, SETTLE_MS, runEndOf, type RunEnds } from './ownership.ts';
 
 /** The ledger states, in the order a successful invite goes through them. */
-export const LEDGER_STATES = ['intent', 'sent', 'failed', 'revoked'] as const;
+export const LEDGER_STATES = ['intent', 'sent', 'failed', 'revoked', 'member'] as const;
 export type LedgerState = LedgerEntry['state'];
 
 /** Who writes an entry, and when (ISO). */
@@ -37,37 +43,124 @@ export function ourInviteId(entry: LedgerEntry | undefined): string | undefined 
 }
 
 /**
- * True when an invite action is the remainder of an earlier run that passed the brakes, wrote its
- * intent and stopped (crash or deadline) before the invite was created: not a new change.
+ * True when invite-sync may revoke or role-fix the invite of this entry: ours, and not adopted
+ * (adopted invites are only renewed unless `policy.manageAdopted`).
  */
-export function isBrakedRemainder(action: Action, entry: LedgerEntry | undefined): boolean {
-  return action.kind === 'invite' && entry?.state === 'intent';
+export function isManaged(entry: LedgerEntry | undefined, manageAdopted: boolean): boolean {
+  return entry?.state === 'sent' && (entry.adopted !== true || manageAdopted);
+}
+
+/** What an intent's status is judged by: now, the ends of the runs that wrote intents, the lease length. */
+export interface IntentClock {
+  /** epoch ms */
+  now: number;
+  /** ownership.ts loadRunEnds; a run missing from it counts as ending leaseMs after its intent */
+  ends?: RunEnds;
+  leaseMs: number;
+}
+
+/**
+ * Where an intent stands, by its run's end (ownership.ts runEndOf):
+ * | now                                        | status     | meaning                                           |
+ * |--------------------------------------------|------------|---------------------------------------------------|
+ * | ≤ end + SETTLE_SECONDS                     | `settling` | its POST may still land: neither POST nor adopt   |
+ * | after that, ≤ end + SETTLE_SECONDS + 7 days | `claiming` | claims an invite dated in its window (claimedInvite) |
+ * | later                                      | `abandoned`| claims nothing, exempts nothing from the brakes   |
+ */
+export type IntentStatus = 'settling' | 'claiming' | 'abandoned';
+
+export function intentStatus(entry: LedgerEntry, clock: IntentClock): IntentStatus {
+  const settled = runEndOf(entry, clock.ends, clock.leaseMs) + SETTLE_MS;
+  if (!(clock.now > settled)) return 'settling';
+  return clock.now > settled + ABANDON_AFTER_MS ? 'abandoned' : 'claiming';
+}
+
+/**
+ * The invite a `claiming` intent proves ours: the newest listed invite of its email whose
+ * inviteDate lies in [intent written − 60 s, its run's end + SETTLE_SECONDS]; undefined for any
+ * other invite (not ours) and for an intent that is settling or abandoned.
+ * @example claimedInvite(entry, invitesOfEmail, { now, ends, leaseMs })
+ */
+export function claimedInvite<T extends Pick<PendingInvite, 'id' | 'inviteDate'>>(entry: LedgerEntry | undefined, invites: readonly T[], clock: IntentClock): T | undefined {
+  if (entry?.state !== 'intent' || invites.length === 0 || intentStatus(entry, clock) !== 'claiming') return undefined;
+  const from = Date.parse(entry.updatedAt) - CLOCK_SKEW_MS;
+  const to = runEndOf(entry, clock.ends, clock.leaseMs) + SETTLE_MS;
+  return newestInvite(
+    invites.filter((inv) => {
+      const at = Date.parse(inv.inviteDate);
+      return at >= from && at <= to;
+    }),
+  );
+}
+
+/**
+ * True when an invite action is the remainder of an earlier run that passed the brakes, wrote its
+ * intent and stopped (crash or deadline) before the invite was created: not a new change. An
+ * abandoned intent exempts nothing.
+ */
+export function isBrakedRemainder(action: Action, entry: LedgerEntry | undefined, clock: IntentClock): boolean {
+  return action.kind === 'invite' && entry?.state === 'intent' && intentStatus(entry, clock) !== 'abandoned';
 }
 
 /** What the ledger says about a desired email that has no pending invite and is not a member. */
 export type UnlistedVerdict = 'invite' | 'invitedRecently' | 'removedOutsideSync';
 
 /**
- * For a desired email with nothing pending:
- * | ledger entry                                   | verdict              |
- * |------------------------------------------------|----------------------|
- * | none, `intent` (the POST did not happen), `failed`, `revoked` | `invite` |
+ * For a desired email with nothing pending (a `settling` intent is decided before: planner.ts):
+ * | ledger entry                                                    | verdict              |
+ * |-----------------------------------------------------------------|----------------------|
+ * | none, `intent` (claiming or abandoned: the POST did not happen), `failed`, `revoked` | `invite` |
  * | `sent`, invited less than `settleMs` ago (Losant may not list it yet) | `invitedRecently` |
- * | `sent`, person has a newer HR event than the one we invited for, or `force` | `invite` |
- * | `sent`, otherwise (someone removed the invite by hand) | `removedOutsideSync` |
- * `personEventAt` is the person's lastEventAt; an entry without one counts as the epoch.
+ * | `sent` or `member` with `departedAt` (re-hired since), or `force` | `invite`           |
+ * | `sent` or `member` otherwise (an admin revoked the invite or removed the member) | `removedOutsideSync` |
+ * An HR event that only changes attributes never re-invites.
  */
-export function unlistedVerdict(
-  entry: LedgerEntry | undefined,
-  personEventAt: string,
-  now: number,
-  opts: { settleMs: number; force?: boolean },
-): UnlistedVerdict {
-  if (entry === undefined || entry.state !== 'sent') return 'invite';
-  if (now - Date.parse(entry.invitedAt ?? entry.updatedAt) < opts.settleMs) return 'invitedRecently';
-  const answered = entry.personEventAt === undefined ? 0 : Date.parse(entry.personEventAt);
-  if (opts.force || Date.parse(personEventAt) > answered) return 'invite';
+export function unlistedVerdict(entry: LedgerEntry | undefined, now: number, opts: { settleMs: number; force?: boolean }): UnlistedVerdict {
+  if (entry === undefined || (entry.state !== 'sent' && entry.state !== 'member')) return 'invite';
+  if (entry.state === 'sent' && now - Date.parse(entry.invitedAt ?? entry.updatedAt) < opts.settleMs) return 'invitedRecently';
+  if (opts.force || entry.departedAt !== undefined) return 'invite';
   return 'removedOutsideSync';
+}
+
+/** What a run sees of an email it takes no action for. */
+export interface SeenEmail {
+  /** the member's role, when the email is an org member */
+  member?: OrgRole;
+  /** lastEventAt of the active person who speaks for the email; undefined: none (terminated, left, never in HR) */
+  personEventAt?: string;
+  /** the rules want the person */
+  desired: boolean;
+}
+
+/**
+ * What the ledger learns about an email without an action (undefined: nothing, the usual case, so a
+ * converged run writes nothing):
+ * | seen                                   | entry before                            | entry after                     |
+ * |----------------------------------------|-----------------------------------------|---------------------------------|
+ * | a member                               | none, intent, sent, failed, revoked     | `member` (personEventAt if an HR person speaks) |
+ * | a member an HR person speaks for       | `member` without personEventAt          | the same with it                |
+ * | no active person (member or not)       | `sent`, or `member` of an HR person     | the same with `departedAt`      |
+ * | active and desired, not acted on       | with `departedAt`                       | without it (the re-hire is used up) |
+ */
+export function learntEntry(email: string, prev: LedgerEntry | undefined, seen: SeenEmail, stamp: LedgerStamp): LedgerEntry | undefined {
+  const { member, personEventAt } = seen;
+  if (member !== undefined && prev?.state !== 'member') {
+    return { email, state: 'member', role: member, updatedAt: stamp.at, renewals: 0, runId: stamp.runId, ...(personEventAt ? { personEventAt } : {}) };
+  }
+  if (prev === undefined) return undefined;
+  if (personEventAt === undefined) {
+    const departs = prev.state === 'sent' || (prev.state === 'member' && prev.personEventAt !== undefined);
+    return departs && prev.departedAt === undefined ? { ...prev, departedAt: stamp.at } : undefined;
+  }
+  if (prev.departedAt !== undefined && seen.desired) return returnedEntry(prev);
+  if (member !== undefined && prev.personEventAt === undefined) return { ...prev, personEventAt };
+  return undefined;
+}
+
+/** The entry without `departedAt`: the person is back and already has an invite or membership (the re-hire is used up). */
+export function returnedEntry(prev: LedgerEntry): LedgerEntry {
+  const { departedAt: _gone, ...rest } = prev;
+  return rest;
 }
 
 /**
@@ -102,8 +195,11 @@ export function intentEntry(action: Action, prev: LedgerEntry | undefined, stamp
 export function sentEntry(action: Action, prev: LedgerEntry | undefined, invite: AnsweredInvite, stamp: LedgerStamp): LedgerEntry {
   const invitedAt = invite.inviteDate || stamp.at;
   if (action.kind === 'invite') return next(action, prev, stamp, { state: 'sent', inviteId: invite.id, invitedAt });
+  // an adoption is the first renewal of an invite we did not create
+  if (action.adopted) return next(action, undefined, stamp, { state: 'sent', inviteId: invite.id, invitedAt, renewals: 1, adopted: true });
   const renewals = (prev?.renewals ?? 0) + (action.kind === 'renew' ? 1 : 0);
-  return next(action, prev, stamp, { state: 'sent', inviteId: invite.id, invitedAt, renewals });
+  const adopted = prev?.state === 'sent' && prev.adopted === true ? { adopted: true } : {};
+  return next(action, prev, stamp, { state: 'sent', inviteId: invite.id, invitedAt, renewals, ...adopted });
 }
 
 /** `sent` → `revoked` once invite-sync revoked the invite. */
@@ -123,20 +219,10 @@ export function failedEntry(action: Action, prev: LedgerEntry | undefined, err: 
 }
 
 /**
- * `intent` → `sent` for an intent whose invite Losant now lists: the run that wrote it crashed
- * after the POST and before recording the answer. Adopting it lets later renewals and revocations
- * know the invite is ours. Other states are left alone.
- * @returns the changed entries (also set in `ledger`)
+ * `intent` → `sent` for a claiming intent whose invite Losant lists (claimedInvite): the run that
+ * wrote it crashed after the POST and before recording the answer. Claiming it lets later renewals
+ * and revocations know the invite is ours.
  */
-export function adoptListedInvites(ledger: Map<string, LedgerEntry>, newestByEmail: ReadonlyMap<string, AnsweredInvite>, at: string): LedgerEntry[] {
-  const adopted: LedgerEntry[] = [];
-  for (const [email, entry] of ledger) {
-    if (entry.state !== 'intent') continue;
-    const inv = newestByEmail.get(email);
-    if (!inv) continue;
-    const fixed: LedgerEntry = { ...entry, state: 'sent', inviteId: inv.id, invitedAt: inv.inviteDate, updatedAt: at };
-    ledger.set(email, fixed);
-    adopted.push(fixed);
-  }
-  return adopted;
+export function claimedEntry(entry: LedgerEntry, invite: AnsweredInvite, at: string): LedgerEntry {
+  return { ...entry, state: 'sent', inviteId: invite.id, invitedAt: invite.inviteDate, updatedAt: at };
 }

@@ -1,4 +1,4 @@
-// reconcile --> planTarget (people + rules, pending invites, members, ledger) --> Plan (pure, no I/O)
+// reconcile --> planTarget (people + rules, pending invites, members, ledger, run ends) --> Plan (pure, no I/O)
 import type {
   Action, LedgerEntry, Member, OrgRole, PendingInvite, Plan, Policy, Rule, StoredPerson,
 } from './types.ts';
@@ -7,10 +7,16 @@ import { compileRules, ruleIndexIn } from './rules.ts';
 import { speaksInstead } from './people.ts';
 import { hashPlan } from './plan-hash.ts';
 import { isNewerInvite } from './invites.ts';
-import { ourInviteId, unlistedVerdict } from './ledger.ts';
+import {
+  claimedEntry, claimedInvite, intentStatus, isManaged, learntEntry, ourInviteId, unlistedVerdict,
+  type IntentClock, type IntentStatus, type LedgerStamp,
+} from './ledger.ts';
+import { SETTLE_MS, type RunEnds } from './ownership.ts';
 
-/** How long an invite we sent is trusted to show up in Losant's list before we act again. */
-export const DEFAULT_SETTLE_MS = 10 * 60 * 1000;
+/** How long an invite we sent is trusted to show up in Losant's list before we act again: ownership.ts SETTLE_SECONDS. */
+export const DEFAULT_SETTLE_MS = SETTLE_MS;
+/** The lease length a run's end is estimated with when PlanInput.leaseSeconds is not given (the config default). */
+const DEFAULT_LEASE_SECONDS = 120;
 
 export interface PlanInput {
   rules: Rule[];
@@ -21,10 +27,16 @@ export interface PlanInput {
   policy: Policy;
   /** epoch ms */
   now: number;
-  /** invite people again whose invite was removed outside the sync (without a newer HR event) */
+  /** invite people again whose invite or membership was removed outside the sync (without a re-hire) */
   force?: boolean;
-  /** default DEFAULT_SETTLE_MS (10 min) */
+  /** default DEFAULT_SETTLE_MS (SETTLE_SECONDS) */
   settleMs?: number;
+  /** when the runs behind the ledger's intents ended (ownership.ts loadRunEnds) */
+  runEnds?: RunEnds;
+  /** the config's leaseSeconds (a run missing from runEnds ends this long after its newest intent); default 120 */
+  leaseSeconds?: number;
+  /** who the entries in `plan.remember` are written by; default run `plan` at `now` */
+  stamp?: LedgerStamp;
   /** also say why: actions carry `rule`, `fromRole`, `reason`; the plan lists `skippedPeople` (the CLI's view) */
   explain?: boolean;
 }
@@ -42,18 +54,23 @@ export interface EmailFacts {
   email: string;
   /** the role the rules give the person who speaks for the email; null: not desired */
   role: OrgRole | null;
-  /** lastEventAt of that person (undefined when nobody speaks for the email) */
+  /** lastEventAt of that person (undefined when no active person speaks for the email: they departed) */
   personEventAt: string | undefined;
   member: boolean;
+  /** the member's role (when `member`) */
+  memberRole?: OrgRole;
   /** how many invites Losant lists for the email */
   invites: number;
-  /** the listed invite the ledger says invite-sync created (ledger.ts `ourInviteId`) */
+  /** the listed invite the ledger says invite-sync created (ledger.ts `ourInviteId`, or one a claiming intent claims) */
   ours: PendingInvite | undefined;
   /** the unexpired invite that counts: ours if unexpired, else the newest unexpired */
   open: PendingInvite | undefined;
   /** the newest expired invite */
   expired: PendingInvite | undefined;
+  /** the ledger entry (after a claim: the `sent` one) */
   entry: LedgerEntry | undefined;
+  /** ledger.ts intentStatus when the entry is an intent */
+  intent?: IntentStatus;
   /** explain only: the rule that decided the role, and why a revoke happens */
   rule?: Action['rule'];
   revokeReason?: RevokeReason;
@@ -63,6 +80,8 @@ export interface EmailFacts {
 export interface PlanSink {
   actions: Action[];
   skip(reason: SkipReason, email: string, n?: number): void;
+  /** a ledger entry to write without an action (plan.remember) */
+  remember?(entry: LedgerEntry): void;
   /** set `fromRole` and `reason` on actions (the rule comes from the facts) */
   explain: boolean;
 }
@@ -72,62 +91,91 @@ export interface DecideOptions {
   now: number;
   settleMs: number;
   force: boolean;
+  /** for plan.remember; default run `plan` at `now` */
+  stamp?: LedgerStamp;
 }
 
 /**
  * The per-email decision of planTarget. The first matching row wins ("ours" = the ledger says
- * `sent` with that invite id; only invites invite-sync created are ever changed):
+ * `sent` with that invite id, or a claiming intent claims it; "managed" = ours and not adopted,
+ * or `policy.manageAdopted`; only managed invites are ever revoked or role-fixed):
  *
  * | desired | member | what Losant lists for the email    | condition                                      | outcome                    |
  * |---------|--------|------------------------------------|------------------------------------------------|----------------------------|
  * | no      | any    | nothing                            |                                                | nothing                    |
  * | no      | any    | invites                            | not `policy.revokeLeft`                        | nothing                    |
- * | no      | any    | invites                            | `policy.revokeLeft`                            | revoke ours; skip notOurs for each other one |
+ * | no      | any    | invites                            | `policy.revokeLeft`                            | revoke a managed one; skip notOurs for each other one |
  * | yes     | yes    | anything                           |                                                | skip alreadyMember         |
- * | yes     | no     | an unexpired invite (`open`)       | `policy.fixRole`, it is ours, its role differs | fixRole                    |
+ * | yes     | no     | anything                           | the entry is a `settling` intent (ledger.ts intentStatus) | skip settling   |
+ * | yes     | no     | an unexpired invite (`open`)       | `policy.fixRole`, it is managed, its role differs | fixRole                 |
+ * | yes     | no     | an unexpired invite                | not ours, its role differs                     | skip notOurs and roleMismatch |
  * | yes     | no     | an unexpired invite                | otherwise                                      | skip alreadyPending        |
- * | yes     | no     | expired invites only (the newest counts) | the newest is not ours                   | skip notOurs               |
- * | yes     | no     | expired invites only               | not `policy.renewExpired`                      | skip alreadyPending        |
- * | yes     | no     | expired invites only               | renewals ≥ `policy.maxRenewals`                | skip renewalsExhausted     |
- * | yes     | no     | expired invites only               | otherwise                                      | renew                      |
+ * | yes     | no     | expired invites only (the newest counts) | ours, not `policy.renewExpired`          | skip alreadyPending        |
+ * | yes     | no     | expired invites only               | ours, renewals ≥ `policy.maxRenewals`          | skip renewalsExhausted     |
+ * | yes     | no     | expired invites only               | ours, otherwise                                | renew                      |
+ * | yes     | no     | expired invites only               | not ours, `adoptExpired` (default on), `renewExpired`, `maxRenewals` > 0 | renew, `adopted` |
+ * | yes     | no     | expired invites only               | not ours, otherwise                            | skip notOurs               |
  * | yes     | no     | nothing                            | ledger.ts `unlistedVerdict`: invite            | invite                     |
  * | yes     | no     | nothing                            | `unlistedVerdict`: invitedRecently / removedOutsideSync | skip that reason  |
  *
- * `unlistedVerdict` invites when there is no `sent` entry (none, an intent whose POST never
- * happened, failed, revoked), holds off for `settleMs` after our invite, and re-invites a person
- * whose invite was removed by hand only after a newer HR event, or with `force`.
+ * `unlistedVerdict` invites when there is no `sent` or `member` entry, holds off for `settleMs`
+ * after our invite, and re-invites a person whose invite was revoked or membership removed by hand
+ * only after a re-hire (`departedAt`) or with `force`. Without an action the ledger may learn
+ * something (`sink.remember`, ledger.ts learntEntry): a member first seen, a departure, a return.
  * @example decideEmail(facts, { policy, now, settleMs: DEFAULT_SETTLE_MS, force: false }, sink)
  */
 export function decideEmail(f: EmailFacts, opts: DecideOptions, out: PlanSink): void {
-  const { email, role, ours, open, expired, rule } = f;
+  const { email, role, ours, open, expired, rule, entry } = f;
   const { policy } = opts;
+  // without an action, the ledger may learn something (ledger.ts learntEntry; usually nothing)
+  const learn = (): void => {
+    const stamp = opts.stamp ?? { runId: 'plan', at: new Date(opts.now).toISOString() };
+    const seen = { ...(f.member ? { member: f.memberRole ?? role ?? 'view' } : {}), ...(f.personEventAt ? { personEventAt: f.personEventAt } : {}), desired: role !== null };
+    const learnt = learntEntry(email, entry, seen, stamp);
+    if (learnt !== undefined) out.remember?.(learnt);
+  };
+  const managed = ours !== undefined && isManaged(entry, policy.manageAdopted === true);
   if (role === null) {
+    const revoke = f.invites > 0 && policy.revokeLeft && managed;
+    if (!revoke) learn();
     if (f.invites === 0 || !policy.revokeLeft) return;
-    if (ours !== undefined) {
-      const revoke: Action = { kind: 'revoke', email, role: ours.role, inviteId: ours.id };
-      if (out.explain && f.revokeReason !== undefined) revoke.reason = f.revokeReason;
-      if (rule !== undefined) revoke.rule = rule;
-      out.actions.push(revoke);
+    if (revoke) {
+      const action: Action = { kind: 'revoke', email, role: ours!.role, inviteId: ours!.id };
+      if (out.explain && f.revokeReason !== undefined) action.reason = f.revokeReason;
+      if (rule !== undefined) action.rule = rule;
+      out.actions.push(action);
     }
-    out.skip('notOurs', email, f.invites - (ours !== undefined ? 1 : 0));
+    out.skip('notOurs', email, f.invites - (revoke ? 1 : 0));
     return;
   }
-  if (f.member) return out.skip('alreadyMember', email);
+  const skip = (reason: SkipReason): void => {
+    learn();
+    out.skip(reason, email);
+  };
+  if (f.member) return skip('alreadyMember');
+  if (f.intent === 'settling') return skip('settling');
   const personEventAt = f.personEventAt!;
   let action: Action;
   if (open !== undefined) {
-    if (!policy.fixRole || open.role === role || open !== ours) return out.skip('alreadyPending', email);
-    action = { kind: 'fixRole', email, role, inviteId: open.id, personEventAt };
-    if (out.explain) action.fromRole = open.role;
+    if (open.role !== role && policy.fixRole && open === ours && managed) {
+      action = { kind: 'fixRole', email, role, inviteId: open.id, personEventAt };
+      if (out.explain) action.fromRole = open.role;
+    } else if (open.role !== role && open !== ours) {
+      out.skip('roleMismatch', email);
+      return skip('notOurs');
+    } else return skip('alreadyPending');
   } else if (expired !== undefined) {
-    if (ours !== expired) return out.skip('notOurs', email);
-    if (!policy.renewExpired) return out.skip('alreadyPending', email);
-    const renewals = f.entry!.renewals;
-    if (renewals >= policy.maxRenewals) return out.skip('renewalsExhausted', email);
-    action = { kind: 'renew', email, role, inviteId: expired.id, renewals, personEventAt };
+    if (ours === expired) {
+      if (!policy.renewExpired) return skip('alreadyPending');
+      const renewals = entry!.renewals;
+      if (renewals >= policy.maxRenewals) return skip('renewalsExhausted');
+      action = { kind: 'renew', email, role, inviteId: expired.id, renewals, personEventAt };
+    } else if (policy.adoptExpired !== false && policy.renewExpired && policy.maxRenewals > 0) {
+      action = { kind: 'renew', email, role, inviteId: expired.id, renewals: 0, personEventAt, adopted: true };
+    } else return skip('notOurs');
   } else {
-    const verdict = unlistedVerdict(f.entry, personEventAt, opts.now, opts);
-    if (verdict !== 'invite') return out.skip(verdict, email);
+    const verdict = unlistedVerdict(entry, opts.now, opts);
+    if (verdict !== 'invite') return skip(verdict);
     action = { kind: 'invite', email, role, personEventAt };
   }
   if (rule !== undefined) action.rule = rule;
@@ -151,6 +199,7 @@ export function planTarget(input: PlanInput): Plan {
   const actions: Action[] = [];
   const explain = input.explain === true;
   const skippedPeople = explain ? (Object.fromEntries(SKIP_REASONS.map((r) => [r, [] as string[]])) as Record<SkipReason, string[]>) : undefined;
+  const remembered: LedgerEntry[] = [];
   const sink: PlanSink = {
     actions,
     explain,
@@ -158,9 +207,13 @@ export function planTarget(input: PlanInput): Plan {
       skipped[reason] += n;
       if (skippedPeople !== undefined && n > 0) skippedPeople[reason].push(email);
     },
+    remember: (entry) => void remembered.push(entry),
   };
   const ruleRefs: NonNullable<Action['rule']>[] | undefined = explain ? input.rules.map((r, i) => ({ index: i + 1, when: r.when })) : undefined;
-  const decide: DecideOptions = { policy, now, settleMs, force: input.force === true };
+  const stamp = input.stamp ?? { runId: 'plan', at: new Date(now).toISOString() };
+  const decide: DecideOptions = { policy, now, settleMs, force: input.force === true, stamp };
+  const clock: IntentClock = { now, leaseMs: (input.leaseSeconds ?? DEFAULT_LEASE_SECONDS) * 1000, ...(input.runEnds ? { ends: input.runEnds } : {}) };
+  let ledgerSent = 0;
 
   // One index, email → slot. An email with invites gets the position of its last invite in
   // `invites` as its slot (so the common single invite needs no per-email record); other emails
@@ -191,7 +244,8 @@ export function planTarget(input: PlanInput): Plan {
   const ledger = new Array<LedgerEntry | undefined>(cap);
   /** the stored person who speaks for the email (latestPeople's choice) */
   const person = new Array<StoredPerson | undefined>(cap);
-  const member = new Uint8Array(cap);
+  /** the member's role, for emails that are members */
+  const member = new Array<OrgRole | undefined>(cap);
   let next = P;
   const slotOf = (email: string): number => {
     let slot = index.get(email);
@@ -203,7 +257,7 @@ export function planTarget(input: PlanInput): Plan {
   };
 
   for (const entry of input.ledger) ledger[slotOf(entry.email)] = entry;
-  for (const m of input.members) member[slotOf(m.email)] = 1;
+  for (const m of input.members) member[slotOf(m.email)] = m.role;
   for (const p of input.people) {
     // people.ts speaksInstead: the one rule for who speaks for an email
     const slot = slotOf(p.email);
@@ -216,7 +270,19 @@ export function planTarget(input: PlanInput): Plan {
   let members = 0;
   const facts: EmailFacts = { email: '', role: null, personEventAt: undefined, member: false, invites: 0, ours: undefined, open: undefined, expired: undefined, entry: undefined };
   index.forEach((slot, email) => {
-    const l = ledger[slot];
+    let l = ledger[slot];
+    // an intent: settling, abandoned, or claiming the invite dated inside its window (then it is `sent`)
+    let intent: IntentStatus | undefined;
+    if (l?.state === 'intent') {
+      intent = intentStatus(l, clock);
+      const claim = intent === 'claiming' && slot < P ? claimedInvite(l, groups?.get(slot) ?? [invites[slot]!], clock) : undefined;
+      if (claim !== undefined) {
+        l = claimedEntry(l, claim, stamp.at);
+        remembered.push(l);
+        intent = undefined;
+      }
+    }
+    if (l?.state === 'sent') ledgerSent++;
     const sentId = ourInviteId(l);
     // the invites of this email: count, ours, the unexpired one that counts (ours first, then the newest), the newest expired
     let count = 0;
@@ -243,7 +309,8 @@ export function planTarget(input: PlanInput): Plan {
       }
       pending++;
     }
-    const isMember = member[slot] === 1;
+    const memberRole = member[slot];
+    const isMember = memberRole !== undefined;
     if (isMember) members++;
 
     const who = person[slot];
@@ -254,11 +321,13 @@ export function planTarget(input: PlanInput): Plan {
     facts.role = role;
     facts.personEventAt = who?.lastEventAt;
     facts.member = isMember;
+    facts.memberRole = memberRole;
     facts.invites = count;
     facts.ours = ours;
     facts.open = open;
     facts.expired = old;
     facts.entry = l;
+    facts.intent = intent;
     if (ruleRefs !== undefined) {
       facts.rule = ruleAt >= 0 ? ruleRefs[ruleAt] : undefined;
       facts.revokeReason = who === undefined ? 'leftRoster' : ruleAt < 0 ? 'noRule' : 'skipRule';
@@ -268,5 +337,9 @@ export function planTarget(input: PlanInput): Plan {
 
   actions.sort(compareActions);
   if (skippedPeople !== undefined) for (const r of SKIP_REASONS) skippedPeople[r].sort();
-  return { actions, skipped, desired, pending, members, hash: hashPlan(actions), ...(skippedPeople !== undefined ? { skippedPeople } : {}) };
+  remembered.sort((x, y) => (x.email < y.email ? -1 : x.email > y.email ? 1 : 0));
+  return {
+    actions, skipped, desired, pending, members, hash: hashPlan(actions), ledgerSent, remember: remembered,
+    ...(skippedPeople !== undefined ? { skippedPeople } : {}),
+  };
 }

@@ -1,7 +1,7 @@
 // use case --> port <-- adapter. The domain depends only on these interfaces;
 // functions/losant implements InviteApi, functions/state implements StateStore.
 import type {
-  BlockCode, LedgerEntry, Member, OrgRole, PendingInvite, RunReport, StoredPerson, TargetRef, Person,
+  Action, BlockCode, LedgerEntry, Member, OrgRole, PendingInvite, RunReport, StoredPerson, TargetRef, Person,
 } from './types.ts';
 
 /** Per-call limits. `deadline` is epoch ms: no request starts that could not finish before it. */
@@ -39,6 +39,26 @@ export interface InviteApi {
   revoke(target: TargetRef, inviteId: string, opts?: CallOptions): Promise<void>;
   /** the newest pending invite of exactly this email (see `newestInvite`), undefined when there is none */
   findInvite(target: TargetRef, email: string, opts?: CallOptions): Promise<PendingInvite | undefined>;
+}
+
+/** Who holds a lease: the host, pid and process start of the process that took it (for messages and take-over). */
+export interface LeaseHolder {
+  host: string;
+  pid: number;
+  /** an opaque token of the process's start (with `pid`, tells a live holder from a reused pid); absent when unknown */
+  processStart?: string;
+}
+
+/** A target's lease as stored: who holds it and until when (what `unlock` and a busy-lease error show). */
+export interface LeaseState {
+  owner: string;
+  /** epoch ms */
+  expiresAt: number;
+  /** epoch ms of the last acquire or renewal; absent on leases written before it was recorded */
+  renewedAt?: number;
+  /** absent on leases written before holders were recorded */
+  holder?: LeaseHolder;
+  seq: number;
 }
 
 export interface Lease {
@@ -111,10 +131,38 @@ export interface LedgerStore {
   putLedgerEntries(target: TargetRef, entries: LedgerEntry[]): Promise<void>;
 }
 
+/** When the target's lease holders' leases run out or ran out (epoch ms): the "lease's last renewal + leaseSeconds". */
+export interface LeaseEnds {
+  /** the owner in the lease item (holding it, or holding an expired lease nobody took yet) */
+  holder?: { owner: string; expiresAt: number };
+  /** owners whose expired lease another owner took over (kept 30 days) */
+  ended: { owner: string; endedAt: number }[];
+}
+
+/** `acquireLease` extras: who is taking the lease, and the owner of a lease whose holder is known to be gone. */
+export interface AcquireLeaseOptions {
+  /** recorded with the lease (host, pid, process start) */
+  holder?: LeaseHolder;
+  /** take the lease from this owner even before it expires (its process is gone) */
+  replacing?: string;
+}
+
 /** One lease per target, with the target's change counter (the dirty mark). */
 export interface LeaseStore {
-  /** conditional: free, expired, or already ours. null when another owner holds it */
-  acquireLease(target: TargetRef, owner: string, leaseSeconds: number): Promise<Lease | null>;
+  /**
+   * conditional: free, expired, or already ours. null when another owner holds it. Taking over
+   * another owner's expired lease records when that lease ran out (see `leaseEnds`).
+   */
+  acquireLease(target: TargetRef, owner: string, leaseSeconds: number, opts?: AcquireLeaseOptions): Promise<Lease | null>;
+  /** the lease as stored (consistent read); null when nobody holds it (free or never leased) */
+  readLease(target: TargetRef): Promise<LeaseState | null>;
+  /**
+   * `unlock`: clears the lease if `owner` still holds it and adds 1 to the change counter (so a change the
+   * holder had not seen is reconciled by the next run). false when `owner` no longer holds it
+   */
+  forceReleaseLease(target: TargetRef, owner: string): Promise<boolean>;
+  /** the current holder's expiry and the recorded ends of leases taken over (a read; no lease needed) */
+  leaseEnds(target: TargetRef): Promise<LeaseEnds>;
   /** extends the lease (and `lease.expiresAt`); false if it was lost (another owner took it after expiry) */
   renewLease(lease: Lease, leaseSeconds: number): Promise<boolean>;
   /**
@@ -126,10 +174,26 @@ export interface LeaseStore {
   markDirty(targets: TargetRef[]): Promise<void>;
 }
 
+/** One change of a run as stored for `show` and `approve` (per target and person). */
+export interface RunAction extends Action {
+  /** the target's name in the config */
+  target: string;
+  /** apply: how it ended; `planned` in a plan, `blocked` when a brake held the target back */
+  result: 'done' | 'failed' | 'notStarted' | 'planned' | 'blocked';
+  error?: string;
+}
+
 /** Run records, approvals of blocked plans, and held-back snapshots. */
 export interface RunStore {
+  /** stores the record and its entry in the list of recent runs (both `ttlSeconds`) */
   putRun(run: RunRecord, ttlSeconds: number): Promise<void>;
   getRun(runId: string): Promise<RunRecord | null>;
+  /** recent runs, newest first (by startedAt), at most `limit`; only runs of `target` (by name) when given */
+  listRuns(opts: { limit: number; target?: string }): Promise<RunRecord[]>;
+  /** a run's changes, in chunks under the run's key (`ttlSeconds`) */
+  putRunActions(runId: string, actions: RunAction[], ttlSeconds: number): Promise<void>;
+  /** a run's changes as stored ([] when none were recorded) */
+  getRunActions(runId: string): Promise<RunAction[]>;
   /** an approval of one plan hash, valid 7 days */
   putApproval(target: TargetRef, planHash: string, runId: string): Promise<void>;
   /** conditional delete: true once for an approval that exists and has not expired */

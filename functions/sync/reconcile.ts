@@ -1,16 +1,18 @@
 // handler / CLI --> runSync --> reconcileTarget --> (lease, read four sets, plan, brakes, applyActions, release)
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import type { Clock, InviteApi, Lease, Log, RunRecord, StateStore } from './ports.ts';
+import type { Clock, InviteApi, Lease, LeaseHolder, Log, RunRecord, StateStore } from './ports.ts';
 import type { Action, ActionCounts, BlockCode, Plan, RunReport, StoredPerson, SyncSettings, Target, TargetReport } from './types.ts';
 import { emptyActionCounts, emptySkipCounts } from './types.ts';
-import { isApiError, LeaseBusyError, RunDeadlineError } from './errors.ts';
+import { isApiError, LeaseBusyError, RunDeadlineError, RunInterruptedError } from './errors.ts';
+import { takeLease } from './lease.ts';
+import { RunActionLog } from './run-actions.ts';
 import { planTarget } from './planner.ts';
 import { checkBrakes } from './brakes.ts';
 import { applyActions } from './applier.ts';
 import { explainInto, outcomeRecorder } from './report-detail.ts';
-import { newestInviteByEmail } from './invites.ts';
-import { adoptListedInvites, isBrakedRemainder } from './ledger.ts';
+import { isBrakedRemainder } from './ledger.ts';
+import { leaseOwnerFor, loadRunEnds } from './ownership.ts';
 
 export interface SyncDeps {
   api: InviteApi;
@@ -18,6 +20,10 @@ export interface SyncDeps {
   clock: Clock;
   log: Log;
   sleep?: (ms: number) => Promise<void>;
+  /** recorded with each lease this process takes (the CLI: host, pid, process start) */
+  holder?: LeaseHolder;
+  /** true for a holder that was a process on this host that is gone: its lease is taken over at once */
+  holderGone?: (holder: LeaseHolder) => boolean;
 }
 
 export interface ReconcileOptions {
@@ -36,6 +42,10 @@ export interface ReconcileOptions {
   people?: StoredPerson[];
   /** fill `report.detail`: every action (with its rule and, in apply, how it ended), steady state, skipped people */
   explain?: boolean;
+  /** aborted (SIGINT/SIGTERM): start no more actions, let in-flight ones finish, record, release (code `interrupted`) */
+  stop?: AbortSignal;
+  /** collects the run's actions and outcomes (runSync stores them) */
+  actionLog?: RunActionLog;
 }
 
 /** How many times a holder reconciles again because changes landed while it held the lease. */
@@ -61,6 +71,7 @@ function addCounts(into: ActionCounts, more: ActionCounts): void {
 function errorCode(err: unknown): NonNullable<TargetReport['error']>['code'] {
   if (err instanceof LeaseBusyError) return 'leaseBusy';
   if (err instanceof RunDeadlineError) return 'deadline';
+  if (err instanceof RunInterruptedError) return 'interrupted';
   if (!isApiError(err)) return 'other';
   switch (err.kind) {
     case 'unauthorized':
@@ -116,8 +127,7 @@ export async function reconcileTarget(deps: SyncDeps, config: SyncSettings, targ
 
   try {
     if (opts.mode === 'apply') {
-      lease = await acquireLease(deps, target, opts, config.leaseSeconds, sleep);
-      if (!lease) throw new LeaseBusyError(`target ${target.name}: another run holds the lease`);
+      lease = await takeLease({ ...deps, sleep }, target, { owner: leaseOwnerFor(opts.runId, opts.owner), leaseSeconds: config.leaseSeconds, waitMs: opts.waitForLeaseMs ?? 0, ...(opts.stop ? { stop: opts.stop } : {}) });
       const held = lease;
       renewTimer = setInterval(() => {
         deps.store.renewLease(held, config.leaseSeconds).then(
@@ -138,6 +148,7 @@ export async function reconcileTarget(deps: SyncDeps, config: SyncSettings, targ
     let missingScopeSkips = 0;
     for (let round = 1; ; round++) {
       if (deps.clock.now() >= opts.deadline) throw new RunDeadlineError('deadline reached before the target was reconciled');
+      if (opts.stop?.aborted) throw new RunInterruptedError('stopped before the target was reconciled');
       const callOpts = { deadline: opts.deadline, signal: abort.signal };
       const [people, ledgerList, pending, members] = await Promise.all([
         opts.people ? Promise.resolve(opts.people) : deps.store.listPeople(),
@@ -146,20 +157,21 @@ export async function reconcileTarget(deps: SyncDeps, config: SyncSettings, targ
         deps.api.listMembers(target, callOpts),
       ]);
       const ledger = new Map(ledgerList.map((e) => [e.email, e]));
-      const pendingByEmail = newestInviteByEmail(pending);
-      // intents whose invite Losant lists were sent by a run that crashed before recording the answer
-      const repaired = adoptListedInvites(ledger, pendingByEmail, new Date(deps.clock.now()).toISOString());
-      if (repaired.length && opts.mode === 'apply') await deps.store.putLedgerEntries(target, repaired);
-
+      const now = deps.clock.now();
+      // an intent proves nothing alone: what it may claim is bounded by its run's end (ownership.ts, ledger.ts)
+      const runEnds = await loadRunEnds(deps.store, target, ledgerList, config.leaseSeconds);
       const plan: Plan = planTarget({
         rules: target.rules,
         people,
         pending,
         members,
-        ledger: [...ledger.values()],
+        ledger: ledgerList,
         policy: config.policy,
-        now: deps.clock.now(),
+        now,
         force: opts.force ?? false,
+        runEnds,
+        leaseSeconds: config.leaseSeconds,
+        stamp: { runId: opts.runId, at: new Date(now).toISOString() },
         ...(opts.explain ? { explain: true } : {}),
       });
       report.desired = plan.desired;
@@ -174,12 +186,14 @@ export async function reconcileTarget(deps: SyncDeps, config: SyncSettings, targ
 
       // invites an earlier run already passed the brakes for (its `intent` is in the ledger, the invite was
       // never created because that run crashed or hit its deadline) are its remainder, not a new spike
-      const fresh = plan.actions.filter((a) => !isBrakedRemainder(a, ledger.get(a.email)));
+      const clock = { now, ends: runEnds, leaseMs: config.leaseSeconds * 1000 };
+      const fresh = plan.actions.filter((a) => !isBrakedRemainder(a, ledger.get(a.email), clock));
       let block: BlockCode | null = checkBrakes(fresh.length === plan.actions.length ? plan : { ...plan, actions: fresh }, config.limits);
       if (block && !opts.force && opts.mode === 'apply' && (await deps.store.takeApproval(target, plan.hash))) {
         log.info('approved plan released', { target: target.name, planHash: plan.hash });
         block = null;
       }
+      opts.actionLog?.planned(target.name, plan.actions, block && !opts.force ? 'blocked' : opts.mode === 'plan' ? 'planned' : 'notStarted');
       if (block && !opts.force) {
         report.blocked = block;
         log.warn('run blocked by a safety brake', { target: target.name, code: block, actions: plan.actions.length });
@@ -188,6 +202,11 @@ export async function reconcileTarget(deps: SyncDeps, config: SyncSettings, targ
       if (opts.mode === 'plan') {
         report.complete = true;
         break;
+      }
+      // what the ledger learnt without an action (members first seen, departures, claims): the run's batch writes
+      if (plan.remember?.length) {
+        await deps.store.putLedgerEntries(target, plan.remember);
+        for (const e of plan.remember) ledger.set(e.email, e);
       }
 
       const result = await applyActions(plan.actions, {
@@ -203,7 +222,8 @@ export async function reconcileTarget(deps: SyncDeps, config: SyncSettings, targ
         signal: abort.signal,
         missingScopes,
         ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-        ...(report.detail ? { onOutcome: outcomeRecorder(report.detail.actions, plan.actions) } : {}),
+        ...(opts.stop ? { stop: opts.stop } : {}),
+        onOutcome: outcomes(report.detail ? outcomeRecorder(report.detail.actions, plan.actions) : undefined, opts.actionLog),
       });
       addCounts(report.done, result.done);
       report.failed += result.failed;
@@ -212,6 +232,7 @@ export async function reconcileTarget(deps: SyncDeps, config: SyncSettings, targ
       if (result.warnings.length) report.warnings = [...(report.warnings ?? []), ...result.warnings];
       if (result.fatal) throw result.fatal;
       if (abort.signal.aborted) throw new LeaseBusyError(`target ${target.name}: lease lost during the run`);
+      if (opts.stop?.aborted && !result.complete) throw new RunInterruptedError(`stopped with ${result.notStarted} actions not started; a rerun continues`);
       if (!result.complete) throw new RunDeadlineError(`deadline reached with ${result.notStarted} actions not started`);
 
       const rel = await deps.store.releaseLease(lease!);
@@ -245,14 +266,14 @@ function safeMessage(err: unknown): string {
   return String(err);
 }
 
-async function acquireLease(deps: SyncDeps, target: Target, opts: ReconcileOptions, leaseSeconds: number, sleep: (ms: number) => Promise<void>): Promise<Lease | null> {
-  const waitUntil = deps.clock.now() + (opts.waitForLeaseMs ?? 0);
-  for (;;) {
-    const lease = await deps.store.acquireLease(target, opts.owner, leaseSeconds);
-    if (lease) return lease;
-    if (deps.clock.now() >= waitUntil) return null;
-    await sleep(Math.min(1000, Math.max(50, waitUntil - deps.clock.now())));
-  }
+type OnOutcome = (action: Action, outcome: 'done' | 'failed', error?: string) => void;
+
+/** The applier's onOutcome: the report detail's recorder and the run's action log, each when present. */
+function outcomes(detail: OnOutcome | undefined, log: RunActionLog | undefined): OnOutcome {
+  return (action, outcome, error) => {
+    detail?.(action, outcome, error);
+    log?.outcome(action, outcome, error);
+  };
 }
 
 export interface RunSyncOptions {
@@ -270,6 +291,8 @@ export interface RunSyncOptions {
   people?: StoredPerson[];
   /** see ReconcileOptions.explain */
   explain?: boolean;
+  /** see ReconcileOptions.stop */
+  stop?: AbortSignal;
 }
 
 /** A run id that sorts by time: `r-<iso compact>-<random>`. */
@@ -287,6 +310,7 @@ export async function runSync(deps: SyncDeps, config: SyncSettings, opts: RunSyn
   const owner = opts.owner ?? `${runId}:${randomUUID().slice(0, 8)}`;
   const selected = opts.targetNames ? config.targets.filter((t) => opts.targetNames!.includes(t.name)) : config.targets;
   const targets: TargetReport[] = [];
+  const actionLog = new RunActionLog();
   for (const target of selected) {
     targets.push(
       await reconcileTarget(deps, config, target, {
@@ -298,6 +322,8 @@ export async function runSync(deps: SyncDeps, config: SyncSettings, opts: RunSyn
         ...(opts.waitForLeaseMs !== undefined ? { waitForLeaseMs: opts.waitForLeaseMs } : {}),
         ...(opts.people ? { people: opts.people } : {}),
         ...(opts.explain ? { explain: true } : {}),
+        ...(opts.stop ? { stop: opts.stop } : {}),
+        actionLog,
         ...(opts.onProgress ? { onProgress: (d: number, t: number) => opts.onProgress!(target.name, d, t) } : {}),
       }),
     );
@@ -308,32 +334,11 @@ export async function runSync(deps: SyncDeps, config: SyncSettings, opts: RunSyn
   const record: RunRecord = { ...report, targets: stored, trigger: opts.trigger, startedAt, finishedAt: new Date(deps.clock.now()).toISOString() };
   try {
     await deps.store.putRun(record, RUN_TTL_SECONDS);
+    if (actionLog.entries().length) await deps.store.putRunActions(runId, actionLog.entries(), RUN_TTL_SECONDS);
   } catch (err) {
     deps.log.error('could not record the run', { runId, error: (err as Error).message });
   }
   return report;
 }
 
-/**
- * Records an approval for every blocked target of a run, bound to that run's plan hash:
- * the next run of the same plan proceeds.
- * @returns the names of the targets approved
- */
-export async function approveRun(store: StateStore, runId: string): Promise<{ approved: string[]; run: RunRecord }> {
-  const run = await store.getRun(runId);
-  if (!run) throw new RunNotFoundError(`no run ${runId} in the state store`);
-  const approved: string[] = [];
-  for (const t of run.targets) {
-    if (!t.blocked || !t.planHash) continue;
-    await store.putApproval({ instanceId: t.instanceId, orgId: t.orgId }, t.planHash, runId);
-    approved.push(t.name);
-  }
-  return { approved, run };
-}
-
-export class RunNotFoundError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RunNotFoundError';
-  }
-}
+export { approveRun, RunNotFoundError } from './approve.ts';

@@ -61,26 +61,31 @@ export interface Member {
 }
 
 /**
- * What invite-sync remembers about one email in one target.
+ * What invite-sync remembers about one email in one target (functions/sync/ledger.ts owns the transitions).
  * - `intent`: written before a POST; the POST may or may not have happened.
- * - `sent`: Losant answered with the invite (`inviteId`).
+ * - `sent`: Losant answered with the invite (`inviteId`), or an expired invite was adopted (`adopted`).
  * - `failed`: Losant refused (4xx other than 429); not retried until the next run.
  * - `revoked`: invite-sync revoked it (person left).
+ * - `member`: the email was seen as a member of the org (an admin removing them is respected).
  */
 export interface LedgerEntry {
   email: string;
-  state: 'intent' | 'sent' | 'failed' | 'revoked';
+  state: 'intent' | 'sent' | 'failed' | 'revoked' | 'member';
   role: OrgRole;
   inviteId?: string;
-  /** ISO time of the last state change */
+  /** ISO time of the last state change (an intent's: when it was written) */
   updatedAt: string;
   /** ISO time the current invite was created or last resent */
   invitedAt?: string;
   /** how many times invite-sync resent an expired invite */
   renewals: number;
   runId: string;
-  /** lastEventAt of the person when we invited them (to tell a newer HR event) */
+  /** lastEventAt of the person when we invited them */
   personEventAt?: string;
+  /** `sent`: an expired invite invite-sync did not create, adopted and renewed (policy.adoptExpired) */
+  adopted?: boolean;
+  /** ISO time a run first saw no active person for the email (terminated or left its snapshot): a return is a re-hire */
+  departedAt?: string;
   error?: string;
 }
 
@@ -102,6 +107,8 @@ export interface Action {
   rule?: { index: number; when: Rule['when'] };
   /** revoke: why the person is no longer desired */
   reason?: RevokeReason;
+  /** renew: the expired invite is not ours and is adopted by this renewal (policy.adoptExpired) */
+  adopted?: boolean;
 }
 
 /** Why an invite is revoked: no active person has the email, a `skip` rule matched, or no rule matched. */
@@ -114,6 +121,10 @@ export const SKIP_REASONS = [
   'renewalsExhausted',
   'notOurs',
   'removedOutsideSync',
+  /** an intent's run may still have its invite on the way: neither POSTed nor adopted (ledger.ts intentStatus) */
+  'settling',
+  /** a pending unexpired invite not ours whose role differs from the rule's (also counted in notOurs) */
+  'roleMismatch',
   /** not a planner verdict: resends or deletes the applier skipped once Losant refused one for a missing scope */
   'missingScope',
 ] as const;
@@ -121,7 +132,7 @@ export type SkipReason = (typeof SKIP_REASONS)[number];
 export type SkipCounts = Record<SkipReason, number>;
 export type ActionCounts = Record<ActionKind, number>;
 
-export const BLOCK_CODES = ['maxInvitesPerRun', 'maxChangeFraction', 'emptySnapshot'] as const;
+export const BLOCK_CODES = ['maxInvitesPerRun', 'maxChangeFraction', 'emptySnapshot', 'emptyDesired'] as const;
 export type BlockCode = (typeof BLOCK_CODES)[number];
 
 export interface Plan {
@@ -135,6 +146,13 @@ export interface Plan {
   hash: string;
   /** the emails behind each skip count (only when PlanInput.explain) */
   skippedPeople?: Record<SkipReason, string[]>;
+  /** `sent` entries in the target's ledger (brake `emptyDesired` when nobody is desired) */
+  ledgerSent?: number;
+  /**
+   * What the ledger learns without an action (members first seen, departures, re-hires, claimed
+   * intents): written with the run's batch writes by apply, never by plan; empty on a converged run.
+   */
+  remember?: LedgerEntry[];
 }
 
 export interface Policy {
@@ -142,6 +160,10 @@ export interface Policy {
   maxRenewals: number;
   revokeLeft: boolean;
   fixRole: boolean;
+  /** adopt an expired invite of a wanted person that invite-sync did not create, and renew it (default true) */
+  adoptExpired?: boolean;
+  /** let revokeLeft and fixRole touch adopted invites too (default false: they are only renewed) */
+  manageAdopted?: boolean;
 }
 
 /** The safety brakes (config `limits`). */
@@ -220,7 +242,7 @@ export interface TargetReport {
   /** things that did not stop the target but a person should fix (e.g. a token without a scope) */
   warnings?: TargetWarning[];
   /** present when the target could not be reconciled at all */
-  error?: { code: 'leaseBusy' | 'unauthorized' | 'forbidden' | 'unreachable' | 'deadline' | 'notFound' | 'other'; message: string };
+  error?: { code: 'leaseBusy' | 'unauthorized' | 'forbidden' | 'unreachable' | 'deadline' | 'notFound' | 'interrupted' | 'other'; message: string };
   planHash?: string;
   /** only with ReconcileOptions.explain (the CLI); runSync leaves it out of the stored run */
   detail?: TargetDetail;
@@ -241,5 +263,7 @@ export const emptySkipCounts = (): SkipCounts => ({
   renewalsExhausted: 0,
   notOurs: 0,
   removedOutsideSync: 0,
+  settling: 0,
+  roleMismatch: 0,
   missingScope: 0,
 });

@@ -3,20 +3,25 @@
 // contract (test/helpers/store-contract.ts). Keys come from functions/state/keys.ts and the shared
 // decisions from functions/state/store-rules.ts, so both implementations differ only in how they write.
 import { personIdentity } from '../../functions/sync/people.ts';
-import type { EventOutcome, Lease, ReplaceSourceResult, RunRecord, SnapshotPartResult, StateStore } from '../../functions/sync/ports.ts';
+import { indexRecords, resolvePersonEvent } from '../../functions/sync/identity.ts';
+import type { AcquireLeaseOptions, DeliveryRef, EventOutcome, Lease, LeaseEnds, LeaseHolder, LeaseState, ReplaceSourceResult, RunAction, RunRecord, SnapshotPartResult, StateStore } from '../../functions/sync/ports.ts';
 import type { BlockCode, LedgerEntry, Person, StoredPerson, TargetRef } from '../../functions/sync/types.ts';
-import { PeopleSchema, RunRecordSchema } from '../../functions/state/items.schema.ts';
+import { PeopleSchema, RunActionsSchema, RunRecordSchema } from '../../functions/state/items.schema.ts';
 import { keys } from '../../functions/state/keys.ts';
 import {
   APPROVAL_TTL_SECONDS,
+  LEASE_END_TTL_SECONDS,
   BLOCKED_TTL_SECONDS,
   SNAPSHOT_TTL_SECONDS,
   assertCompleteSnapshot,
   canonicalTime,
   checkPartsAgree,
+  effectiveLastEventAt,
   checkSnapshotPart,
   lastPerEmail,
   planReplaceSource,
+  runHasTarget,
+  RUN_LIST_DAYS,
 } from '../../functions/state/store-rules.ts';
 
 export interface MemoryStateStoreOptions {
@@ -31,7 +36,7 @@ export interface MemoryStoreStats {
 }
 
 type StoreMethod = keyof StateStore;
-type LeaseItem = { owner?: string; expiresAt?: number; seq: number };
+type LeaseItem = { owner?: string; expiresAt?: number; renewedAt?: number; holder?: LeaseHolder; seq: number };
 type PartItem = { part: number; parts: number; people: string; expiresAt: number };
 
 /** A JSON copy: no shared references, no `undefined` attributes (the DynamoDB store drops them too). */
@@ -51,10 +56,14 @@ export class MemoryStateStore implements StateStore {
   private readonly hooks = new Map<StoreMethod, (() => unknown)[]>();
   private readonly deliveries = new Map<string, number>();
   private readonly people = new Map<string, StoredPerson>();
+  /** per source, the occurredAt of its newest snapshot (the SOURCES item) */
+  private readonly snapshotAt = new Map<string, string>();
   private readonly snapshots = new Map<string, Map<number, PartItem>>();
   private readonly ledgers = new Map<string, Map<string, LedgerEntry>>();
   private readonly leases = new Map<string, LeaseItem>();
-  private readonly runs = new Map<string, string>();
+  private readonly leaseEndItems = new Map<string, Map<string, { owner: string; endedAt: number; expiresAt: number }>>();
+  private readonly runs = new Map<string, { body: string; startedAt: string; expiresAt: number }>();
+  private readonly runActions = new Map<string, { actions: string; expiresAt: number }>();
   private readonly approvals = new Map<string, { runId: string; expiresAt: number }>();
   private readonly blocked = new Map<string, { source: string; snapshotId: string; code: BlockCode; blockedAt: string; expiresAt: number }>();
 
@@ -101,22 +110,40 @@ export class MemoryStateStore implements StateStore {
   // --- people ---
 
   async listPeople(): Promise<StoredPerson[]> {
-    await this.enter('listPeople', 1, 0);
-    return [...this.people.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, p]) => copy(p));
+    await this.enter('listPeople', 2, 0);
+    // a snapshot stamps its occurredAt on every person of its source (effectiveLastEventAt)
+    return [...this.people.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, p]) => ({ ...copy(p), lastEventAt: effectiveLastEventAt(p.lastEventAt, this.snapshotAt.get(p.source)) }));
   }
 
   async applyPersonEvent(source: string, person: Person, occurredAt: string): Promise<EventOutcome> {
     const at = canonicalTime('applyPersonEvent', occurredAt);
-    await this.enter('applyPersonEvent', 0, 0);
-    return this.putPersonIfNewer(source, person, at) ? 'applied' : 'stale';
+    await this.enter('applyPersonEvent', 1, 0);
+    const r = resolvePersonEvent(indexRecords(this.sourcePeople(source)), person, at, { snapshotAt: this.snapshotAt.get(source) });
+    if (r.kind === 'stale') return 'stale';
+    this.counters.writes += 1;
+    this.writePerson(source, r.person, r.lastEventAt, r.remove);
+    return 'applied';
   }
 
   async replaceSource(source: string, people: Person[], occurredAt: string): Promise<ReplaceSourceResult> {
     const at = canonicalTime('replaceSource', occurredAt);
-    await this.enter('replaceSource', 1, 0);
-    const stored = [...this.people.values()].filter((p) => p.source === source);
-    const { result, upserts, leaves } = planReplaceSource(stored, people, at);
-    for (const person of upserts) result[this.putPersonIfNewer(source, person, at) ? 'upserted' : 'stale'] += 1;
+    await this.enter('replaceSource', 1, 1);
+    const seen = this.snapshotAt.get(source);
+    if (seen !== undefined && seen > at) return { upserted: 0, left: 0, unchanged: 0, stale: people.length };
+    this.snapshotAt.set(source, at);
+    const { result, upserts, leaves } = planReplaceSource(this.sourcePeople(source), people, at);
+    for (const write of upserts) {
+      this.counters.writes += 1;
+      const item = this.people.get(pkOf(keys.person(source, write.current?.identity ?? personIdentity(write.person))));
+      if (item && item.lastEventAt >= write.lastEventAt && write.remove.length === 0) {
+        result.stale += 1;
+        continue;
+      }
+      this.writePerson(source, write.person, write.lastEventAt, write.remove);
+      result.upserted += 1;
+    }
     for (const current of leaves) {
       this.counters.writes += 1;
       const item = this.people.get(pkOf(keys.person(source, current.identity)));
@@ -175,16 +202,28 @@ export class MemoryStateStore implements StateStore {
 
   // --- leases ---
 
-  async acquireLease(target: TargetRef, owner: string, leaseSeconds: number): Promise<Lease | null> {
+  async acquireLease(target: TargetRef, owner: string, leaseSeconds: number, opts: AcquireLeaseOptions = {}): Promise<Lease | null> {
     await this.enter('acquireLease', 0, 1);
     const now = this.now();
     const pk = keys.lease(target).pk;
     const item = this.leases.get(pk);
-    if (item?.owner !== undefined && !((item.expiresAt ?? 0) < now) && item.owner !== owner) return null;
+    const replaceable = opts.replacing !== undefined && item?.owner === opts.replacing;
+    if (item?.owner !== undefined && !((item.expiresAt ?? 0) < now) && item.owner !== owner && !replaceable) return null;
     const expiresAt = now + leaseSeconds * 1000;
     const seq = item?.seq ?? 0;
-    this.leases.set(pk, { owner, expiresAt, seq });
+    if (item?.owner !== undefined && item.owner !== owner) this.recordLeaseEnd(pk, item.owner, item.expiresAt ?? now);
+    this.leases.set(pk, { owner, expiresAt, renewedAt: now, seq, ...(opts.holder ? { holder: copy(opts.holder) } : {}) });
     return { target: { instanceId: target.instanceId, orgId: target.orgId }, owner, expiresAt, seenSeq: seq };
+  }
+
+  async leaseEnds(target: TargetRef): Promise<LeaseEnds> {
+    await this.enter('leaseEnds', 1, 0);
+    const pk = keys.lease(target).pk;
+    const item = this.leases.get(pk);
+    const ended = [...(this.leaseEndItems.get(pk)?.values() ?? [])]
+      .filter((e) => e.expiresAt > this.nowSeconds())
+      .map(({ owner, endedAt }) => ({ owner, endedAt }));
+    return { ...(item?.owner !== undefined ? { holder: { owner: item.owner, expiresAt: item.expiresAt ?? 0 } } : {}), ended };
   }
 
   async renewLease(lease: Lease, leaseSeconds: number): Promise<boolean> {
@@ -192,6 +231,7 @@ export class MemoryStateStore implements StateStore {
     const item = this.leases.get(keys.lease(lease.target).pk);
     if (!item || item.owner !== lease.owner) return false;
     item.expiresAt = this.now() + leaseSeconds * 1000;
+    item.renewedAt = this.now();
     lease.expiresAt = item.expiresAt;
     return true;
   }
@@ -206,7 +246,29 @@ export class MemoryStateStore implements StateStore {
     }
     delete item.owner;
     delete item.expiresAt;
+    delete item.renewedAt;
+    delete item.holder;
     return 'released';
+  }
+
+  async readLease(target: TargetRef): Promise<LeaseState | null> {
+    await this.enter('readLease', 1, 0);
+    const item = this.leases.get(keys.lease(target).pk);
+    if (item?.owner === undefined) return null;
+    return copy({ owner: item.owner, expiresAt: item.expiresAt ?? 0, seq: item.seq, renewedAt: item.renewedAt, holder: item.holder });
+  }
+
+  async forceReleaseLease(target: TargetRef, owner: string): Promise<boolean> {
+    await this.enter('forceReleaseLease', 0, 1);
+    const item = this.leases.get(keys.lease(target).pk);
+    if (item?.owner !== owner) return false;
+    this.recordLeaseEnd(keys.lease(target).pk, owner, this.now());
+    delete item.owner;
+    delete item.expiresAt;
+    delete item.renewedAt;
+    delete item.holder;
+    item.seq += 1;
+    return true;
   }
 
   async markDirty(targets: TargetRef[]): Promise<void> {
@@ -221,15 +283,37 @@ export class MemoryStateStore implements StateStore {
 
   // --- runs, approvals, blocked snapshots ---
 
-  async putRun(run: RunRecord, _ttlSeconds: number): Promise<void> {
+  async putRun(run: RunRecord, ttlSeconds: number): Promise<void> {
     await this.enter('putRun', 0, 1);
-    this.runs.set(run.runId, JSON.stringify(run));
+    this.runs.set(run.runId, { body: JSON.stringify(run), startedAt: run.startedAt, expiresAt: this.nowSeconds() + ttlSeconds });
   }
 
   async getRun(runId: string): Promise<RunRecord | null> {
     await this.enter('getRun', 1, 0);
-    const body = this.runs.get(runId);
-    return body === undefined ? null : RunRecordSchema.parse(JSON.parse(body));
+    const stored = this.runs.get(runId);
+    return stored === undefined ? null : RunRecordSchema.parse(JSON.parse(stored.body));
+  }
+
+  async listRuns(opts: { limit: number; target?: string }): Promise<RunRecord[]> {
+    await this.enter('listRuns', 1, 0);
+    const since = new Date(this.now() - RUN_LIST_DAYS * 86_400_000).toISOString().slice(0, 7);
+    return [...this.runs.entries()]
+      .filter(([, r]) => r.expiresAt > this.nowSeconds() && r.startedAt.slice(0, 7) >= since)
+      .sort(([ia, a], [ib, b]) => (`${a.startedAt}#${ia}` < `${b.startedAt}#${ib}` ? 1 : -1))
+      .map(([, r]) => RunRecordSchema.parse(JSON.parse(r.body)))
+      .filter((run) => runHasTarget(run, opts.target))
+      .slice(0, opts.limit);
+  }
+
+  async putRunActions(runId: string, actions: RunAction[], ttlSeconds: number): Promise<void> {
+    await this.enter('putRunActions', 0, Math.ceil(actions.length / 250));
+    this.runActions.set(runId, { actions: JSON.stringify(actions), expiresAt: this.nowSeconds() + ttlSeconds });
+  }
+
+  async getRunActions(runId: string): Promise<RunAction[]> {
+    await this.enter('getRunActions', 1, 0);
+    const stored = this.runActions.get(runId);
+    return stored === undefined ? [] : RunActionsSchema.parse(JSON.parse(stored.actions));
   }
 
   async putApproval(target: TargetRef, planHash: string, runId: string): Promise<void> {
@@ -254,16 +338,23 @@ export class MemoryStateStore implements StateStore {
 
   // --- helpers ---
 
-  /** Conditional put (absent, or stored lastEventAt < at); counts one write either way. */
-  private putPersonIfNewer(source: string, person: Person, at: string): boolean {
+  /** The lease end item (`END#<owner>`) a takeover or an unlock writes: one more write. */
+  private recordLeaseEnd(pk: string, owner: string, endedAt: number): void {
     this.counters.writes += 1;
+    const ends = this.leaseEndItems.get(pk) ?? new Map<string, { owner: string; endedAt: number; expiresAt: number }>();
+    this.leaseEndItems.set(pk, ends);
+    ends.set(owner, { owner, endedAt, expiresAt: this.nowSeconds() + LEASE_END_TTL_SECONDS });
+  }
+
+  private sourcePeople(source: string): StoredPerson[] {
+    return [...this.people.values()].filter((p) => p.source === source);
+  }
+
+  /** Writes the person at their identity and removes the records merged into them (one atomic write). */
+  private writePerson(source: string, person: Person, lastEventAt: string, remove: readonly StoredPerson[]): void {
     const identity = personIdentity(person);
-    const key = pkOf(keys.person(source, identity));
-    const stored = this.people.get(key);
-    if (stored && !(stored.lastEventAt < at)) return false;
-    const next: StoredPerson = { ...copy(person), identity, source, lastEventAt: at, leftSource: false };
-    this.people.set(key, next);
-    return true;
+    for (const r of remove) this.people.delete(pkOf(keys.person(source, r.identity)));
+    this.people.set(pkOf(keys.person(source, identity)), { ...copy(person), identity, source, lastEventAt, leftSource: false });
   }
 
   /** Runs the hooks waiting for `method`, then counts the calls it makes as the DynamoDB store would. */

@@ -192,7 +192,7 @@ export function describeStoreContract(implementation: string, make: MakeStore): 
   });
 
   describe(`Contract: ${implementation} replaceSource`, () => {
-    it('returns upserted for new people, then unchanged with zero writes for the same list', async () => {
+    it('returns upserted for new people, then unchanged with one write (the source\'s snapshot time) for the same list', async () => {
       // Prepare
       const { store } = makeStore({ writeConcurrency: 3 });
       const source = uniqueId('roster');
@@ -206,7 +206,7 @@ export function describeStoreContract(implementation: string, make: MakeStore): 
       // Assess
       expect(first).toEqual({ upserted: 12, left: 0, unchanged: 0, stale: 0 });
       expect(second).toEqual({ upserted: 0, left: 0, unchanged: 12, stale: 0 });
-      expect(store.stats().writes).toBe(0);
+      expect(store.stats().writes).toBe(1);
       expect(store.stats().reads).toBeGreaterThan(0);
       expect(await peopleOf(store, source)).toHaveLength(12);
     });
@@ -223,7 +223,8 @@ export function describeStoreContract(implementation: string, make: MakeStore): 
 
       expect(dropped).toEqual({ upserted: 0, left: 1, unchanged: 2, stale: 0 });
       expect(again).toEqual({ upserted: 0, left: 0, unchanged: 2, stale: 0 });
-      expect(leftNow).toMatchObject({ leftSource: true, lastEventAt: iso(20) });
+      // marked left at 20; the snapshot at 30 stamps its time on every person of the source
+      expect(leftNow).toMatchObject({ leftSource: true, lastEventAt: iso(30) });
       expect(back).toEqual({ upserted: 1, left: 0, unchanged: 2, stale: 0 });
       expect((await peopleOf(store, source)).every((p) => p.leftSource === false)).toBe(true);
     });
@@ -416,6 +417,102 @@ export function describeStoreContract(implementation: string, make: MakeStore): 
       expect(await store.acquireLease(target, 'b', 60)).toMatchObject({ owner: 'b', seenSeq: 1 });
     });
 
+    it('records the holder and the time of the last renewal, and readLease shows them until release', async () => {
+      // Prepare
+      const { store, clock } = makeStore();
+      const target = newTarget();
+      const holder = { host: 'build-7', pid: 4242, processStart: 'linux:12345' };
+      const lease = await store.acquireLease(target, 'a', 60, { holder });
+      if (!lease) throw new Error('lease expected');
+
+      // Act
+      const first = await store.readLease(target);
+      clock.ms += 5_000;
+      await store.renewLease(lease, 60);
+      const renewed = await store.readLease(target);
+      await store.releaseLease(lease);
+
+      // Assess
+      expect(first).toEqual({ owner: 'a', expiresAt: T0 + 60_000, renewedAt: T0, holder, seq: 0 });
+      expect(renewed).toMatchObject({ renewedAt: T0 + 5_000, expiresAt: T0 + 65_000, holder });
+      expect(await store.readLease(target)).toBeNull();
+      expect(await store.readLease(newTarget())).toBeNull();
+    });
+
+    it('hands an unexpired lease to an owner replacing the holder it names, and to nobody else', async () => {
+      const { store } = makeStore();
+      const target = newTarget();
+      const dead = await store.acquireLease(target, 'dead', 600, { holder: { host: 'h', pid: 1 } });
+
+      const wrongName = await store.acquireLease(target, 'b', 60, { replacing: 'someone-else' });
+      const taken = await store.acquireLease(target, 'c', 60, { replacing: 'dead', holder: { host: 'h', pid: 2 } });
+
+      expect(dead).not.toBeNull();
+      expect(wrongName).toBeNull();
+      expect(taken).toMatchObject({ owner: 'c' });
+      expect(await store.readLease(target)).toMatchObject({ owner: 'c', holder: { host: 'h', pid: 2 } });
+      if (dead) expect(await store.releaseLease(dead)).toBe('lost');
+    });
+
+    it('force-releases the lease of the owner shown, once, and adds 1 to the change counter', async () => {
+      // Prepare
+      const { store } = makeStore();
+      const target = newTarget();
+      const lease = await store.acquireLease(target, 'crashed', 600);
+      if (!lease) throw new Error('lease expected');
+
+      // Act
+      const wrongOwner = await store.forceReleaseLease(target, 'someone-else');
+      const first = await store.forceReleaseLease(target, 'crashed');
+      const second = await store.forceReleaseLease(target, 'crashed');
+
+      // Assess
+      expect([wrongOwner, first, second]).toEqual([false, true, false]);
+      expect(await store.readLease(target)).toBeNull();
+      expect(await store.releaseLease(lease)).toBe('lost');
+      expect(await store.acquireLease(target, 'next', 60)).toMatchObject({ owner: 'next', seenSeq: 1 });
+    });
+
+    it('returns from leaseEnds the holder\'s expiry, and the ends of leases taken over or unlocked (a run\'s end)', async () => {
+      // Prepare: r-a holds 30 s and renews once at +10 s; it dies; r-b takes the lease after it ran out; r-b is unlocked
+      const { store, clock } = makeStore();
+      const target = newTarget();
+      const untouched = newTarget();
+      const a = await store.acquireLease(target, 'r-a:1', 30);
+      clock.ms += 10_000;
+      if (!a || !(await store.renewLease(a, 30))) throw new Error('lease expected');
+      const held = await store.leaseEnds(target);
+      clock.ms += 31_000;
+
+      // Act
+      await store.acquireLease(target, 'r-b:1', 30);
+      const afterTakeover = await store.leaseEnds(target);
+      clock.ms += 5_000;
+      await store.forceReleaseLease(target, 'r-b:1');
+      const afterUnlock = await store.leaseEnds(target);
+
+      // Assess
+      expect(held).toEqual({ holder: { owner: 'r-a:1', expiresAt: T0 + 40_000 }, ended: [] });
+      expect(afterTakeover).toEqual({ holder: { owner: 'r-b:1', expiresAt: T0 + 71_000 }, ended: [{ owner: 'r-a:1', endedAt: T0 + 40_000 }] });
+      expect(afterUnlock.holder).toBeUndefined();
+      expect([...afterUnlock.ended].sort((x, y) => x.endedAt - y.endedAt)).toEqual([
+        { owner: 'r-a:1', endedAt: T0 + 40_000 },
+        { owner: 'r-b:1', endedAt: T0 + 46_000 },
+      ]);
+      expect(await store.leaseEnds(untouched)).toEqual({ ended: [] });
+      expect(await store.acquireLease(target, 'r-c:1', 30)).toMatchObject({ owner: 'r-c:1', seenSeq: 1 });
+    });
+
+    it('reads a lease item the landed version wrote (owner, leaseExpiresAt, seq only) and records its end on takeover', async () => {
+      const { store, clock } = makeStore();
+      const target = newTarget();
+      await store.acquireLease(target, 'r-old:5a5a5a5a', 30);
+      clock.ms += 31_000;
+      const taken = await store.acquireLease(target, 'r-new:1', 30);
+      expect(taken).toMatchObject({ owner: 'r-new:1' });
+      expect((await store.leaseEnds(target)).ended).toEqual([{ owner: 'r-old:5a5a5a5a', endedAt: T0 + 30_000 }]);
+    });
+
     it('returns the change counter markDirty created for a target never leased', async () => {
       const { store } = makeStore();
       const target = newTarget();
@@ -463,6 +560,53 @@ export function describeStoreContract(implementation: string, make: MakeStore): 
 
       expect(await store.getRun(runId)).toEqual(run(runId));
       expect(await store.getRun(uniqueId('none'))).toBeNull();
+    });
+
+    it('lists recent runs newest first, of one target when asked, at most limit', async () => {
+      // Prepare: three runs of a target only this test uses, one of another, put out of order
+      const { store } = makeStore();
+      const name = uniqueId('t');
+      const other = uniqueId('t');
+      const at = (runId: string, offset: number, target: string): RunRecord => ({
+        ...run(runId),
+        startedAt: iso(offset),
+        targets: [{ ...run(runId).targets[0]!, name: target }],
+      });
+      const [r1, r2, r3, r4] = [uniqueId('r1'), uniqueId('r2'), uniqueId('r3'), uniqueId('r4')];
+      await store.putRun(at(r2, -200, name), 3600);
+      await store.putRun(at(r1, -300, name), 3600);
+      await store.putRun(at(r4, -150, other), 3600);
+      await store.putRun(at(r3, -100, name), 3600);
+
+      // Act
+      const all = await store.listRuns({ limit: 10, target: name });
+      const two = await store.listRuns({ limit: 2, target: name });
+      const unfiltered = await store.listRuns({ limit: 50 });
+
+      // Assess
+      expect(all.map((r) => r.runId)).toEqual([r3, r2, r1]);
+      expect(two.map((r) => r.runId)).toEqual([r3, r2]);
+      expect(all[0]).toEqual(at(r3, -100, name));
+      expect(unfiltered.map((r) => r.runId)).toEqual(expect.arrayContaining([r1, r2, r3, r4]));
+    });
+
+    it('returns a run\'s actions as put, across several stored chunks, and [] for a run without any', async () => {
+      const { store } = makeStore();
+      const runId = uniqueId('run');
+      const actions = Array.from({ length: 520 }, (_, i) => ({
+        target: 'main',
+        kind: i % 2 ? ('invite' as const) : ('revoke' as const),
+        email: `user${i}@example.com`,
+        role: 'view' as const,
+        ...(i % 2 ? {} : { inviteId: `inv-${i}`, reason: 'leftRoster' as const }),
+        result: i % 3 ? ('done' as const) : ('failed' as const),
+        ...(i % 3 ? {} : { error: 'badRequest: refused' }),
+      }));
+
+      await store.putRunActions(runId, actions, 3600);
+
+      expect(await store.getRunActions(runId)).toEqual(actions);
+      expect(await store.getRunActions(uniqueId('none'))).toEqual([]);
     });
   });
 

@@ -1,9 +1,10 @@
 // unit: ledger states and transitions (functions/sync/ledger.ts)
 import { describe, expect, it } from 'vitest';
 import {
-  adoptListedInvites, failedEntry, intentEntry, isBrakedRemainder, ourInviteId, revokedEntry, sentEntry as sentAfter, unlistedVerdict,
-  type LedgerStamp,
+  claimedEntry, claimedInvite, failedEntry, intentEntry, intentStatus, isBrakedRemainder, isManaged, learntEntry, ourInviteId,
+  revokedEntry, sentEntry as sentAfter, unlistedVerdict, type IntentClock, type LedgerStamp,
 } from '../../functions/sync/ledger.ts';
+import { ABANDON_AFTER_MS, CLOCK_SKEW_MS, SETTLE_MS, SETTLE_SECONDS } from '../../functions/sync/ownership.ts';
 import { ApiError } from '../../functions/sync/errors.ts';
 import type { LedgerEntry } from '../../functions/sync/types.ts';
 import { action, DAY, hexId, iso, ledgerEntry, pendingInvite, sentEntry } from '../helpers/builders.ts';
@@ -28,16 +29,68 @@ describe('Function: ourInviteId', () => {
 });
 
 describe('Function: isBrakedRemainder', () => {
-  it('returns true only for an invite whose entry is an intent', () => {
-    // Arrange
-    const intent = ledgerEntry('a@example.com', { state: 'intent', updatedAt: iso(NOW - DAY) });
+  it('returns true only for an invite whose entry is an intent that is not abandoned', () => {
+    // Arrange: run-1 ended a day ago (settled), run-old ended 8 days + settle ago (abandoned)
+    const clock: IntentClock = { now: NOW, leaseMs: 120_000, ends: new Map([['run-1', NOW - DAY], ['run-old', NOW - 8 * DAY - SETTLE_MS]]) };
+    const intent = ledgerEntry('a@example.com', { state: 'intent', updatedAt: iso(NOW - DAY - 60_000) });
+    const abandoned = ledgerEntry('a@example.com', { state: 'intent', runId: 'run-old', updatedAt: iso(NOW - 9 * DAY) });
     const sent = { ...intent, state: 'sent' as const };
 
     // Act / Assess
-    expect(isBrakedRemainder(action('a@example.com'), intent)).toBe(true);
-    expect(isBrakedRemainder(action('a@example.com'), sent)).toBe(false);
-    expect(isBrakedRemainder(action('a@example.com'), undefined)).toBe(false);
-    expect(isBrakedRemainder(action('a@example.com', { kind: 'renew', inviteId: hexId(1) }), intent)).toBe(false);
+    expect(isBrakedRemainder(action('a@example.com'), intent, clock)).toBe(true);
+    expect(isBrakedRemainder(action('a@example.com'), abandoned, clock)).toBe(false);
+    expect(isBrakedRemainder(action('a@example.com'), sent, clock)).toBe(false);
+    expect(isBrakedRemainder(action('a@example.com'), undefined, clock)).toBe(false);
+    expect(isBrakedRemainder(action('a@example.com', { kind: 'renew', inviteId: hexId(1) }), intent, clock)).toBe(false);
+  });
+});
+
+describe('Function: intentStatus', () => {
+  it('returns settling up to the run end + SETTLE_SECONDS, claiming for 7 days more, abandoned after', () => {
+    // Arrange: SETTLE_SECONDS is 2 × the 10 s request timeout + 60 s
+    const entry = ledgerEntry('a@example.com', { state: 'intent', updatedAt: iso(NOW - 3600_000) });
+    const end = NOW - 1800_000;
+    const at = (now: number) => intentStatus(entry, { now, leaseMs: 120_000, ends: new Map([['run-1', end]]) });
+
+    // Act / Assess
+    expect(SETTLE_SECONDS).toBe(80);
+    expect([at(end), at(end + SETTLE_MS), at(end + SETTLE_MS + 1)]).toEqual(['settling', 'settling', 'claiming']);
+    expect([at(end + SETTLE_MS + ABANDON_AFTER_MS), at(end + SETTLE_MS + ABANDON_AFTER_MS + 1)]).toEqual(['claiming', 'abandoned']);
+  });
+
+  it('returns an end of the newest intent + the lease for a run nothing else knows', () => {
+    const entry = ledgerEntry('a@example.com', { state: 'intent', updatedAt: iso(NOW - 200_000) });
+    expect(intentStatus(entry, { now: NOW, leaseMs: 120_000 })).toBe('settling');
+    expect(intentStatus(entry, { now: NOW, leaseMs: 100_000 })).toBe('claiming');
+  });
+});
+
+describe('Function: claimedInvite', () => {
+  it('returns the newest invite dated in [intent − 60 s, run end + settle] of a claiming intent, and nothing else', () => {
+    // Arrange: the intent was written 2 h ago, its run ended 1 h ago
+    const written = NOW - 2 * 3600_000;
+    const end = NOW - 3600_000;
+    const clock: IntentClock = { now: NOW, leaseMs: 120_000, ends: new Map([['run-1', end]]) };
+    const entry = ledgerEntry('a@example.com', { state: 'intent', updatedAt: iso(written) });
+    const at = (ms: number) => pendingInvite('a@example.com', { inviteDate: iso(ms) });
+    const early = at(written - CLOCK_SKEW_MS);
+    const late = at(end + SETTLE_MS);
+    const before = at(written - CLOCK_SKEW_MS - 1);
+    const byHand = at(end + SETTLE_MS + 1);
+
+    // Act / Assess
+    expect(claimedInvite(entry, [early], clock)).toBe(early);
+    expect(claimedInvite(entry, [early, late, byHand], clock)).toBe(late);
+    expect(claimedInvite(entry, [before, byHand], clock)).toBeUndefined();
+    expect(claimedInvite(entry, [early], { ...clock, now: end + 1000 })).toBeUndefined();
+    expect(claimedInvite(entry, [early], { ...clock, now: end + SETTLE_MS + ABANDON_AFTER_MS + 1 })).toBeUndefined();
+    expect(claimedInvite({ ...entry, state: 'sent' }, [early], clock)).toBeUndefined();
+  });
+
+  it('returns a sent entry of that invite from claimedEntry', () => {
+    const entry = ledgerEntry('a@example.com', { state: 'intent', updatedAt: iso(NOW - DAY) });
+    const inv = pendingInvite('a@example.com', { inviteDate: iso(NOW - DAY) });
+    expect(claimedEntry(entry, inv, iso(NOW))).toEqual({ ...entry, state: 'sent', inviteId: inv.id, invitedAt: inv.inviteDate, updatedAt: iso(NOW) });
   });
 });
 
@@ -45,12 +98,12 @@ describe('Function: unlistedVerdict', () => {
   const sentAt = (ms: number, over: Partial<LedgerEntry> = {}): LedgerEntry =>
     ledgerEntry('a@example.com', { state: 'sent', inviteId: hexId(1), updatedAt: iso(ms), invitedAt: iso(ms), personEventAt: EVENT_AT, ...over });
 
-  it('returns invite when the ledger has no sent entry', () => {
+  it('returns invite when the ledger has no sent or member entry', () => {
     // Arrange
     const others = (['intent', 'failed', 'revoked'] as const).map((state) => ledgerEntry('a@example.com', { state, updatedAt: iso(NOW) }));
 
     // Act
-    const verdicts = [undefined, ...others].map((e) => unlistedVerdict(e, EVENT_AT, NOW, { settleMs: SETTLE }));
+    const verdicts = [undefined, ...others].map((e) => unlistedVerdict(e, NOW, { settleMs: SETTLE }));
 
     // Assess
     expect(verdicts).toEqual(['invite', 'invite', 'invite', 'invite']);
@@ -62,24 +115,62 @@ describe('Function: unlistedVerdict', () => {
     const { invitedAt: _, ...noInvitedAt } = sentAt(NOW - SETTLE + 1);
 
     // Act / Assess
-    expect(unlistedVerdict(recent, EVENT_AT, NOW, { settleMs: SETTLE })).toBe('invitedRecently');
-    expect(unlistedVerdict(noInvitedAt, EVENT_AT, NOW, { settleMs: SETTLE })).toBe('invitedRecently');
-    expect(unlistedVerdict(sentAt(NOW - SETTLE), EVENT_AT, NOW, { settleMs: SETTLE })).toBe('removedOutsideSync');
+    expect(unlistedVerdict(recent, NOW, { settleMs: SETTLE })).toBe('invitedRecently');
+    expect(unlistedVerdict(noInvitedAt, NOW, { settleMs: SETTLE })).toBe('invitedRecently');
+    expect(unlistedVerdict(sentAt(NOW - SETTLE), NOW, { settleMs: SETTLE })).toBe('removedOutsideSync');
   });
 
-  it('returns removedOutsideSync for a settled invite without a newer HR event, invite with one or with force', () => {
+  it('returns removedOutsideSync for a revoked invite or removed member, invite after a re-hire or with force', () => {
     // Arrange
     const entry = sentAt(NOW - DAY);
+    const member = ledgerEntry('a@example.com', { state: 'member', updatedAt: iso(NOW - DAY) });
 
     // Act / Assess
-    expect(unlistedVerdict(entry, EVENT_AT, NOW, { settleMs: SETTLE })).toBe('removedOutsideSync');
-    expect(unlistedVerdict(entry, iso(NOW - 2 * DAY), NOW, { settleMs: SETTLE })).toBe('invite');
-    expect(unlistedVerdict(entry, EVENT_AT, NOW, { settleMs: SETTLE, force: true })).toBe('invite');
+    expect(unlistedVerdict(entry, NOW, { settleMs: SETTLE })).toBe('removedOutsideSync');
+    expect(unlistedVerdict(member, NOW, { settleMs: SETTLE })).toBe('removedOutsideSync');
+    expect(unlistedVerdict({ ...entry, departedAt: iso(NOW - 3600_000) }, NOW, { settleMs: SETTLE })).toBe('invite');
+    expect(unlistedVerdict({ ...member, departedAt: iso(NOW - 3600_000) }, NOW, { settleMs: SETTLE })).toBe('invite');
+    expect(unlistedVerdict(entry, NOW, { settleMs: SETTLE, force: true })).toBe('invite');
   });
 
-  it('returns invite for a sent entry that never recorded the HR event it answered', () => {
+  it('returns removedOutsideSync for a sent entry that never recorded the HR event it answered (an attribute change alone never re-invites)', () => {
     const { personEventAt: _, ...entry } = sentAt(NOW - DAY);
-    expect(unlistedVerdict(entry, EVENT_AT, NOW, { settleMs: SETTLE })).toBe('invite');
+    expect(unlistedVerdict(entry, NOW, { settleMs: SETTLE })).toBe('removedOutsideSync');
+  });
+});
+
+describe('Function: learntEntry', () => {
+  const hr = { personEventAt: EVENT_AT, desired: true };
+
+  it('returns a member entry once (with the HR person\'s event), a departure once, and the entry without it on return', () => {
+    // Arrange
+    const sent = ledgerEntry('a@example.com', { state: 'sent', inviteId: hexId(1), updatedAt: iso(NOW - DAY) });
+
+    // Act
+    const member = learntEntry('a@example.com', sent, { ...hr, member: 'view' }, STAMP)!;
+    const departed = learntEntry('a@example.com', member, { member: 'view', desired: false }, STAMP)!;
+
+    // Assess
+    expect(member).toEqual({ email: 'a@example.com', state: 'member', role: 'view', updatedAt: iso(NOW), renewals: 0, runId: 'run-2', personEventAt: EVENT_AT });
+    expect(learntEntry('a@example.com', member, { ...hr, member: 'view' }, STAMP)).toBeUndefined();
+    expect(departed).toEqual({ ...member, departedAt: iso(NOW) });
+    expect(learntEntry('a@example.com', departed, { member: 'view', desired: false }, STAMP)).toBeUndefined();
+    expect(learntEntry('a@example.com', departed, { ...hr, member: 'view' }, STAMP)).toEqual(member);
+    expect(learntEntry('a@example.com', departed, { ...hr, desired: false }, STAMP)).toBeUndefined();
+  });
+
+  it('returns a departure for a sent entry, never for a revoked one or a member no HR person ever spoke for', () => {
+    const sent = ledgerEntry('a@example.com', { state: 'sent', updatedAt: iso(NOW - DAY) });
+    const admin = learntEntry('admin@example.com', undefined, { member: 'admin', desired: false }, STAMP)!;
+    expect(learntEntry('a@example.com', sent, { desired: false }, STAMP)).toEqual({ ...sent, departedAt: iso(NOW) });
+    expect(learntEntry('a@example.com', { ...sent, state: 'revoked' }, { desired: false }, STAMP)).toBeUndefined();
+    expect(learntEntry('admin@example.com', admin, { member: 'admin', desired: false }, STAMP)).toBeUndefined();
+    expect(learntEntry('admin@example.com', admin, { ...hr, member: 'admin' }, STAMP)).toEqual({ ...admin, personEventAt: EVENT_AT });
+  });
+
+  it('returns isManaged only for sent entries, adopted ones only with manageAdopted', () => {
+    const sent = ledgerEntry('a@example.com', { state: 'sent', updatedAt: iso(NOW) });
+    expect([isManaged(sent, false), isManaged({ ...sent, adopted: true }, false), isManaged({ ...sent, adopted: true }, true), isManaged(undefined, true)]).toEqual([true, false, true, false]);
   });
 });
 
@@ -132,6 +223,21 @@ describe('Function: sentEntry', () => {
     expect(fixed.role).toBe('view');
   });
 
+  it('returns an adopted sent entry with one renewal after an adopting renew, and keeps adopted on later renewals', () => {
+    // Arrange: a hand-made expired invite, with an old failed entry for the email
+    const inv = pendingInvite('a@example.com', { inviteDate: iso(NOW - 40 * DAY), hasExpired: true });
+    const prev = ledgerEntry('a@example.com', { state: 'failed', updatedAt: iso(NOW - 50 * DAY), renewals: 2 });
+    const answered = { id: inv.id, inviteDate: iso(NOW) };
+
+    // Act
+    const adopted = sentAfter(action('a@example.com', { kind: 'renew', inviteId: inv.id, adopted: true, renewals: 0 }), prev, answered, STAMP);
+    const again = sentAfter(action('a@example.com', { kind: 'renew', inviteId: inv.id }), adopted, answered, STAMP);
+
+    // Assess
+    expect(adopted).toMatchObject({ state: 'sent', inviteId: inv.id, renewals: 1, adopted: true });
+    expect(again).toMatchObject({ renewals: 2, adopted: true });
+  });
+
   it('returns the stamp\'s time as invitedAt when Losant gave no inviteDate', () => {
     expect(sentAfter(action('a@example.com'), undefined, { id: hexId(1), inviteDate: '' }, STAMP).invitedAt).toBe(iso(NOW));
   });
@@ -174,24 +280,3 @@ describe('Function: failedEntry', () => {
   });
 });
 
-describe('Function: adoptListedInvites', () => {
-  it('returns the intents whose invite Losant lists, now sent with that invite, and leaves the rest', () => {
-    // Arrange
-    const listed = pendingInvite('a@example.com', { inviteDate: iso(NOW - 1000) });
-    const other = pendingInvite('c@example.com', { inviteDate: iso(NOW - 1000) });
-    const ledger = new Map<string, LedgerEntry>([
-      ['a@example.com', ledgerEntry('a@example.com', { state: 'intent', updatedAt: iso(NOW - 2000) })],
-      ['b@example.com', ledgerEntry('b@example.com', { state: 'intent', updatedAt: iso(NOW - 2000) })],
-      ['c@example.com', ledgerEntry('c@example.com', { state: 'failed', updatedAt: iso(NOW - 2000) })],
-    ]);
-    const newest = new Map([[listed.email, listed], [other.email, other]]);
-
-    // Act
-    const adopted = adoptListedInvites(ledger, newest, iso(NOW));
-
-    // Assess
-    expect(adopted).toEqual([{ ...ledgerEntry('a@example.com', { state: 'sent', updatedAt: iso(NOW) }), inviteId: listed.id, invitedAt: listed.inviteDate }]);
-    expect(ledger.get('a@example.com')).toBe(adopted[0]);
-    expect([ledger.get('b@example.com')?.state, ledger.get('c@example.com')?.state]).toEqual(['intent', 'failed']);
-  });
-});

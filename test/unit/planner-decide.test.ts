@@ -41,17 +41,17 @@ describe('Function: decideEmail', () => {
     expect(decide({ member: true, invites: 1, ours: open, open }).skipped).toEqual([['alreadyMember', 1]]);
   });
 
-  it('returns fixRole for our unexpired invite with another role, alreadyPending for one not ours', () => {
+  it('returns fixRole for our unexpired invite with another role, notOurs and roleMismatch for one not ours', () => {
     // Act
     const ours = decide({ invites: 1, ours: open, open, entry: sentEntry(open) });
     const theirs = decide({ invites: 1, open });
 
     // Assess
     expect(ours.actions).toEqual([{ kind: 'fixRole', email: 'a@example.com', role: 'edit', inviteId: open.id, personEventAt: EVENT_AT }]);
-    expect(theirs.skipped).toEqual([['alreadyPending', 1]]);
+    expect(theirs.skipped).toEqual([['roleMismatch', 1], ['notOurs', 1]]);
   });
 
-  it('returns renew for our expired invite with renewals left, renewalsExhausted without, notOurs for another', () => {
+  it('returns renew for our expired invite with renewals left, renewalsExhausted without, an adopting renew for another', () => {
     // Act
     const left = decide({ invites: 1, ours: expired, expired, entry: sentEntry(expired, { renewals: 2 }) });
     const none = decide({ invites: 1, ours: expired, expired, entry: sentEntry(expired, { renewals: 3 }) });
@@ -60,7 +60,20 @@ describe('Function: decideEmail', () => {
     // Assess
     expect(left.actions).toEqual([{ kind: 'renew', email: 'a@example.com', role: 'edit', inviteId: expired.id, renewals: 2, personEventAt: EVENT_AT }]);
     expect(none.skipped).toEqual([['renewalsExhausted', 1]]);
-    expect(theirs.skipped).toEqual([['notOurs', 1]]);
+    expect(theirs.actions).toEqual([{ kind: 'renew', email: 'a@example.com', role: 'edit', inviteId: expired.id, renewals: 0, personEventAt: EVENT_AT, adopted: true }]);
+    expect(decide({ invites: 1, expired }, { adoptExpired: false }).skipped).toEqual([['notOurs', 1]]);
+  });
+
+  it('returns settling for a desired email whose intent is settling, whatever Losant lists', () => {
+    const intent = { email: 'a@example.com', state: 'intent' as const, role: 'edit' as const, updatedAt: iso(NOW - 1000), renewals: 0, runId: 'r-1' };
+    expect(decide({ entry: intent, intent: 'settling' })).toEqual({ actions: [], skipped: [['settling', 1]] });
+    expect(decide({ invites: 1, expired, entry: intent, intent: 'settling' })).toEqual({ actions: [], skipped: [['settling', 1]] });
+  });
+
+  it('returns no revoke of an adopted invite unless manageAdopted', () => {
+    const adopted = sentEntry(open, { adopted: true });
+    expect(decide({ role: null, invites: 1, ours: open, open, entry: adopted })).toEqual({ actions: [], skipped: [['notOurs', 1]] });
+    expect(decide({ role: null, invites: 1, ours: open, open, entry: adopted }, { manageAdopted: true }).actions.map((a) => a.kind)).toEqual(['revoke']);
   });
 
   it('returns invite for nothing pending and no ledger entry, removedOutsideSync for a settled sent one', () => {

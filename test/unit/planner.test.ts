@@ -75,9 +75,11 @@ describe('Function: planTarget', () => {
     expect([result.actions, result.skipped.alreadyMember]).toEqual([[], 1]);
   });
 
-  it('returns skipped.alreadyPending for an unexpired invite', () => {
-    const result = plan({ people: [person('jane@example.com')], pending: [invite('jane@example.com', { role: 'view' })] });
-    expect([result.actions, result.skipped.alreadyPending]).toEqual([[], 1]);
+  it('returns skipped.alreadyPending for an unexpired invite with the rule\'s role, notOurs and roleMismatch for one not ours with another', () => {
+    const same = plan({ people: [person('jane@example.com')], pending: [invite('jane@example.com', { role: 'edit' })] });
+    const other = plan({ people: [person('jane@example.com')], pending: [invite('jane@example.com', { role: 'view' })] });
+    expect([same.actions, same.skipped.alreadyPending, same.skipped.roleMismatch]).toEqual([[], 1, 0]);
+    expect([other.actions, other.skipped.alreadyPending, other.skipped.notOurs, other.skipped.roleMismatch]).toEqual([[], 0, 1, 1]);
   });
 
   it('returns fixRole for our unexpired invite with another role when policy.fixRole', () => {
@@ -91,11 +93,16 @@ describe('Function: planTarget', () => {
     expect(result.actions).toEqual([{ kind: 'fixRole', email: 'jane@example.com', role: 'edit', inviteId: inv.id, personEventAt: EVENT_AT }]);
   });
 
-  it('returns skipped.alreadyPending instead of fixRole when the invite is not ours or fixRole is off', () => {
+  it('returns no fixRole when the invite is not ours (notOurs, roleMismatch), adopted (alreadyPending) or fixRole is off', () => {
     const inv = invite('jane@example.com', { role: 'view' });
-    const notOurs = plan({ people: [person('jane@example.com')], pending: [inv], ledger: [sent(inv, { inviteId: 'ffffffffffffffffffffffff' })], policy: { ...POLICY, fixRole: true } });
+    const fix = { ...POLICY, fixRole: true };
+    const notOurs = plan({ people: [person('jane@example.com')], pending: [inv], ledger: [sent(inv, { inviteId: 'ffffffffffffffffffffffff' })], policy: fix });
+    const adopted = plan({ people: [person('jane@example.com')], pending: [inv], ledger: [sent(inv, { adopted: true })], policy: fix });
+    const managed = plan({ people: [person('jane@example.com')], pending: [inv], ledger: [sent(inv, { adopted: true })], policy: { ...fix, manageAdopted: true } });
     const off = plan({ people: [person('jane@example.com')], pending: [inv], ledger: [sent(inv)] });
-    expect([notOurs.actions, notOurs.skipped.alreadyPending, off.actions, off.skipped.alreadyPending]).toEqual([[], 1, [], 1]);
+    expect([notOurs.actions, notOurs.skipped.notOurs, notOurs.skipped.roleMismatch]).toEqual([[], 1, 1]);
+    expect([adopted.actions, adopted.skipped.alreadyPending, managed.actions.map((a) => a.kind)]).toEqual([[], 1, ['fixRole']]);
+    expect([off.actions, off.skipped.alreadyPending]).toEqual([[], 1]);
   });
 
   it('returns fixRole on our invite when the email also has a newer unexpired invite that is not ours', () => {
@@ -118,11 +125,14 @@ describe('Function: planTarget', () => {
     expect(result.pending).toBe(1);
   });
 
-  it('returns skipped.notOurs when the newest expired invite is not ours', () => {
+  it('returns an adopting renew (role of the rule) when the newest expired invite is not ours, notOurs with adoptExpired off', () => {
     const ours = invite('jane@example.com', { hasExpired: true, inviteDate: iso(NOW - 20 * DAY) });
-    const theirs = invite('jane@example.com', { hasExpired: true, inviteDate: iso(NOW - 9 * DAY) });
-    const result = plan({ people: [person('jane@example.com')], pending: [ours, theirs], ledger: [sent(ours)] });
-    expect([result.actions, result.skipped.notOurs]).toEqual([[], 1]);
+    const theirs = invite('jane@example.com', { hasExpired: true, inviteDate: iso(NOW - 9 * DAY), role: 'view' });
+    const adopted = plan({ people: [person('jane@example.com')], pending: [ours, theirs], ledger: [sent(ours)] });
+    const off = plan({ people: [person('jane@example.com')], pending: [ours, theirs], ledger: [sent(ours)], policy: { ...POLICY, adoptExpired: false } });
+    const none = plan({ people: [person('jane@example.com')], pending: [theirs], policy: { ...POLICY, maxRenewals: 0 } });
+    expect(adopted.actions).toEqual([{ kind: 'renew', email: 'jane@example.com', role: 'edit', inviteId: theirs.id, renewals: 0, personEventAt: EVENT_AT, adopted: true }]);
+    expect([off.actions, off.skipped.notOurs, none.actions, none.skipped.notOurs]).toEqual([[], 1, [], 1]);
   });
 
   it('returns skipped.alreadyPending for our expired invite when renewExpired is off', () => {
@@ -155,8 +165,8 @@ describe('Function: planTarget', () => {
   });
 
   it('returns skipped.invitedRecently judged by updatedAt when invitedAt is missing, and honours settleMs', () => {
-    const { invitedAt: _i, ...entry } = sent(invite('jane@example.com'), { updatedAt: iso(NOW - 5 * 60_000) });
-    const settled = plan({ people: [person('jane@example.com')], ledger: [entry], settleMs: 60_000 });
+    const { invitedAt: _i, ...entry } = sent(invite('jane@example.com'), { updatedAt: iso(NOW - 30_000) });
+    const settled = plan({ people: [person('jane@example.com')], ledger: [entry], settleMs: 10_000 });
     const waiting = plan({ people: [person('jane@example.com')], ledger: [entry] });
     expect([settled.skipped.invitedRecently, waiting.skipped.invitedRecently]).toEqual([0, 1]);
   });
@@ -167,16 +177,20 @@ describe('Function: planTarget', () => {
     expect([result.actions, result.skipped.removedOutsideSync]).toEqual([[], 1]);
   });
 
-  it('returns an invite for a vanished invite when the person has a newer HR event, or with force', () => {
+  it('returns an invite for a vanished invite after a re-hire (departedAt) or with force, never for a newer HR event alone', () => {
     const entry = sent(invite('jane@example.com'), { personEventAt: EVENT_AT });
-    const newer = plan({ people: [person('jane@example.com', { lastEventAt: iso(NOW - DAY) })], ledger: [entry] });
+    const newer = plan({ people: [person('jane@example.com', { lastEventAt: iso(NOW - DAY), attributes: { department: 'Engineering', title: 'Lead' } })], ledger: [entry] });
+    const rehired = plan({ people: [person('jane@example.com', { lastEventAt: iso(NOW - DAY) })], ledger: [{ ...entry, departedAt: iso(NOW - 2 * DAY) }] });
     const forced = plan({ people: [person('jane@example.com')], ledger: [entry], force: true });
-    expect([newer.actions.map((a) => a.kind), forced.actions.map((a) => a.kind)]).toEqual([['invite'], ['invite']]);
+    expect([newer.actions.map((a) => a.kind), newer.skipped.removedOutsideSync]).toEqual([[], 1]);
+    expect([rehired.actions.map((a) => a.kind), forced.actions.map((a) => a.kind)]).toEqual([['invite'], ['invite']]);
   });
 
-  it('returns an invite for a vanished invite without a recorded personEventAt (epoch) when the person has one', () => {
-    const { personEventAt: _p, ...entry } = sent(invite('jane@example.com'));
-    expect(plan({ people: [person('jane@example.com')], ledger: [entry] }).actions.map((a) => a.kind)).toEqual(['invite']);
+  it('returns skipped.removedOutsideSync for a member an admin removed, an invite after a re-hire', () => {
+    const gone = { email: 'jane@example.com', state: 'member' as const, role: 'edit' as const, updatedAt: iso(NOW - 5 * DAY), renewals: 0, runId: 'run-1' };
+    const kept = plan({ people: [person('jane@example.com')], ledger: [gone] });
+    const back = plan({ people: [person('jane@example.com')], ledger: [{ ...gone, departedAt: iso(NOW - DAY) }] });
+    expect([kept.actions, kept.skipped.removedOutsideSync, back.actions.map((a) => a.kind)]).toEqual([[], 1, ['invite']]);
   });
 
   it('returns nothing for terminated people, people who left the source and people a rule skips', () => {

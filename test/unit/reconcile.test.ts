@@ -9,6 +9,7 @@ import { approveRun, reconcileTarget, runSync, type ReconcileOptions, type SyncD
 import type { Log } from '../../functions/sync/ports.ts';
 import type { LedgerEntry, Person, TargetRef } from '../../functions/sync/types.ts';
 import { MemoryStateStore } from '../helpers/memory-store.ts';
+import { SETTLE_MS } from '../../functions/sync/ownership.ts';
 
 const target: TargetRef = { instanceId: DEFAULT_ID, orgId: DEFAULT_ID };
 const quiet: Log = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
@@ -235,14 +236,24 @@ describe('Function: reconcileTarget (brakes and approvals)', () => {
 
 describe('Function: reconcileTarget (crash repair and remainder)', () => {
   const intent = (email: string, at: number): LedgerEntry => ({ email, state: 'intent', role: 'edit', updatedAt: new Date(at).toISOString(), renewals: 0, runId: 'r-crashed' });
+  const iso = (ms: number): string => new Date(ms).toISOString();
 
-  it('adopts the invites a crashed run created but never recorded, without a second POST', async () => {
-    // Prepare: the crashed run wrote 3 intents and its POSTs landed; their answers were lost
+  /** run r-crashed takes the lease (120 s), writes intents for `emails` 1 s later and dies; returns when it started */
+  async function crashedRun(w: World, emails: string[]): Promise<number> {
+    const started = w.clock.ms;
+    await w.store.acquireLease(target, 'r-crashed:1', 120);
+    await w.store.putLedgerEntries(target, emails.map((email) => intent(email, started + 1000)));
+    return started;
+  }
+
+  it('adopts the invites a crashed run created but never recorded, without a second POST, once its lease ran out and settled', async () => {
+    // Prepare: the crashed run wrote 3 intents and its POSTs landed 2 s after it started; their answers were lost
     const w = await world();
     const all = emails(5);
-    const landed = all.slice(0, 3).map((email) => w.emulator.addInvite(target.instanceId, target.orgId, { email, role: 'edit' }));
-    await w.store.putLedgerEntries(target, all.slice(0, 3).map((email) => intent(email, w.clock.ms - 60_000)));
+    const started = await crashedRun(w, all.slice(0, 3));
+    const landed = all.slice(0, 3).map((email) => w.emulator.addInvite(target.instanceId, target.orgId, { email, role: 'edit', inviteDate: iso(started + 2000) }));
     await w.roster(all);
+    w.clock.ms = started + 120_000 + SETTLE_MS + 1000;
 
     // Act
     const report = await w.reconcile();
@@ -257,14 +268,52 @@ describe('Function: reconcileTarget (crash repair and remainder)', () => {
     expect([...ledger.values()].every((e) => e.state === 'sent' && e.inviteId)).toBe(true);
   });
 
-  it('does not brake the remainder of a crashed run, but does brake the same invites without intents', async () => {
+  it('neither POSTs nor adopts for a crashed run\'s intents until SETTLE_SECONDS after its lease ran out (skip settling)', async () => {
+    // Prepare: the lease of the crashed run ran out 10 s ago
+    const w = await world();
+    const all = emails(3);
+    const started = await crashedRun(w, all);
+    w.emulator.addInvite(target.instanceId, target.orgId, { email: all[0]!, role: 'edit', inviteDate: iso(started + 2000) });
+    await w.roster(all);
+    w.clock.ms = started + 130_000;
+
+    // Act
+    const report = await w.reconcile();
+
+    // Assess
+    expect(report).toMatchObject({ complete: true, planned: { invite: 0 }, skipped: { settling: 3 } });
+    expect(w.posts()).toBe(0);
+    expect((await w.store.getLedger(target)).map((e) => e.state)).toEqual(['intent', 'intent', 'intent']);
+  });
+
+  it('never claims (nor later revokes) an invite an admin made by hand after a crashed run ended and settled', async () => {
+    // Prepare: an intent left by the crashed run; a day later an admin invites that person by hand; then they leave
+    const w = await world();
+    w.config.policy.revokeLeft = true;
+    const [jane] = emails(1);
+    const started = await crashedRun(w, [jane!]);
+    w.clock.ms = started + 86_400_000;
+    const byHand = w.emulator.addInvite(target.instanceId, target.orgId, { email: jane!, role: 'view', inviteDate: iso(w.clock.ms) });
+    await w.roster([]);
+
+    // Act
+    const report = await w.reconcile();
+
+    // Assess
+    expect(report).toMatchObject({ complete: true, planned: { revoke: 0 }, skipped: { notOurs: 1 } });
+    expect(w.emulator.invites(target.instanceId, target.orgId).map((i) => i.id)).toEqual([byHand.id]);
+    expect((await w.store.getLedger(target))[0]).toMatchObject({ state: 'intent' });
+  });
+
+  it('does not brake the remainder of a crashed run, but does brake the same invites without intents, nor one abandoned', async () => {
     // Prepare: 4 invited before the crash, intents for the other 6
     const limits = { minSizeForFraction: 4, maxChangeFraction: 0.5 };
     const w = await world(limits);
     const all = emails(10);
-    for (const email of all.slice(0, 4)) w.emulator.addInvite(target.instanceId, target.orgId, { email, role: 'edit' });
-    await w.store.putLedgerEntries(target, all.slice(4).map((email) => intent(email, w.clock.ms - 60_000)));
+    const started = await crashedRun(w, all.slice(4));
+    for (const email of all.slice(0, 4)) w.emulator.addInvite(target.instanceId, target.orgId, { email, role: 'edit', inviteDate: iso(started - 1000) });
     await w.roster(all);
+    w.clock.ms = started + 120_000 + SETTLE_MS + 1000;
 
     // Act
     const rerun = await w.reconcile();
@@ -279,5 +328,71 @@ describe('Function: reconcileTarget (crash repair and remainder)', () => {
     for (const email of all.slice(0, 4)) fresh.emulator.addInvite(target.instanceId, target.orgId, { email, role: 'edit' });
     await fresh.roster(all);
     expect((await fresh.reconcile()).blocked).toBe('maxChangeFraction');
+
+    // and so are they once their intents are abandoned (their run ended more than settle + 7 days ago)
+    const late = await world(limits);
+    const lateStart = await crashedRun(late, all.slice(4));
+    for (const email of all.slice(0, 4)) late.emulator.addInvite(target.instanceId, target.orgId, { email, role: 'edit', inviteDate: iso(lateStart - 1000) });
+    await late.roster(all);
+    late.clock.ms = lateStart + 120_000 + SETTLE_MS + 8 * 86_400_000;
+    expect((await late.reconcile()).blocked).toBe('maxChangeFraction');
+  });
+});
+
+describe('Function: reconcileTarget (holders, stop, stored actions)', () => {
+  it('takes over at once a lease whose holder is gone, and names a live holder and the expiry when busy', async () => {
+    // Prepare: a lease for 10 minutes, held by pid 999 on host build-7
+    const w = await world();
+    await w.roster(emails(3));
+    await w.store.acquireLease(target, 'r-crashed:1', 600, { holder: { host: 'build-7', pid: 999, processStart: 'linux:5' } });
+    const me = { host: 'build-7', pid: 1000, processStart: 'linux:6' };
+
+    // Act
+    const busy = await reconcileTarget({ ...w.deps, holder: me, holderGone: () => false }, w.config, w.config.targets[0]!, {
+      mode: 'apply', runId: 'r-a', owner: 'r-a:1', deadline: w.clock.ms + 60_000,
+    });
+    const taken = await reconcileTarget({ ...w.deps, holder: me, holderGone: (h) => h.pid === 999 }, w.config, w.config.targets[0]!, {
+      mode: 'apply', runId: 'r-b', owner: 'r-b:1', deadline: w.clock.ms + 60_000,
+    });
+
+    // Assess
+    expect(busy.error?.code).toBe('leaseBusy');
+    expect(busy.error?.message).toContain('pid 999 on host build-7');
+    expect(busy.error?.message).toContain(new Date(w.clock.ms + 600_000).toISOString());
+    expect(taken).toMatchObject({ complete: true, done: { invite: 3 } });
+    expect(await w.store.readLease(target)).toBeNull();
+  });
+
+  it('writes every intent of the plan before its first POST, and stops starting actions once asked', async () => {
+    // Prepare: 250 invites (three intent batches; the second is slow to write), one action at a time
+    const w = await world({ maxChangesPerRun: 1000 });
+    await w.roster(emails(250));
+    w.config.concurrency = 1;
+    w.store.beforeNext('putLedgerEntries', () => w.store.beforeNext('putLedgerEntries', () => new Promise((r) => setTimeout(r, 300))));
+    const stop = new AbortController();
+
+    // Act: the stop comes as the first action ends
+    const report = await w.reconcile({ stop: stop.signal, onProgress: () => stop.abort() });
+    const ledger = await w.store.getLedger(target);
+
+    // Assess
+    expect(w.posts()).toBe(1);
+    expect(ledger).toHaveLength(250);
+    expect(ledger.filter((e) => e.state === 'intent')).toHaveLength(249);
+    expect(report.error?.code).toBe('interrupted');
+    expect(report.done.invite).toBe(1);
+    expect(await w.store.readLease(target)).toBeNull();
+  });
+
+  it('stores each action of a run with how it ended, and the run in the list of recent runs', async () => {
+    const w = await world();
+    await w.roster(emails(4));
+
+    const report = await runSync(w.deps, w.config, { mode: 'apply', trigger: 'cli', deadline: w.clock.ms + 60_000 });
+    const actions = await w.store.getRunActions(report.runId);
+    const [listed] = await w.store.listRuns({ limit: 1, target: 'eng' });
+
+    expect(actions.map((a) => [a.target, a.kind, a.email, a.result])).toEqual(emails(4).map((e) => ['eng', 'invite', e, 'done']));
+    expect(listed?.runId).toBe(report.runId);
   });
 });

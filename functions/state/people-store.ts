@@ -4,14 +4,19 @@
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import { personIdentity } from '../sync/people.ts';
+import { indexRecords, resolvePersonEvent } from '../sync/identity.ts';
+import { StateError } from '../sync/errors.ts';
 import type { EventOutcome, PeopleStore, ReplaceSourceResult, SnapshotPartResult } from '../sync/ports.ts';
 import type { Person, StoredPerson } from '../sync/types.ts';
-import { PeopleSchema, PersonItemSchema, SnapshotPartItemSchema } from './items.schema.ts';
+import { PeopleSchema, PersonItemSchema, SnapshotPartItemSchema, SourceItemSchema } from './items.schema.ts';
 import type { PersonItem, SnapshotPartItem } from './items.schema.ts';
-import { PEOPLE_PK, keys } from './keys.ts';
-import { SNAPSHOT_TTL_SECONDS, assertCompleteSnapshot, canonicalTime, checkPartsAgree, checkSnapshotPart, planReplaceSource } from './store-rules.ts';
+import { PEOPLE_PK, SOURCES_PK, keys } from './keys.ts';
+import { SNAPSHOT_TTL_SECONDS, assertCompleteSnapshot, canonicalTime, checkPartsAgree, checkSnapshotPart, effectiveLastEventAt, planReplaceSource } from './store-rules.ts';
 import { conditional } from './table.ts';
 import type { Item, StateTable } from './table.ts';
+
+/** How often a person event is read and written again after losing a race to another write of its source. */
+const WRITE_ATTEMPTS = 5;
 
 /** Above this, a snapshot part's people are gzipped into a Binary attribute (items are capped at 400 KB). */
 export const SNAPSHOT_GZIP_THRESHOLD_BYTES = 300_000;
@@ -46,29 +51,62 @@ export class DynamoPeopleStore implements PeopleStore {
 
   async listPeople(): Promise<StoredPerson[]> {
     return this.table.guard('listPeople', async () => {
-      const items = await this.table.queryAll({
-        KeyConditionExpression: '#pk = :pk',
-        ExpressionAttributeNames: { '#pk': 'pk' },
-        ExpressionAttributeValues: { ':pk': PEOPLE_PK },
-        ConsistentRead: true,
+      const [items, snapshots] = await Promise.all([
+        this.table.queryAll({
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': 'pk' },
+          ExpressionAttributeValues: { ':pk': PEOPLE_PK },
+          ConsistentRead: true,
+        }),
+        this.snapshotTimes(),
+      ]);
+      return items.map((raw) => {
+        const person = toStoredPerson(this.table.parse(PersonItemSchema, raw, 'person', raw));
+        // a snapshot stamps its occurredAt on every person of its source
+        return { ...person, lastEventAt: effectiveLastEventAt(person.lastEventAt, snapshots.get(person.source)) };
       });
-      return items.map((raw) => toStoredPerson(this.table.parse(PersonItemSchema, raw, 'person', raw)));
     });
   }
 
+  /**
+   * Resolves the event against the source's people (sync/identity.ts) and writes the result in one
+   * transaction: the person conditional on what was read, merged records deleted, and the source's
+   * snapshot time unchanged. A lost race is read again (up to 5 times). Reads the source's people
+   * filtered by email and employeeId: one Query over the source's items.
+   */
   async applyPersonEvent(source: string, person: Person, occurredAt: string): Promise<EventOutcome> {
     return this.table.guard('applyPersonEvent', async () => {
       const at = canonicalTime('applyPersonEvent', occurredAt);
-      return (await this.putPersonIfNewer(source, person, at)) ? 'applied' : 'stale';
+      for (let attempt = 1; ; attempt += 1) {
+        const [candidates, snapshotAt] = await Promise.all([this.candidates(source, person), this.snapshotTime(source)]);
+        const r = resolvePersonEvent(indexRecords(candidates), person, at, { snapshotAt });
+        if (r.kind === 'stale') return 'stale';
+        if (await this.writeResolved(source, r.person, r.lastEventAt, r.current, r.remove, snapshotAt)) return 'applied';
+        if (attempt >= WRITE_ATTEMPTS) throw new StateError(`applyPersonEvent: source ${source} kept changing; ${WRITE_ATTEMPTS} attempts lost the race`);
+      }
     });
   }
 
   async replaceSource(source: string, people: Person[], occurredAt: string): Promise<ReplaceSourceResult> {
     return this.table.guard('replaceSource', async () => {
       const at = canonicalTime('replaceSource', occurredAt);
+      // the source's snapshot time first: from here on, person events older than this snapshot are stale
+      const newest = await conditional(() =>
+        this.table.put({
+          Item: { ...keys.source(source), snapshotAt: at },
+          ConditionExpression: 'attribute_not_exists(#pk) OR #snap <= :t',
+          ExpressionAttributeNames: { '#pk': 'pk', '#snap': 'snapshotAt' },
+          ExpressionAttributeValues: { ':t': at },
+        }),
+      );
+      if (!newest) return { upserted: 0, left: 0, unchanged: 0, stale: people.length };
       const { result, upserts, leaves } = planReplaceSource(await this.sourcePeople(source), people, at);
       const writes: (() => Promise<keyof ReplaceSourceResult>)[] = [
-        ...upserts.map((person) => async () => ((await this.putPersonIfNewer(source, person, at)) ? 'upserted' : 'stale')),
+        ...upserts.map((w) => async () => {
+          const written =
+            w.remove.length === 0 ? await this.putPersonIfNewer(source, w.person, w.lastEventAt) : await this.writeResolved(source, w.person, w.lastEventAt, w.current, w.remove, null);
+          return written ? 'upserted' : 'stale';
+        }),
         ...leaves.map((current) => async () => ((await this.markLeft(current, at)) ? 'left' : 'stale')),
       ];
       const outcomes = await this.table.mapWrites(writes, (write) => write());
@@ -141,10 +179,76 @@ export class DynamoPeopleStore implements PeopleStore {
     });
   }
 
-  /** Conditional put `attribute_not_exists(pk) OR lastEventAt < :t`; false when the stored person is as new or newer. */
-  private async putPersonIfNewer(source: string, person: Person, at: string): Promise<boolean> {
+  /** Every source's snapshot time (one small Query). */
+  private async snapshotTimes(): Promise<Map<string, string>> {
+    const items = await this.table.queryAll({
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': 'pk' },
+      ExpressionAttributeValues: { ':pk': SOURCES_PK },
+      ConsistentRead: true,
+    });
+    return new Map(items.map((raw) => this.table.parse(SourceItemSchema, raw, 'source', raw)).map((item) => [item.sk, item.snapshotAt]));
+  }
+
+  private async snapshotTime(source: string): Promise<string | undefined> {
+    const key = keys.source(source);
+    const out = await this.table.get({ Key: key, ConsistentRead: true });
+    return out.Item ? this.table.parse(SourceItemSchema, out.Item, 'source', key).snapshotAt : undefined;
+  }
+
+  /** The source's people with this email or this employeeId (what identity resolution needs of them). */
+  private async candidates(source: string, person: Person): Promise<PersonItem[]> {
+    const byId = person.employeeId !== undefined;
+    const items = await this.table.queryAll({
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+      FilterExpression: byId ? '#email = :email OR #emp = :emp' : '#email = :email',
+      ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk', '#email': 'email', ...(byId ? { '#emp': 'employeeId' } : {}) },
+      ExpressionAttributeValues: { ':pk': PEOPLE_PK, ':prefix': keys.personPrefix(source), ':email': person.email, ...(byId ? { ':emp': person.employeeId } : {}) },
+      ConsistentRead: true,
+    });
+    return items.map((raw) => this.table.parse(PersonItemSchema, raw, 'person', raw)).filter((item) => item.source === source);
+  }
+
+  /**
+   * One transaction: put the person (conditional on the record read being unchanged, or absent), delete
+   * the merged records (each unchanged), and, for a person event, check the source's snapshot time is
+   * still what was read. False when any of it changed meanwhile.
+   */
+  private async writeResolved(source: string, person: Person, at: string, current: PersonItem | undefined, remove: readonly PersonItem[], snapshotAt?: string | null): Promise<boolean> {
+    const unchanged = (item: PersonItem) => ({
+      ConditionExpression: '#at = :seen',
+      ExpressionAttributeNames: { '#at': 'lastEventAt' },
+      ExpressionAttributeValues: { ':seen': item.lastEventAt },
+    });
+    const TableName = this.table.tableName;
+    return this.table.transactWrite([
+      {
+        Put: {
+          TableName,
+          Item: this.personItem(source, person, at),
+          ...(current ? unchanged(current) : { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': 'pk' } }),
+        },
+      },
+      ...remove.map((item) => ({ Delete: { TableName, Key: { pk: item.pk, sk: item.sk }, ...unchanged(item) } })),
+      ...(snapshotAt === null
+        ? []
+        : [
+            {
+              ConditionCheck: {
+                TableName,
+                Key: keys.source(source),
+                ...(snapshotAt === undefined
+                  ? { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': 'pk' } }
+                  : { ConditionExpression: '#snap = :snap', ExpressionAttributeNames: { '#snap': 'snapshotAt' }, ExpressionAttributeValues: { ':snap': snapshotAt } }),
+              },
+            },
+          ]),
+    ]);
+  }
+
+  private personItem(source: string, person: Person, at: string): PersonItem {
     const identity = personIdentity(person);
-    const item: PersonItem = {
+    return {
       ...keys.person(source, identity),
       email: person.email,
       employeeId: person.employeeId,
@@ -155,6 +259,11 @@ export class DynamoPeopleStore implements PeopleStore {
       lastEventAt: at,
       leftSource: false,
     };
+  }
+
+  /** Conditional put `attribute_not_exists(pk) OR lastEventAt < :t`; false when the stored person is as new or newer. */
+  private async putPersonIfNewer(source: string, person: Person, at: string): Promise<boolean> {
+    const item = this.personItem(source, person, at);
     return conditional(() =>
       this.table.put({
         Item: item,

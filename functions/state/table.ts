@@ -11,6 +11,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type {
@@ -23,6 +24,7 @@ import type {
   PutCommandOutput,
   QueryCommandInput,
   QueryCommandOutput,
+  TransactWriteCommandInput,
   UpdateCommandInput,
   UpdateCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
@@ -184,6 +186,23 @@ export class StateTable {
 
   delete(input: Omit<DeleteCommandInput, 'TableName'>): Promise<DeleteCommandOutput> {
     return this.counted('write', () => this.doc.send(new DeleteCommand({ ...input, ...this.common() })));
+  }
+
+  /**
+   * TransactWriteItems (one call, all or nothing; items name `tableName` themselves): false when a condition
+   * failed or another transaction conflicted (the caller reads again and retries); other failures pass on.
+   */
+  async transactWrite(TransactItems: NonNullable<TransactWriteCommandInput['TransactItems']>): Promise<boolean> {
+    try {
+      await this.counted('write', () => this.doc.send(new TransactWriteCommand({ TransactItems, ReturnConsumedCapacity: 'TOTAL' })));
+      return true;
+    } catch (err) {
+      if (err instanceof Error && (err.name === 'TransactionCanceledException' || err.name === 'TransactionConflictException')) {
+        const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+        if (err.name === 'TransactionConflictException' || reasons.some((r) => r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict')) return false;
+      }
+      throw err;
+    }
   }
 
   /** BatchWriteItem in chunks of 25, 4 chunks in flight, UnprocessedItems retried with backoff. */

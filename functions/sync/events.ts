@@ -1,6 +1,7 @@
 // handler / CLI --> parseHrEvent --> HrEvent (people already domain `Person`s) --> ingestHrEvent
 import { z } from 'zod';
-import { HrPersonSchema, personIdentity } from './people.ts';
+import { HrPersonSchema } from './people.ts';
+import { listConflicts } from './identity.ts';
 import { parseWith } from './parse-with.ts';
 
 export const HR_EVENT_TYPES = ['person.upserted', 'person.terminated', 'roster.snapshot'] as const;
@@ -67,13 +68,15 @@ const RosterSnapshotSchema = z
     }
     if (parts > 1 && e.part === undefined) ctx.addIssue({ code: 'custom', path: ['part'], message: 'required when parts > 1' });
     if (e.part !== undefined && e.part > parts) ctx.addIssue({ code: 'custom', path: ['part'], message: `must be between 1 and parts (${parts})` });
-    const seen = new Map<string, number>();
-    e.people.forEach((p, i) => {
-      const id = personIdentity(p);
-      const first = seen.get(id);
-      if (first === undefined) seen.set(id, i);
-      else ctx.addIssue({ code: 'custom', path: ['people', i], message: `same person as people.${first} (${id.startsWith('emp:') ? 'employeeId' : 'email'})` });
-    });
+    for (const c of listConflicts(e.people)) {
+      if (c.reason === 'samePerson' && c.field === 'employeeId') {
+        ctx.addIssue({ code: 'custom', path: ['people', c.index], message: `same person as people.${c.first} (employeeId)` });
+      } else if (c.reason === 'samePerson') {
+        ctx.addIssue({ code: 'custom', path: ['people', c.index, 'email'], message: `same person as people.${c.first} (email)` });
+      } else {
+        ctx.addIssue({ code: 'custom', path: ['people', c.index, 'email'], message: `a second active person with the email of people.${c.first}` });
+      }
+    }
   });
 
 /**

@@ -147,12 +147,36 @@ export function newerPerson(a: StoredPerson, b: StoredPerson): boolean {
 }
 
 /**
- * The one rule for "which stored person speaks for an email": true when `candidate` takes over
- * from `current` (undefined: nobody yet). Terminated people and people their source no longer
- * lists never speak; of several with one email (e.g. two sources) newerPerson decides.
- * @example if (speaksInstead(p, byEmail.get(p.email))) byEmail.set(p.email, p)
+ * True when `candidate` takes over from `current` (undefined: nobody yet) among the records that
+ * speakingPeople keeps: terminated people and people their source no longer lists never speak; of
+ * several with one email newerPerson decides.
+ * @example for (const p of speakingPeople(people)) if (speaksInstead(p, byEmail.get(p.email))) byEmail.set(p.email, p)
  */
 export function speaksInstead(candidate: StoredPerson, current: StoredPerson | undefined): boolean {
   if (candidate.status === 'terminated' || candidate.leftSource) return false;
   return current === undefined || newerPerson(candidate, current);
+}
+
+/**
+ * The one rule for "who is desired" across sources: the stored records that speak, at most one per
+ * email. A person's newest record decides: a record whose employeeId has a newer record in another
+ * source is out (that record says who they are now), and of the records with one email the newest
+ * (newerPerson, terminated and left ones included) speaks only when it is active and still listed,
+ * so a newer termination in any source wins over an older active record elsewhere.
+ * @example const desired = speakingPeople(await store.listPeople())
+ */
+export function speakingPeople(people: readonly StoredPerson[]): StoredPerson[] {
+  const newestById = new Map<string, StoredPerson>();
+  for (const p of people) {
+    if (p.employeeId === undefined) continue;
+    const seen = newestById.get(p.employeeId);
+    if (seen === undefined || newerPerson(p, seen)) newestById.set(p.employeeId, p);
+  }
+  const newestByEmail = new Map<string, StoredPerson>();
+  for (const p of people) {
+    if (p.employeeId !== undefined && newestById.get(p.employeeId) !== p) continue;
+    const seen = newestByEmail.get(p.email);
+    if (seen === undefined || newerPerson(p, seen)) newestByEmail.set(p.email, p);
+  }
+  return [...newestByEmail.values()].filter((p) => p.status === 'active' && !p.leftSource);
 }

@@ -4,7 +4,7 @@ import type {
 } from './types.ts';
 import { emptySkipCounts, SKIP_REASONS, type RevokeReason, type SkipReason } from './types.ts';
 import { compileRules, ruleIndexIn } from './rules.ts';
-import { speaksInstead } from './people.ts';
+import { speakingPeople, speaksInstead } from './people.ts';
 import { hashPlan } from './plan-hash.ts';
 import { isNewerInvite } from './invites.ts';
 import {
@@ -258,8 +258,8 @@ export function planTarget(input: PlanInput): Plan {
 
   for (const entry of input.ledger) ledger[slotOf(entry.email)] = entry;
   for (const m of input.members) member[slotOf(m.email)] = m.role;
-  for (const p of input.people) {
-    // people.ts speaksInstead: the one rule for who speaks for an email
+  for (const p of speakingPeople(input.people)) {
+    // people.ts speakingPeople / speaksInstead: the one rule for who speaks for an email
     const slot = slotOf(p.email);
     if (speaksInstead(p, person[slot])) person[slot] = p;
   }

@@ -2,7 +2,8 @@
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { Person } from './types.ts';
 import { InputError } from './errors.ts';
-import { HrPersonSchema, isReservedName, personIdentity, RESERVED_NAME_MESSAGE } from './people.ts';
+import { HrPersonSchema, isReservedName, RESERVED_NAME_MESSAGE } from './people.ts';
+import { listConflicts } from './identity.ts';
 import { inputIssues } from './parse-with.ts';
 
 export type RosterFormat = 'json' | 'csv';
@@ -60,7 +61,7 @@ export function parseRoster(text: string, format: RosterFormat, opts: ParseRoste
   const rows = format === 'csv' ? readCsv(text, origin) : readJson(text, origin);
   const people: Person[] = [];
   const badRows: RowError[] = [...rows.structural];
-  const seen = new Map<string, number>();
+  const valid: { line: number; person: Person }[] = [];
   for (const { line, value } of rows.items) {
     const result = HrPersonSchema.safeParse(value);
     if (!result.success) {
@@ -69,17 +70,18 @@ export function parseRoster(text: string, format: RosterFormat, opts: ParseRoste
       }
       continue;
     }
-    const person = result.data;
-    const identity = personIdentity(person);
-    const firstLine = seen.get(identity);
-    if (firstLine !== undefined) {
-      const field = person.employeeId !== undefined ? 'employeeId' : 'email';
-      badRows.push({ line, field, message: `same person as line ${firstLine}` });
-      continue;
-    }
-    seen.set(identity, line);
-    people.push(person);
+    valid.push({ line, person: result.data });
   }
+  // the same person twice, or two active people with one email: the later row is bad (sync/identity.ts)
+  const clashes = new Map(listConflicts(valid.map((v) => v.person)).map((c) => [c.index, c]));
+  valid.forEach(({ line, person }, i) => {
+    const c = clashes.get(i);
+    if (c === undefined) people.push(person);
+    else {
+      const firstLine = valid[c.first]!.line;
+      badRows.push({ line, field: c.field, message: c.reason === 'samePerson' ? `same person as line ${firstLine}` : `a second active person with the email of line ${firstLine}` });
+    }
+  });
   badRows.sort((a, b) => a.line - b.line);
   const badLines = new Set(badRows.map((r) => r.line)).size;
   if (badLines > (opts.maxBadRows ?? 0)) {

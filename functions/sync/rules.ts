@@ -1,7 +1,7 @@
 // planner --> compileRules once, then ruleIndexIn per person (first matching rule of a target wins) --> matchGlob
 // desiredRoles / roleFor: the same rules for a whole roster or one person (rule warnings, tests)
 import type { OrgRole, Person, Rule, StoredPerson } from './types.ts';
-import { speaksInstead } from './people.ts';
+import { speakingPeople, speaksInstead } from './people.ts';
 
 /**
  * The glob of a rule as a RegExp: case-insensitive, whole value, `*` matches any run (also empty),
@@ -247,13 +247,13 @@ export interface DesiredRole {
 }
 
 /**
- * The stored person that speaks for each email (people.ts `speaksInstead`: terminated people and
- * people their source no longer lists are out; of several with one email the newest lastEventAt
- * wins, ties to the greater source, then identity).
+ * The stored person that speaks for each email (people.ts `speakingPeople`: each person's newest
+ * record across sources decides; terminated people and people their source no longer lists are out;
+ * ties to the greater source, then identity).
  */
 export function latestPeople(people: readonly StoredPerson[]): Map<string, StoredPerson> {
   const newest = new Map<string, StoredPerson>();
-  for (const p of people) if (speaksInstead(p, newest.get(p.email))) newest.set(p.email, p);
+  for (const p of speakingPeople(people)) if (speaksInstead(p, newest.get(p.email))) newest.set(p.email, p);
   return newest;
 }
 

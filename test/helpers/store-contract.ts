@@ -191,6 +191,98 @@ export function describeStoreContract(implementation: string, make: MakeStore): 
     });
   });
 
+  describe(`Contract: ${implementation} applyPersonEvent identity`, () => {
+    it('terminates the active person with that email when a termination names the email alone', async () => {
+      // Prepare
+      const { store } = makeStore();
+      const source = uniqueId('hr');
+      await store.applyPersonEvent(source, person(1), iso(1));
+
+      // Act
+      const outcome = await store.applyPersonEvent(source, { email: 'person1@example.com', status: 'terminated', attributes: {} }, iso(2));
+
+      // Assess
+      expect(outcome).toBe('applied');
+      expect(await peopleOf(store, source)).toEqual([
+        expect.objectContaining({ identity: 'emp:E1', employeeId: 'E1', email: 'person1@example.com', status: 'terminated', lastEventAt: iso(2) }),
+      ]);
+    });
+
+    it('merges a person stored by email into one record when an upsert adds their employeeId, in either order', async () => {
+      // Prepare
+      const inOrder = makeStore().store;
+      const reversed = makeStore().store;
+      const source = uniqueId('hr');
+      const byEmail: Person = { email: 'person7@example.com', status: 'active', attributes: { team: 'a' } };
+      const withId = person(7, { attributes: { team: 'b' } });
+
+      // Act
+      await inOrder.applyPersonEvent(source, byEmail, iso(1));
+      const merged = await inOrder.applyPersonEvent(source, withId, iso(2));
+      await reversed.applyPersonEvent(source, withId, iso(2));
+      const late = await reversed.applyPersonEvent(source, byEmail, iso(1));
+
+      // Assess
+      const expected = [expect.objectContaining({ identity: 'emp:E7', employeeId: 'E7', attributes: { team: 'b' }, lastEventAt: iso(2) })];
+      expect(merged).toBe('applied');
+      expect(late).toBe('stale');
+      expect(await peopleOf(inOrder, source)).toEqual(expected);
+      expect(await peopleOf(reversed, source)).toEqual(expected);
+    });
+
+    it('joins an email-only record under an id from an older event, keeping the newer fields', async () => {
+      // Prepare
+      const { store } = makeStore();
+      const source = uniqueId('hr');
+      await store.applyPersonEvent(source, { email: 'person8@example.com', status: 'active', attributes: { team: 'new' } }, iso(5));
+
+      // Act
+      const outcome = await store.applyPersonEvent(source, person(8, { attributes: { team: 'old' } }), iso(1));
+
+      // Assess
+      expect(outcome).toBe('applied');
+      expect(await peopleOf(store, source)).toEqual([expect.objectContaining({ identity: 'emp:E8', attributes: { team: 'new' }, lastEventAt: iso(5) })]);
+    });
+
+    it('throws InputError naming person.email for a second active person with one email, and changes nothing', async () => {
+      // Prepare
+      const { store } = makeStore();
+      const source = uniqueId('hr');
+      await store.applyPersonEvent(source, person(1), iso(1));
+      const before = await peopleOf(store, source);
+
+      // Act
+      const error: unknown = await store.applyPersonEvent(source, person(2, { email: 'person1@example.com' }), iso(2)).catch((e: unknown) => e);
+      const rehired = await store.applyPersonEvent(source, person(2, { email: 'person1@example.com', status: 'terminated' }), iso(3));
+
+      // Assess
+      expect(error).toBeInstanceOf(InputError);
+      expect((error as InputError).issues[0]?.path).toBe('person.email');
+      expect((error as InputError).message).not.toContain('person1@example.com');
+      expect(rehired).toBe('applied');
+      expect((await peopleOf(store, source)).filter((p) => p.identity === 'emp:E1')).toEqual(before);
+    });
+
+    it('returns stale for an event older than the source\'s last snapshot, which stamps its time on every person it lists', async () => {
+      // Prepare
+      const { store } = makeStore();
+      const source = uniqueId('hr');
+      await store.applyPersonEvent(source, person(1), iso(1));
+      await store.replaceSource(source, [person(1)], iso(10));
+
+      // Act
+      const older = await store.applyPersonEvent(source, person(1, { status: 'terminated' }), iso(5));
+      const unknown = await store.applyPersonEvent(source, person(2), iso(5));
+      const newer = await store.applyPersonEvent(source, person(1, { attributes: { department: 'ops' } }), iso(11));
+
+      // Assess
+      expect(older).toBe('stale');
+      expect(unknown).toBe('stale');
+      expect(newer).toBe('applied');
+      expect(await peopleOf(store, source)).toEqual([expect.objectContaining({ identity: 'emp:E1', status: 'active', attributes: { department: 'ops' }, lastEventAt: iso(11) })]);
+    });
+  });
+
   describe(`Contract: ${implementation} replaceSource`, () => {
     it('returns upserted for new people, then unchanged with one write (the source\'s snapshot time) for the same list', async () => {
       // Prepare
@@ -227,6 +319,23 @@ export function describeStoreContract(implementation: string, make: MakeStore): 
       expect(leftNow).toMatchObject({ leftSource: true, lastEventAt: iso(30) });
       expect(back).toEqual({ upserted: 1, left: 0, unchanged: 2, stale: 0 });
       expect((await peopleOf(store, source)).every((p) => p.leftSource === false)).toBe(true);
+    });
+
+    it('matches a listed row without employeeId to the stored person with that email, and folds email-only records into a listed id', async () => {
+      // Prepare
+      const { store } = makeStore();
+      const source = uniqueId('roster');
+      await store.replaceSource(source, [person(1), { email: 'person2@example.com', status: 'active', attributes: { department: 'eng' } }], iso(10));
+
+      // Act
+      const again = await store.replaceSource(source, [{ ...person(1), employeeId: undefined } as Person, person(2)], iso(20));
+
+      // Assess
+      expect(again).toEqual({ upserted: 1, left: 0, unchanged: 1, stale: 0 });
+      expect((await peopleOf(store, source)).map((p) => [p.identity, p.employeeId, p.leftSource])).toEqual([
+        ['emp:E1', 'E1', false],
+        ['emp:E2', 'E2', false],
+      ]);
     });
 
     it('returns stale for people changed by a newer event and leaves them as they are', async () => {

@@ -94,3 +94,22 @@ describe('Command: invite-sync plan|apply (reserved names)', () => {
     expect(after.stdout + after.stderr).toContain('no people in the state store');
   });
 });
+
+describe('Command: invite-sync apply --roster (identity)', () => {
+  it('exits 2 for two active rows with one email and different employeeIds, naming the later row and its email field', async () => {
+    // Arrange
+    const file = await writeJson('identity-config.json', config());
+    const roster = await writeText('identity.csv', 'email,employeeId,department\nsam@example.com,E1,Engineering\nSam@Example.com ,E2,Engineering\n');
+
+    // Act
+    const r = await runCli(['apply', '--config', file, '--roster', roster, '--json'], envFor(uniqueTableName('guards')));
+
+    // Assess
+    expect(r.code).toBe(2);
+    const out = JSON.parse(r.stdout) as { error: { message: string; issues?: { line: number; path: string; message: string }[] } };
+    expect(JSON.stringify(out)).toContain('a second active person with the email of line 2');
+    expect(JSON.stringify(out)).toMatch(/"line":3/);
+    expect(JSON.stringify(out)).toMatch(/"path":"email"/);
+    expect(invitedEmails()).not.toContain('sam@example.com');
+  });
+});

@@ -297,3 +297,81 @@ describe('Function: handler (delivery identity is (source, id))', () => {
     expect(await peopleOf(source)).toEqual([]);
   });
 });
+
+describe('Function: handler (identity resolves one way)', () => {
+  const upsert = (source: string, person: Record<string, string>, at: string, type = 'person.upserted') => ({ id: unique('evt'), type, occurredAt: at, source, person });
+
+  it('terminates the person stored by employeeId when the termination names their email alone', async () => {
+    // Arrange
+    const source = unique('hr');
+    await webhook(upsert(source, { email: 'Ann@Example.com', employeeId: 'E1', department: 'Engineering' }, isoIn(-3 * MINUTE)));
+
+    // Act
+    const res = await webhook(upsert(source, { email: 'ann@example.com' }, isoIn(-2 * MINUTE), 'person.terminated'));
+
+    // Assess
+    expect(res).toMatchObject({ status: 202, body: { status: 'applied' } });
+    expect((await peopleOf(source)).map((p) => [p.identity, p.status])).toEqual([['emp:E1', 'terminated']]);
+  });
+
+  it('merges a person stored by email into one record when an upsert adds the employeeId', async () => {
+    // Arrange
+    const source = unique('hr');
+    await webhook(upsert(source, { email: 'bo@example.com', department: 'Engineering' }, isoIn(-3 * MINUTE)));
+
+    // Act
+    await webhook(upsert(source, { email: 'bo@example.com', employeeId: 'E2', department: 'Engineering' }, isoIn(-2 * MINUTE)));
+
+    // Assess
+    expect((await peopleOf(source)).map((p) => [p.identity, p.employeeId])).toEqual([['emp:E2', 'E2']]);
+  });
+
+  it('returns 400 naming person.email for a second active person with one email, counts EventsRejected, and processes the corrected resend', async () => {
+    // Arrange
+    const source = unique('hr');
+    await webhook(upsert(source, { email: 'cy@example.com', employeeId: 'E3' }, isoIn(-3 * MINUTE)));
+    const clash = upsert(source, { email: 'cy@example.com', employeeId: 'E4' }, isoIn(-2 * MINUTE));
+
+    // Act
+    const refused = await webhook(clash);
+    const corrected = await webhook({ ...clash, person: { email: 'cy.two@example.com', employeeId: 'E4' } });
+
+    // Assess
+    expect(refused.status).toBe(400);
+    expect(refused.body.message).toMatch(/^person\.email: another active person of this source has this email/);
+    expect(metricTotal('EventsRejected')).toBe(1);
+    expect(corrected).toMatchObject({ status: 202, body: { status: 'applied' } });
+    expect((await peopleOf(source)).map((p) => p.email).sort()).toEqual(['cy.two@example.com', 'cy@example.com']);
+  });
+
+  it('invites nobody for an email whose newest record, in another source, is a termination', async () => {
+    // Arrange: active in one source, terminated later in another
+    const email = `dee.${randomUUID().slice(0, 6)}@example.com`;
+    await webhook(upsert(unique('hr'), { email, department: 'Engineering' }, isoIn(-3 * MINUTE)));
+    await webhook(upsert(unique('contractors'), { email, department: 'Engineering' }, isoIn(-2 * MINUTE), 'person.terminated'));
+
+    // Act: the queued reconcile
+    const batch = (await dispatch(sqsEvent(sent.splice(0)), LAMBDA_CONTEXT, c)) as SQSBatchResponse;
+
+    // Assess
+    expect(batch.batchItemFailures).toEqual([]);
+    expect(emulator.invites(DEFAULT_ID, DEFAULT_ID).map((i) => i.email.toLowerCase())).not.toContain(email);
+  });
+
+  it('returns stale for a single-person event older than a snapshot that listed the person unchanged', async () => {
+    // Arrange: stored at -10 min, listed unchanged by a snapshot at -5 min
+    const source = unique('hr');
+    const person = { email: 'eve@example.com', employeeId: 'E5', department: 'Engineering' };
+    await webhook(upsert(source, person, isoIn(-10 * MINUTE)));
+    const snapshotAt = isoIn(-5 * MINUTE);
+    const snapshot = await webhook({ id: unique('evt'), type: 'roster.snapshot', occurredAt: snapshotAt, source, people: [person] });
+
+    // Act: a termination dated between the two
+    const res = await webhook(upsert(source, person, isoIn(-7 * MINUTE), 'person.terminated'));
+
+    // Assess
+    expect(snapshot.body).toMatchObject({ status: 'applied' });
+    expect(res).toMatchObject({ status: 202, body: { status: 'stale' } });
+    expect((await peopleOf(source)).map((p) => [p.status, p.lastEventAt])).toEqual([['active', snapshotAt]]);
+  });
+});

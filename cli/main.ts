@@ -7,6 +7,8 @@ import { register as registerEmulator } from './commands/emulator.ts';
 import { register as registerSync } from './commands/sync.ts';
 import { register as registerDemo } from './commands/demo.ts';
 import { register as registerServe } from './commands/serve.ts';
+import { register as registerRuns } from './commands/runs.ts';
+import { register as registerUnlock } from './commands/unlock.ts';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -23,6 +25,8 @@ registerEmulator(program);
 registerSync(program);
 registerDemo(program);
 registerServe(program);
+registerRuns(program);
+registerUnlock(program);
 
 /** `--json` anywhere on the command line: errors are one JSON object on stdout too. */
 const json = process.argv.slice(2).includes('--json');

@@ -1,7 +1,6 @@
 // CLI composition root: environment + flags --> Losant client, state store (DynamoDB or an embedded DynamoDB Local), log.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { mkdir } from 'node:fs/promises';
-import type { Clock, InviteApi, Log, StateStore } from '../functions/sync/ports.ts';
+import type { Clock, InviteApi, LeaseHolder, Log, StateStore } from '../functions/sync/ports.ts';
 import { systemClock } from '../functions/sync/ports.ts';
 import { LosantClient } from '../functions/losant/client.ts';
 import { DynamoStateStore } from '../functions/state/dynamo-store.ts';
@@ -9,14 +8,15 @@ import { createTableIfMissing } from '../functions/state/table-design.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalDynamoDb, type LocalDynamoDb } from './local-dynamodb.ts';
 import { createStderrLog, isLogLevel } from './stderr-log.ts';
 import { CliError, EXIT } from './exit-codes.ts';
+import { openStateDir, resolveStateDir, type OpenStateDir } from './state-dir.ts';
+import { holderGone, thisHolder } from './process-info.ts';
+import type { StateChoice } from './state-options.ts';
 
 export const DEFAULT_LOSANT_API_URL = 'https://api.losant.com';
 export const DEFAULT_TABLE = 'invite-sync';
 
-export interface CliRuntimeOptions {
+export interface CliRuntimeOptions extends StateChoice {
   env: NodeJS.ProcessEnv;
-  /** keep the embedded DynamoDB Local's data in this directory (default: in memory) */
-  stateDir?: string;
   /** false for commands that never call Losant (approve) */
   needsLosant?: boolean;
   log?: Log;
@@ -31,13 +31,17 @@ export interface CliRuntime {
   clock: Clock;
   /** where the state lives, for messages: `embedded (memory)`, `embedded (<dir>)`, or the endpoint/table */
   stateDescription: string;
+  /** this process as a lease holder, and the test for a gone local holder (SyncDeps.holder / holderGone) */
+  holder: LeaseHolder;
+  holderGone: (holder: LeaseHolder) => boolean;
   close(): Promise<void>;
 }
 
 /**
  * Builds what a CLI command needs from the environment:
  * LOSANT_API_URL (default https://api.losant.com), LOSANT_API_TOKEN (required when Losant is needed),
- * DYNAMODB_ENDPOINT and STATE_TABLE (optional: without them an embedded DynamoDB Local is started),
+ * DYNAMODB_ENDPOINT and STATE_TABLE (optional: without them the state dir's embedded DynamoDB Local, see
+ * state-dir.ts: `--state-dir`, default ./.invite-sync; `--ephemeral`: one in memory),
  * INVITE_SYNC_LOG_LEVEL (debug|info|warn|error|silent; default warn).
  */
 export async function createCliRuntime(opts: CliRuntimeOptions): Promise<CliRuntime> {
@@ -60,6 +64,7 @@ export async function createCliRuntime(opts: CliRuntimeOptions): Promise<CliRunt
   }
 
   let local: LocalDynamoDb | undefined;
+  let stateDir: OpenStateDir | undefined;
   let client: DynamoDBClient;
   let tableName = env.STATE_TABLE || DEFAULT_TABLE;
   let stateDescription: string;
@@ -70,17 +75,28 @@ export async function createCliRuntime(opts: CliRuntimeOptions): Promise<CliRunt
   } else if (env.STATE_TABLE) {
     client = new DynamoDBClient({});
     stateDescription = `DynamoDB table ${tableName}`;
-  } else {
-    if (opts.stateDir) await mkdir(opts.stateDir, { recursive: true });
+  } else if (opts.ephemeral) {
     try {
-      local = await startLocalDynamoDb(opts.stateDir ? { path: opts.stateDir } : {});
+      local = await startLocalDynamoDb();
     } catch (err) {
       throw new CliError(`could not start the embedded DynamoDB Local: ${(err as Error).message}`, EXIT.couldNotRun);
     }
     client = new DynamoDBClient({ endpoint: local.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
     tableName = DEFAULT_TABLE;
     await ensureTable(client, tableName, local.endpoint);
-    stateDescription = opts.stateDir ? `embedded DynamoDB Local (${opts.stateDir})` : 'embedded DynamoDB Local (memory)';
+    stateDescription = 'embedded DynamoDB Local (memory, --ephemeral)';
+  } else {
+    stateDir = await openStateDir(resolveStateDir(opts.stateDir), { waitMs: opts.waitMs ?? 0 });
+    client = new DynamoDBClient({ endpoint: stateDir.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    tableName = DEFAULT_TABLE;
+    try {
+      await ensureTable(client, tableName, stateDir.endpoint);
+    } catch (err) {
+      client.destroy();
+      await stateDir.close();
+      throw err;
+    }
+    stateDescription = `embedded DynamoDB Local (${stateDir.dir}${stateDir.role === 'guest' ? `, served by pid ${stateDir.holderPid}` : ''})`;
   }
   const store = new DynamoStateStore({ tableName, client });
   const api = new LosantClient({ baseUrl, token: token ?? '', log, ...(opts.maxAnswerBytes === undefined ? {} : { maxAnswerBytes: opts.maxAnswerBytes }) });
@@ -90,10 +106,13 @@ export async function createCliRuntime(opts: CliRuntimeOptions): Promise<CliRunt
     log,
     clock: systemClock,
     stateDescription,
+    holder: thisHolder(),
+    holderGone,
     close: async () => {
       await api.close();
       client.destroy();
       await local?.stop();
+      await stateDir?.close();
     },
   };
 }

@@ -18,6 +18,7 @@ import { parseWebhookKeys, WebhookKeyError } from '../../functions/handlers/webh
 import { createCliRuntime } from '../runtime.ts';
 import { createStderrLog, isLogLevel } from '../stderr-log.ts';
 import { CliError, EXIT } from '../exit-codes.ts';
+import { addStateOptions, stateChoice } from '../state-options.ts';
 
 interface ServeFlags {
   config: string;
@@ -25,6 +26,8 @@ interface ServeFlags {
   host: string;
   scheduleSeconds?: string;
   stateDir?: string;
+  ephemeral?: boolean;
+  wait?: number;
 }
 
 /** How long one queued reconcile may take. */
@@ -43,17 +46,16 @@ function integer(flag: string, raw: string, min: number, max: number): number {
 
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('serve')
     .description('serve the webhook (POST /webhook, Standard Webhooks signed) on a local port; reconcile touched targets in the background')
     .requiredOption('--config <file>', 'sync config file (JSON)')
     .requiredOption('--port <n>', 'port to listen on (0 = a free port)')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--schedule-seconds <n>', 're-check every target every n seconds (the schedule trigger)')
-    .option('--state-dir <dir>', 'keep the embedded DynamoDB Local data here (default: in memory)')
-    .action(async (flags: ServeFlags) => {
-      await serve(flags);
-    });
+    .option('--schedule-seconds <n>', 're-check every target every n seconds (the schedule trigger)');
+  addStateOptions(cmd, { wait: true }).action(async (flags: ServeFlags) => {
+    await serve(flags);
+  });
 }
 
 async function serve(flags: ServeFlags): Promise<void> {
@@ -73,7 +75,7 @@ async function serve(flags: ServeFlags): Promise<void> {
 
   const level = process.env.INVITE_SYNC_LOG_LEVEL;
   const baseLog = createStderrLog(isLogLevel(level) ? level : 'info');
-  const rt = await createCliRuntime({ env: process.env, log: baseLog, maxAnswerBytes: config.limits.maxAnswerBytes, ...(flags.stateDir ? { stateDir: flags.stateDir } : {}) });
+  const rt = await createCliRuntime({ env: process.env, log: baseLog, maxAnswerBytes: config.limits.maxAnswerBytes, ...stateChoice(flags) });
   const app = startServeApp({ config, api: rt.api, store: rt.store, clock: rt.clock, log: baseLog, webhookSecret: secret, scheduleSeconds });
   let listening: { host: string; port: number };
   try {

@@ -8,7 +8,7 @@ import type { SyncConfig } from '../../functions/config/sync-config.schema.ts';
 import { parseRoster, formatFromPath } from '../../functions/sync/roster.ts';
 import { personIdentity } from '../../functions/sync/people.ts';
 import { ingestHrEvent } from '../../functions/sync/ingest.ts';
-import { approveRun, emptyTargetReport, newRunId, runSync, RunNotFoundError } from '../../functions/sync/reconcile.ts';
+import { emptyTargetReport, newRunId, runSync } from '../../functions/sync/reconcile.ts';
 import { InputError } from '../../functions/sync/errors.ts';
 import { ruleWarnings, type RuleWarning } from '../../functions/sync/rule-warnings.ts';
 import type { Person, RunReport, StoredPerson } from '../../functions/sync/types.ts';
@@ -21,6 +21,9 @@ import { renderPlan } from '../render/plan.ts';
 import { createProgress, PLAIN_PROGRESS_INTERVAL_MS, type Progress } from '../render/progress.ts';
 import { fileSha256, readSavedPlan, runPlanHash, writeSavedPlan, type SavedPlan } from '../saved-plan.ts';
 import { syncHelp } from './sync-help.ts';
+import { addStateOptions, stateChoice } from '../state-options.ts';
+import { watchSignals } from '../signals.ts';
+import { approveCommand, type ApproveFlags } from './approve.ts';
 
 interface SyncFlags {
   config?: string;
@@ -29,6 +32,7 @@ interface SyncFlags {
   force?: boolean;
   wait: number;
   stateDir?: string;
+  ephemeral?: boolean;
   source: string;
   full?: boolean;
   showSkipped?: boolean;
@@ -63,37 +67,27 @@ export function register(program: Command): void {
       .option('--full', 'list every change (default: at most 50 per kind)')
       .option('--show-skipped', 'list the people left alone, by reason')
       .option('--strict', 'treat rule warnings as errors (exit 2)')
-      .addOption(new Option('--wait <seconds>', 'wait this long for a busy lease').argParser(nonNegativeInt).default(0))
-      .option('--state-dir <dir>', 'keep the embedded DynamoDB Local data here (default: in memory)')
+      .addOption(new Option('--wait <seconds>', 'wait this long for a busy lease (or a state dir another process is opening)').argParser(nonNegativeInt).default(0))
       .addOption(new Option('--source <name>', 'the HR source the roster replaces').default(CLI_SOURCE).hideHelp())
       .addOption(new Option('--progress-interval <seconds>', 'non-TTY progress line interval').argParser(nonNegativeInt).hideHelp());
+    addStateOptions(cmd);
     if (mode === 'plan') cmd.option('--out <file>', 'save the plan (mode 0600) for `apply --plan <file>`');
     else cmd.option('--plan <file>', 'apply a plan saved by `plan --out`: re-plans its inputs and applies only if nothing changed (else exit 5)');
     cmd.addHelpText('after', syncHelp(mode)).action(async (flags: SyncFlags) => {
       process.exitCode = await runSyncCommand(mode, flags);
     });
   }
-  program
+  const approve = program
     .command('approve')
-    .description('approve a run blocked by a safety brake: the next run of the same plan proceeds')
+    .description('approve a run blocked by a safety brake: prints the plan it approves; the next run of the same plan proceeds')
     .showHelpAfterError(`see 'invite-sync approve --help'`)
     .requiredOption('--run <id>', 'the blocked run id')
-    .option('--state-dir <dir>', 'the embedded DynamoDB Local data directory the run used')
-    .option('--json', 'print a JSON object on stdout')
+    .option('--yes', 'approve without asking (scripts); on a TTY approve asks first')
+    .option('--json', 'print a JSON object on stdout');
+  addStateOptions(approve, { wait: true })
     .addHelpText('after', syncHelp('approve'))
-    .action(async (flags: { run: string; stateDir?: string; json?: boolean }) => {
-      const rt = await createCliRuntime({ env: process.env, needsLosant: false, ...(flags.stateDir ? { stateDir: flags.stateDir } : {}) });
-      try {
-        const { approved } = await approveRun(rt.store, flags.run);
-        if (approved.length === 0) throw new CliError(`run ${flags.run} has no blocked target to approve`, EXIT.badInput);
-        if (flags.json) process.stdout.write(JSON.stringify({ runId: flags.run, approved }) + '\n');
-        else process.stdout.write(`approved run ${flags.run} for: ${approved.join(', ')}\n`);
-      } catch (err) {
-        if (err instanceof RunNotFoundError) throw new CliError(err.message, EXIT.badInput);
-        throw err;
-      } finally {
-        await rt.close();
-      }
+    .action(async (flags: ApproveFlags) => {
+      await approveCommand(flags);
     });
 }
 
@@ -157,7 +151,11 @@ async function runSyncCommand(mode: 'plan' | 'apply', flags: SyncFlags): Promise
   });
   const level = process.env.INVITE_SYNC_LOG_LEVEL;
   const log = createStderrLog(isLogLevel(level) ? level : 'warn', (line) => progress.log(line));
-  const rt = await createCliRuntime({ env: process.env, log, maxAnswerBytes: config.limits.maxAnswerBytes, ...(flags.stateDir ? { stateDir: flags.stateDir } : {}) });
+  const signals = watchSignals();
+  const rt = await createCliRuntime({ env: process.env, log, maxAnswerBytes: config.limits.maxAnswerBytes, ...stateChoice(flags) }).catch((err: unknown) => {
+    signals.dispose();
+    throw err;
+  });
   try {
     const people = await peopleToPlan(rt, roster, inputs.source);
     const warnings = ruleWarnings(config.targets, people);
@@ -172,7 +170,7 @@ async function runSyncCommand(mode: 'plan' | 'apply', flags: SyncFlags): Promise
       const stale = await checkSavedPlan(rt, config, people, inputs, flags);
       if (stale) return output(stale, mode, config, flags, warnings);
     }
-    const report = await execute(rt, mode, config, roster, people, inputs, flags, progress);
+    const report = await execute(rt, mode, config, roster, people, inputs, flags, progress, signals.signal);
     progress.stop();
     const extra: Record<string, unknown> = {};
     if (mode === 'plan' && flags.out) {
@@ -183,10 +181,11 @@ async function runSyncCommand(mode: 'plan' | 'apply', flags: SyncFlags): Promise
         extra.savedPlan = { path: resolve(flags.out), planHash };
       }
     }
-    return output(report, mode, config, flags, warnings, extra);
+    return signals.exitCode(report, output(report, mode, config, flags, warnings, extra));
   } finally {
     progress.stop();
     await rt.close();
+    signals.dispose();
   }
 }
 
@@ -226,7 +225,7 @@ async function peopleToPlan(rt: CliRuntime, roster: Person[] | undefined, source
 async function checkSavedPlan(rt: CliRuntime, config: SyncConfig, people: StoredPerson[], inputs: Inputs, flags: SyncFlags): Promise<RunReport | null> {
   const saved = inputs.saved!;
   const now = rt.clock.now();
-  const fresh = await runSync({ api: rt.api, store: rt.store, clock: rt.clock, log: rt.log }, config, {
+  const fresh = await runSync({ api: rt.api, store: rt.store, clock: rt.clock, log: rt.log, holder: rt.holder, holderGone: rt.holderGone }, config, {
     mode: 'plan',
     trigger: 'cli',
     deadline: now + CLI_DEADLINE_MS,
@@ -256,10 +255,11 @@ async function execute(
   inputs: Inputs,
   flags: SyncFlags,
   progress: Progress,
+  stop?: AbortSignal,
 ): Promise<RunReport> {
   const now = rt.clock.now();
   const runId = newRunId(now);
-  const deps = { api: rt.api, store: rt.store, clock: rt.clock, log: rt.log };
+  const deps = { api: rt.api, store: rt.store, clock: rt.clock, log: rt.log, holder: rt.holder, holderGone: rt.holderGone };
 
   if (roster && roster.length === 0 && !inputs.force) return blockedEmpty(runId, mode, config);
   if (roster && mode === 'apply') {
@@ -277,6 +277,7 @@ async function execute(
     force: inputs.force,
     waitForLeaseMs: flags.wait * 1000,
     explain: true,
+    ...(stop ? { stop } : {}),
     // plan previews the roster without storing it; apply reads what ingest stored
     ...(mode === 'plan' && roster ? { people } : {}),
     onProgress: (t: string, d: number, n: number) => progress.update(t, d, n),

@@ -1,11 +1,14 @@
 // reconcile / approve / ingest --> RunStore port --> DynamoRunStore --> StateTable
-// Items: run (pk `RUN#<runId>`, sk `-`, body JSON), approval (pk `APPROVAL#<instanceId>#<orgId>`, sk `<planHash>`),
+// Items: run (pk `RUN#<runId>`, sk `-`, body JSON), its actions (same pk, sk `ACTIONS#<000001>`, 250 a chunk),
+// its entry in the run list (pk `RUNS#<yyyy-mm>`, sk `<startedAt>#<runId>`, body JSON: recent runs by Query,
+// newest first, never a Scan), approval (pk `APPROVAL#<instanceId>#<orgId>`, sk `<planHash>`),
 // blocked snapshot (pk `BLOCKED#<source>`, sk `<snapshotId>`); each with the TTL attribute expiresAt.
-import type { RunRecord, RunStore } from '../sync/ports.ts';
+import type { RunAction, RunRecord, RunStore } from '../sync/ports.ts';
 import type { BlockCode, TargetRef } from '../sync/types.ts';
-import { RunItemSchema, RunRecordSchema } from './items.schema.ts';
+import { RunActionsItemSchema, RunActionsSchema, RunItemSchema, RunListItemSchema, RunRecordSchema } from './items.schema.ts';
 import { keys } from './keys.ts';
-import { APPROVAL_TTL_SECONDS, BLOCKED_TTL_SECONDS } from './store-rules.ts';
+import { APPROVAL_TTL_SECONDS, BLOCKED_TTL_SECONDS, RUN_ACTIONS_PER_ITEM, runHasTarget, runListMonths } from './store-rules.ts';
+import { chunk } from './concurrency.ts';
 import { conditional } from './table.ts';
 import type { StateTable } from './table.ts';
 
@@ -22,7 +25,66 @@ export class DynamoRunStore implements RunStore {
 
   async putRun(run: RunRecord, ttlSeconds: number): Promise<void> {
     return this.table.guard('putRun', async () => {
-      await this.table.put({ Item: { ...keys.run(run.runId), body: JSON.stringify(run), expiresAt: this.table.nowSeconds() + ttlSeconds } });
+      const body = JSON.stringify(run);
+      const expiresAt = this.table.nowSeconds() + ttlSeconds;
+      await this.table.batchWriteAll('putRun', [
+        { PutRequest: { Item: { ...keys.run(run.runId), body, expiresAt } } },
+        { PutRequest: { Item: { ...keys.runList(run.startedAt, run.runId), body, expiresAt } } },
+      ]);
+    });
+  }
+
+  async listRuns(opts: { limit: number; target?: string }): Promise<RunRecord[]> {
+    return this.table.guard('listRuns', async () => {
+      const runs: RunRecord[] = [];
+      const now = this.table.nowSeconds();
+      for (const month of runListMonths(this.table.now())) {
+        let startKey: Record<string, unknown> | undefined;
+        do {
+          const out = await this.table.query({
+            KeyConditionExpression: '#pk = :pk',
+            ExpressionAttributeNames: { '#pk': 'pk' },
+            ExpressionAttributeValues: { ':pk': keys.runListPk(month) },
+            ScanIndexForward: false,
+            Limit: Math.max(25, opts.limit),
+            ExclusiveStartKey: startKey,
+          });
+          for (const raw of out.Items ?? []) {
+            const item = this.table.parse(RunListItemSchema, raw, 'run list', raw);
+            if (item.expiresAt <= now) continue;
+            const run = this.table.parse(RunRecordSchema, this.table.parseJson(item.body, 'run list', item), 'run list body', item);
+            if (runHasTarget(run, opts.target)) runs.push(run);
+            if (runs.length >= opts.limit) return runs;
+          }
+          startKey = out.LastEvaluatedKey;
+        } while (startKey);
+      }
+      return runs;
+    });
+  }
+
+  async putRunActions(runId: string, actions: RunAction[], ttlSeconds: number): Promise<void> {
+    return this.table.guard('putRunActions', async () => {
+      const expiresAt = this.table.nowSeconds() + ttlSeconds;
+      await this.table.batchWriteAll(
+        'putRunActions',
+        chunk(actions, RUN_ACTIONS_PER_ITEM).map((part, i) => ({ PutRequest: { Item: { ...keys.runActions(runId, i + 1), actions: JSON.stringify(part), expiresAt } } })),
+      );
+    });
+  }
+
+  async getRunActions(runId: string): Promise<RunAction[]> {
+    return this.table.guard('getRunActions', async () => {
+      const items = await this.table.queryAll({
+        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+        ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+        ExpressionAttributeValues: { ':pk': keys.run(runId).pk, ':prefix': keys.runActionsPrefix },
+        ConsistentRead: true,
+      });
+      return items.flatMap((raw) => {
+        const item = this.table.parse(RunActionsItemSchema, raw, 'run actions', raw);
+        return this.table.parse(RunActionsSchema, this.table.parseJson(item.actions, 'run actions', item), 'run actions', item);
+      });
     });
   }
 

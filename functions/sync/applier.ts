@@ -1,7 +1,8 @@
 // reconcile --> applyActions --> InviteApi (POST/resend/DELETE) + StateStore (ledger intents and outcomes)
 //
 // The only code that changes anything in Losant. Invariants:
-// - an `intent` ledger entry is durable before its POST is sent (intents are written in batches ahead);
+// - every `intent` of the plan is durable before its first POST is sent (a crashed run's remainder is never
+//   braked as a new spike, see reconcileTarget);
 // - a POST is never blindly repeated: the client resolves ambiguous failures by an exact lookup;
 // - it stops starting work before the deadline and reports what it did not do.
 import type { Action, ActionCounts, ActionKind, LedgerEntry, TargetRef, TargetWarning } from './types.ts';
@@ -25,7 +26,9 @@ export interface ApplyContext {
   deadline: number;
   /** aborted when the lease is lost: stop starting actions at once */
   signal?: AbortSignal;
-  /** how many intents are written ahead of their POSTs in one batch (default 100) */
+  /** aborted when the run is asked to stop (SIGINT/SIGTERM): start no more actions; in-flight ones finish */
+  stop?: AbortSignal;
+  /** how many intents one ledger write holds (default 100); every batch is durable before the first POST */
   intentBatchSize?: number;
   onProgress?: (done: number, total: number) => void;
   /** how each attempted action ended (an action never reported here was not started) */
@@ -84,13 +87,12 @@ export async function applyActions(actions: Action[], ctx: ApplyContext): Promis
   let deadlineHit = false;
   const total = actions.length;
   const outcomes = new OutcomeBuffer(ctx);
-  const stop = () => fatal !== undefined || ctx.signal?.aborted === true || ctx.clock.now() >= ctx.deadline;
+  const stop = () => fatal !== undefined || ctx.signal?.aborted === true || ctx.stop?.aborted === true || ctx.clock.now() >= ctx.deadline;
 
-  // Intents go to the ledger in batches ahead of the POSTs that need them: the first batch gates the
-  // first POST, the rest follow back to back while the POSTs run.
+  // Intents go to the ledger in batches, back to back; the first POST waits until the last batch is durable.
   const batchSize = Math.max(1, ctx.intentBatchSize ?? 100);
   let nextIndex = 0;
-  let durableUpTo = 0; // actions[0..durableUpTo) may be sent
+  let durableUpTo = 0; // actions[0..durableUpTo) have their intents written; none is sent before all have
   let intentWrite: Promise<void> | undefined;
   const writeIntentsAhead = (): Promise<void> => {
     if (intentWrite) return intentWrite;
@@ -107,8 +109,6 @@ export async function applyActions(actions: Action[], ctx: ApplyContext): Promis
       () => {
         durableUpTo = to;
         intentWrite = undefined;
-        // keep writing: the whole plan's intents are durable soon after the first POSTs, so the
-        // remainder of a run that dies is recognised as already braked (see reconcileTarget)
         if (durableUpTo < total && !stop()) void writeIntentsAhead();
       },
       (err: unknown) => {
@@ -122,7 +122,7 @@ export async function applyActions(actions: Action[], ctx: ApplyContext): Promis
   const takeNext = async (): Promise<Action | undefined> => {
     for (;;) {
       if (stop() || nextIndex >= total) return undefined;
-      if (nextIndex < durableUpTo) {
+      if (durableUpTo >= total) {
         return actions[nextIndex++]!;
       }
       await writeIntentsAhead();

@@ -52,6 +52,14 @@ export class RunDeadlineError extends Error {
   }
 }
 
+/** The run was asked to stop (SIGINT/SIGTERM in the CLI) before a target was reconciled (report code `interrupted`). */
+export class RunInterruptedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunInterruptedError';
+  }
+}
+
 /** Another run holds the target's lease. */
 export class LeaseBusyError extends Error {
   constructor(message: string) {

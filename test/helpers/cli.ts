@@ -17,8 +17,9 @@ export interface CliResult {
  * `node bin/invite-sync.js <args>` with only PATH and `env` in its environment, stdout/stderr piped.
  * @example const child = spawnBin(['plan', '--config', file], { LOSANT_API_URL: url })
  */
-export function spawnBin(args: string[], env: Record<string, string>) {
+export function spawnBin(args: string[], env: Record<string, string>, opts: { cwd?: string } = {}) {
   return spawn(process.execPath, [BIN, ...args], {
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
     env: { PATH: process.env.PATH ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -26,22 +27,32 @@ export function spawnBin(args: string[], env: Record<string, string>) {
 
 /**
  * Runs `node bin/invite-sync.js …` with only PATH and `env` in its environment.
- * `killAfterMs` sends SIGKILL that long after the spawn; `killWhen` is polled every 5 ms and sends
- * SIGKILL once it returns true (no cleanup of any kind can run in the child).
+ * `killAfterMs` sends `signal` (default SIGKILL: no cleanup of any kind can run in the child) that long
+ * after the spawn; `killWhen` is polled every 5 ms and sends it once, when it first returns true.
  * @example const r = await runCli(['apply', '--config', c, '--json'], env, { killWhen: () => posts() >= 10 })
  */
-export function runCli(args: string[], env: Record<string, string>, opts: { killAfterMs?: number; killWhen?: () => boolean } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  env: Record<string, string>,
+  opts: { killAfterMs?: number; killWhen?: () => boolean; signal?: NodeJS.Signals; cwd?: string } = {},
+): Promise<CliResult> {
   return new Promise((resolve) => {
     const started = Date.now();
-    const child = spawnBin(args, env);
+    const child = spawnBin(args, env, opts.cwd ? { cwd: opts.cwd } : {});
+    const sig = opts.signal ?? 'SIGKILL';
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = opts.killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), opts.killAfterMs);
+    const timer = opts.killAfterMs === undefined ? undefined : setTimeout(() => child.kill(sig), opts.killAfterMs);
     const killWhen = opts.killWhen;
+    let sent = false;
     const poll = killWhen === undefined ? undefined : setInterval(() => {
-      if (killWhen()) child.kill('SIGKILL');
+      // once: a second SIGINT/SIGTERM would make the CLI exit without finishing its in-flight work
+      if (!sent && killWhen()) {
+        sent = true;
+        child.kill(sig);
+      }
     }, 5);
     child.on('close', (code, signal) => {
       if (timer) clearTimeout(timer);
@@ -65,9 +76,9 @@ export interface RunningCli {
  * Starts a long-running CLI command (e.g. `serve`) with only PATH and `env` in its environment.
  * @example const s = spawnCli(['serve', '--config', c, '--port', '0'], env); const [, url] = await s.waitForStdout(/listening on (\S+)/, 30_000);
  */
-export function spawnCli(args: string[], env: Record<string, string>): RunningCli {
+export function spawnCli(args: string[], env: Record<string, string>, opts: { cwd?: string } = {}): RunningCli {
   const started = Date.now();
-  const child = spawnBin(args, env);
+  const child = spawnBin(args, env, opts);
   let stdout = '';
   let stderr = '';
   const waiters: (() => void)[] = [];

@@ -23,7 +23,7 @@ describe('Command: invite-sync plan --config', () => {
     await writeFile(config, JSON.stringify({ ...minimal, limits: { maxChangesPerRun: 5, maxInvitesPerRun: 5 } }));
 
     // Act
-    const r = await runCli(['plan', '--config', config], {});
+    const r = await runCli(['plan', '--config', config, '--ephemeral'], {});
 
     // Assess
     expect(r.code).toBe(2);
@@ -33,7 +33,7 @@ describe('Command: invite-sync plan --config', () => {
 
   it('exits 2 naming the file when it is missing', async () => {
     // Act
-    const r = await runCli(['plan', '--config', join(dir, 'absent.json')], {});
+    const r = await runCli(['plan', '--config', join(dir, 'absent.json'), '--ephemeral'], {});
 
     // Assess
     expect(r.code).toBe(2);

@@ -91,7 +91,7 @@ describe('Function: DynamoStateStore, what only DynamoDB shows', () => {
     await store.applyPersonEvent(source, person(1), iso(1));
     await store.recordDelivery(`${source}-d`, 60);
     await store.putLedgerEntries({ instanceId: target.instanceId.toUpperCase(), orgId: target.orgId }, [entry(1)]);
-    await store.acquireLease(target, 'a', 60);
+    await store.acquireLease(target, 'a', 60, { holder: { host: 'h', pid: 7, processStart: 'linux:1' } });
     await store.markDirty([target]);
     await store.putRun({ mode: 'plan', runId, complete: true, targets: [], trigger: 'cli', startedAt: iso(0) }, 60);
     await store.putApproval(target, 'h1', runId);
@@ -102,8 +102,9 @@ describe('Function: DynamoStateStore, what only DynamoDB shows', () => {
     expect(await raw('PEOPLE', `${source}#emp:E1`)).toEqual(['attributes', 'email', 'employeeId', 'identity', 'lastEventAt', 'leftSource', 'pk', 'sk', 'source', 'status']);
     expect(await raw(`DELIVERY#${source}-d`, '-')).toEqual(['expiresAt', 'pk', 'sk']);
     expect(await raw(`LEDGER#${tk}`, entry(1).email)).toEqual(['email', 'inviteId', 'invitedAt', 'personEventAt', 'pk', 'renewals', 'role', 'runId', 'sk', 'state', 'updatedAt']);
-    expect(await raw(`LEASE#${tk}`, '-')).toEqual(['leaseExpiresAt', 'owner', 'pk', 'seq', 'sk']);
+    expect(await raw(`LEASE#${tk}`, '-')).toEqual(['holder', 'leaseExpiresAt', 'owner', 'pk', 'renewedAt', 'seq', 'sk']);
     expect(await raw(`RUN#${runId}`, '-')).toEqual(['body', 'expiresAt', 'pk', 'sk']);
+    expect(await raw(`RUNS#${iso(0).slice(0, 7)}`, `${iso(0)}#${runId}`)).toEqual(['body', 'expiresAt', 'pk', 'sk']);
     expect(await raw(`APPROVAL#${tk}`, 'h1')).toEqual(['expiresAt', 'pk', 'runId', 'sk']);
     expect(await raw(`SNAPSHOT#${source}#s1`, 'PART#000001')).toEqual(['expiresAt', 'part', 'parts', 'people', 'pk', 'sk']);
     expect(await raw(`BLOCKED#${source}`, 's2')).toEqual(['blockedAt', 'code', 'expiresAt', 'pk', 'sk']);
@@ -126,6 +127,9 @@ describe('Function: DynamoStateStore, what only DynamoDB shows', () => {
       updatedAt: { S: iso(1) }, renewals: { N: '0' }, runId: { S: 'r-1' },
     });
     await put({ pk: { S: `LEASE#${tk}` }, sk: { S: '-' }, seq: { N: '4' } });
+    // a lease held in the landed shape: owner and expiry, no holder, no renewedAt
+    const held = newTarget();
+    await put({ pk: { S: `LEASE#${held.instanceId}#${held.orgId}` }, sk: { S: '-' }, owner: { S: 'r-old:1234abcd' }, leaseExpiresAt: { N: String(T0 + 30_000) }, seq: { N: '2' } });
     await put({ pk: { S: `APPROVAL#${tk}` }, sk: { S: 'h9' }, runId: { S: 'r-1' }, expiresAt: { N: String(T0 / 1000 + 60) } });
     await put({ pk: { S: `SNAPSHOT#${source}#s9` }, sk: { S: 'PART#000001' }, part: { N: '1' }, parts: { N: '1' }, people: { S: JSON.stringify([person(3)]) }, expiresAt: { N: '1' } });
 
@@ -136,6 +140,9 @@ describe('Function: DynamoStateStore, what only DynamoDB shows', () => {
     const lease = await store.acquireLease(target, 'a', 60);
     const approved = await store.takeApproval(target, 'h9');
     const snapshot = await store.readSnapshot(source, 's9');
+    const oldLease = await store.readLease(held);
+    const busy = await store.acquireLease(held, 'b', 60);
+    const unlocked = await store.forceReleaseLease(held, 'r-old:1234abcd');
 
     // Assess
     expect(people).toEqual([{ email: 'ann@example.com', status: 'active', attributes: { team: 'x' }, identity: 'email:ann@example.com', source, lastEventAt: iso(1), leftSource: false }]);
@@ -145,6 +152,10 @@ describe('Function: DynamoStateStore, what only DynamoDB shows', () => {
     expect(approved).toBe(true);
     expect(snapshot).toEqual([person(3)]);
   });
+    expect(oldLease).toEqual({ owner: 'r-old:1234abcd', expiresAt: T0 + 30_000, seq: 2 });
+    expect(busy).toBeNull();
+    expect(unlocked).toBe(true);
+    expect(await store.acquireLease(held, 'b', 60)).toMatchObject({ owner: 'b', seenSeq: 3 });
 
   it('retries items DynamoDB left unprocessed until all are written', async () => {
     // Prepare: a client that holds back half of each of the first batch calls, as a throttled table does

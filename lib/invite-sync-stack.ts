@@ -1,4 +1,4 @@
-// lib/app.ts --> InviteSyncStack (one per stage) --> constructs: table, secrets, queue, function, API, triggers, monitoring
+// lib/app.ts --> InviteSyncStack (one per stage) --> constructs: table, secrets, queue, reconcile + HTTP functions, API, triggers, monitoring, operator policy
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CfnOutput, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
@@ -14,12 +14,28 @@ import { FUNCTION_TIMEOUT, SyncFunction } from './constructs/sync-function.ts';
 import { WebhookApi } from './constructs/webhook-api.ts';
 import { Triggers } from './constructs/triggers.ts';
 import { METRICS_NAMESPACE, Monitoring, SERVICE_NAME } from './constructs/monitoring.ts';
+import { OperatorPolicy } from './constructs/operator-policy.ts';
 
 /** The repository root (holds package.json, package-lock.json, functions/ and config/). */
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** Messages the reconcile queue hands the function per invocation. */
 export const RECONCILE_BATCH_SIZE = 5;
+
+/** The SQS event source's smallest maximumConcurrency. */
+const MIN_EVENT_SOURCE_CONCURRENCY = 2;
+
+/**
+ * How many reconciles the queue may run at once (the event source's maximumConcurrency): the
+ * reconcile function's reserved concurrency, or 2 when it reserves none; none for a reservation
+ * of 1 (below the event source's minimum, the reservation itself caps it).
+ * @example reconcileConcurrency({ reservedConcurrency: 5 }) // 5
+ */
+export function reconcileConcurrency(config: Pick<StageConfig, 'reservedConcurrency'>): number | undefined {
+  const reserved = config.reservedConcurrency;
+  if (reserved === undefined) return MIN_EVENT_SOURCE_CONCURRENCY;
+  return reserved >= MIN_EVENT_SOURCE_CONCURRENCY ? reserved : undefined;
+}
 
 export interface InviteSyncStackProps extends StackProps {
   readonly stage: Stage;
@@ -36,14 +52,17 @@ export interface InviteSyncStackProps extends StackProps {
  * the Losant API token, and the webhook secret (one or more space-separated `whsec_…` keys).
  */
 export class InviteSyncStack extends Stack {
+  /** schedule, HR bus and reconcile queue */
   readonly syncFunction: SyncFunction;
+  /** the HTTP-facing handlers (webhook): its own function, so reconciles never take its slots */
+  readonly httpFunction: SyncFunction;
 
   constructor(scope: Construct, id: string, props: InviteSyncStackProps) {
     const { stage, config } = props;
     const root = props.projectRoot ?? PROJECT_ROOT;
     const syncConfigFile = isAbsolute(config.syncConfigPath) ? config.syncConfigPath : resolve(root, config.syncConfigPath);
     // before the stack exists: a bad file leaves nothing half-built behind
-    readStageSyncConfig(syncConfigFile, config.syncConfigPath);
+    const syncConfig = readStageSyncConfig(syncConfigFile, config.syncConfigPath);
     super(scope, id, props);
 
     const removalPolicy = config.removalPolicy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
@@ -70,59 +89,91 @@ export class InviteSyncStack extends Stack {
     });
     const reconcile = new ReconcileQueue(this, 'Reconcile', { consumerTimeout: FUNCTION_TIMEOUT, removalPolicy });
 
+    const environment = {
+      STAGE: stage,
+      LOSANT_API_URL: config.losantApiUrl,
+      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      POWERTOOLS_LOG_LEVEL: config.logLevel,
+    };
+    const functionDefaults = { projectRoot: root, syncConfigFile, logRetention, logRemovalPolicy: removalPolicy };
+
     this.syncFunction = new SyncFunction(this, 'Sync', {
-      projectRoot: root,
-      syncConfigFile,
-      logRetention,
-      logRemovalPolicy: removalPolicy,
+      ...functionDefaults,
+      description: 'invite-sync reconcile: schedule, HR bus and reconcile queue',
       reservedConcurrency: config.reservedConcurrency,
-      environment: {
-        STAGE: stage,
-        LOSANT_API_URL: config.losantApiUrl,
-        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
-        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-        POWERTOOLS_LOG_LEVEL: config.logLevel,
-      },
+      environment,
     });
     const sync = this.syncFunction;
     sync.bindTable(state.table);
     sync.bindSecret(losantToken.secret, 'LOSANT_TOKEN_SECRET_ARN');
-    sync.bindSecret(webhookSecret.secret, 'WEBHOOK_SECRET_ARN');
+    sync.referSecret(webhookSecret.secret, 'WEBHOOK_SECRET_ARN');
     sync.bindQueueSender(reconcile.queue, 'RECONCILE_QUEUE_URL');
+    sync.bindRunEvents();
     sync.fn.addEventSource(
       new SqsEventSource(reconcile.queue, {
         batchSize: RECONCILE_BATCH_SIZE,
         reportBatchItemFailures: true,
-        // pollers beyond the reserved concurrency would only be throttled and burn receive counts
-        maxConcurrency: config.reservedConcurrency && config.reservedConcurrency >= 2 ? config.reservedConcurrency : undefined,
+        // reconciles are capped here: pollers beyond the reservation would only be throttled and burn receive counts
+        maxConcurrency: reconcileConcurrency(config),
       }),
     );
-    Validations.of(sync.cfnFunction).acknowledge({
-      id: 'AwsSolutions-L1',
-      reason:
-        'The runtime is pinned to nodejs22.x on purpose: the project targets Node 22, the bundle is built for node22, and a runtime upgrade is a tested change rather than a drift.',
+
+    this.httpFunction = new SyncFunction(this, 'Http', {
+      ...functionDefaults,
+      entry: 'functions/handlers/webhook.handler.ts',
+      description: 'invite-sync HTTP: the signed HR webhook',
+      reservedConcurrency: config.httpReservedConcurrency,
+      environment,
     });
+    const http = this.httpFunction;
+    http.bindTable(state.table);
+    http.referSecret(losantToken.secret, 'LOSANT_TOKEN_SECRET_ARN');
+    http.bindSecret(webhookSecret.secret, 'WEBHOOK_SECRET_ARN');
+    http.bindQueueSender(reconcile.queue, 'RECONCILE_QUEUE_URL');
+
+    for (const fn of [sync, http]) {
+      Validations.of(fn.cfnFunction).acknowledge({
+        id: 'AwsSolutions-L1',
+        reason:
+          'The runtime is pinned to nodejs22.x on purpose: the project targets Node 22, the bundle is built for node22, and a runtime upgrade is a tested change rather than a drift.',
+      });
+    }
 
     const api = new WebhookApi(this, 'Webhook', {
-      handler: sync.fn,
+      handler: http.fn,
       throttle: config.webhookThrottle,
       logRetention,
       logRemovalPolicy: removalPolicy,
     });
     const triggers = new Triggers(this, 'Triggers', { handler: sync.fn, scheduleExpression: config.scheduleExpression });
-    new Monitoring(this, 'Monitoring', {
-      handler: sync.fn,
+    const monitoring = new Monitoring(this, 'Monitoring', {
+      stage,
+      functions: [
+        { id: 'Reconcile', fn: sync.fn },
+        { id: 'Http', fn: http.fn },
+      ],
+      queue: reconcile.queue,
       deadLetterQueue: reconcile.deadLetterQueue,
+      httpApi: api.api,
+      targets: syncConfig.targets.map((t) => t.name),
+      runLogGroup: sync.logGroup,
       alarmEmails: alarmEmails(config),
+      extraAlarmTopicArn: config.notify.topicArn,
       removalPolicy,
     });
+    const operator = new OperatorPolicy(this, 'Operator', { table: state.table, queue: reconcile.queue });
 
     new CfnOutput(this, 'WebhookUrl', { value: api.webhookUrl, description: 'HR posts signed webhooks here' });
     new CfnOutput(this, 'HrEventBusName', { value: triggers.hrBus.eventBusName, description: 'HR puts person.* / roster.* events on this bus' });
     new CfnOutput(this, 'HrEventBusArn', { value: triggers.hrBus.eventBusArn });
-    new CfnOutput(this, 'TableName', { value: state.table.tableName });
+    new CfnOutput(this, 'TableName', { value: state.table.tableName, description: 'STATE_TABLE for the CLI against this stage' });
     new CfnOutput(this, 'LosantTokenSecretArn', { value: losantToken.secret.secretArn, description: 'put the Losant API token here after the first deploy' });
     new CfnOutput(this, 'WebhookSecretArn', { value: webhookSecret.secret.secretArn, description: 'put the whsec_… key(s) here after the first deploy' });
-    new CfnOutput(this, 'ReconcileQueueUrl', { value: reconcile.queue.queueUrl });
+    new CfnOutput(this, 'ReconcileQueueUrl', { value: reconcile.queue.queueUrl, description: 'RECONCILE_QUEUE_URL for an approval that enqueues its target' });
+    new CfnOutput(this, 'DeadLetterQueueUrl', { value: reconcile.deadLetterQueue.queueUrl, description: 'reconcile messages that failed three times: inspect, then redrive' });
+    new CfnOutput(this, 'AlarmTopicArn', { value: monitoring.topic.topicArn, description: 'subscribe to get the alarms (notify.emails in the stage file does it for email)' });
+    new CfnOutput(this, 'DashboardUrl', { value: monitoring.dashboardUrl });
+    new CfnOutput(this, 'OperatorPolicyArn', { value: operator.policy.managedPolicyArn, description: 'attach to the operator role: read runs, approve blocked runs, enqueue targets' });
   }
 }

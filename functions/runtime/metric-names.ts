@@ -19,6 +19,12 @@ export const EVENTS_REJECTED = 'EventsRejected';
 /** Counted for every webhook request answered 503 because WEBHOOK_SECRET holds an unusable key (under 24 bytes, not base64). */
 export const WEBHOOK_MISCONFIGURED = 'WebhookMisconfigured';
 
+/** Counted for an invite Losant refused because the org has no free seat (the seat check); alarmed. */
+export const INVITES_NO_SEAT = 'InvitesNoSeat';
+
+/** Counted when an HR source has sent nothing for longer than it is expected to (the source watch); alarmed. */
+export const SOURCE_SILENT = 'SourceSilent';
+
 /** Every custom metric name the handlers publish. */
 export const METRIC_NAMES = [...RUN_METRICS, RECONCILE_QUEUE_FAILURES, EVENTS_REJECTED, WEBHOOK_MISCONFIGURED] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];

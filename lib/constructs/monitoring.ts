@@ -1,44 +1,96 @@
-// function + DLQ + EMF metrics (namespace InviteSync) --> Monitoring --> alarms --> SNS topic; dashboard
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+// functions + queues + HTTP API + EMF metrics (namespace InviteSync, [service, stage]) --> Monitoring --> alarms --> SNS topic (+ notify.topicArn); dashboard
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
-import { METRIC_NAMES, METRICS_NAMESPACE, SERVICE_NAME, type MetricName } from '../../functions/runtime/metric-names.ts';
+import {
+  EVENTS_REJECTED,
+  INVITES_NO_SEAT,
+  METRIC_NAMES,
+  METRICS_NAMESPACE,
+  RECONCILE_QUEUE_FAILURES,
+  SERVICE_NAME,
+  SOURCE_SILENT,
+  WEBHOOK_MISCONFIGURED,
+  type MetricName,
+} from '../../functions/runtime/metric-names.ts';
 
 // namespace, service dimension and metric names: the handlers' own list (functions/runtime/metric-names.ts)
 export { METRIC_NAMES, METRICS_NAMESPACE, SERVICE_NAME, type MetricName };
 
 const PERIOD = Duration.minutes(5);
 
+/** Webhook rejections that page: this many 4xx answers in 15 minutes while none was accepted. */
+export const WEBHOOK_REJECTIONS_THRESHOLD = 20;
+/** The reconcile queue's oldest message may wait this long (a busy-lease retry waits one visibility timeout, 30 min). */
+export const QUEUE_AGE_THRESHOLD = Duration.hours(1);
+
+/** The custom metrics with an alarm of their own (≥ 1 in 5 minutes), and what the operator does. */
+export const ALARMED_METRICS: readonly { id: string; metric: string; description: string }[] = [
+  { id: 'InvitesFailed', metric: 'InvitesFailed', description: 'Losant refused at least one invite in 5 minutes.' },
+  { id: 'RunsBlocked', metric: 'RunsBlocked', description: 'A safety brake blocked a run: review the plan and approve it, or fix the roster.' },
+  { id: 'ReconcileQueueFailures', metric: RECONCILE_QUEUE_FAILURES, description: 'HR events were stored but their targets could not be queued; the schedule reconciles them.' },
+  { id: 'EventsRejected', metric: EVENTS_REJECTED, description: 'HR events were refused (bad field, future occurredAt, parts mismatch): see the rejection log lines.' },
+  { id: 'WebhookMisconfigured', metric: WEBHOOK_MISCONFIGURED, description: 'The webhook secret holds an unusable key: every webhook is answered 503 until it is fixed.' },
+  { id: 'InvitesNoSeat', metric: INVITES_NO_SEAT, description: 'An org has no free seat: invites wait until seats are freed or bought.' },
+  { id: 'SourceSilent', metric: SOURCE_SILENT, description: 'An HR source has sent nothing for longer than expected: check the HR integration.' },
+];
+
+export interface MonitoredFunction {
+  /** `Reconcile`, `Http`: prefixes the function's alarm ids */
+  readonly id: string;
+  readonly fn: lambda.IFunction;
+}
+
 export interface MonitoringProps {
-  readonly handler: lambda.IFunction;
+  /** the stage whose metrics the alarms and dashboard read (dimension `stage`) */
+  readonly stage: string;
+  readonly functions: readonly MonitoredFunction[];
+  readonly queue: sqs.IQueue;
   readonly deadLetterQueue: sqs.IQueue;
+  /** the webhook API (its 4xx and request counts) */
+  readonly httpApi: apigwv2.IHttpApi;
+  /** the target names of the stage's sync config: one dashboard row each */
+  readonly targets: readonly string[];
+  /** the log group of the reconcile function (the dashboard's Logs Insights widget) */
+  readonly runLogGroup: logs.ILogGroup;
   /** subscribed to the alarm topic. @default - no email subscription */
   readonly alarmEmails?: readonly string[];
+  /** a second alarm action (its topic and key policies must allow cloudwatch.amazonaws.com). @default - none */
+  readonly extraAlarmTopicArn?: string;
   /** for the topic's KMS key. @default RemovalPolicy.DESTROY */
   readonly removalPolicy?: RemovalPolicy;
 }
 
 /**
- * Alarms (function errors, DLQ depth, failed invites, blocked runs; missing data is not breaching),
- * an SNS topic they notify (TLS only, encrypted with a customer-managed KMS key: CloudWatch cannot
- * publish to a topic under the AWS-managed `aws/sns` key, so the key grants CloudWatch use of it),
- * and a dashboard of the run metrics.
+ * Alarms (per function errors and throttles, DLQ depth, the reconcile queue's oldest message,
+ * webhook rejections while nothing is accepted, and the custom metrics of ALARMED_METRICS; missing
+ * data is not breaching), all reading this stage's `[service, stage]` metrics only, to an SNS topic
+ * (TLS only, encrypted with a customer-managed KMS key that grants CloudWatch its use) and to
+ * `extraAlarmTopicArn`; a dashboard with stage totals, one row per target and a Logs Insights
+ * table of the last blocked and failed runs.
  */
 export class Monitoring extends Construct {
   readonly topic: sns.Topic;
-  readonly alarms: cloudwatch.Alarm[];
+  readonly alarms: cloudwatch.Alarm[] = [];
   readonly dashboard: cloudwatch.Dashboard;
+  /** https://console.aws.amazon.com/cloudwatch/…#dashboards:name=… */
+  readonly dashboardUrl: string;
+  readonly #actions: cloudwatch.IAlarmAction[];
+  readonly #stage: string;
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
+    this.#stage = props.stage;
     const key = new kms.Key(this, 'TopicKey', {
       description: 'invite-sync alarm topic',
       enableKeyRotation: true,
@@ -54,75 +106,139 @@ export class Monitoring extends Construct {
       }),
     );
     this.topic = new sns.Topic(this, 'AlarmTopic', {
-      displayName: 'invite-sync alarms',
+      displayName: `invite-sync ${props.stage} alarms`,
       masterKey: key,
       enforceSSL: true,
     });
     for (const email of props.alarmEmails ?? []) this.topic.addSubscription(new subscriptions.EmailSubscription(email));
+    this.#actions = [new actions.SnsAction(this.topic)];
+    if (props.extraAlarmTopicArn) {
+      this.#actions.push(new actions.SnsAction(sns.Topic.fromTopicArn(this, 'ExtraAlarmTopic', props.extraAlarmTopicArn)));
+    }
 
-    const errors = props.handler.metricErrors({ period: PERIOD, statistic: cloudwatch.Stats.SUM });
+    const fnMetrics = props.functions.map(({ id: fnId, fn }) => ({
+      fnId,
+      errors: fn.metricErrors({ period: PERIOD, statistic: cloudwatch.Stats.SUM }),
+      throttles: fn.metricThrottles({ period: PERIOD, statistic: cloudwatch.Stats.SUM }),
+    }));
+    for (const { fnId, errors, throttles } of fnMetrics) {
+      this.alarm(`${fnId}Errors`, errors, `The ${fnId.toLowerCase()} function failed (threw or timed out) at least once in 5 minutes.`);
+      this.alarm(`${fnId}Throttles`, throttles, `The ${fnId.toLowerCase()} function was throttled: raise its reserved concurrency or the account quota.`);
+    }
     const dlqDepth = props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: cloudwatch.Stats.MAXIMUM });
-    const failed = syncMetric('InvitesFailed');
-    const blocked = syncMetric('RunsBlocked');
+    this.alarm('DeadLetters', dlqDepth, 'Reconcile messages reached the dead-letter queue: inspect them, then redrive.');
+    const queueAge = props.queue.metricApproximateAgeOfOldestMessage({ period: PERIOD, statistic: cloudwatch.Stats.MAXIMUM });
+    this.alarm('QueueAge', queueAge, 'A reconcile message has waited over an hour: the reconcile function is stuck, throttled or failing.', {
+      threshold: QUEUE_AGE_THRESHOLD.toSeconds(),
+    });
+    for (const a of ALARMED_METRICS) this.alarm(a.id, this.metric(a.metric), a.description);
 
-    this.alarms = [
-      this.alarm('FunctionErrors', errors, 'The function failed (threw or timed out) at least once in 5 minutes.'),
-      this.alarm('DeadLetters', dlqDepth, 'Reconcile messages reached the dead-letter queue: inspect them, then redrive.'),
-      this.alarm('InvitesFailed', failed, 'Losant refused at least one invite in 5 minutes.'),
-      this.alarm('RunsBlocked', blocked, 'A safety brake blocked a run: review the plan and approve it, or fix the roster.'),
+    const window = Duration.minutes(15);
+    const rejected = props.httpApi.metricClientError({ period: window, statistic: cloudwatch.Stats.SUM });
+    const requests = props.httpApi.metricCount({ period: window, statistic: cloudwatch.Stats.SUM });
+    const serverErrors = props.httpApi.metricServerError({ period: window, statistic: cloudwatch.Stats.SUM });
+    const rejectedWhileNoneAccepted = new cloudwatch.MathExpression({
+      expression: `IF(rejected >= ${WEBHOOK_REJECTIONS_THRESHOLD} AND (requests - rejected - FILL(serverErrors, 0)) <= 0, 1, 0)`,
+      usingMetrics: { rejected, requests, serverErrors },
+      period: window,
+      label: 'webhook rejected, none accepted',
+    });
+    this.alarm(
+      'WebhookRejections',
+      rejectedWhileNoneAccepted,
+      `At least ${WEBHOOK_REJECTIONS_THRESHOLD} webhook requests were refused in 15 minutes and none was accepted: HR probably signs with the wrong key.`,
+    );
+
+    const region = Stack.of(this).region;
+    // the reconcile function's `reconcile finished` line carries the run metrics and each target's outcome
+    const runsQuery = [
+      'fields @timestamp, runId, targets.0.name as target, targets.0.blocked as blocked, targets.0.error as error, InvitesFailed, DriftRemaining',
+      "| filter message = 'reconcile finished' and (RunsBlocked > 0 or InvitesFailed > 0 or DriftRemaining > 0 or ispresent(targets.0.error))",
+      '| sort @timestamp desc',
+      '| limit 20',
     ];
-
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       defaultInterval: Duration.days(1),
       widgets: [
         [
           new cloudwatch.GraphWidget({
-            title: 'Invites',
-            left: [syncMetric('InvitesSent'), syncMetric('InvitesRenewed'), failed],
+            title: `Invites (${props.stage})`,
+            left: [this.metric('InvitesSent'), this.metric('InvitesRenewed'), this.metric('InvitesFailed')],
             width: 12,
           }),
-          new cloudwatch.GraphWidget({ title: 'Blocked runs', left: [blocked], width: 6 }),
-          new cloudwatch.GraphWidget({
-            title: 'Drift remaining',
-            left: [syncMetric('DriftRemaining', cloudwatch.Stats.MAXIMUM)],
-            width: 6,
-          }),
+          new cloudwatch.GraphWidget({ title: 'Blocked runs', left: [this.metric('RunsBlocked')], width: 6 }),
+          new cloudwatch.GraphWidget({ title: 'Drift remaining', left: [this.metric('DriftRemaining', { statistic: cloudwatch.Stats.MAXIMUM })], width: 6 }),
         ],
         [
           new cloudwatch.GraphWidget({
             title: 'Run duration (ms)',
-            left: [syncMetric('RunDurationMs', cloudwatch.Stats.AVERAGE), syncMetric('RunDurationMs', cloudwatch.Stats.MAXIMUM)],
-            width: 8,
+            left: [this.metric('RunDurationMs', { statistic: cloudwatch.Stats.AVERAGE }), this.metric('RunDurationMs', { statistic: cloudwatch.Stats.MAXIMUM })],
+            width: 6,
           }),
-          new cloudwatch.GraphWidget({ title: 'Function errors', left: [errors], width: 8 }),
-          new cloudwatch.GraphWidget({ title: 'Dead-letter queue depth', left: [dlqDepth], width: 8 }),
+          new cloudwatch.GraphWidget({ title: 'Function errors', left: fnMetrics.map((m) => m.errors), width: 6 }),
+          new cloudwatch.GraphWidget({ title: 'Function throttles', left: fnMetrics.map((m) => m.throttles), width: 6 }),
+          new cloudwatch.GraphWidget({ title: 'Queue: DLQ depth, oldest message (s)', left: [dlqDepth], right: [queueAge], width: 6 }),
+        ],
+        ...props.targets.map((target) => [
+          new cloudwatch.GraphWidget({
+            title: `${target}: invites`,
+            left: ['InvitesSent', 'InvitesRenewed', 'InvitesFailed'].map((n) => this.metric(n, { target })),
+            width: 12,
+          }),
+          new cloudwatch.GraphWidget({
+            title: `${target}: blocked runs, drift`,
+            left: [this.metric('RunsBlocked', { target })],
+            right: [this.metric('DriftRemaining', { target, statistic: cloudwatch.Stats.MAXIMUM })],
+            width: 12,
+          }),
+        ]),
+        [
+          new cloudwatch.LogQueryWidget({
+            title: 'Last blocked, failed or incomplete runs',
+            logGroupNames: [props.runLogGroup.logGroupName],
+            region,
+            queryLines: runsQuery,
+            view: cloudwatch.LogQueryVisualizationType.TABLE,
+            width: 24,
+          }),
         ],
         [new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24 })],
       ],
     });
+    this.dashboardUrl = `https://console.aws.amazon.com/cloudwatch/home?region=${region}#dashboards:name=${this.dashboard.dashboardName}`;
   }
 
-  private alarm(id: string, metric: cloudwatch.IMetric, description: string): cloudwatch.Alarm {
+  /** One of the handlers' EMF metrics of this stage (`[service, stage]`, or `[service, stage, target]`), over 5 minutes. */
+  metric(name: string, opts: { target?: string; statistic?: string } = {}): cloudwatch.Metric {
+    return syncMetric(name, this.#stage, opts);
+  }
+
+  private alarm(id: string, metric: cloudwatch.IMetric, description: string, opts: { threshold?: number } = {}): cloudwatch.Alarm {
     const alarm = new cloudwatch.Alarm(this, id, {
       metric,
-      alarmDescription: `invite-sync: ${description}`,
-      threshold: 1,
+      alarmDescription: `invite-sync ${this.#stage}: ${description}`,
+      threshold: opts.threshold ?? 1,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    alarm.addAlarmAction(new actions.SnsAction(this.topic));
+    alarm.addAlarmAction(...this.#actions);
+    this.alarms.push(alarm);
     return alarm;
   }
 }
 
-/** One of the handlers' EMF metrics, `service` dimension included, over 5 minutes. */
-export function syncMetric(name: MetricName, statistic: string = cloudwatch.Stats.SUM): cloudwatch.Metric {
+/**
+ * One of the handlers' EMF metrics of one stage, over 5 minutes: dimensions `service` and `stage`
+ * (the stage's sum over its targets), plus `target` for one target's share.
+ * @example syncMetric('RunsBlocked', 'prod') // InviteSync/RunsBlocked {service: invite-sync, stage: prod}
+ */
+export function syncMetric(name: string, stage: string, opts: { target?: string; statistic?: string } = {}): cloudwatch.Metric {
   return new cloudwatch.Metric({
     namespace: METRICS_NAMESPACE,
     metricName: name,
-    dimensionsMap: { service: SERVICE_NAME },
-    statistic,
+    dimensionsMap: { service: SERVICE_NAME, stage, ...(opts.target !== undefined ? { target: opts.target } : {}) },
+    statistic: opts.statistic ?? cloudwatch.Stats.SUM,
     period: PERIOD,
   });
 }

@@ -1,6 +1,6 @@
-// InviteSyncStack --> SyncFunction --> NodejsFunction (functions/handlers/index.handler.ts, every trigger)
+// InviteSyncStack --> SyncFunction (reconcile: index.handler.ts; HTTP: webhook.handler.ts) --> NodejsFunction
 import { posix, relative, isAbsolute, join } from 'node:path';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -9,6 +9,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
+import { RUN_EVENT_BUS, RUN_EVENT_SOURCE } from '../../functions/notify/run-event-names.ts';
 
 /** File name of the stage's sync config inside the bundle; the handler reads SYNC_CONFIG_FILE. */
 export const BUNDLED_SYNC_CONFIG = 'sync-config.json';
@@ -28,12 +29,18 @@ export const STATE_TABLE_ACTIONS = [
   'dynamodb:ConditionCheckItem',
 ] as const;
 
+const DEFAULT_DESCRIPTION = 'invite-sync: keeps Losant org invites in step with the HR roster';
+
 /** ESM output still meets CommonJS dependencies that call `require`: give them one. */
 const ESM_REQUIRE_BANNER = "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);";
 
 export interface SyncFunctionProps {
   /** directory holding package.json and package-lock.json */
   readonly projectRoot: string;
+  /** the handler module, relative to the project root. @default 'functions/handlers/index.handler.ts' */
+  readonly entry?: string;
+  /** @default 'invite-sync: keeps Losant org invites in step with the HR roster' */
+  readonly description?: string;
   /** absolute path of the stage's sync config, already validated; copied into the bundle */
   readonly syncConfigFile: string;
   readonly logRetention: logs.RetentionDays;
@@ -46,11 +53,12 @@ export interface SyncFunctionProps {
 }
 
 /**
- * The one function behind every trigger (webhook, HR bus, schedule, reconcile queue), with fixed
- * defaults: Node.js 22 on ARM64, 512 MB, 5 minutes, minified ESM with source maps, an explicit log
- * group with retention and its own role. The role has no AWSLambdaBasicExecutionRole: it may write
- * to its own log group only, and gains everything else through the bind helpers, which set the
- * environment variable and grant access in one place.
+ * One invite-sync function (the stack has two: the reconcile function behind the schedule, the HR
+ * bus and the reconcile queue, and the HTTP function behind the webhook), with fixed defaults:
+ * Node.js 22 on ARM64, 512 MB, 5 minutes, minified ESM with source maps, an explicit log group with
+ * retention and its own role. The role has no AWSLambdaBasicExecutionRole: it may write to its own
+ * log group only, and gains everything else through the bind helpers, which set the environment
+ * variable and grant access in one place.
  */
 export class SyncFunction extends Construct {
   readonly fn: NodejsFunction;
@@ -63,7 +71,7 @@ export class SyncFunction extends Construct {
     super(scope, id);
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'invite-sync function: its own log group, the state table, its two secrets, the reconcile queue',
+      description: `${props.description ?? DEFAULT_DESCRIPTION}: its own log group and what its bind helpers grant`,
     });
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention,
@@ -73,7 +81,7 @@ export class SyncFunction extends Construct {
 
     const configSource = bundleSourcePath(props.projectRoot, props.syncConfigFile);
     this.fn = new NodejsFunction(this, 'Function', {
-      entry: join(props.projectRoot, 'functions/handlers/index.handler.ts'),
+      entry: join(props.projectRoot, props.entry ?? 'functions/handlers/index.handler.ts'),
       handler: 'handler',
       projectRoot: props.projectRoot,
       depsLockFilePath: join(props.projectRoot, 'package-lock.json'),
@@ -84,7 +92,7 @@ export class SyncFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       reservedConcurrentExecutions: props.reservedConcurrency,
-      description: 'invite-sync: keeps Losant org invites in step with the HR roster',
+      description: props.description ?? DEFAULT_DESCRIPTION,
       environment: {
         ...props.environment,
         SYNC_CONFIG_FILE: BUNDLED_SYNC_CONFIG,
@@ -131,6 +139,29 @@ export class SyncFunction extends Construct {
   bindSecret(secret: secretsmanager.ISecret, envName: string): void {
     this.fn.addEnvironment(envName, secret.secretArn);
     secret.grantRead(this.fn);
+  }
+
+  /**
+   * Sets `<envName>` to the secret's ARN without any grant: the composition root wants both secret
+   * ARNs in every function, and this function never reads this one.
+   */
+  referSecret(secret: secretsmanager.ISecret, envName: string): void {
+    this.fn.addEnvironment(envName, secret.secretArn);
+  }
+
+  /**
+   * Sets `<envName>` to the default bus and lets the function put events there with source
+   * `invite-sync` only (`events:source` condition): the Sync Run Completed events.
+   */
+  bindRunEvents(envName = 'RUN_EVENT_BUS'): void {
+    this.fn.addEnvironment(envName, RUN_EVENT_BUS);
+    this.fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['events:PutEvents'],
+        resources: [Stack.of(this).formatArn({ service: 'events', resource: 'event-bus', resourceName: RUN_EVENT_BUS })],
+        conditions: { StringEquals: { 'events:source': RUN_EVENT_SOURCE } },
+      }),
+    );
   }
 
   /** Sets `<envName>` to the queue URL and lets the function send to it. */

@@ -6,7 +6,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { STAGES, STAGE_NAMES, type Stage } from '../../lib/stages.ts';
 import { PROJECT_ROOT } from '../../lib/invite-sync-stack.ts';
 import { TABLE_DESIGN } from '../../functions/state/table-design.ts';
-import { onlyResource, pick, synthStage, type Synthesized } from './synth.ts';
+import { functionResource, onlyResource, pick, synthStage, type Synthesized } from './synth.ts';
 
 const synths: Record<Stage, Synthesized> = {};
 
@@ -23,10 +23,10 @@ const EXPECTED = {
 describe('Class: InviteSyncStack', () => {
   it.each(STAGE_NAMES)('names the %s stack InviteSync-<stage> with project and stage tags', (stage) => {
     // Arrange
-    const { stack, template } = pick(synths, stage);
+    const { stack } = pick(synths, stage);
 
     // Act
-    const [, fn] = onlyResource(template, 'AWS::Lambda::Function');
+    const [, fn] = functionResource(pick(synths, stage), 'syncFunction');
 
     // Assert
     expect(stack.stackName).toBe(`InviteSync-${stage}`);
@@ -81,8 +81,8 @@ describe('Class: InviteSyncStack', () => {
 
   it.each(STAGE_NAMES)('ships the %s sync config and a minified ESM bundle with source maps', (stage) => {
     // Arrange
-    const { template, assembly } = pick(synths, stage);
-    const [, fn] = onlyResource(template, 'AWS::Lambda::Function');
+    const { assembly } = pick(synths, stage);
+    const [, fn] = functionResource(pick(synths, stage), 'syncFunction');
     const key = (fn.Properties?.Code as { S3Key: string }).S3Key;
     const assetDir = join(assembly.directory, `asset.${key.replace(/\.zip$/, '')}`);
 
@@ -100,7 +100,7 @@ describe('Class: InviteSyncStack', () => {
   it.each(STAGE_NAMES)('writes the %s function logs to its own log group with the stage retention', (stage) => {
     // Arrange
     const { template } = pick(synths, stage);
-    const [, fn] = onlyResource(template, 'AWS::Lambda::Function');
+    const [, fn] = functionResource(pick(synths, stage), 'syncFunction');
     const logGroupId = (fn.Properties?.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
 
     // Act
@@ -146,7 +146,7 @@ describe('Class: InviteSyncStack', () => {
   it.each(STAGE_NAMES)('schedules the %s re-check with the stage expression and the native Scheduled Event', (stage) => {
     // Arrange
     const { template } = pick(synths, stage);
-    const [fnId] = onlyResource(template, 'AWS::Lambda::Function');
+    const [fnId] = functionResource(pick(synths, stage), 'syncFunction');
 
     // Act
     const schedules = template.findResources('AWS::Events::Rule', { Properties: { ScheduleExpression: Match.anyValue() } });
@@ -162,7 +162,7 @@ describe('Class: InviteSyncStack', () => {
     // Arrange
     const { template } = pick(synths, stage);
     const [busId, bus] = onlyResource(template, 'AWS::Events::EventBus');
-    const [fnId] = onlyResource(template, 'AWS::Lambda::Function');
+    const [fnId] = functionResource(pick(synths, stage), 'syncFunction');
 
     // Act + Assert
     template.hasResourceProperties('AWS::Events::Rule', {
@@ -221,7 +221,7 @@ describe('Class: InviteSyncStack', () => {
     }
   });
 
-  it.each(STAGE_NAMES)('raises the four %s alarms (not breaching on missing data) to the encrypted, TLS-only topic', (stage) => {
+  it.each(STAGE_NAMES)('raises the %s alarms (not breaching on missing data) on this stage only, to the encrypted, TLS-only topic', (stage) => {
     // Arrange
     const { template } = pick(synths, stage);
     const [topicId] = onlyResource(template, 'AWS::SNS::Topic');
@@ -230,20 +230,28 @@ describe('Class: InviteSyncStack', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
 
     // Assert
-    expect(alarms.map((a) => `${a.Namespace}/${a.MetricName}`).sort()).toEqual(
-      ['AWS/Lambda/Errors', 'AWS/SQS/ApproximateNumberOfMessagesVisible', 'InviteSync/InvitesFailed', 'InviteSync/RunsBlocked'].sort(),
+    expect(alarms.filter((a) => a.Namespace).map((a) => `${a.Namespace}/${a.MetricName}`).sort()).toEqual(
+      [
+        'AWS/Lambda/Errors', 'AWS/Lambda/Errors', 'AWS/Lambda/Throttles', 'AWS/Lambda/Throttles',
+        'AWS/SQS/ApproximateNumberOfMessagesVisible', 'AWS/SQS/ApproximateAgeOfOldestMessage',
+        'InviteSync/InvitesFailed', 'InviteSync/RunsBlocked', 'InviteSync/ReconcileQueueFailures', 'InviteSync/EventsRejected',
+        'InviteSync/WebhookMisconfigured', 'InviteSync/InvitesNoSeat', 'InviteSync/SourceSilent',
+      ].sort(),
     );
+    expect(alarms.filter((a) => a.Metrics)).toHaveLength(1);
     for (const alarm of alarms) {
       expect(alarm).toMatchObject({
-        Threshold: 1,
         ComparisonOperator: 'GreaterThanOrEqualToThreshold',
         TreatMissingData: 'notBreaching',
-        Period: 300,
         AlarmActions: [{ Ref: topicId }],
       });
+      expect(alarm.AlarmDescription).toContain(`invite-sync ${stage}:`);
     }
     for (const alarm of alarms.filter((a) => a.Namespace === 'InviteSync')) {
-      expect(alarm).toMatchObject({ Statistic: 'Sum', Dimensions: [{ Name: 'service', Value: 'invite-sync' }] });
+      expect(alarm).toMatchObject({
+        Statistic: 'Sum', Threshold: 1, Period: 300,
+        Dimensions: [{ Name: 'service', Value: 'invite-sync' }, { Name: 'stage', Value: stage }],
+      });
     }
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] } });
     template.hasResourceProperties('AWS::KMS::Key', {
@@ -255,7 +263,7 @@ describe('Class: InviteSyncStack', () => {
     });
   });
 
-  it.each(STAGE_NAMES)('draws the %s dashboard from every run metric, function errors and DLQ depth', (stage) => {
+  it.each(STAGE_NAMES)('draws the %s dashboard from every run metric of the stage, function errors and DLQ depth', (stage) => {
     // Arrange
     const { template } = pick(synths, stage);
 
@@ -265,7 +273,7 @@ describe('Class: InviteSyncStack', () => {
 
     // Assert
     for (const metric of ['InvitesSent', 'InvitesRenewed', 'InvitesFailed', 'RunsBlocked', 'DriftRemaining', 'RunDurationMs']) {
-      expect(body).toContain(`\\"InviteSync\\",\\"${metric}\\",\\"service\\",\\"invite-sync\\"`);
+      expect(body).toContain(`\\"InviteSync\\",\\"${metric}\\",\\"service\\",\\"invite-sync\\",\\"stage\\",\\"${stage}\\"`);
     }
     expect(body).toContain('\\"AWS/Lambda\\",\\"Errors\\"');
     expect(body).toContain('\\"AWS/SQS\\",\\"ApproximateNumberOfMessagesVisible\\"');
@@ -280,7 +288,10 @@ describe('Class: InviteSyncStack', () => {
 
     // Assert
     expect(outputs).toEqual(
-      expect.arrayContaining(['WebhookUrl', 'HrEventBusName', 'TableName', 'LosantTokenSecretArn', 'WebhookSecretArn', 'ReconcileQueueUrl']),
+      expect.arrayContaining([
+        'WebhookUrl', 'HrEventBusName', 'TableName', 'LosantTokenSecretArn', 'WebhookSecretArn', 'ReconcileQueueUrl',
+        'DeadLetterQueueUrl', 'AlarmTopicArn', 'DashboardUrl', 'OperatorPolicyArn',
+      ]),
     );
   });
 

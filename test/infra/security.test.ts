@@ -11,7 +11,7 @@ import { STAGE_NAMES, type Stage } from '../../lib/stages.ts';
 import { buildApp } from '../../lib/build-app.ts';
 import { PROJECT_ROOT } from '../../lib/invite-sync-stack.ts';
 import { STATE_TABLE_ACTIONS } from '../../lib/constructs/sync-function.ts';
-import { onlyResource, pick, synthStage, type Synthesized } from './synth.ts';
+import { functionResource, onlyResource, pick, synthStage, type Synthesized } from './synth.ts';
 
 const synths: Record<Stage, Synthesized> = {};
 
@@ -23,13 +23,14 @@ interface Statement {
   Effect: string;
   Action: string | string[];
   Resource: unknown;
+  Condition?: unknown;
 }
 
 const asList = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
 
 /** Every statement of every IAM policy attached to the function's role, plus the role itself. */
-function functionRolePolicy(s: Synthesized): { roleId: string; role: Record<string, unknown>; statements: Statement[] } {
-  const [, fn] = onlyResource(s.template, 'AWS::Lambda::Function');
+function functionRolePolicy(s: Synthesized, which: 'syncFunction' | 'httpFunction'): { roleId: string; role: Record<string, unknown>; statements: Statement[] } {
+  const [, fn] = functionResource(s, which);
   const roleId = (fn.Properties?.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
   const role = s.template.findResources('AWS::IAM::Role')[roleId]!.Properties as Record<string, unknown>;
   const policies = Object.values(s.template.findResources('AWS::IAM::Policy')).filter((p) =>
@@ -46,47 +47,61 @@ function functionRolePolicy(s: Synthesized): { roleId: string; role: Record<stri
 const SEND = ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'];
 const RECEIVE = ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'];
 
-describe('Function: least privilege of the function role', () => {
-  it.each(STAGE_NAMES)('grants the %s role nothing beyond its log group, the table, its two secrets and the queue', (stage) => {
-    // Arrange
-    const s = pick(synths, stage);
-    const [tableId] = onlyResource(s.template, 'AWS::DynamoDB::Table');
-    const secretIds = Object.keys(s.template.findResources('AWS::SecretsManager::Secret'));
-    const [queueId] = Object.entries(s.template.findResources('AWS::SQS::Queue')).find(([, q]) => q.Properties.RedrivePolicy)!;
-    const [, fn] = onlyResource(s.template, 'AWS::Lambda::Function');
-    const logGroupId = (fn.Properties?.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
-    // resource (as CloudFormation writes it) --> the only actions allowed on it. No `*` resource is justified.
-    const allowed = new Map<string, string[]>([
-      [JSON.stringify({ 'Fn::GetAtt': [logGroupId, 'Arn'] }), ['logs:CreateLogStream', 'logs:PutLogEvents']],
-      [JSON.stringify({ 'Fn::GetAtt': [tableId, 'Arn'] }), [...STATE_TABLE_ACTIONS]],
-      ...secretIds.map((id): [string, string[]] => [JSON.stringify({ Ref: id }), ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret']]),
-      [JSON.stringify({ 'Fn::GetAtt': [queueId, 'Arn'] }), [...new Set([...SEND, ...RECEIVE])]],
-    ]);
+/** The default event bus of the stack's region (pinned by the stage) and account, as CloudFormation writes its ARN. */
+const defaultBus = (region: string) =>
+  JSON.stringify({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:events:${region}:`, { Ref: 'AWS::AccountId' }, ':event-bus/default']] });
 
-    // Act
-    const { role, statements } = functionRolePolicy(s);
+describe('Function: least privilege of the function roles', () => {
+  it.each(STAGE_NAMES.flatMap((stage) => [[stage, 'syncFunction'], [stage, 'httpFunction']] as const))(
+    'grants the %s %s role nothing beyond its log group, the table, its own secret, the queue (and the run events)',
+    (stage, which) => {
+      // Arrange
+      const s = pick(synths, stage);
+      const [tableId] = onlyResource(s.template, 'AWS::DynamoDB::Table');
+      const secretIds = Object.keys(s.template.findResources('AWS::SecretsManager::Secret'));
+      const ownSecret = secretIds.find((id) => id.startsWith(which === 'syncFunction' ? 'LosantToken' : 'WebhookSecret'))!;
+      const [queueId] = Object.entries(s.template.findResources('AWS::SQS::Queue')).find(([, q]) => q.Properties.RedrivePolicy)!;
+      const [, fn] = functionResource(s, which);
+      const logGroupId = (fn.Properties?.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+      const reconciles = which === 'syncFunction';
+      const DEFAULT_BUS = defaultBus(s.stack.region);
+      // resource (as CloudFormation writes it) --> the only actions allowed on it. No `*` resource is justified.
+      const allowed = new Map<string, string[]>([
+        [JSON.stringify({ 'Fn::GetAtt': [logGroupId, 'Arn'] }), ['logs:CreateLogStream', 'logs:PutLogEvents']],
+        [JSON.stringify({ 'Fn::GetAtt': [tableId, 'Arn'] }), [...STATE_TABLE_ACTIONS]],
+        [JSON.stringify({ Ref: ownSecret }), ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret']],
+        [JSON.stringify({ 'Fn::GetAtt': [queueId, 'Arn'] }), reconciles ? [...new Set([...SEND, ...RECEIVE])] : SEND],
+        ...(reconciles ? [[DEFAULT_BUS, ['events:PutEvents']] as [string, string[]]] : []),
+      ]);
 
-    // Assert
-    expect(secretIds).toHaveLength(2);
-    expect(role.ManagedPolicyArns ?? []).toEqual([]);
-    expect(statements.length).toBeGreaterThan(0);
-    const granted = new Map<string, Set<string>>();
-    for (const statement of statements) {
-      expect(statement.Effect).toBe('Allow');
-      for (const resource of asList(statement.Resource)) {
-        const key = JSON.stringify(resource);
-        expect(resource, `statement ${JSON.stringify(statement)}`).not.toBe('*');
-        expect([...allowed.keys()], `unexpected resource ${key}`).toContain(key);
-        for (const action of asList(statement.Action)) {
-          expect(allowed.get(key), `${action} on ${key}`).toContain(action);
-          granted.set(key, (granted.get(key) ?? new Set()).add(action));
+      // Act
+      const { role, statements } = functionRolePolicy(s, which);
+
+      // Assert
+      expect(secretIds).toHaveLength(2);
+      expect(role.ManagedPolicyArns ?? []).toEqual([]);
+      expect(statements.length).toBeGreaterThan(0);
+      const granted = new Map<string, Set<string>>();
+      for (const statement of statements) {
+        expect(statement.Effect).toBe('Allow');
+        for (const resource of asList(statement.Resource)) {
+          const key = JSON.stringify(resource);
+          expect(resource, `statement ${JSON.stringify(statement)}`).not.toBe('*');
+          expect([...allowed.keys()], `unexpected resource ${key}`).toContain(key);
+          if (key === DEFAULT_BUS) expect(statement.Condition).toEqual({ StringEquals: { 'events:source': 'invite-sync' } });
+          for (const action of asList(statement.Action)) {
+            expect(allowed.get(key), `${action} on ${key}`).toContain(action);
+            granted.set(key, (granted.get(key) ?? new Set()).add(action));
+          }
         }
       }
-    }
-    // and it can do its job: every resource is granted what the function needs
-    expect([...granted.keys()].sort()).toEqual([...allowed.keys()].sort());
-    for (const action of [...SEND, ...RECEIVE]) expect(granted.get(JSON.stringify({ 'Fn::GetAtt': [queueId, 'Arn'] }))).toContain(action);
-  });
+      // and it can do its job: every resource is granted what the function needs
+      expect([...granted.keys()].sort()).toEqual([...allowed.keys()].sort());
+      const queueActions = granted.get(JSON.stringify({ 'Fn::GetAtt': [queueId, 'Arn'] }));
+      for (const action of reconciles ? [...SEND, ...RECEIVE] : SEND) expect(queueActions).toContain(action);
+      if (!reconciles) for (const action of ['sqs:ReceiveMessage', 'sqs:DeleteMessage']) expect(queueActions).not.toContain(action);
+    },
+  );
 
   it('grants every DynamoDB action the state store issues', () => {
     // Arrange: the store's commands, mapped to the IAM actions they need
@@ -202,6 +217,7 @@ describe('Function: cdk-nag AwsSolutions checks', () => {
     // Assert
     expect(acks.map((a) => `${a.id} ${a.construct.replace(`InviteSync-${stage}/`, '')}`).sort()).toEqual([
       'AwsSolutions-APIG4 Webhook/Api/POST--webhook/Resource',
+      'AwsSolutions-L1 Http/Function/Resource',
       'AwsSolutions-L1 Sync/Function/Resource',
       'AwsSolutions-SMG4 LosantToken/Secret/Resource',
       'AwsSolutions-SMG4 WebhookSecret/Secret/Resource',

@@ -40,3 +40,11 @@ export function pick<T>(table: Readonly<Record<string, T>>, stage: string): T {
   if (entry === undefined) throw new Error(`no entry for stage ${stage}: add it to the test's per-stage table`);
   return entry;
 }
+
+/** One of the stack's two functions (`syncFunction`: reconcile; `httpFunction`: webhook) with its logical id. */
+export function functionResource(s: Synthesized, which: 'syncFunction' | 'httpFunction'): [string, Resource] {
+  const id = s.stack.getLogicalId(s.stack[which].cfnFunction);
+  const resource = s.template.findResources('AWS::Lambda::Function')[id] as Resource | undefined;
+  if (!resource) throw new Error(`no function ${id}`);
+  return [id, resource];
+}

@@ -151,11 +151,11 @@ describe('Function: DynamoStateStore, what only DynamoDB shows', () => {
     expect(lease).toMatchObject({ owner: 'a', seenSeq: 4 });
     expect(approved).toBe(true);
     expect(snapshot).toEqual([person(3)]);
-  });
     expect(oldLease).toEqual({ owner: 'r-old:1234abcd', expiresAt: T0 + 30_000, seq: 2 });
     expect(busy).toBeNull();
     expect(unlocked).toBe(true);
     expect(await store.acquireLease(held, 'b', 60)).toMatchObject({ owner: 'b', seenSeq: 3 });
+  });
 
   it('retries items DynamoDB left unprocessed until all are written', async () => {
     // Prepare: a client that holds back half of each of the first batch calls, as a throttled table does

@@ -11,7 +11,7 @@ import type { Person, StoredPerson } from '../sync/types.ts';
 import { PeopleSchema, PersonItemSchema, SnapshotPartItemSchema, SourceItemSchema } from './items.schema.ts';
 import type { PersonItem, SnapshotPartItem } from './items.schema.ts';
 import { PEOPLE_PK, SOURCES_PK, keys } from './keys.ts';
-import { SNAPSHOT_TTL_SECONDS, assertCompleteSnapshot, canonicalTime, checkPartsAgree, checkSnapshotPart, effectiveLastEventAt, planReplaceSource } from './store-rules.ts';
+import { SNAPSHOT_TTL_SECONDS, assertCompleteSnapshot, canonicalTime, checkPartsAgree, checkSnapshotPart, effectiveLastEventAt, planReplaceSource, planStaleJoins } from './store-rules.ts';
 import { conditional } from './table.ts';
 import type { Item, StateTable } from './table.ts';
 
@@ -81,7 +81,7 @@ export class DynamoPeopleStore implements PeopleStore {
         const [candidates, snapshotAt] = await Promise.all([this.candidates(source, person), this.snapshotTime(source)]);
         const r = resolvePersonEvent(indexRecords(candidates), person, at, { snapshotAt });
         if (r.kind === 'stale') return 'stale';
-        if (await this.writeResolved(source, r.person, r.lastEventAt, r.current, r.remove, snapshotAt)) return 'applied';
+        if (await this.writeResolved(source, r.person, r.lastEventAt, r.current, r.remove, snapshotAt, r.leftSource)) return r.leftSource ? 'stale' : 'applied';
         if (attempt >= WRITE_ATTEMPTS) throw new StateError(`applyPersonEvent: source ${source} kept changing; ${WRITE_ATTEMPTS} attempts lost the race`);
       }
     });
@@ -99,12 +99,12 @@ export class DynamoPeopleStore implements PeopleStore {
           ExpressionAttributeValues: { ':t': at },
         }),
       );
-      if (!newest) return { upserted: 0, left: 0, unchanged: 0, stale: people.length };
+      if (!newest) return this.joinStale(source, people, at);
       const { result, upserts, leaves } = planReplaceSource(await this.sourcePeople(source), people, at);
       const writes: (() => Promise<keyof ReplaceSourceResult>)[] = [
         ...upserts.map((w) => async () => {
           const written =
-            w.remove.length === 0 ? await this.putPersonIfNewer(source, w.person, w.lastEventAt) : await this.writeResolved(source, w.person, w.lastEventAt, w.current, w.remove, null);
+            w.remove.length === 0 ? await this.putPersonIfNewer(source, w.person, w.lastEventAt) : await this.writeResolved(source, w.person, w.lastEventAt, w.current, w.remove, null, w.leftSource);
           return written ? 'upserted' : 'stale';
         }),
         ...leaves.map((current) => async () => ((await this.markLeft(current, at)) ? 'left' : 'stale')),
@@ -179,6 +179,15 @@ export class DynamoPeopleStore implements PeopleStore {
     });
   }
 
+  /** A snapshot older than the source's last one: only the merges its rows with an id imply (planStaleJoins). */
+  private async joinStale(source: string, people: Person[], at: string): Promise<ReplaceSourceResult> {
+    const snapshotAt = (await this.snapshotTime(source)) ?? at;
+    const joins = planStaleJoins(await this.sourcePeople(source), people, at, snapshotAt);
+    const written = await this.table.mapWrites(joins, (w) => this.writeResolved(source, w.person, w.lastEventAt, w.current, w.remove, null, w.leftSource));
+    const upserted = written.filter(Boolean).length;
+    return { upserted, left: 0, unchanged: 0, stale: people.length - upserted };
+  }
+
   /** Every source's snapshot time (one small Query). */
   private async snapshotTimes(): Promise<Map<string, string>> {
     const items = await this.table.queryAll({
@@ -214,7 +223,15 @@ export class DynamoPeopleStore implements PeopleStore {
    * the merged records (each unchanged), and, for a person event, check the source's snapshot time is
    * still what was read. False when any of it changed meanwhile.
    */
-  private async writeResolved(source: string, person: Person, at: string, current: PersonItem | undefined, remove: readonly PersonItem[], snapshotAt?: string | null): Promise<boolean> {
+  private async writeResolved(
+    source: string,
+    person: Person,
+    at: string,
+    current: PersonItem | undefined,
+    remove: readonly PersonItem[],
+    snapshotAt?: string | null,
+    leftSource = false,
+  ): Promise<boolean> {
     const unchanged = (item: PersonItem) => ({
       ConditionExpression: '#at = :seen',
       ExpressionAttributeNames: { '#at': 'lastEventAt' },
@@ -225,7 +242,7 @@ export class DynamoPeopleStore implements PeopleStore {
       {
         Put: {
           TableName,
-          Item: this.personItem(source, person, at),
+          Item: this.personItem(source, person, at, leftSource),
           ...(current ? unchanged(current) : { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': 'pk' } }),
         },
       },
@@ -246,7 +263,7 @@ export class DynamoPeopleStore implements PeopleStore {
     ]);
   }
 
-  private personItem(source: string, person: Person, at: string): PersonItem {
+  private personItem(source: string, person: Person, at: string, leftSource = false): PersonItem {
     const identity = personIdentity(person);
     return {
       ...keys.person(source, identity),
@@ -257,7 +274,7 @@ export class DynamoPeopleStore implements PeopleStore {
       source,
       identity,
       lastEventAt: at,
-      leftSource: false,
+      leftSource,
     };
   }
 

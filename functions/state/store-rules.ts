@@ -2,6 +2,7 @@
 // (no I/O). The DynamoDB stores and the in-memory one differ only in how they write conditionally.
 import { InputError, StateError } from '../sync/errors.ts';
 import { indexRecords, resolvePersonEvent } from '../sync/identity.ts';
+import { personIdentity } from '../sync/people.ts';
 import type { ReplaceSourceResult } from '../sync/ports.ts';
 import type { LedgerEntry, Person, StoredPerson } from '../sync/types.ts';
 
@@ -91,6 +92,7 @@ export function samePerson(stored: StoredFields, person: Person): boolean {
 export interface ReplaceWrite<S> {
   person: Person;
   lastEventAt: string;
+  leftSource: boolean;
   current?: S;
   /** records of the same person the write folds in (an email-only record of someone listed with an id) */
   remove: S[];
@@ -124,7 +126,7 @@ export function planReplaceSource<S extends StoredFields>(stored: readonly S[], 
     for (const m of r.matched) claimed.add(m);
     if (r.kind === 'stale') plan.result.stale += 1;
     else if (r.current && r.remove.length === 0 && samePerson(r.current, r.person)) plan.result.unchanged += 1;
-    else plan.upserts.push({ person: r.person, lastEventAt: r.lastEventAt, ...(r.current ? { current: r.current } : {}), remove: r.remove });
+    else plan.upserts.push({ person: r.person, lastEventAt: r.lastEventAt, leftSource: r.leftSource, ...(r.current ? { current: r.current } : {}), remove: r.remove });
   }
   for (const current of stored) {
     if (claimed.has(current) || current.leftSource) continue;
@@ -132,6 +134,52 @@ export function planReplaceSource<S extends StoredFields>(stored: readonly S[], 
     else plan.leaves.push(current);
   }
   return plan;
+}
+
+/**
+ * A snapshot older than the source's last one changes nobody's fields, but its rows with an
+ * employeeId still say which email-only records are that person: the merges in-order delivery
+ * would have made (sync/identity.ts), with the newer records' fields.
+ * @example for (const w of planStaleJoins(stored, people, at, snapshotAt)) … write w …
+ */
+export function planStaleJoins<S extends StoredFields>(stored: readonly S[], people: readonly Person[], at: string, snapshotAt: string): ReplaceWrite<S>[] {
+  const index = indexRecords(stored);
+  const claimed = new Set<S>();
+  const writes: ReplaceWrite<S>[] = [];
+  for (const person of people) {
+    if (person.employeeId === undefined) continue;
+    const r = resolvePersonEvent(index, person, at, { refuseConflicts: false, claimed, snapshotAt });
+    for (const m of r.matched) claimed.add(m);
+    if (r.kind === 'write') writes.push({ person: r.person, lastEventAt: r.lastEventAt, leftSource: r.leftSource, ...(r.current ? { current: r.current } : {}), remove: r.remove });
+  }
+  return writes;
+}
+
+/**
+ * The people `listPeople` would return after `replaceSource(source, people, at)`, computed without
+ * writing (`plan --roster` previews a roster this way, so its plan is the one `apply --roster` makes):
+ * the same planReplaceSource writes, the snapshot's time stamped on the source's people as the
+ * stores do (effectiveLastEventAt), people it lacks marked left. Other sources are left as they are.
+ * @example const people = previewReplaceSource(await store.listPeople(), 'default', roster, iso(now))
+ */
+export function previewReplaceSource(all: readonly StoredPerson[], source: string, people: readonly Person[], at: string): StoredPerson[] {
+  const own = all.filter((p) => p.source === source);
+  const { upserts, leaves } = planReplaceSource(own, people, at);
+  const replaced = new Map<StoredPerson, StoredPerson | null>();
+  const added: StoredPerson[] = [];
+  for (const w of upserts) {
+    for (const r of w.remove) replaced.set(r, null);
+    const next: StoredPerson = { ...w.person, identity: personIdentity(w.person), source, lastEventAt: w.lastEventAt, leftSource: w.leftSource };
+    if (w.current !== undefined) replaced.set(w.current, next);
+    else added.push(next);
+  }
+  for (const l of leaves) replaced.set(l, { ...l, leftSource: true, lastEventAt: at });
+  const out: StoredPerson[] = [];
+  for (const p of all) {
+    const next = replaced.has(p) ? replaced.get(p)! : p.source === source ? { ...p, lastEventAt: effectiveLastEventAt(p.lastEventAt, at) } : p;
+    if (next !== null) out.push(next);
+  }
+  return [...out, ...added];
 }
 
 /** One entry per email, the last given winning (a batch write refuses duplicate keys). */

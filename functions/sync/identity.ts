@@ -78,6 +78,8 @@ export type Resolution<S> =
       person: Person;
       identity: string;
       lastEventAt: string;
+      /** true when the newest record joined was one its source no longer lists (a join of old news) */
+      leftSource: boolean;
       /** the stored record at `identity` (written conditionally on its lastEventAt), if any */
       current?: S;
       /** records folded into this one: deleted in the same write */
@@ -102,7 +104,8 @@ export interface ResolveOptions<S extends IdentityRecord = IdentityRecord> {
  *   written (an event without employeeId keeps the matched one), merged records are removed;
  * - otherwise `stale`, unless the event joins records (it brings the employeeId of an email-only
  *   record): then they are merged under the id with the newest record's fields, as if the events had
- *   come in order;
+ *   come in order; an event older than the source's last snapshot for someone with no record at all
+ *   is kept as a record that snapshot marked left (what in-order delivery leaves);
  * - an active result that would leave a second active person with its email in the source throws
  *   `InputError` naming `person.email` (nothing is written).
  * @example const r = resolvePersonEvent(indexRecords(stored), person, '2025-03-01T10:00:00.000Z', { snapshotAt })
@@ -120,7 +123,14 @@ export function resolvePersonEvent<S extends IdentityRecord>(index: RecordIndex<
     const result: Person = { email: person.email, status: person.status, attributes: { ...person.attributes } };
     if (employeeId !== undefined) result.employeeId = employeeId;
     if ((opts.refuseConflicts ?? true) && isActiveRecord(result)) refuseConflict(index, group, result, opts.emailPath ?? 'person.email');
-    return { kind: 'write', matched: group, person: result, identity, lastEventAt: at, ...(current ? { current } : {}), remove };
+    return { kind: 'write', matched: group, person: result, identity, lastEventAt: at, leftSource: false, ...(current ? { current } : {}), remove };
+  }
+  if (group.length === 0) {
+    // older than the source's last snapshot, which did not list them: in order they would have been
+    // stored, then marked left by it; keep that record so a later event finds who they are
+    const result: Person = { email: person.email, status: person.status, attributes: { ...person.attributes } };
+    if (employeeId !== undefined) result.employeeId = employeeId;
+    return { kind: 'write', matched: group, person: result, identity, lastEventAt: opts.snapshotAt ?? at, leftSource: true, remove };
   }
   if (remove.length === 0) return { kind: 'stale', matched: group };
   // the event is old news, but it says which records are one person: join them as in-order delivery would have
@@ -128,7 +138,7 @@ export function resolvePersonEvent<S extends IdentityRecord>(index: RecordIndex<
   for (const r of group) if (later(r.lastEventAt, newest.lastEventAt)) newest = r;
   const result: Person = { email: newest.email, status: newest.status, attributes: { ...newest.attributes } };
   if (employeeId !== undefined) result.employeeId = employeeId;
-  return { kind: 'write', matched: group, person: result, identity, lastEventAt: newest.lastEventAt, ...(current ? { current } : {}), remove };
+  return { kind: 'write', matched: group, person: result, identity, lastEventAt: newest.lastEventAt, leftSource: newest.leftSource === true, ...(current ? { current } : {}), remove };
 }
 
 function refuseConflict<S extends IdentityRecord>(index: RecordIndex<S>, group: readonly S[], result: Person, path: string): void {

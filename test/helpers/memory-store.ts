@@ -20,6 +20,7 @@ import {
   checkSnapshotPart,
   lastPerEmail,
   planReplaceSource,
+  planStaleJoins,
   runHasTarget,
   RUN_LIST_DAYS,
 } from '../../functions/state/store-rules.ts';
@@ -123,15 +124,20 @@ export class MemoryStateStore implements StateStore {
     const r = resolvePersonEvent(indexRecords(this.sourcePeople(source)), person, at, { snapshotAt: this.snapshotAt.get(source) });
     if (r.kind === 'stale') return 'stale';
     this.counters.writes += 1;
-    this.writePerson(source, r.person, r.lastEventAt, r.remove);
-    return 'applied';
+    this.writePerson(source, r.person, r.lastEventAt, r.remove, r.leftSource);
+    return r.leftSource ? 'stale' : 'applied';
   }
 
   async replaceSource(source: string, people: Person[], occurredAt: string): Promise<ReplaceSourceResult> {
     const at = canonicalTime('replaceSource', occurredAt);
     await this.enter('replaceSource', 1, 1);
     const seen = this.snapshotAt.get(source);
-    if (seen !== undefined && seen > at) return { upserted: 0, left: 0, unchanged: 0, stale: people.length };
+    if (seen !== undefined && seen > at) {
+      const joins = planStaleJoins(this.sourcePeople(source), people, at, seen);
+      for (const w of joins) this.writePerson(source, w.person, w.lastEventAt, w.remove, w.leftSource);
+      this.counters.writes += joins.length;
+      return { upserted: joins.length, left: 0, unchanged: 0, stale: people.length - joins.length };
+    }
     this.snapshotAt.set(source, at);
     const { result, upserts, leaves } = planReplaceSource(this.sourcePeople(source), people, at);
     for (const write of upserts) {
@@ -141,7 +147,7 @@ export class MemoryStateStore implements StateStore {
         result.stale += 1;
         continue;
       }
-      this.writePerson(source, write.person, write.lastEventAt, write.remove);
+      this.writePerson(source, write.person, write.lastEventAt, write.remove, write.leftSource);
       result.upserted += 1;
     }
     for (const current of leaves) {
@@ -351,10 +357,10 @@ export class MemoryStateStore implements StateStore {
   }
 
   /** Writes the person at their identity and removes the records merged into them (one atomic write). */
-  private writePerson(source: string, person: Person, lastEventAt: string, remove: readonly StoredPerson[]): void {
+  private writePerson(source: string, person: Person, lastEventAt: string, remove: readonly StoredPerson[], leftSource = false): void {
     const identity = personIdentity(person);
     for (const r of remove) this.people.delete(pkOf(keys.person(source, r.identity)));
-    this.people.set(pkOf(keys.person(source, identity)), { ...copy(person), identity, source, lastEventAt, leftSource: false });
+    this.people.set(pkOf(keys.person(source, identity)), { ...copy(person), identity, source, lastEventAt, leftSource });
   }
 
   /** Runs the hooks waiting for `method`, then counts the calls it makes as the DynamoDB store would. */

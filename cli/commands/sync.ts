@@ -6,7 +6,7 @@ import { InvalidArgumentError, Option } from 'commander';
 import { loadSyncConfigFile } from '../../functions/config/load-sync-config.ts';
 import type { SyncConfig } from '../../functions/config/sync-config.schema.ts';
 import { parseRoster, formatFromPath } from '../../functions/sync/roster.ts';
-import { personIdentity } from '../../functions/sync/people.ts';
+import { previewReplaceSource } from '../../functions/state/store-rules.ts';
 import { ingestHrEvent } from '../../functions/sync/ingest.ts';
 import { emptyTargetReport, newRunId, runSync } from '../../functions/sync/reconcile.ts';
 import { InputError } from '../../functions/sync/errors.ts';
@@ -205,7 +205,7 @@ function output(report: RunReport, mode: 'plan' | 'apply', config: SyncConfig, f
 }
 
 /**
- * The people a run plans against: the stored people of other sources plus the roster (a preview:
+ * The people a run plans against: the stored people as `apply --roster` would leave them (a preview:
  * nothing is stored), or the stored people alone when there is no roster.
  */
 async function peopleToPlan(rt: CliRuntime, roster: Person[] | undefined, source: string): Promise<StoredPerson[]> {
@@ -214,8 +214,8 @@ async function peopleToPlan(rt: CliRuntime, roster: Person[] | undefined, source
     if (stored.length === 0) throw new CliError(`no people in the state store (${rt.stateDescription}): pass --roster <file>`, EXIT.badInput);
     return stored;
   }
-  const at = new Date(rt.clock.now()).toISOString();
-  return [...stored.filter((p) => p.source !== source), ...roster.map((p) => ({ ...p, identity: personIdentity(p), source, lastEventAt: at }))];
+  // as apply --roster will store them (unchanged people keep what they had), so plan predicts apply
+  return previewReplaceSource(stored, source, roster, new Date(rt.clock.now()).toISOString());
 }
 
 /**

@@ -48,7 +48,7 @@ function toEvents(drafts: Draft[]): HrEvent[] {
     const base = { id: `evt-${i}`, occurredAt: new Date(NOW - (drafts.length - i) * 1000).toISOString(), source: d.source };
     if (d.kind === 'snapshot') return { ...base, type: 'roster.snapshot', people: d.rows.map((r) => personOf(r.who, r.withId, r.active ? 'active' : 'terminated', r.dept)) };
     if (d.kind === 'upsert') return { ...base, type: 'person.upserted', person: personOf(d.who, d.withId, 'active', d.dept) };
-    return { ...base, type: 'person.terminated', person: personOf(d.who, d.withId, 'terminated', d.dept) };
+    return { ...base, type: 'person.terminated', person: { ...personOf(d.who, d.withId, 'terminated', d.dept), status: 'terminated' } };
   });
 }
 

@@ -20,7 +20,9 @@ export function likelyFix(code: TargetError['code']): string {
     case 'deadline':
       return 'rerun: it continues where this run stopped';
     case 'leaseBusy':
-      return 'another run holds this target: wait for it, or pass --wait <seconds>';
+      return 'another run holds this target: wait for it, pass --wait <seconds>, or if its holder is gone: invite-sync unlock --config <file> --target <name>';
+    case 'interrupted':
+      return 'rerun: it continues where this run stopped';
     default:
       return 'rerun with INVITE_SYNC_LOG_LEVEL=debug for details';
   }

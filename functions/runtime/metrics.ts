@@ -64,10 +64,11 @@ export function recordRunMetrics(metrics: MetricsSink, report: RunReport, durati
 /**
  * The Lambda's metrics: Powertools EMF, namespace InviteSync, default dimensions `service` and
  * `stage` (the stage's alarms match exactly `[service, stage]`, so stages sharing an account never
- * fire each other's alarms); run metrics add `[service, stage, target]`.
+ * fire each other's alarms); run metrics add `[service, stage, target]`. Without `stage` (tests,
+ * other hosts) the sets are `[service]` and `[service, target]`.
  */
-export function createLambdaMetrics(opts: { namespace: string; serviceName: string; stage: string }): Metrics {
-  return new Metrics({ namespace: opts.namespace, serviceName: opts.serviceName, defaultDimensions: { stage: opts.stage } });
+export function createLambdaMetrics(opts: { namespace: string; serviceName: string; stage?: string }): Metrics {
+  return new Metrics({ namespace: opts.namespace, serviceName: opts.serviceName, ...(opts.stage ? { defaultDimensions: { stage: opts.stage } } : {}) });
 }
 
 /** Metrics for `serve`: each flush becomes one info line (`metrics target=eng InvitesSent=1 …`). */

@@ -28,7 +28,9 @@ const WHY: Record<string, string> = {
   invitedRecently: 'invited moments ago; waiting for Losant to list it',
   renewalsExhausted: 'expired invite already renewed the maximum number of times',
   notOurs: 'have an invite invite-sync did not create: left alone',
-  removedOutsideSync: 'invite was revoked by an admin by hand: not re-sent until HR sends news about them',
+  removedOutsideSync: 'invite revoked or membership removed by an admin by hand: not re-sent until they are re-hired',
+  settling: 'a crashed run may still have their invite on the way: waiting before acting',
+  roleMismatch: 'of those not ours, pending with another role than the rule gives',
   missingScope: 'resends or revocations skipped: the Losant token lacks the scope (see the warning)',
 };
 

@@ -116,3 +116,17 @@ export function spawnCli(args: string[], env: Record<string, string>, opts: { cw
       }),
   };
 }
+
+/** Where Debian/Ubuntu's libfaketime lives (npm run test:future and .ci/run install it). */
+export const FAKETIME_LIB = process.env.INVITE_SYNC_FAKETIME_LIB ?? '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
+
+/**
+ * Environment for a CLI child whose clock runs `seconds` ahead of this process's (libfaketime;
+ * the offset of `npm run test:future`, INVITE_SYNC_FUTURE_DAYS, is kept). For tests that must look
+ * past a wait the CLI enforces on real time (e.g. SETTLE_SECONDS after a crashed run).
+ * @example await runCli(['apply', '--config', c, '--json'], { ...env, ...clockAheadEnv(120) })
+ */
+export function clockAheadEnv(seconds: number): Record<string, string> {
+  const days = Number(process.env.INVITE_SYNC_FUTURE_DAYS ?? 0);
+  return { LD_PRELOAD: FAKETIME_LIB, FAKETIME: `+${days * 86_400 + seconds}s` };
+}

@@ -53,7 +53,7 @@ describe('Function: runSync (apply)', () => {
     expect(h.posts()).toBe(3);
   });
 
-  it('does not re-send an invite an admin revoked by hand, until a newer HR event or --force', async () => {
+  it('does not re-send an invite an admin revoked by hand, until a re-hire or --force', async () => {
     h = await startHarness();
     await h.roster([person('gone@example.com'), person('stay@example.com')]);
     await h.apply();
@@ -225,9 +225,10 @@ describe('Function: runSync (apply)', () => {
   it('does not brake the rerun of a crashed run: invites it already intended are its remainder, not a spike', async () => {
     h = await startHarness({ config: { limits: { minSizeForFraction: 4, maxChangeFraction: 0.5 } } });
     const all = emails(10);
-    // the crashed run invited 4 people and had written intents for the other 6 before it died
-    for (const e of all.slice(0, 4)) h.emulator.addInvite(INSTANCE, ORG, { email: e, role: 'edit' });
-    const at = new Date().toISOString();
+    // the crashed run invited 4 people and had written intents for the other 6 before it died, an hour ago
+    // (its end is long past SETTLE_SECONDS: its intents no longer settle)
+    for (const e of all.slice(0, 4)) h.emulator.addInvite(INSTANCE, ORG, { email: e, role: 'edit', inviteDate: new Date(Date.now() - 3_600_000 - 1000).toISOString() });
+    const at = new Date(Date.now() - 3_600_000).toISOString();
     await h.store.putLedgerEntries(target, all.slice(4).map((email) => ({ email, state: 'intent' as const, role: 'edit' as const, updatedAt: at, renewals: 0, runId: 'r-crashed' })));
     await h.roster(all.map((e) => person(e)));
 

@@ -261,13 +261,15 @@ async function execute(
   const runId = newRunId(now);
   const deps = { api: rt.api, store: rt.store, clock: rt.clock, log: rt.log, holder: rt.holder, holderGone: rt.holderGone };
 
-  if (roster && roster.length === 0 && !inputs.force) return blockedEmpty(runId, mode, config);
+  if (roster && roster.length === 0 && !inputs.force && mode === 'plan') return blockedEmpty(runId, mode, config);
   if (roster && mode === 'apply') {
-    await ingestHrEvent(
+    const ingested = await ingestHrEvent(
       deps,
       { id: `cli-${runId}`, type: 'roster.snapshot', occurredAt: new Date(now).toISOString(), source: inputs.source, people: roster },
-      { targets: config.targets, force: inputs.force },
+      { targets: config.targets, force: inputs.force, runId, trigger: 'cli' },
     );
+    // an empty roster is held back with this run's record: approve --run <runId> stores it
+    if (ingested.run) return { mode, runId, complete: false, targets: ingested.run.targets };
   }
   return runSync(deps, config, {
     mode,

@@ -10,7 +10,7 @@ import { maskEmails } from '../sync/email.ts';
 import { EventShapeError } from './errors.ts';
 
 export type HrEventResult =
-  | { status: IngestResult['status']; eventId: string; touched: number; queued: boolean }
+  | { status: IngestResult['status']; eventId: string; touched: number; queued: boolean; runId?: string }
   | { status: 'invalid'; message: string; issues: { path: string; message: string }[] };
 
 /** `{status: 'invalid'}` naming each bad field; logged and counted in `EventsRejected`. */
@@ -49,7 +49,7 @@ export async function handleHrEvent(event: EventBridgeEvent<string, unknown>, de
   deps.log.appendKeys({ eventId: hrEvent.id });
   try {
     const result = await ingestAndQueue(deps, hrEvent, 'event');
-    return { status: result.status, eventId: hrEvent.id, touched: result.touched.length, queued: result.queued };
+    return { status: result.status, eventId: hrEvent.id, touched: result.touched.length, queued: result.queued, ...(result.run ? { runId: result.run.runId } : {}) };
   } catch (err) {
     // refused by the ingest (future occurredAt, identity conflict, parts): a retry could not fix it either
     if (err instanceof InputError) return invalid(deps, envelope, err);

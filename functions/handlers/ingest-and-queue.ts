@@ -2,6 +2,7 @@
 import type { HrEvent } from '../sync/events.ts';
 import { ingestHrEvent, type IngestResult } from '../sync/ingest.ts';
 import type { Container } from '../runtime/composition-root.ts';
+import { recordRunMetrics } from '../runtime/metrics.ts';
 import { EVENTS_REJECTED, RECONCILE_QUEUE_FAILURES } from '../runtime/metric-names.ts';
 
 export type IngestDeps = Pick<Container, 'store' | 'clock' | 'log' | 'queue' | 'config' | 'metrics'>;
@@ -28,7 +29,9 @@ export interface IngestAndQueueResult extends IngestResult {
  * An event the ingest refuses throws `InputError` (the caller answers 400 / `invalid` and counts it).
  */
 export async function ingestAndQueue(deps: IngestDeps, event: HrEvent, via: 'webhook' | 'event'): Promise<IngestAndQueueResult> {
-  const result = await ingestHrEvent(deps, event, { targets: deps.config.targets });
+  const result = await ingestHrEvent(deps, event, { targets: deps.config.targets, trigger: via });
+  // a held empty snapshot is a blocked run: counted in RunsBlocked like a braked reconcile
+  if (result.run) recordRunMetrics(deps.metrics, result.run, 0);
   if (result.touched.length === 0) return { ...result, queued: false };
   try {
     await deps.queue.enqueue(result.touched, `${via} ${event.type} ${event.id}`);

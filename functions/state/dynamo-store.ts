@@ -10,7 +10,7 @@
 //
 // Shared: table.ts (counted calls, guard, parse), keys.ts (the item model), store-rules.ts (what every
 // implementation, this one and test/helpers/memory-store.ts, decides alike).
-import type { AcquireLeaseOptions, DeliveryRef, EventOutcome, Lease, LeaseEnds, LeaseState, ReplaceSourceResult, RunAction, RunRecord, SnapshotPartResult, StateStore } from '../sync/ports.ts';
+import type { AcquireLeaseOptions, DeliveryRef, EventOutcome, HeldSnapshot, Lease, LeaseEnds, LeaseState, ReplaceSourceResult, RunAction, RunRecord, SnapshotPartResult, StateStore } from '../sync/ports.ts';
 import type { BlockCode, LedgerEntry, Person, StoredPerson, TargetRef } from '../sync/types.ts';
 import { DynamoDeliveryStore } from './delivery-store.ts';
 import { DynamoLeaseStore } from './lease-store.ts';
@@ -135,7 +135,10 @@ export class DynamoStateStore implements StateStore {
   takeApproval(target: TargetRef, planHash: string): Promise<boolean> {
     return this.runs.takeApproval(target, planHash);
   }
-  putBlockedSnapshot(source: string, snapshotId: string, code: BlockCode): Promise<void> {
-    return this.runs.putBlockedSnapshot(source, snapshotId, code);
+  putBlockedSnapshot(source: string, snapshotId: string, code: BlockCode, held?: Pick<HeldSnapshot, 'runId' | 'occurredAt' | 'eventId'>): Promise<void> {
+    return this.runs.putBlockedSnapshot(source, snapshotId, code, held);
+  }
+  takeBlockedSnapshot(source: string, snapshotId: string): Promise<HeldSnapshot | null> {
+    return this.runs.takeBlockedSnapshot(source, snapshotId);
   }
 }

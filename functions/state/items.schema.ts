@@ -163,4 +163,15 @@ export const RunRecordSchema = z.object({
   trigger: z.enum(['cli', 'webhook', 'event', 'schedule', 'queue', 'demo']),
   startedAt: z.string(),
   finishedAt: z.string().optional(),
+  held: z.object({ source: z.string(), snapshotId: z.string() }).optional(),
 }) satisfies z.ZodType<RunRecord>;
+
+/** pk `BLOCKED#<source>`, sk `<snapshotId>`; runId, occurredAt and eventId are absent on items the landed version wrote */
+export const BlockedItemSchema = ItemKeySchema.extend({
+  code: z.enum(BLOCK_CODES),
+  blockedAt: z.string(),
+  expiresAt: z.number(),
+  runId: z.string().optional(),
+  occurredAt: z.string().optional(),
+  eventId: z.string().optional(),
+});

@@ -3,9 +3,9 @@
 // its entry in the run list (pk `RUNS#<yyyy-mm>`, sk `<startedAt>#<runId>`, body JSON: recent runs by Query,
 // newest first, never a Scan), approval (pk `APPROVAL#<instanceId>#<orgId>`, sk `<planHash>`),
 // blocked snapshot (pk `BLOCKED#<source>`, sk `<snapshotId>`); each with the TTL attribute expiresAt.
-import type { RunAction, RunRecord, RunStore } from '../sync/ports.ts';
+import type { HeldSnapshot, RunAction, RunRecord, RunStore } from '../sync/ports.ts';
 import type { BlockCode, TargetRef } from '../sync/types.ts';
-import { RunActionsItemSchema, RunActionsSchema, RunItemSchema, RunListItemSchema, RunRecordSchema } from './items.schema.ts';
+import { BlockedItemSchema, RunActionsItemSchema, RunActionsSchema, RunItemSchema, RunListItemSchema, RunRecordSchema } from './items.schema.ts';
 import { keys } from './keys.ts';
 import { APPROVAL_TTL_SECONDS, BLOCKED_TTL_SECONDS, RUN_ACTIONS_PER_ITEM, runHasTarget, runListMonths } from './store-rules.ts';
 import { chunk } from './concurrency.ts';
@@ -117,7 +117,7 @@ export class DynamoRunStore implements RunStore {
     );
   }
 
-  async putBlockedSnapshot(source: string, snapshotId: string, code: BlockCode): Promise<void> {
+  async putBlockedSnapshot(source: string, snapshotId: string, code: BlockCode, held: Pick<HeldSnapshot, 'runId' | 'occurredAt' | 'eventId'> = {}): Promise<void> {
     return this.table.guard('putBlockedSnapshot', async () => {
       await this.table.put({
         Item: {
@@ -125,8 +125,30 @@ export class DynamoRunStore implements RunStore {
           code,
           blockedAt: new Date(this.table.now()).toISOString(),
           expiresAt: this.table.nowSeconds() + BLOCKED_TTL_SECONDS,
+          ...held,
         },
       });
+    });
+  }
+
+  async takeBlockedSnapshot(source: string, snapshotId: string): Promise<HeldSnapshot | null> {
+    return this.table.guard('takeBlockedSnapshot', async () => {
+      const key = keys.blocked(source, snapshotId);
+      let old: Record<string, unknown> | undefined;
+      const taken = await conditional(async () => {
+        const out = await this.table.delete({
+          Key: key,
+          ConditionExpression: 'attribute_exists(#pk) AND #exp > :now',
+          ExpressionAttributeNames: { '#pk': 'pk', '#exp': 'expiresAt' },
+          ExpressionAttributeValues: { ':now': this.table.nowSeconds() },
+          ReturnValues: 'ALL_OLD',
+        });
+        old = out.Attributes;
+      });
+      if (!taken || !old) return null;
+      const item = this.table.parse(BlockedItemSchema, old, 'blocked snapshot', key);
+      const { code, runId, occurredAt, eventId } = item;
+      return { source, snapshotId, code, ...(runId ? { runId } : {}), ...(occurredAt ? { occurredAt } : {}), ...(eventId ? { eventId } : {}) };
     });
   }
 }

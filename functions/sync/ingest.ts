@@ -1,5 +1,6 @@
 // handler / CLI --> ingestHrEvent --> StateStore (people, snapshot parts, deliveries, dirty marks)
-import type { Clock, Log, ReplaceSourceResult, StateStore } from './ports.ts';
+import type { Clock, Log, ReplaceSourceResult, RunRecord, StateStore } from './ports.ts';
+import { holdEmptySnapshot } from './held-snapshot.ts';
 import type { BlockCode, Person, Target } from './types.ts';
 import type { HrEvent } from './events.ts';
 import { InputError } from './errors.ts';
@@ -18,6 +19,10 @@ export interface IngestOptions {
   force?: boolean;
   /** how long a delivery id is remembered (default 7 days) */
   deliveryTtlSeconds?: number;
+  /** the run id of a held empty snapshot's run record (default a new one) */
+  runId?: string;
+  /** who delivered the event, for a held snapshot's run record (default `event`) */
+  trigger?: RunRecord['trigger'];
 }
 
 export interface IngestResult {
@@ -32,6 +37,8 @@ export interface IngestResult {
   /** names of the targets to reconcile */
   touched: string[];
   blocked?: BlockCode;
+  /** blocked: the run record that holds the snapshot (`approve --run <runId>` releases it) */
+  run?: RunRecord;
   snapshot?: ReplaceSourceResult & { people: number };
   parts?: { received: number; parts: number };
 }
@@ -94,10 +101,10 @@ async function ingestSnapshot(
     people = await store.readSnapshot(event.source, snapshotId);
   }
   if (people.length === 0 && !opts.force) {
-    deps.log.warn('empty snapshot held back', { source: event.source, eventId: event.id });
-    await store.putBlockedSnapshot?.(event.source, event.snapshotId ?? event.id, 'emptySnapshot');
+    const held = { source: event.source, snapshotId: event.snapshotId ?? event.id, occurredAt: event.occurredAt, eventId: event.id };
+    const run = await holdEmptySnapshot(deps, held, opts.targets, opts.trigger ?? 'event', opts.runId);
     if (parts > 1) await store.deleteSnapshot(event.source, event.snapshotId!);
-    return { status: 'blocked', touched: [], blocked: 'emptySnapshot' };
+    return { status: 'blocked', touched: [], blocked: 'emptySnapshot', run };
   }
   const replaced = await store.replaceSource(event.source, people, event.occurredAt);
   if (parts > 1) await store.deleteSnapshot(event.source, event.snapshotId!);

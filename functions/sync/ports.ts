@@ -90,6 +90,20 @@ export interface RunRecord extends RunReport {
   trigger: 'cli' | 'webhook' | 'event' | 'schedule' | 'queue' | 'demo';
   startedAt: string;
   finishedAt?: string;
+  /** the empty snapshot this run holds back (brake `emptySnapshot`): `approve --run` stores it */
+  held?: { source: string; snapshotId: string };
+}
+
+/** An empty snapshot held back before storage (item `BLOCKED#<source>`, sk `<snapshotId>`). */
+export interface HeldSnapshot {
+  source: string;
+  snapshotId: string;
+  code: BlockCode;
+  /** the run record that reports it (absent on items written before runs were recorded for it) */
+  runId?: string;
+  /** the snapshot's own occurredAt: what it is stored with when approved */
+  occurredAt?: string;
+  eventId?: string;
 }
 
 /** A delivery as deduped: the HR event's `id` within its `source` (two HR sources may reuse an id). */
@@ -199,7 +213,9 @@ export interface RunStore {
   /** conditional delete: true once for an approval that exists and has not expired */
   takeApproval(target: TargetRef, planHash: string): Promise<boolean>;
   /** records an empty snapshot that was held back (brake `emptySnapshot`), kept 30 days */
-  putBlockedSnapshot?(source: string, snapshotId: string, code: BlockCode): Promise<void>;
+  putBlockedSnapshot?(source: string, snapshotId: string, code: BlockCode, held?: Pick<HeldSnapshot, 'runId' | 'occurredAt' | 'eventId'>): Promise<void>;
+  /** removes a held snapshot and returns it (conditional: once); null when there is none (released or expired) */
+  takeBlockedSnapshot?(source: string, snapshotId: string): Promise<HeldSnapshot | null>;
 }
 
 /**

@@ -4,7 +4,7 @@
 // decisions from functions/state/store-rules.ts, so both implementations differ only in how they write.
 import { personIdentity } from '../../functions/sync/people.ts';
 import { indexRecords, resolvePersonEvent } from '../../functions/sync/identity.ts';
-import type { AcquireLeaseOptions, DeliveryRef, EventOutcome, Lease, LeaseEnds, LeaseHolder, LeaseState, ReplaceSourceResult, RunAction, RunRecord, SnapshotPartResult, StateStore } from '../../functions/sync/ports.ts';
+import type { AcquireLeaseOptions, DeliveryRef, EventOutcome, HeldSnapshot, Lease, LeaseEnds, LeaseHolder, LeaseState, ReplaceSourceResult, RunAction, RunRecord, SnapshotPartResult, StateStore } from '../../functions/sync/ports.ts';
 import type { BlockCode, LedgerEntry, Person, StoredPerson, TargetRef } from '../../functions/sync/types.ts';
 import { PeopleSchema, RunActionsSchema, RunRecordSchema } from '../../functions/state/items.schema.ts';
 import { keys } from '../../functions/state/keys.ts';
@@ -66,7 +66,7 @@ export class MemoryStateStore implements StateStore {
   private readonly runs = new Map<string, { body: string; startedAt: string; expiresAt: number }>();
   private readonly runActions = new Map<string, { actions: string; expiresAt: number }>();
   private readonly approvals = new Map<string, { runId: string; expiresAt: number }>();
-  private readonly blocked = new Map<string, { source: string; snapshotId: string; code: BlockCode; blockedAt: string; expiresAt: number }>();
+  private readonly blocked = new Map<string, HeldSnapshot & { blockedAt: string; expiresAt: number }>();
 
   constructor(options: MemoryStateStoreOptions = {}) {
     this.now = options.now ?? Date.now;
@@ -86,7 +86,7 @@ export class MemoryStateStore implements StateStore {
   }
 
   /** Held-back snapshots recorded by `putBlockedSnapshot`. */
-  blockedSnapshots(): { source: string; snapshotId: string; code: BlockCode; blockedAt: string; expiresAt: number }[] {
+  blockedSnapshots(): (HeldSnapshot & { blockedAt: string; expiresAt: number })[] {
     return [...this.blocked.values()].map(copy);
   }
 
@@ -336,10 +336,20 @@ export class MemoryStateStore implements StateStore {
     return true;
   }
 
-  async putBlockedSnapshot(source: string, snapshotId: string, code: BlockCode): Promise<void> {
+  async putBlockedSnapshot(source: string, snapshotId: string, code: BlockCode, held: Pick<HeldSnapshot, 'runId' | 'occurredAt' | 'eventId'> = {}): Promise<void> {
     await this.enter('putBlockedSnapshot', 0, 1);
     const expiresAt = this.nowSeconds() + BLOCKED_TTL_SECONDS;
-    this.blocked.set(pkOf(keys.blocked(source, snapshotId)), { source, snapshotId, code, blockedAt: new Date(this.now()).toISOString(), expiresAt });
+    this.blocked.set(pkOf(keys.blocked(source, snapshotId)), { source, snapshotId, code, blockedAt: new Date(this.now()).toISOString(), expiresAt, ...copy(held) });
+  }
+
+  async takeBlockedSnapshot(source: string, snapshotId: string): Promise<HeldSnapshot | null> {
+    await this.enter('takeBlockedSnapshot', 0, 1);
+    const key = pkOf(keys.blocked(source, snapshotId));
+    const item = this.blocked.get(key);
+    if (!item || !(item.expiresAt > this.nowSeconds())) return null;
+    this.blocked.delete(key);
+    const { blockedAt: _at, expiresAt: _exp, ...held } = item;
+    return copy(held);
   }
 
   // --- helpers ---

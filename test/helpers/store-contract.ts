@@ -758,5 +758,30 @@ export function describeStoreContract(implementation: string, make: MakeStore): 
       expect(stored?.code).toBe('emptySnapshot');
       expect(stored?.expiresAt).toBe(T0 / 1000 + 30 * 86_400);
     });
+
+    it('returns the held snapshot with its run id and occurredAt once from takeBlockedSnapshot, then null', async () => {
+      // Prepare
+      const { store } = makeStore();
+      const source = uniqueId('hr');
+      await store.putBlockedSnapshot?.(source, 'snap-2', 'emptySnapshot', { runId: 'r-9', occurredAt: iso(-60), eventId: 'evt-9' });
+
+      // Act
+      const first = await store.takeBlockedSnapshot?.(source, 'snap-2');
+      const second = await store.takeBlockedSnapshot?.(source, 'snap-2');
+
+      // Assess
+      expect(first).toEqual({ source, snapshotId: 'snap-2', code: 'emptySnapshot', runId: 'r-9', occurredAt: iso(-60), eventId: 'evt-9' });
+      expect(second).toBeNull();
+    });
+
+    it('returns null from takeBlockedSnapshot once the held snapshot expired (30 days)', async () => {
+      const { store, clock } = makeStore();
+      const source = uniqueId('hr');
+      await store.putBlockedSnapshot?.(source, 'snap-3', 'emptySnapshot', { runId: 'r-1', occurredAt: iso(0) });
+
+      clock.ms += 30 * 86_400_000 + 1000;
+
+      expect(await store.takeBlockedSnapshot?.(source, 'snap-3')).toBeNull();
+    });
   });
 }

@@ -113,3 +113,29 @@ describe('Command: invite-sync apply --roster (identity)', () => {
     expect(invitedEmails()).not.toContain('sam@example.com');
   });
 });
+
+describe('Command: invite-sync apply --roster (empty roster held)', () => {
+  it('exits 3 for an empty roster and keeps the people; approve --run stores it and the next plan desires nobody', async () => {
+    // Arrange
+    const table = uniqueTableName('guards');
+    const file = await writeJson('held-config.json', config());
+    const roster = await writeText('held.csv', 'email,department\nheld.one@example.com,Engineering\nheld.two@example.com,Engineering\n');
+    const empty = await writeText('held-empty.csv', 'email,department\n');
+    expect((await runCli(['apply', '--config', file, '--roster', roster, '--json'], envFor(table))).code).toBe(0);
+
+    // Act
+    const blocked = await runCli(['apply', '--config', file, '--roster', empty, '--json'], envFor(table));
+    const runId = (JSON.parse(blocked.stdout) as { runId: string }).runId;
+    const planWhileHeld = await runCli(['plan', '--config', file, '--json'], envFor(table));
+    const approved = await runCli(['approve', '--run', runId, '--yes'], envFor(table));
+    const planAfter = await runCli(['plan', '--config', file, '--json'], envFor(table));
+
+    // Assess
+    expect(blocked.code).toBe(3);
+    expect(JSON.parse(blocked.stdout).targets[0].blocked).toBe('emptySnapshot');
+    expect(JSON.parse(planWhileHeld.stdout).targets[0].desired).toBe(2);
+    expect(approved.code).toBe(0);
+    expect(approved.stdout).toContain(`approved run ${runId}: stored the empty snapshot of default (2 left)`);
+    expect(JSON.parse(planAfter.stdout).targets[0].desired).toBe(0);
+  });
+});

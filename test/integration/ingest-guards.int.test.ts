@@ -19,7 +19,8 @@ import type { MetricsSink } from '../../functions/runtime/metrics.ts';
 import { dispatch } from '../../functions/handlers/index.handler.ts';
 import { signWebhook } from '../../functions/handlers/webhook-signature.ts';
 import type { JsonResult } from '../../functions/handlers/http.ts';
-import { localDynamoClient, uniqueTableName } from '../helpers/dynamo.ts';
+import { dynamoEndpoint, localDynamoClient, uniqueTableName } from '../helpers/dynamo.ts';
+import { runCli } from '../helpers/cli.ts';
 import { memoryLog } from '../helpers/sync-harness.ts';
 
 const WEBHOOK_KEY = `whsec_${Buffer.from('a-webhook-key-of-thirty-two-byte').toString('base64')}`;
@@ -373,5 +374,34 @@ describe('Function: handler (identity resolves one way)', () => {
     expect(snapshot.body).toMatchObject({ status: 'applied' });
     expect(res).toMatchObject({ status: 202, body: { status: 'stale' } });
     expect((await peopleOf(source)).map((p) => [p.status, p.lastEventAt])).toEqual([['active', snapshotAt]]);
+  });
+});
+
+describe('Function: handler (empty snapshots are held, approve --run releases them)', () => {
+  it('returns 202 blocked with a runId and stores nothing; RunsBlocked counts it; approve --run stores it with its own occurredAt', async () => {
+    // Arrange: a source with one person
+    const source = unique('hr');
+    await webhook({ id: unique('evt'), type: 'person.upserted', occurredAt: isoIn(-10 * MINUTE), source, person: { email: 'held@example.com', department: 'Engineering' } });
+    const emptyAt = isoIn(-5 * MINUTE);
+
+    // Act: the empty snapshot, then the CLI's approve against the same table
+    const held = await webhook({ id: unique('evt'), type: 'roster.snapshot', occurredAt: emptyAt, source, people: [] });
+    const peopleWhileHeld = await peopleOf(source);
+    const runId = String(held.body.runId);
+    const run = await c.store.getRun(runId);
+    const approved = await runCli(['approve', '--run', runId, '--yes', '--json'], { DYNAMODB_ENDPOINT: dynamoEndpoint(), STATE_TABLE: table });
+    const again = await runCli(['approve', '--run', runId, '--yes', '--json'], { DYNAMODB_ENDPOINT: dynamoEndpoint(), STATE_TABLE: table });
+
+    // Assess
+    expect(held).toMatchObject({ status: 202, body: { status: 'blocked', touched: 0 } });
+    expect(runId).toMatch(/\S/);
+    expect(peopleWhileHeld.map((p) => p.leftSource)).toEqual([false]);
+    expect(run).toMatchObject({ runId, complete: false, held: { source }, targets: [{ name: 'eng', blocked: 'emptySnapshot' }] });
+    expect(metricTotal('RunsBlocked')).toBe(1);
+    expect(approved.code).toBe(0);
+    expect(JSON.parse(approved.stdout)).toMatchObject({ runId, approved: ['eng'], snapshot: { source, occurredAt: emptyAt, left: 1 } });
+    expect((await peopleOf(source)).map((p) => [p.leftSource, p.lastEventAt])).toEqual([[true, emptyAt]]);
+    expect(again.code).toBe(2);
+    expect(again.stderr + again.stdout).toContain('already released');
   });
 });

@@ -51,6 +51,7 @@ export const LedgerItemSchema = ItemKeySchema.extend({
   personEventAt: z.string().optional(),
   adopted: z.boolean().optional(),
   departedAt: z.string().optional(),
+  unsent: z.boolean().optional(),
   error: z.string().optional(),
 });
 export type LedgerItem = z.infer<typeof LedgerItemSchema>;

@@ -7,7 +7,7 @@
 // | person        | `PEOPLE`                        | `<source>#<identity>`     | email, employeeId?, status, attributes (map), source, identity, lastEventAt, leftSource |
 // | delivery      | `DELIVERY#<id>`                 | `<source>`                | expiresAt (a delivery past it counts as absent); sk `-`: written by versions that   |
 // |               |                                 |                           | deduped on the id alone, counts for every source until it expires                   |
-// | ledger entry  | `LEDGER#<instanceId>#<orgId>`   | `<email>`                 | the LedgerEntry: email, state, role, inviteId?, updatedAt, invitedAt?, renewals, runId, personEventAt?, adopted?, departedAt?, error? |
+// | ledger entry  | `LEDGER#<instanceId>#<orgId>`   | `<email>`                 | the LedgerEntry: email, state, role, inviteId?, updatedAt, invitedAt?, renewals, runId, personEventAt?, adopted?, departedAt?, unsent?, error? |
 // | lease         | `LEASE#<instanceId>#<orgId>`    | `-`                       | owner?, leaseExpiresAt? (epoch ms), seq (the target's change counter)              |
 // | lease end     | `LEASE#<instanceId>#<orgId>`    | `END#<owner>`             | owner, endedAt (epoch ms: when a taken-over or unlocked lease ended), expiresAt (30 days) |
 // | run           | `RUN#<runId>`                   | `-`                       | body (RunRecord as JSON), expiresAt                                                 |

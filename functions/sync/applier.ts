@@ -10,7 +10,7 @@ import { emptyActionCounts } from './types.ts';
 import type { Clock, InviteApi, Log, StateStore } from './ports.ts';
 import { ApiError, isApiError } from './errors.ts';
 import { maskEmail } from './email.ts';
-import { failedEntry, intentEntry, revokedEntry, sentEntry, type LedgerStamp } from './ledger.ts';
+import { failedEntry, intentEntry, revokedEntry, sentEntry, unsentEntry, type LedgerStamp } from './ledger.ts';
 
 export interface ApplyContext {
   api: InviteApi;
@@ -186,6 +186,17 @@ export async function applyActions(actions: Action[], ctx: ApplyContext): Promis
   const workers = Array.from({ length: Math.max(1, Math.min(ctx.concurrency, total)) }, () => worker());
   await Promise.all(workers);
   if (intentWrite) await intentWrite;
+  // invites whose intent is durable but whose POST this run never started: no answer can be on the way
+  const unsent: LedgerEntry[] = [];
+  for (let i = nextIndex; i < durableUpTo; i++) {
+    const a = actions[i]!;
+    if (a.kind === 'invite') unsent.push(unsentEntry(a, ctx.ledger.get(a.email), stampOf(ctx)));
+  }
+  if (unsent.length) {
+    await ctx.store.putLedgerEntries(ctx.target, unsent).catch((err: unknown) => {
+      ctx.log.warn('could not mark unsent intents; they settle instead', { count: unsent.length, error: (err as Error).message });
+    });
+  }
   try {
     await outcomes.flush();
   } catch (err) {

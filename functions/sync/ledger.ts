@@ -4,6 +4,7 @@
 //   none, sent, failed, revoked, member --invite planned (written before the POST)------------> intent
 //   intent --POST answered------------------------------------------------------------------> sent
 //   intent --its window closed and Losant lists an invite dated inside it (claimedInvite)---> sent
+//   intent --the run stopped before starting its POST (unsentEntry)--------------------------> intent, unsent
 //   intent --POST refused (400-class, 404)---------------------------------------------------> failed
 //   none, failed, revoked --an expired invite not ours renewed (adopted, policy.adoptExpired)-> sent (adopted)
 //   sent   --renew / fixRole answered---------------------------------------------------------> sent
@@ -66,13 +67,16 @@ export interface IntentClock {
  * | ≤ end + SETTLE_SECONDS                     | `settling` | its POST may still land: neither POST nor adopt   |
  * | after that, ≤ end + SETTLE_SECONDS + 7 days | `claiming` | claims an invite dated in its window (claimedInvite) |
  * | later                                      | `abandoned`| claims nothing, exempts nothing from the brakes   |
+ * An intent marked `unsent` (its run stopped before starting the POST) is `unsent` until abandoned:
+ * it neither settles nor claims, and its invite is still that run's remainder for the brakes.
  */
-export type IntentStatus = 'settling' | 'claiming' | 'abandoned';
+export type IntentStatus = 'settling' | 'claiming' | 'abandoned' | 'unsent';
 
 export function intentStatus(entry: LedgerEntry, clock: IntentClock): IntentStatus {
   const settled = runEndOf(entry, clock.ends, clock.leaseMs) + SETTLE_MS;
-  if (!(clock.now > settled)) return 'settling';
-  return clock.now > settled + ABANDON_AFTER_MS ? 'abandoned' : 'claiming';
+  if (clock.now > settled + ABANDON_AFTER_MS) return 'abandoned';
+  if (entry.unsent === true) return 'unsent';
+  return clock.now > settled ? 'claiming' : 'settling';
 }
 
 /**
@@ -186,6 +190,14 @@ function next(action: Action, prev: LedgerEntry | undefined, stamp: LedgerStamp,
  */
 export function intentEntry(action: Action, prev: LedgerEntry | undefined, stamp: LedgerStamp): LedgerEntry {
   return next(action, prev, stamp, { state: 'intent' });
+}
+
+/**
+ * `intent` → `intent` marked `unsent`: the run stopped (deadline, signal, lost lease) before it started
+ * this invite's POST. Nothing can be on the way, so it neither settles nor claims (intentStatus `unsent`).
+ */
+export function unsentEntry(action: Action, prev: LedgerEntry | undefined, stamp: LedgerStamp): LedgerEntry {
+  return next(action, prev, stamp, { state: 'intent', unsent: true });
 }
 
 /**

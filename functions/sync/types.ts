@@ -86,6 +86,8 @@ export interface LedgerEntry {
   adopted?: boolean;
   /** ISO time a run first saw no active person for the email (terminated or left its snapshot): a return is a re-hire */
   departedAt?: string;
+  /** `intent`: the run stopped before it started this POST (nothing can be on the way) */
+  unsent?: boolean;
   error?: string;
 }
 

@@ -58,6 +58,19 @@ describe('Function: intentStatus', () => {
     expect([at(end + SETTLE_MS + ABANDON_AFTER_MS), at(end + SETTLE_MS + ABANDON_AFTER_MS + 1)]).toEqual(['claiming', 'abandoned']);
   });
 
+  it('returns unsent for an intent whose run never started its POST (no settling, no claim) until it is abandoned', () => {
+    // Arrange: the run stopped at its deadline a moment ago
+    const entry = { ...ledgerEntry('a@example.com', { state: 'intent', updatedAt: iso(NOW - 1000) }), unsent: true };
+    const clock: IntentClock = { now: NOW, leaseMs: 120_000, ends: new Map([['run-1', NOW - 500]]) };
+    const inWindow = pendingInvite('a@example.com', { inviteDate: iso(NOW - 800) });
+
+    // Act / Assess
+    expect(intentStatus(entry, clock)).toBe('unsent');
+    expect(claimedInvite(entry, [inWindow], clock)).toBeUndefined();
+    expect(isBrakedRemainder(action('a@example.com'), entry, clock)).toBe(true);
+    expect(intentStatus(entry, { ...clock, now: NOW + SETTLE_MS + ABANDON_AFTER_MS })).toBe('abandoned');
+  });
+
   it('returns an end of the newest intent + the lease for a run nothing else knows', () => {
     const entry = ledgerEntry('a@example.com', { state: 'intent', updatedAt: iso(NOW - 200_000) });
     expect(intentStatus(entry, { now: NOW, leaseMs: 120_000 })).toBe('settling');

@@ -10,7 +10,8 @@ import { createTableIfMissing } from '../../../functions/state/table-design.ts';
 import { dynamoEndpoint, localDynamoClient, uniqueTableName } from '../../helpers/dynamo.ts';
 import { INSTANCE, ORG, person, startHarness, type Harness } from '../../helpers/sync-harness.ts';
 import { chaosCount, faultFigures, inviteCounts, ledgerDisagreements, seededRandom } from '../../helpers/chaos.ts';
-import { runCli } from '../../helpers/cli.ts';
+import { clockAheadEnv, runCli } from '../../helpers/cli.ts';
+import { SETTLE_SECONDS } from '../../../functions/sync/ownership.ts';
 
 const target = { instanceId: DEFAULT_ID, orgId: DEFAULT_ID };
 const INVITES_ROUTE = '/instances/:instanceId/orgs/:orgId/invites';
@@ -73,7 +74,8 @@ describe('Command: invite-sync apply, SIGKILLed at random points', () => {
         if (r.signal === 'SIGKILL' && posted > 0) midApply++;
         kills.push(`${byTime ? `at ${point} ms` : `after ${point} POSTs`}: ${r.signal ?? `exit ${r.code}`}, ${posted} POSTs`);
       }
-      const final = await runCli(args, env);
+      // the clean run comes once the killed runs' intents settled (SETTLE_SECONDS after their leases ran out)
+      const final = await runCli(args, { ...env, ...clockAheadEnv(SETTLE_SECONDS + 30) });
 
       // Assess
       const figures = faultFigures(emulator);

@@ -21,7 +21,7 @@ describe('Command: invite-sync demo', () => {
     const [run1, run2] = stdout.split('Run 2:');
     expect(run1).toMatch(/renewed 1 expired invite/);
     expect(run1).toMatch(/already accepted/);
-    expect(run1).toMatch(/revoked by an admin by hand/);
+    expect(run1).toMatch(/revoked or membership removed by an admin by hand/);
     expect(run1).toMatch(/duplicate invites: 0/);
     expect(run2).toMatch(/POSTs sent to Losant: 0 — in step/);
   }, 90_000);

@@ -4,6 +4,8 @@ import type { EmulatorOptions } from '../../../emulator/index.ts';
 import { INSTANCE, ORG, person, startHarness, type Harness } from '../../helpers/sync-harness.ts';
 import { chaosCount, faultFigures, inviteCounts, ledgerDisagreements } from '../../helpers/chaos.ts';
 import type { RunReport } from '../../../functions/sync/types.ts';
+import { runSync } from '../../../functions/sync/reconcile.ts';
+import { SETTLE_MS } from '../../../functions/sync/ownership.ts';
 
 const target = { instanceId: INSTANCE, orgId: ORG };
 const MAX_RUNS = 3;
@@ -40,10 +42,13 @@ describe('Function: runSync (apply) under injected Losant faults', () => {
       const emails = Array.from({ length: people }, (_, i) => `fm${i}.${name.replace(/\s/g, '-')}@example.com`);
       await h.roster(emails.map((e) => person(e)));
 
-      // Act: apply until everyone is invited, at most three runs
+      // Act: apply until everyone is invited, at most three runs; a POST whose answer was a 5xx or lost
+      // leaves an intent that settles for SETTLE_SECONDS, so each later run looks that far past the one before
       const reports: RunReport[] = [];
+      const later = (runs: number) => ({ now: () => Date.now() + runs * (SETTLE_MS + 10_000) });
+      const applyAfter = (runs: number) => runSync({ ...h!.deps, clock: later(runs) }, h!.config, { mode: 'apply', trigger: 'cli', deadline: later(runs).now() + 60_000 });
       for (let run = 1; run <= MAX_RUNS; run++) {
-        reports.push(await h.apply());
+        reports.push(await applyAfter(run - 1));
         if (inviteCounts(h.emulator, target).size === people) break;
       }
 
@@ -63,7 +68,7 @@ describe('Function: runSync (apply) under injected Losant faults', () => {
       if (faults.lostResponseRate) expect(figures.injected.lost).toBeGreaterThan(0);
       if (faults.rateLimit) expect(figures.injected.rateLimited).toBeGreaterThan(0);
       // and a later run finds nothing to do
-      const settled = await h.apply();
+      const settled = await applyAfter(MAX_RUNS);
       expect(settled.targets[0]?.planned.invite).toBe(0);
       expect(faultFigures(h.emulator).duplicateInvites).toBe(0);
     },

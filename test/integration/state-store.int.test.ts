@@ -89,7 +89,7 @@ describe('Function: DynamoStateStore, what only DynamoDB shows', () => {
 
     // Act: one item of each kind, ids upper-cased where keys lower-case them
     await store.applyPersonEvent(source, person(1), iso(1));
-    await store.recordDelivery(`${source}-d`, 60);
+    await store.recordDelivery({ source, id: `${source}-d` }, 60);
     await store.putLedgerEntries({ instanceId: target.instanceId.toUpperCase(), orgId: target.orgId }, [entry(1)]);
     await store.acquireLease(target, 'a', 60, { holder: { host: 'h', pid: 7, processStart: 'linux:1' } });
     await store.markDirty([target]);
@@ -100,7 +100,7 @@ describe('Function: DynamoStateStore, what only DynamoDB shows', () => {
 
     // Assess
     expect(await raw('PEOPLE', `${source}#emp:E1`)).toEqual(['attributes', 'email', 'employeeId', 'identity', 'lastEventAt', 'leftSource', 'pk', 'sk', 'source', 'status']);
-    expect(await raw(`DELIVERY#${source}-d`, '-')).toEqual(['expiresAt', 'pk', 'sk']);
+    expect(await raw(`DELIVERY#${source}-d`, source)).toEqual(['expiresAt', 'pk', 'sk']);
     expect(await raw(`LEDGER#${tk}`, entry(1).email)).toEqual(['email', 'inviteId', 'invitedAt', 'personEventAt', 'pk', 'renewals', 'role', 'runId', 'sk', 'state', 'updatedAt']);
     expect(await raw(`LEASE#${tk}`, '-')).toEqual(['holder', 'leaseExpiresAt', 'owner', 'pk', 'renewedAt', 'seq', 'sk']);
     expect(await raw(`RUN#${runId}`, '-')).toEqual(['body', 'expiresAt', 'pk', 'sk']);
@@ -135,26 +135,29 @@ describe('Function: DynamoStateStore, what only DynamoDB shows', () => {
 
     // Act
     const people = (await store.listPeople()).filter((p) => p.source === source);
-    const delivered = await store.hasDelivery(source);
+    // the landed version deduped on the id alone: its item counts for any source until it expires
+    const delivered = await store.hasDelivery({ source: 'another-source', id: source });
+    const notDelivered = await store.hasDelivery({ source, id: `${source}-never` });
     const ledger = await store.getLedger(target);
     const lease = await store.acquireLease(target, 'a', 60);
-    const approved = await store.takeApproval(target, 'h9');
-    const snapshot = await store.readSnapshot(source, 's9');
     const oldLease = await store.readLease(held);
     const busy = await store.acquireLease(held, 'b', 60);
     const unlocked = await store.forceReleaseLease(held, 'r-old:1234abcd');
+    const approved = await store.takeApproval(target, 'h9');
+    const snapshot = await store.readSnapshot(source, 's9');
 
     // Assess
     expect(people).toEqual([{ email: 'ann@example.com', status: 'active', attributes: { team: 'x' }, identity: 'email:ann@example.com', source, lastEventAt: iso(1), leftSource: false }]);
     expect(delivered).toBe(true);
+    expect(notDelivered).toBe(false);
     expect(ledger).toEqual([{ email: 'ann@example.com', state: 'intent', role: 'view', updatedAt: iso(1), renewals: 0, runId: 'r-1' }]);
     expect(lease).toMatchObject({ owner: 'a', seenSeq: 4 });
-    expect(approved).toBe(true);
-    expect(snapshot).toEqual([person(3)]);
     expect(oldLease).toEqual({ owner: 'r-old:1234abcd', expiresAt: T0 + 30_000, seq: 2 });
     expect(busy).toBeNull();
     expect(unlocked).toBe(true);
     expect(await store.acquireLease(held, 'b', 60)).toMatchObject({ owner: 'b', seenSeq: 3 });
+    expect(approved).toBe(true);
+    expect(snapshot).toEqual([person(3)]);
   });
 
   it('retries items DynamoDB left unprocessed until all are written', async () => {

@@ -213,6 +213,27 @@ describe('Function: reconcileTarget (brakes and approvals)', () => {
     expect(await w.store.takeApproval(target, blocked.targets[0]!.planHash!)).toBe(false);
   });
 
+  it('blocks emptyDesired when nobody is desired while our invites are out, however small the org, and an approval releases it', async () => {
+    // Prepare: two invites of ours; then the roster matches nobody (revokeLeft would revoke both)
+    const w = await world();
+    w.config.policy.revokeLeft = true;
+    await w.roster(emails(2));
+    await w.reconcile();
+    await w.store.replaceSource('default', emails(2).map((email) => ({ email, status: 'active', attributes: { department: 'Sales' } })), new Date(w.clock.ms).toISOString());
+    const run = (runId: string) => runSync(w.deps, w.config, { mode: 'apply', trigger: 'cli', deadline: w.clock.ms + 60_000, runId });
+
+    // Act
+    const blocked = await run('r-empty');
+    const approval = await approveRun(w.store, 'r-empty');
+    const released = await run('r-empty-released');
+
+    // Assess
+    expect(blocked.targets[0]).toMatchObject({ desired: 0, blocked: 'emptyDesired', planned: { revoke: 2 }, done: { revoke: 0 } });
+    expect(approval.approved).toEqual(['eng']);
+    expect(released.targets[0]).toMatchObject({ blocked: null, done: { revoke: 2 } });
+    expect(invitedEmails(w)).toEqual([]);
+  });
+
   it('keeps blocking a changed plan: the approval is bound to the plan hash', async () => {
     const w = await world({ minSizeForFraction: 4, maxChangeFraction: 0.5 });
     for (const email of emails(4, 'm')) {

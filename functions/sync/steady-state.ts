@@ -52,7 +52,8 @@ export function steadyStateAfter(input: SteadyStateInput): SteadyState {
   for (const email of invited) if (!byEmail.has(email)) pending++;
 
   let waiting = 0;
-  for (const email of [...input.skippedPeople.alreadyPending, ...input.skippedPeople.renewalsExhausted]) {
+  // whoever made the invite: a desired person on a hand-made invite (notOurs) waits just the same
+  for (const email of [...input.skippedPeople.alreadyPending, ...input.skippedPeople.renewalsExhausted, ...input.skippedPeople.notOurs]) {
     const e = byEmail.get(email);
     if (e !== undefined && !e.refreshed && input.now - e.oldest > windowMs) waiting++;
   }

@@ -197,7 +197,7 @@ describe('Command: invite-sync plan (each change, warnings)', () => {
     // Assess
     const t = JSON.parse(r.stdout).targets[0];
     expect(t.actions).toEqual([expect.objectContaining({ kind: 'renew', email: 'jon@p5.example', renewals: 0, rule: { index: 1, when: { department: 'Engineering' } } })]);
-    expect(t.steadyState.waitingOver7Days).toBe(1); // kim: alreadyPending on an 8-day-old invite
+    expect(t.steadyState.waitingOver7Days).toBe(1); // kim: on an 8-day-old invite made by hand (notOurs, roleMismatch)
     expect(text.stdout).toMatch(/^ {2}↻ renew {2}jon@p5\.example {2}edit {2}\(1 of 2\) {2}rule 1/m);
     expect(text.stdout).toContain('1 waiting over 7 days');
   });

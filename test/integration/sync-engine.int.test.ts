@@ -159,11 +159,13 @@ describe('Function: runSync (apply)', () => {
   });
 
   it('a change that lands while a run holds the lease is applied before the lease is released', async () => {
-    h = await startHarness({ emulator: { latencyMs: 20 } });
+    // 250 ms per Losant answer: the run takes at least three answers (pending, members, POSTs), so an
+    // event 100 ms in lands while the lease is held, however fast the machine is
+    h = await startHarness({ emulator: { latencyMs: 250 } });
     await h.roster(emails(10).map((e) => person(e)));
     const running = h.apply();
     // while it runs, HR hires someone
-    await new Promise((r) => setTimeout(r, 60));
+    await new Promise((r) => setTimeout(r, 100));
     await ingestHrEvent(
       h.deps,
       { id: randomUUID(), type: 'person.upserted', occurredAt: new Date().toISOString(), source: 'default', person: toPerson(person('late@example.com')) },

@@ -197,6 +197,6 @@ describe('Function: parseHrEvent', () => {
     const err = inputErrorOf(() => parseHrEvent(doc));
 
     // Assess
-    expect(err.message).toBe('people.2: same person as people.0 (email)');
+    expect(err.message).toBe('people.2.email: same person as people.0 (email)');
   });
 });

@@ -57,4 +57,20 @@ describe('Function: steadyStateAfter', () => {
     expect([s.pending, s.expiringWithin7Days, s.renewalsExhausted, s.waitingOver7Days]).toEqual([4, 1, 1, 2]);
     expect(s.seats).toBeUndefined();
   });
+
+  it('counts a desired person waiting on a hand-made invite (notOurs) over 7 days, and not a fresh one', () => {
+    // Arrange
+    const pending = [inv('1', 'hand@example.com', 8), inv('2', 'handfresh@example.com', 3)];
+
+    // Act
+    const s = steadyStateAfter({
+      plan: { actions: [], members: 0, skipped: { ...emptySkipCounts(), notOurs: 2 } },
+      skippedPeople: people({ notOurs: ['hand@example.com', 'handfresh@example.com'] }),
+      pending,
+      now: NOW,
+    });
+
+    // Assess
+    expect(s.waitingOver7Days).toBe(1);
+  });
 });

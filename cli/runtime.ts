@@ -73,7 +73,7 @@ export async function createCliRuntime(opts: CliRuntimeOptions): Promise<CliRunt
     await ensureTable(client, tableName, env.DYNAMODB_ENDPOINT);
     stateDescription = `${env.DYNAMODB_ENDPOINT} table ${tableName}`;
   } else if (env.STATE_TABLE) {
-    client = new DynamoDBClient({});
+    client = new DynamoDBClient(env.AWS_REGION ? { region: env.AWS_REGION } : {});
     stateDescription = `DynamoDB table ${tableName}`;
   } else if (opts.ephemeral) {
     try {

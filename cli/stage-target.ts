@@ -93,3 +93,12 @@ export async function resolveStageTarget(stage: string, opts: ResolveStageOption
   const queueUrl = queueFromEnv ?? outputs.get('ReconcileQueueUrl');
   return { stage, region, tableName, ...(queueUrl ? { queueUrl } : {}), source: `stack ${stackName}` };
 }
+
+/**
+ * The environment createCliRuntime reads for a resolved stage: STATE_TABLE, and AWS_REGION when known
+ * (not with DYNAMODB_ENDPOINT: a local endpoint keeps the region it was given, DynamoDB Local keeps tables per region).
+ * @example createCliRuntime({ env: stageEnv(await resolveStageTarget('prod', { env }), env), needsLosant: false })
+ */
+export function stageEnv(target: StageTarget, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { ...env, STATE_TABLE: target.tableName, ...(target.region && !env.DYNAMODB_ENDPOINT ? { AWS_REGION: target.region } : {}) };
+}

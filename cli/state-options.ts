@@ -16,6 +16,8 @@ export interface StateFlags {
   stateDir?: string;
   ephemeral?: boolean;
   wait?: number;
+  /** --stage <name> (approve, runs, show): the deployed table (and queue) of stack InviteSync-<name> */
+  stage?: string;
 }
 
 function seconds(v: string): number {
@@ -36,10 +38,21 @@ export function addStateOptions(cmd: Command, opts: { wait?: boolean } = {}): Co
   return cmd;
 }
 
-/** The StateChoice of a command's flags; --state-dir with --ephemeral is a usage error (exit 2). */
+/**
+ * Adds --stage <name>: the verb works against the deployed stage (see cli/stage-target.ts).
+ * @example addStageOption(program.command('runs'))
+ */
+export function addStageOption(cmd: Command): Command {
+  return cmd.option('--stage <name>', 'work against deployed stage <name>: table and queue from stack InviteSync-<name> (or STATE_TABLE / RECONCILE_QUEUE_URL)');
+}
+
+/** The StateChoice of a command's flags; --state-dir with --ephemeral (or either with --stage) is a usage error (exit 2). */
 export function stateChoice(flags: StateFlags): StateChoice {
   if (flags.stateDir !== undefined && flags.ephemeral) {
     throw new CliError('--state-dir and --ephemeral exclude each other: pick one', EXIT.badInput, { code: 'usage' });
+  }
+  if (flags.stage !== undefined && (flags.stateDir !== undefined || flags.ephemeral)) {
+    throw new CliError(`--stage and ${flags.ephemeral ? '--ephemeral' : '--state-dir'} exclude each other: pick one`, EXIT.badInput, { code: 'usage' });
   }
   return {
     ...(flags.stateDir !== undefined ? { stateDir: flags.stateDir } : {}),

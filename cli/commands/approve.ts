@@ -1,6 +1,12 @@
 // CLI approve --> RunStore (the blocked run and its stored changes) --> approveRun (an approval bound to each plan hash)
+// --> SqsReconcileQueue (against a stage: the approved targets are queued at once)
 import { createInterface } from 'node:readline/promises';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { approveRun } from '../../functions/sync/approve.ts';
+import { SqsReconcileQueue } from '../../functions/queue/sqs-queue.ts';
+import type { ReconcileQueue } from '../../functions/sync/ports.ts';
+import { resolveStageTarget, stageEnv } from '../stage-target.ts';
+import { callerArn } from '../caller-identity.ts';
 import { createCliRuntime, type CliRuntime } from '../runtime.ts';
 import { NothingHeldError, releaseHeldSnapshot, type ReleasedSnapshot } from '../../functions/sync/held-snapshot.ts';
 import type { RunRecord } from '../../functions/sync/ports.ts';
@@ -18,7 +24,7 @@ export interface ApproveFlags extends StateFlags {
  * A run that held back an empty snapshot: approving stores it with its own occurredAt (everyone of its
  * source counts as left) and marks the run's targets dirty; the next apply or schedule reconciles them.
  */
-async function approveHeld(rt: CliRuntime, run: RunRecord, flags: ApproveFlags): Promise<void> {
+async function approveHeld(rt: CliRuntime, run: RunRecord, flags: ApproveFlags, target: ApproveTarget): Promise<void> {
   const held = run.held!;
   if (!flags.json) process.stdout.write(`run ${run.runId} held back an empty snapshot of source ${held.source}; approving stores it: every person of ${held.source} counts as left\n`);
   const ask = !flags.yes && !flags.json && process.stdin.isTTY === true && process.stderr.isTTY === true;
@@ -35,8 +41,50 @@ async function approveHeld(rt: CliRuntime, run: RunRecord, flags: ApproveFlags):
     throw err;
   }
   const approved = released?.touched ?? [];
-  if (flags.json) process.stdout.write(JSON.stringify({ runId: run.runId, approved, snapshot: { source: held.source, occurredAt: released?.occurredAt, ...released?.replaced } }) + '\n');
-  else process.stdout.write(`approved run ${run.runId}: stored the empty snapshot of ${held.source} (${released?.replaced.left ?? 0} left); ${approved.join(', ')} reconcile on the next run\n`);
+  let queued: string[] = [];
+  let queueError: Error | undefined;
+  if (target.queue && approved.length) {
+    try {
+      await target.queue.enqueue(approved, `approve ${run.runId}`);
+      queued = approved;
+    } catch (err) {
+      queueError = err as Error;
+    }
+  }
+  if (flags.json) process.stdout.write(JSON.stringify({ runId: run.runId, approved, ...(target.queue ? { queued } : {}), snapshot: { source: held.source, occurredAt: released?.occurredAt, ...released?.replaced } }) + '\n');
+  else process.stdout.write(`approved run ${run.runId}: stored the empty snapshot of ${held.source} (${released?.replaced.left ?? 0} left); ${approved.join(', ')} reconcile ${queued.length ? 'now (queued)' : 'on the next run'}\n`);
+  reportQueueError(queueError, approved);
+}
+
+/** Where an approval goes: the queue (against a stage or with RECONCILE_QUEUE_URL), and whether to ask STS who approves. */
+interface ApproveTarget {
+  queue?: ReconcileQueue;
+  queueUrl?: string;
+  region?: string;
+  /** a deployed table: the approver's ARN is looked up and recorded */
+  deployed: boolean;
+  close(): void;
+}
+
+/** The region of an AWS queue URL (`https://sqs.<region>.amazonaws.com/…`). */
+const regionOfQueueUrl = (url: URL): string | undefined => /^sqs[.-](?:fips-)?([a-z]{2}(?:-gov)?-[a-z]+-\d)\./.exec(url.hostname)?.[1];
+
+/** The queue adapter for a queue URL: the client talks to the URL's own origin (an AWS endpoint, or a local one). */
+function queueFor(queueUrl: string, region: string | undefined): { queue: SqsReconcileQueue; client: SQSClient } {
+  let url: URL;
+  try {
+    url = new URL(queueUrl);
+  } catch {
+    throw new CliError(`RECONCILE_QUEUE_URL is not a URL: "${queueUrl}"`, EXIT.badInput, { code: 'usage' });
+  }
+  const client = new SQSClient({ region: region ?? regionOfQueueUrl(url) ?? 'us-east-1', endpoint: url.origin });
+  return { queue: new SqsReconcileQueue({ queueUrl, client }), client };
+}
+
+function reportQueueError(err: Error | undefined, targets: string[]): void {
+  if (!err) return;
+  process.stderr.write(`warning: approved, but could not queue ${targets.join(', ')}: ${err.message}; they reconcile on the next schedule\n`);
+  process.exitCode = EXIT.couldNotRun;
 }
 
 /** Asks `question` on the terminal; true for y / yes. */
@@ -52,13 +100,34 @@ async function confirm(question: string): Promise<boolean> {
 /**
  * `approve --run <id>`: prints the plan it approves (the blocked targets' stored changes), asks on a TTY
  * unless --yes (or --json), then records the approvals. Declined: nothing recorded, exit 1.
+ * Against a stage (`--stage <name>`, or STATE_TABLE without DYNAMODB_ENDPOINT) the approval records the
+ * caller's ARN (STS, when reachable); with a reconcile queue (the stack's, or RECONCILE_QUEUE_URL) the
+ * approved targets are queued at once; a failed enqueue keeps the approvals and exits 4.
  */
 export async function approveCommand(flags: ApproveFlags): Promise<void> {
-  const rt = await createCliRuntime({ env: process.env, needsLosant: false, ...stateChoice(flags) });
+  const choice = stateChoice(flags);
+  const stage = flags.stage === undefined ? undefined : await resolveStageTarget(flags.stage, { env: process.env });
+  const env = stage ? stageEnv(stage, process.env) : process.env;
+  const queueUrl = stage ? stage.queueUrl : env.RECONCILE_QUEUE_URL || undefined;
+  const region = stage?.region ?? (env.AWS_REGION || undefined);
+  const sqs = queueUrl ? queueFor(queueUrl, region) : undefined;
+  const target: ApproveTarget = {
+    ...(sqs ? { queue: sqs.queue, queueUrl } : {}),
+    ...(region ? { region } : {}),
+    deployed: stage !== undefined || (Boolean(env.STATE_TABLE) && !env.DYNAMODB_ENDPOINT),
+    close: () => sqs?.client.destroy(),
+  };
+  let rt: CliRuntime;
+  try {
+    rt = await createCliRuntime({ env, needsLosant: false, ...choice });
+  } catch (err) {
+    target.close();
+    throw err;
+  }
   try {
     const run = await rt.store.getRun(flags.run);
     if (!run) throw new CliError(`no run ${flags.run} in the state store (${rt.stateDescription}); see invite-sync runs`, EXIT.badInput, { code: 'runNotFound' });
-    if (run.held) return await approveHeld(rt, run, flags);
+    if (run.held) return await approveHeld(rt, run, flags, target);
     const blocked = run.targets.filter((t) => t.blocked && t.planHash);
     if (blocked.length === 0) throw new CliError(`run ${flags.run} has no blocked target to approve`, EXIT.badInput);
     const actions = (await rt.store.getRunActions(flags.run)).filter((a) => blocked.some((t) => t.name === a.target));
@@ -78,10 +147,17 @@ export async function approveCommand(flags: ApproveFlags): Promise<void> {
       process.exitCode = EXIT.failed;
       return;
     }
-    const { approved } = await approveRun(rt.store, flags.run);
-    if (flags.json) process.stdout.write(JSON.stringify({ runId: flags.run, approved, actions }) + '\n');
-    else process.stdout.write(`approved run ${flags.run} for: ${approved.join(', ')}\n`);
+    const approvedBy = target.deployed ? await callerArn(target.region) : undefined;
+    const { approved, queued, queueError } = await approveRun(rt.store, flags.run, { ...(approvedBy ? { approvedBy } : {}), ...(target.queue ? { queue: target.queue } : {}) });
+    if (flags.json) process.stdout.write(JSON.stringify({ runId: flags.run, approved, ...(approvedBy ? { approvedBy } : {}), ...(target.queue ? { queued } : {}), actions }) + '\n');
+    else {
+      process.stdout.write(`approved run ${flags.run} for: ${approved.join(', ')}${approvedBy ? ` (by ${approvedBy})` : ''}\n`);
+      if (queued.length) process.stdout.write(`queued ${queued.join(', ')}: they reconcile now\n`);
+      else if (target.deployed && !target.queue) process.stdout.write('no reconcile queue known (RECONCILE_QUEUE_URL): the targets reconcile on the next schedule\n');
+    }
+    reportQueueError(queueError, approved);
   } finally {
+    target.close();
     await rt.close();
   }
 }

@@ -4,7 +4,8 @@ import { InvalidArgumentError, Option } from 'commander';
 import type { RunAction, RunRecord } from '../../functions/sync/ports.ts';
 import { createCliRuntime } from '../runtime.ts';
 import { CliError, EXIT } from '../exit-codes.ts';
-import { addStateOptions, stateChoice, type StateFlags } from '../state-options.ts';
+import { addStageOption, addStateOptions, stateChoice, type StateFlags } from '../state-options.ts';
+import { resolveStageTarget, stageEnv } from '../stage-target.ts';
 import { formatTable } from '../render/table.ts';
 
 interface RunsFlags extends StateFlags {
@@ -32,7 +33,7 @@ export function register(program: Command): void {
     .option('--target <name>', 'only runs of this target')
     .addOption(new Option('--limit <n>', 'at most this many runs').argParser(positiveInt).default(20))
     .option('--json', 'print one JSON object on stdout: { runs: [...] }');
-  addStateOptions(runs, { wait: true }).action(async (flags: RunsFlags) => {
+  addStageOption(addStateOptions(runs, { wait: true })).action(async (flags: RunsFlags) => {
     await withStore(flags, async (rt) => {
       const list = await rt.store.listRuns({ limit: flags.limit, ...(flags.target ? { target: flags.target } : {}) });
       if (flags.json) process.stdout.write(JSON.stringify({ runs: list }) + '\n');
@@ -46,7 +47,7 @@ export function register(program: Command): void {
     .showHelpAfterError(`see 'invite-sync show --help'`)
     .requiredOption('--run <id>', 'the run id (see invite-sync runs)')
     .option('--json', 'print one JSON object on stdout: { run, actions }');
-  addStateOptions(show, { wait: true }).action(async (flags: ShowFlags) => {
+  addStageOption(addStateOptions(show, { wait: true })).action(async (flags: ShowFlags) => {
     await withStore(flags, async (rt) => {
       const run = await rt.store.getRun(flags.run);
       if (!run) throw new CliError(`no run ${flags.run} in the state store (${rt.stateDescription}); see invite-sync runs`, EXIT.badInput, { code: 'runNotFound' });
@@ -58,7 +59,10 @@ export function register(program: Command): void {
 }
 
 async function withStore(flags: StateFlags, fn: (rt: Awaited<ReturnType<typeof createCliRuntime>>) => Promise<void>): Promise<void> {
-  const rt = await createCliRuntime({ env: process.env, needsLosant: false, ...stateChoice(flags) });
+  const choice = stateChoice(flags);
+  // --stage: the deployed table of stack InviteSync-<stage> (or STATE_TABLE)
+  const env = flags.stage === undefined ? process.env : stageEnv(await resolveStageTarget(flags.stage, { env: process.env }), process.env);
+  const rt = await createCliRuntime({ env, needsLosant: false, ...choice });
   try {
     await fn(rt);
   } finally {

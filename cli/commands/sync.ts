@@ -21,7 +21,7 @@ import { renderPlan } from '../render/plan.ts';
 import { createProgress, PLAIN_PROGRESS_INTERVAL_MS, type Progress } from '../render/progress.ts';
 import { fileSha256, readSavedPlan, runPlanHash, writeSavedPlan, type SavedPlan } from '../saved-plan.ts';
 import { syncHelp } from './sync-help.ts';
-import { addStateOptions, stateChoice } from '../state-options.ts';
+import { addStageOption, addStateOptions, stateChoice } from '../state-options.ts';
 import { watchSignals } from '../signals.ts';
 import { approveCommand, type ApproveFlags } from './approve.ts';
 
@@ -84,7 +84,7 @@ export function register(program: Command): void {
     .requiredOption('--run <id>', 'the blocked run id')
     .option('--yes', 'approve without asking (scripts); on a TTY approve asks first')
     .option('--json', 'print a JSON object on stdout');
-  addStateOptions(approve, { wait: true })
+  addStageOption(addStateOptions(approve, { wait: true }))
     .addHelpText('after', syncHelp('approve'))
     .action(async (flags: ApproveFlags) => {
       await approveCommand(flags);

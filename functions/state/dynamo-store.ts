@@ -129,8 +129,8 @@ export class DynamoStateStore implements StateStore {
   getRunActions(runId: string): Promise<RunAction[]> {
     return this.runs.getRunActions(runId);
   }
-  putApproval(target: TargetRef, planHash: string, runId: string): Promise<void> {
-    return this.runs.putApproval(target, planHash, runId);
+  putApproval(target: TargetRef, planHash: string, runId: string, approvedBy?: string): Promise<void> {
+    return this.runs.putApproval(target, planHash, runId, approvedBy);
   }
   takeApproval(target: TargetRef, planHash: string): Promise<boolean> {
     return this.runs.takeApproval(target, planHash);

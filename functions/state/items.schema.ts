@@ -96,8 +96,8 @@ export const SnapshotPartItemSchema = ItemKeySchema.extend({
 });
 export type SnapshotPartItem = z.infer<typeof SnapshotPartItemSchema>;
 
-/** pk `APPROVAL#<instanceId>#<orgId>`, sk `<planHash>` */
-export const ApprovalItemSchema = ItemKeySchema.extend({ runId: z.string(), expiresAt: z.number() });
+/** pk `APPROVAL#<instanceId>#<orgId>`, sk `<planHash>`; approvedBy (the approver's ARN) is absent when unknown and on items the landed version wrote */
+export const ApprovalItemSchema = ItemKeySchema.extend({ runId: z.string(), approvedBy: z.string().optional(), expiresAt: z.number() });
 export type ApprovalItem = z.infer<typeof ApprovalItemSchema>;
 
 /** pk `RUN#<runId>`, sk `-`; `body` is the RunRecord as JSON text */

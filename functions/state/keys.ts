@@ -13,7 +13,7 @@
 // | run           | `RUN#<runId>`                   | `-`                       | body (RunRecord as JSON), expiresAt                                                 |
 // | run actions   | `RUN#<runId>`                   | `ACTIONS#<000001>`        | actions (JSON array of RunAction, at most 250), expiresAt (30 days)                 |
 // | run list      | `RUNS#<yyyy-mm>` (startedAt's)  | `<startedAt>#<runId>`     | body (RunRecord as JSON), expiresAt: recent runs by Query, newest first, no Scan    |
-// | approval      | `APPROVAL#<instanceId>#<orgId>` | `<planHash>`              | runId, expiresAt (7 days)                                                           |
+// | approval      | `APPROVAL#<instanceId>#<orgId>` | `<planHash>`              | runId, approvedBy? (the approver's ARN), expiresAt (7 days)                         |
 // | snapshot part | `SNAPSHOT#<source>#<snapshotId>`| `PART#<000001>`           | part, parts, people (JSON text; gzipped JSON bytes when over 300 KB), expiresAt (2 days) |
 // | blocked snap. | `BLOCKED#<source>`              | `<snapshotId>`            | code, blockedAt, expiresAt (30 days)                                                |
 //

@@ -98,9 +98,9 @@ export class DynamoRunStore implements RunStore {
     });
   }
 
-  async putApproval(target: TargetRef, planHash: string, runId: string): Promise<void> {
+  async putApproval(target: TargetRef, planHash: string, runId: string, approvedBy?: string): Promise<void> {
     return this.table.guard('putApproval', async () => {
-      await this.table.put({ Item: { ...keys.approval(target, planHash), runId, expiresAt: this.table.nowSeconds() + APPROVAL_TTL_SECONDS } });
+      await this.table.put({ Item: { ...keys.approval(target, planHash), runId, ...(approvedBy ? { approvedBy } : {}), expiresAt: this.table.nowSeconds() + APPROVAL_TTL_SECONDS } });
     });
   }
 

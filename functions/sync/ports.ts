@@ -208,8 +208,8 @@ export interface RunStore {
   putRunActions(runId: string, actions: RunAction[], ttlSeconds: number): Promise<void>;
   /** a run's changes as stored ([] when none were recorded) */
   getRunActions(runId: string): Promise<RunAction[]>;
-  /** an approval of one plan hash, valid 7 days */
-  putApproval(target: TargetRef, planHash: string, runId: string): Promise<void>;
+  /** an approval of one plan hash, valid 7 days; `approvedBy` (the approver's ARN) is stored when given */
+  putApproval(target: TargetRef, planHash: string, runId: string, approvedBy?: string): Promise<void>;
   /** conditional delete: true once for an approval that exists and has not expired */
   takeApproval(target: TargetRef, planHash: string): Promise<boolean>;
   /** records an empty snapshot that was held back (brake `emptySnapshot`), kept 30 days */

@@ -42,13 +42,14 @@ export interface RunEvents {
 }
 
 /**
- * The approve command a blocked run's event carries: the CLI against the stage's table.
- * @example approveCommandFor('InviteSync-prod-StateTable-1X2Y3Z')('r-1') // 'STATE_TABLE=InviteSync-prod-StateTable-1X2Y3Z invite-sync approve --run r-1'
+ * The approve command a blocked run's event carries: the CLI against the stage (its table and queue
+ * come from the stack's outputs), so the approval queues the target at once.
+ * @example approveCommandFor('prod')('r-1') // 'invite-sync approve --stage prod --run r-1'
  */
 export const approveCommandFor =
-  (tableName: string) =>
+  (stage: string) =>
   (runId: string): string =>
-    `STATE_TABLE=${tableName} invite-sync approve --run ${runId}`;
+    `invite-sync approve --stage ${stage} --run ${runId}`;
 
 /** SDK clients and parts a test or another host supplies instead of the defaults. */
 export interface ContainerOverrides {
@@ -108,7 +109,7 @@ export async function createContainer(env: Record<string, string | undefined> = 
       ? {
           runEvents: {
             notifier: new EventBridgeRunNotifier({ busName: e.RUN_EVENT_BUS, log, ...(overrides.eventBridgeClient ? { client: overrides.eventBridgeClient } : {}) }),
-            approveCommand: approveCommandFor(e.STATE_TABLE),
+            approveCommand: approveCommandFor(e.STAGE),
           },
         }
       : {}),

@@ -49,7 +49,7 @@ export function isNotable(t: TargetReport): boolean {
 /**
  * One `Sync Run Completed` detail per notable target of the run (see `isNotable`), with exactly
  * the fields of RunCompletedDetail: counts and codes, no emails.
- * @example runCompletedDetails(report, { stage: 'prod', trigger: 'queue', approveCommand: (id) => `invite-sync approve --run ${id}` })
+ * @example runCompletedDetails(report, { stage: 'prod', trigger: 'queue', approveCommand: (id) => `invite-sync approve --stage prod --run ${id}` })
  */
 export function runCompletedDetails(report: RunReport, opts: RunCompletedOptions): RunCompletedDetail[] {
   return report.targets.filter(isNotable).map((t) => ({

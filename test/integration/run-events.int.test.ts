@@ -193,7 +193,7 @@ describe('Function: handler (queue) announcing a run', () => {
       errorCode: null,
     });
     expect(detail.runId).toMatch(/^r-/);
-    expect(detail.approveCommand).toBe(`STATE_TABLE=${table} invite-sync approve --run ${String(detail.runId)}`);
+    expect(detail.approveCommand).toBe(`invite-sync approve --stage test --run ${String(detail.runId)}`);
     const wire = JSON.stringify(call.body);
     expect(wire).not.toMatch(EMAIL_PATTERN);
     for (const email of emails) expect(wire.toLowerCase()).not.toContain(email);

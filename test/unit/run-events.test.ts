@@ -11,7 +11,7 @@ function target(over: Partial<TargetReport>): TargetReport {
   };
 }
 
-const approveCommand = (id: string) => `invite-sync approve --run ${id}`;
+const approveCommand = (id: string) => `invite-sync approve --stage prod --run ${id}`;
 
 describe('Function: isNotable', () => {
   it.each([
@@ -48,7 +48,7 @@ describe('Function: runCompletedDetails', () => {
     expect(details[1]).toEqual({
       stage: 'prod', runId: 'r-7', target: 'ops', trigger: 'schedule', mode: 'apply', complete: false,
       planned: { invite: 9, renew: 0, fixRole: 0, revoke: 0 }, done: emptyActionCounts(), failed: 0, skipped: emptySkipCounts(),
-      blocked: 'maxChangeFraction', errorCode: null, approveCommand: 'invite-sync approve --run r-7',
+      blocked: 'maxChangeFraction', errorCode: null, approveCommand: 'invite-sync approve --stage prod --run r-7',
     });
     expect(details[0]!.approveCommand).toBeNull();
     expect(details[2]!.errorCode).toBe('forbidden');

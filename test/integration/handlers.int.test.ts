@@ -8,13 +8,10 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient, type GetSecretValueCommandInput, type GetSecretValueCommandOutput } from '@aws-sdk/client-secrets-manager';
-import { SQSClient, type SendMessageBatchCommandInput, type SendMessageBatchCommandOutput } from '@aws-sdk/client-sqs';
 import { startEmulator, DEFAULT_ID, DEFAULT_TOKEN, type RunningEmulator } from '../../emulator/index.ts';
 import { createTableIfMissing } from '../../functions/state/table-design.ts';
 import { createContainer, type Container } from '../../functions/runtime/composition-root.ts';
 import { keyedLog } from '../../functions/runtime/logger.ts';
-import type { MetricsSink } from '../../functions/runtime/metrics.ts';
 import { dispatch } from '../../functions/handlers/index.handler.ts';
 import { signWebhook } from '../../functions/handlers/webhook-signature.ts';
 import { UnknownEventError } from '../../functions/handlers/errors.ts';
@@ -22,11 +19,11 @@ import type { JsonResult } from '../../functions/handlers/http.ts';
 import type { HrEventResult } from '../../functions/handlers/hr-event.handler.ts';
 import { localDynamoClient, uniqueTableName } from '../helpers/dynamo.ts';
 import { memoryLog } from '../helpers/sync-harness.ts';
+import { localSecretsClient, localSqsClient, memoryMetrics } from '../helpers/aws-local.ts';
 
 const OPS_ORG = '5a5b5c5d5e5f606162636465';
 const WEBHOOK_KEY = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const FORGED_KEY = `whsec_${Buffer.from('an-attacker-key-thirty-two-bytes').toString('base64')}`;
-const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'example' };
 const fixture = <T>(name: string): T => JSON.parse(readFileSync(new URL(`../fixtures/lambda/${name}`, import.meta.url), 'utf8')) as T;
 const FIXTURES = {
   http: fixture<APIGatewayProxyEventV2>('http-api-webhook.json'),
@@ -44,44 +41,6 @@ let c: Container;
 const sent: { target: string; reason: string }[] = [];
 const metrics: Array<Record<string, number>> = [];
 const log = memoryLog();
-
-function secretsClient(values: Record<string, string>): SecretsManagerClient {
-  const client = new SecretsManagerClient({ region: 'eu-central-1', credentials: CREDENTIALS });
-  client.middlewareStack.add(
-    () => async (args) => {
-      const id = (args.input as GetSecretValueCommandInput).SecretId ?? '';
-      const output: GetSecretValueCommandOutput = { $metadata: {}, SecretString: values[id] };
-      return { output, response: {} };
-    },
-    { step: 'initialize', name: 'secretsLocally' },
-  );
-  return client;
-}
-
-function sqsClient(): SQSClient {
-  const client = new SQSClient({ region: 'eu-central-1', credentials: CREDENTIALS });
-  client.middlewareStack.add(
-    () => async (args) => {
-      const input = args.input as SendMessageBatchCommandInput;
-      for (const e of input.Entries ?? []) sent.push(JSON.parse(e.MessageBody!) as { target: string; reason: string });
-      const output: SendMessageBatchCommandOutput = { $metadata: {}, Failed: [], Successful: (input.Entries ?? []).map((e) => ({ Id: e.Id!, MessageId: randomUUID(), MD5OfMessageBody: '' })) };
-      return { output, response: {} };
-    },
-    { step: 'initialize', name: 'sqsLocally' },
-  );
-  return client;
-}
-
-function memoryMetrics(): MetricsSink {
-  let stored: Record<string, number> = {};
-  return {
-    addMetric: (name, _unit, value) => void (stored[name] = (stored[name] ?? 0) + value),
-    publishStoredMetrics: () => {
-      metrics.push(stored);
-      stored = {};
-    },
-  };
-}
 
 beforeAll(async () => {
   emulator = await startEmulator({ port: 0, seed: { instances: [{ id: DEFAULT_ID, orgs: [{ id: DEFAULT_ID }, { id: OPS_ORG }] }] } });
@@ -109,10 +68,10 @@ beforeAll(async () => {
   };
   c = await createContainer(env, {
     dynamoClient: dynamo,
-    secretsClient: secretsClient({ [env.LOSANT_TOKEN_SECRET_ARN]: DEFAULT_TOKEN, [env.WEBHOOK_SECRET_ARN]: WEBHOOK_KEY }),
-    sqsClient: sqsClient(),
+    secretsClient: localSecretsClient({ [env.LOSANT_TOKEN_SECRET_ARN]: DEFAULT_TOKEN, [env.WEBHOOK_SECRET_ARN]: WEBHOOK_KEY }),
+    sqsClient: localSqsClient(sent),
     log: keyedLog(log),
-    metrics: memoryMetrics(),
+    metrics: memoryMetrics(metrics),
   });
 });
 

@@ -9,24 +9,21 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, EventBridgeEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient, type GetSecretValueCommandInput, type GetSecretValueCommandOutput } from '@aws-sdk/client-secrets-manager';
-import { SQSClient, type SendMessageBatchCommandInput, type SendMessageBatchCommandOutput } from '@aws-sdk/client-sqs';
 import { startEmulator, DEFAULT_ID, DEFAULT_TOKEN, type RunningEmulator } from '../../emulator/index.ts';
 import { createTableIfMissing } from '../../functions/state/table-design.ts';
 import { createContainer, type Container } from '../../functions/runtime/composition-root.ts';
 import { keyedLog } from '../../functions/runtime/logger.ts';
-import type { MetricsSink } from '../../functions/runtime/metrics.ts';
 import { dispatch } from '../../functions/handlers/index.handler.ts';
 import { signWebhook } from '../../functions/handlers/webhook-signature.ts';
 import type { JsonResult } from '../../functions/handlers/http.ts';
 import { dynamoEndpoint, localDynamoClient, uniqueTableName } from '../helpers/dynamo.ts';
 import { runCli } from '../helpers/cli.ts';
 import { memoryLog } from '../helpers/sync-harness.ts';
+import { localSecretsClient, localSqsClient, memoryMetrics } from '../helpers/aws-local.ts';
 
 const WEBHOOK_KEY = `whsec_${Buffer.from('a-webhook-key-of-thirty-two-byte').toString('base64')}`;
 /** 16 bytes: what a hurried operator pastes; Standard Webhooks asks for 24 to 64 */
 const WEAK_KEY = `whsec_${Buffer.from('sixteen-byte-key').toString('base64')}`;
-const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'example' };
 const fixture = <T>(name: string): T => JSON.parse(readFileSync(new URL(`../fixtures/lambda/${name}`, import.meta.url), 'utf8')) as T;
 const FIXTURES = {
   http: fixture<APIGatewayProxyEventV2>('http-api-webhook.json'),
@@ -49,44 +46,6 @@ const sent: { target: string; reason: string }[] = [];
 const metrics: Record<string, number>[] = [];
 const log = memoryLog();
 const weakLog = memoryLog();
-
-function secretsClient(values: Record<string, string>): SecretsManagerClient {
-  const client = new SecretsManagerClient({ region: 'eu-central-1', credentials: CREDENTIALS });
-  client.middlewareStack.add(
-    () => async (args) => {
-      const id = (args.input as GetSecretValueCommandInput).SecretId ?? '';
-      const output: GetSecretValueCommandOutput = { $metadata: {}, SecretString: values[id] };
-      return { output, response: {} };
-    },
-    { step: 'initialize', name: 'secretsLocally' },
-  );
-  return client;
-}
-
-function sqsClient(): SQSClient {
-  const client = new SQSClient({ region: 'eu-central-1', credentials: CREDENTIALS });
-  client.middlewareStack.add(
-    () => async (args) => {
-      const input = args.input as SendMessageBatchCommandInput;
-      for (const e of input.Entries ?? []) sent.push(JSON.parse(e.MessageBody!) as { target: string; reason: string });
-      const output: SendMessageBatchCommandOutput = { $metadata: {}, Failed: [], Successful: (input.Entries ?? []).map((e) => ({ Id: e.Id!, MessageId: randomUUID(), MD5OfMessageBody: '' })) };
-      return { output, response: {} };
-    },
-    { step: 'initialize', name: 'sqsLocally' },
-  );
-  return client;
-}
-
-function memoryMetrics(): MetricsSink {
-  let stored: Record<string, number> = {};
-  return {
-    addMetric: (name, _unit, value) => void (stored[name] = (stored[name] ?? 0) + value),
-    publishStoredMetrics: () => {
-      metrics.push(stored);
-      stored = {};
-    },
-  };
-}
 
 const metricTotal = (name: string): number => metrics.reduce((n, m) => n + (m[name] ?? 0), 0);
 
@@ -112,10 +71,10 @@ beforeAll(async () => {
   const build = (key: string, logTo: ReturnType<typeof memoryLog>) =>
     createContainer(env, {
       dynamoClient: dynamo,
-      secretsClient: secretsClient({ [env.LOSANT_TOKEN_SECRET_ARN]: DEFAULT_TOKEN, [env.WEBHOOK_SECRET_ARN]: key }),
-      sqsClient: sqsClient(),
+      secretsClient: localSecretsClient({ [env.LOSANT_TOKEN_SECRET_ARN]: DEFAULT_TOKEN, [env.WEBHOOK_SECRET_ARN]: key }),
+      sqsClient: localSqsClient(sent),
       log: keyedLog(logTo),
-      metrics: memoryMetrics(),
+      metrics: memoryMetrics(metrics),
     });
   c = await build(WEBHOOK_KEY, log);
   weak = await build(WEAK_KEY, weakLog);

@@ -11,8 +11,6 @@ import { randomUUID } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SecretsManagerClient, type GetSecretValueCommandInput, type GetSecretValueCommandOutput } from '@aws-sdk/client-secrets-manager';
-import { SQSClient, type SendMessageBatchCommandInput, type SendMessageBatchCommandOutput } from '@aws-sdk/client-sqs';
 import { startEmulator, DEFAULT_ID, DEFAULT_TOKEN, type RunningEmulator } from '../../emulator/index.ts';
 import { createTableIfMissing } from '../../functions/state/table-design.ts';
 import { createContainer, type Container } from '../../functions/runtime/composition-root.ts';
@@ -22,9 +20,10 @@ import { dispatch } from '../../functions/handlers/index.handler.ts';
 import { RUN_EVENT_DETAIL_TYPE, RUN_EVENT_SOURCE } from '../../functions/notify/run-event-names.ts';
 import { localDynamoClient, uniqueTableName } from '../helpers/dynamo.ts';
 import { memoryLog } from '../helpers/sync-harness.ts';
+import { LOCAL_AWS_CREDENTIALS, localSecretsClient, localSqsClient } from '../helpers/aws-local.ts';
 
 const OPS_ORG = '5a5b5c5d5e5f606162636465';
-const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'example' };
+const CREDENTIALS = LOCAL_AWS_CREDENTIALS;
 const LAMBDA_CONTEXT = { getRemainingTimeInMillis: () => 120_000 };
 const EMAIL_PATTERN = /[^\s"@]+@[^\s"@]+\.[a-z]{2,}/i;
 const DETAIL_KEYS = ['stage', 'runId', 'target', 'trigger', 'mode', 'complete', 'planned', 'done', 'failed', 'skipped', 'blocked', 'errorCode', 'approveCommand'];
@@ -46,32 +45,6 @@ let c: Container;
 let endpointMode: 'accept' | 'fail' = 'accept';
 const calls: PutEventsCall[] = [];
 const log = memoryLog();
-
-function secretsClient(values: Record<string, string>): SecretsManagerClient {
-  const client = new SecretsManagerClient({ region: 'eu-central-1', credentials: CREDENTIALS });
-  client.middlewareStack.add(
-    () => async (args) => {
-      const id = (args.input as GetSecretValueCommandInput).SecretId ?? '';
-      const output: GetSecretValueCommandOutput = { $metadata: {}, SecretString: values[id] };
-      return { output, response: {} };
-    },
-    { step: 'initialize', name: 'secretsLocally' },
-  );
-  return client;
-}
-
-function sqsClient(): SQSClient {
-  const client = new SQSClient({ region: 'eu-central-1', credentials: CREDENTIALS });
-  client.middlewareStack.add(
-    () => async (args) => {
-      const input = args.input as SendMessageBatchCommandInput;
-      const output: SendMessageBatchCommandOutput = { $metadata: {}, Failed: [], Successful: (input.Entries ?? []).map((e) => ({ Id: e.Id!, MessageId: randomUUID(), MD5OfMessageBody: '' })) };
-      return { output, response: {} };
-    },
-    { step: 'initialize', name: 'sqsLocally' },
-  );
-  return client;
-}
 
 const noMetrics: MetricsSink = { addMetric: () => undefined, publishStoredMetrics: () => undefined };
 
@@ -125,8 +98,8 @@ beforeAll(async () => {
   const { port } = eventBridge.address() as AddressInfo;
   c = await createContainer(env, {
     dynamoClient: dynamo,
-    secretsClient: secretsClient({ [env.LOSANT_TOKEN_SECRET_ARN]: DEFAULT_TOKEN, [env.WEBHOOK_SECRET_ARN]: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }),
-    sqsClient: sqsClient(),
+    secretsClient: localSecretsClient({ [env.LOSANT_TOKEN_SECRET_ARN]: DEFAULT_TOKEN, [env.WEBHOOK_SECRET_ARN]: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }),
+    sqsClient: localSqsClient(),
     eventBridgeClient: new EventBridgeClient({ endpoint: `http://127.0.0.1:${port}`, region: 'eu-central-1', credentials: CREDENTIALS, maxAttempts: 1 }),
     log: keyedLog(log),
     metrics: noMetrics,

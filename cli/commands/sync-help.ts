@@ -36,8 +36,15 @@ export function syncHelp(verb: 'plan' | 'apply' | 'approve'): string {
         ? `Examples:
   invite-sync apply --config sync.json --roster roster.csv
   invite-sync apply --plan plan.json`
-        : `Example:
-  invite-sync approve --run r-20300101T000000-1a2b3c4d`;
-  const env = verb === 'approve' ? ENV.replace('(required for plan and apply)', '(not needed by approve)') : ENV;
+        : `Examples:
+  invite-sync approve --run r-20300101T000000-1a2b3c4d
+  invite-sync approve --stage prod --run r-20300101T000000-1a2b3c4d   # the deployed stage: approves and queues at once`;
+  const env =
+    verb === 'approve'
+      ? ENV.replace('(required for plan and apply)', '(not needed by approve)').replace(
+          '\n  INVITE_SYNC_LOG_LEVEL',
+          '\n  RECONCILE_QUEUE_URL     the reconcile queue: approved targets are queued at once (--stage: the stack\'s queue)\n  INVITE_SYNC_LOG_LEVEL',
+        )
+      : ENV;
   return `\n${required}\n\n${env}\n\n${EXITS}\n\n${examples}\n`;
 }

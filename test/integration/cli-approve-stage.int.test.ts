@@ -182,6 +182,18 @@ describe('Command: invite-sync approve --stage', () => {
   });
 });
 
+describe('Command: invite-sync approve --help', () => {
+  it('lists --stage and RECONCILE_QUEUE_URL', async () => {
+    // Act
+    const r = await runCli(['approve', '--help'], {});
+
+    // Assess
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/--stage <name>\s+work against deployed stage <name>/);
+    expect(r.stdout).toMatch(/RECONCILE_QUEUE_URL\s+the reconcile queue/);
+  });
+});
+
 describe('Command: invite-sync runs --stage / show --stage', () => {
   it('lists and shows the runs of the stage table', async () => {
     // Arrange

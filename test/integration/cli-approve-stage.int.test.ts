@@ -172,6 +172,26 @@ describe('Command: invite-sync approve --stage', () => {
     expect((await approvalItem(OPS, `${run.runId}-ops`))?.runId?.S).toBe(run.runId);
   });
 
+  it('queues the targets of a held empty snapshot it releases, with RECONCILE_QUEUE_URL and no --stage', async () => {
+    // Arrange: a run that held back the empty snapshot s-<runId> of source hr
+    const runId = `r-${randomUUID().slice(0, 8)}`;
+    await store.putBlockedSnapshot('hr', `s-${runId}`, 'emptySnapshot', { runId, occurredAt: iso(Date.now() - 120_000) });
+    const eng = { name: 'eng', ...ENG, desired: 0, pending: 0, members: 0, planned: emptyActionCounts(), done: emptyActionCounts(), failed: 0, skipped: emptySkipCounts(), blocked: 'emptySnapshot' as const, complete: false };
+    await store.putRun({ mode: 'apply', runId, complete: false, trigger: 'webhook', startedAt: iso(Date.now() - 120_000), targets: [eng], held: { source: 'hr', snapshotId: `s-${runId}` } }, 3600);
+    sqsMode = 'accept';
+    sqsCalls.length = 0;
+    stsCalls = 0;
+
+    // Act
+    const r = await runCli(['approve', '--run', runId, '--yes', '--json'], stageEnv());
+
+    // Assess: a local endpoint without --stage is no deployed table: no STS question
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ runId, approved: ['eng'], queued: ['eng'], snapshot: { source: 'hr' } });
+    expect(stsCalls).toBe(0);
+    expect(sqsCalls.map((c) => c.body.Entries.map((e) => JSON.parse(e.MessageBody) as unknown))).toEqual([[{ target: 'eng', reason: `approve ${runId}` }]]);
+  });
+
   it('exits 2 when --stage is given with --state-dir', async () => {
     // Act
     const r = await runCli(['approve', '--stage', 'dev', '--state-dir', '/tmp/x', '--run', 'r-1', '--yes'], stageEnv());

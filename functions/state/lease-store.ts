@@ -103,11 +103,8 @@ export class DynamoLeaseStore implements LeaseStore {
 
   async readLease(target: TargetRef): Promise<LeaseState | null> {
     return this.table.guard('readLease', async () => {
-      const key = keys.lease(target);
-      const out = await this.table.get({ Key: key, ConsistentRead: true });
-      if (!out.Item) return null;
-      const item = this.table.parse(LeaseItemSchema, out.Item, 'lease', key);
-      if (item.owner === undefined) return null;
+      const item = await this.table.getItem(LeaseItemSchema, keys.lease(target), 'lease');
+      if (item?.owner === undefined) return null;
       return {
         owner: item.owner,
         expiresAt: item.leaseExpiresAt ?? 0,
@@ -184,9 +181,7 @@ export class DynamoLeaseStore implements LeaseStore {
     if (err.Item && image.success) {
       return { owner: image.data.owner?.S, seq: Number(image.data.seq?.N ?? 0) };
     }
-    const out = await this.table.get({ Key: key, ConsistentRead: true });
-    if (!out.Item) return null;
-    const item = this.table.parse(LeaseItemSchema, out.Item, 'lease', key);
-    return { owner: item.owner, seq: item.seq };
+    const item = await this.table.getItem(LeaseItemSchema, key, 'lease');
+    return item && { owner: item.owner, seq: item.seq };
   }
 }

@@ -201,8 +201,7 @@ export class DynamoPeopleStore implements PeopleStore {
 
   private async snapshotTime(source: string): Promise<string | undefined> {
     const key = keys.source(source);
-    const out = await this.table.get({ Key: key, ConsistentRead: true });
-    return out.Item ? this.table.parse(SourceItemSchema, out.Item, 'source', key).snapshotAt : undefined;
+    return (await this.table.getItem(SourceItemSchema, key, 'source'))?.snapshotAt;
   }
 
   /** The source's people with this email or this employeeId (what identity resolution needs of them). */

@@ -91,9 +91,8 @@ export class DynamoRunStore implements RunStore {
   async getRun(runId: string): Promise<RunRecord | null> {
     return this.table.guard('getRun', async () => {
       const key = keys.run(runId);
-      const out = await this.table.get({ Key: key, ConsistentRead: true });
-      if (!out.Item) return null;
-      const item = this.table.parse(RunItemSchema, out.Item, 'run', key);
+      const item = await this.table.getItem(RunItemSchema, key, 'run');
+      if (!item) return null;
       return this.table.parse(RunRecordSchema, this.table.parseJson(item.body, 'run', key), 'run body', key);
     });
   }

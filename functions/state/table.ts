@@ -160,6 +160,15 @@ export class StateTable {
     return this.counted('read', () => this.doc.send(new GetCommand({ ...input, ...this.common() })));
   }
 
+  /**
+   * One item by key with a consistent read, checked against its schema; null when absent.
+   * @example const lease = await table.getItem(LeaseItemSchema, keys.lease(target), 'lease')
+   */
+  async getItem<S extends z.ZodType>(schema: S, key: ItemKey, what: string): Promise<z.infer<S> | null> {
+    const out = await this.get({ Key: key, ConsistentRead: true });
+    return out.Item ? this.parse(schema, out.Item, what, key) : null;
+  }
+
   query(input: Omit<QueryCommandInput, 'TableName'>): Promise<QueryCommandOutput> {
     return this.counted('read', () => this.doc.send(new QueryCommand({ ...input, ...this.common() })));
   }

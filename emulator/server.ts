@@ -19,6 +19,8 @@ export interface EmulatorOptions {
   seed?: EmulatorSeed;
   /** delay of every API answer (after its effect), ms; default 0 */
   latencyMs?: number;
+  /** a POST's effect and its answer both wait this long, ms (a client that times out first sees an ambiguous failure); default 0 */
+  postDelayMs?: number;
   /** share of API requests answered 503 before any effect, 0..1; default 0 */
   errorRate?: number;
   /** share of mutating requests (POST/DELETE) that take effect and then lose their answer, 0..1; default 0 */
@@ -178,6 +180,7 @@ function checkFaults(f: EmulatorFaults): void {
  */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
   checkFaults(options);
+  checkRate('postDelayMs', options.postDelayMs, 0, 600_000);
   if (options.port !== undefined && !(Number.isInteger(options.port) && options.port >= 0 && options.port <= 65535)) {
     throw new EmulatorOptionsError(`port must be an integer from 0 to 65535, got ${options.port}`);
   }
@@ -185,6 +188,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     throw new EmulatorOptionsError(`faultSeed must be an integer from 0 to 4294967295, got ${options.faultSeed}`);
   }
   const now = options.now ?? Date.now;
+  const postDelayMs = options.postDelayMs ?? 0;
   const state = new EmulatorState(parseSeed(options.seed ?? {}, 'options.seed'), now);
   const faults = {
     latencyMs: options.latencyMs ?? 0,
@@ -238,6 +242,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       const read = await readJson(req);
       if (!read.ok) return read.outcome;
       body = read.data;
+      // a late effect: the invite appears (and the answer goes) only after the delay, whether the client waits or not
+      if (postDelayMs > 0) await sleep(postDelayMs);
     }
     if (m.route === ROUTE.invites && method === 'GET') {
       const parsed = parseListQuery(params, INVITE_SORT_FIELDS, INVITE_DEFAULTS);

@@ -13,6 +13,8 @@ export interface EmulatorFlags {
   lostResponseRate?: string;
   faultSeed?: string;
   rateLimit?: string;
+  /** a POST's effect and answer both wait this many ms */
+  postDelayMs?: string;
   /** answer without Losant's `_type` / `_links` */
   plainAnswers?: boolean;
 }
@@ -44,6 +46,9 @@ export function parseEmulatorFlags(flags: EmulatorFlags): Omit<EmulatorOptions, 
   if (flags.rateLimit !== undefined) {
     options.rateLimit = number('rate-limit', flags.rateLimit, (n) => n >= 0 && n <= 1_000_000, 'requests per second, a number from 0 (no limit) to 1000000');
   }
+  if (flags.postDelayMs !== undefined) {
+    options.postDelayMs = number('post-delay-ms', flags.postDelayMs, (n) => Number.isInteger(n) && n >= 0 && n <= 600_000, 'whole milliseconds from 0 to 600000');
+  }
   if (flags.plainAnswers) options.plainAnswers = true;
   return options;
 }
@@ -74,6 +79,7 @@ async function run(flags: EmulatorFlags): Promise<void> {
     options.latencyMs ? `latency ${options.latencyMs} ms` : '',
     options.errorRate ? `error rate ${options.errorRate}` : '',
     options.lostResponseRate ? `lost-response rate ${options.lostResponseRate}` : '',
+    options.postDelayMs ? `POST delay ${options.postDelayMs} ms` : '',
     options.rateLimit ? `rate limit ${options.rateLimit}/s per token` : '',
   ].filter(Boolean);
   const shape = options.plainAnswers ? 'plain answers (no _type/_links)' : 'answers with _type and _links';
@@ -101,6 +107,7 @@ export function register(program: Command): void {
     .option('--lost-response-rate <0..1>', 'share of POST/DELETE requests that take effect and then drop the connection')
     .option('--fault-seed <n>', 'seed of the fault PRNG: the same seed replays the same faults')
     .option('--rate-limit <r/s>', 'requests per second per token (token bucket); 0 = no limit')
+    .option('--post-delay-ms <n>', "delay a POST's effect and its answer by this many ms (a late effect after a client timeout)")
     .option('--plain-answers', 'answer without the _type and _links Losant adds to collections and items')
     .action(async (flags: EmulatorFlags) => run(flags));
 }

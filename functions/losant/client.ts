@@ -123,8 +123,9 @@ export class LosantClient implements InviteApi {
   /**
    * POST one invite. A 429 (refused, no effect) is retried after its Retry-After. A 5xx, timeout or
    * dropped connection leaves it unknown whether the invite was created: after the backoff the
-   * email is looked up (findInvite); found → returned with `recovered: true`, not found → POSTed
-   * again within the attempts and the deadline.
+   * email is looked up (findInvite); found → returned with `recovered: true`, not found → fails as
+   * `ambiguous`, never POSTed again (the invite may still appear late: the next run after SETTLE_SECONDS
+   * adopts it if listed, else invites).
    * @example const { invite, recovered } = await api.createInvite(target, { email: 'ann@example.com', role: 'view' });
    */
   async createInvite(target: TargetRef, invite: NewInvite, opts: CallOptions = {}): Promise<CreateInviteResult> {
@@ -147,7 +148,9 @@ export class LosantClient implements InviteApi {
       },
       afterAmbiguous: async (attempt) => {
         const found = await this.findInvite(target, body.email, opts);
-        if (!found) return undefined;
+        if (!found) {
+          throw this.transport.errors.make('ambiguous', spec, attempt, 'no answer to the POST and a lookup did not find the invite; not sent again in this run');
+        }
         this.log.info('losant invite found after an unanswered POST', { route: spec.route, email: maskEmail(body.email), attempt });
         return { invite: found, recovered: true };
       },

@@ -22,7 +22,8 @@ export interface RetryHooks<T> {
   onSuccess(answer: Answer, attempt: number): T | Promise<T>;
   /**
    * After an attempt that may have taken effect (5xx, 408, a timeout or a dropped connection once sent)
-   * and its backoff: a result ends the call (the effect is found), undefined goes on with the next attempt.
+   * and its backoff: a result ends the call (the effect is found), undefined goes on with the next attempt,
+   * a throw ends the call with that error (e.g. `ambiguous`: the effect may still come).
    * Without this hook such an attempt is simply retried.
    */
   afterAmbiguous?(attempt: number): Promise<T | undefined>;

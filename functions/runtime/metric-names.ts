@@ -6,8 +6,11 @@ export const METRICS_NAMESPACE = 'InviteSync';
 /** Powertools service name: the `service` dimension of every metric, and the logger's service. */
 export const SERVICE_NAME = 'invite-sync';
 
-/** The custom metrics one reconcile emits (recordRunMetrics); the dashboard and alarms read them. */
-export const RUN_METRICS = ['InvitesSent', 'InvitesRenewed', 'InvitesFailed', 'RunsBlocked', 'DriftRemaining', 'RunDurationMs'] as const;
+/**
+ * The custom metrics one reconcile emits (recordRunMetrics); the dashboard and alarms read them.
+ * `InvitesAmbiguous`: POSTs left unanswered and not found by lookup (the next run settles them); not in `InvitesFailed`.
+ */
+export const RUN_METRICS = ['InvitesSent', 'InvitesRenewed', 'InvitesFailed', 'InvitesAmbiguous', 'RunsBlocked', 'DriftRemaining', 'RunDurationMs'] as const;
 export type RunMetricName = (typeof RUN_METRICS)[number];
 
 /** Counted when an HR event was stored but its targets could not be queued (they stay dirty for the schedule). */

@@ -3,7 +3,8 @@
 // The only code that changes anything in Losant. Invariants:
 // - every `intent` of the plan is durable before its first POST is sent (a crashed run's remainder is never
 //   braked as a new spike, see reconcileTarget);
-// - a POST is never blindly repeated: the client resolves ambiguous failures by an exact lookup;
+// - a POST is never blindly repeated: the client resolves ambiguous failures by an exact lookup, and one it
+//   cannot resolve fails as `ambiguous` with its intent kept (never POSTed again in the run);
 // - it stops starting work before the deadline and reports what it did not do.
 import type { Action, ActionCounts, ActionKind, LedgerEntry, TargetRef, TargetWarning } from './types.ts';
 import { emptyActionCounts } from './types.ts';
@@ -51,6 +52,8 @@ export interface ApplyResult {
   complete: boolean;
   /** invites found by lookup after a lost answer */
   recovered: number;
+  /** emails whose POST went unanswered and whose invite a lookup did not find: counted in `failed`, intent kept, not POSTed again this run */
+  ambiguous: string[];
   /** resends / deletes skipped (the refused one included) because the token lacks their scope */
   missingScope: number;
   /** one `missingScope` warning per scope refused in this call */
@@ -78,6 +81,7 @@ export async function applyActions(actions: Action[], ctx: ApplyContext): Promis
   const done = emptyActionCounts();
   let failed = 0;
   let recovered = 0;
+  const ambiguous: string[] = [];
   let missingScope = 0;
   const missingScopes = ctx.missingScopes ?? new Set<string>();
   const warnings: TargetWarning[] = [];
@@ -168,6 +172,8 @@ export async function applyActions(actions: Action[], ctx: ApplyContext): Promis
         } else {
           ctx.onOutcome?.(action, 'failed', isApiError(err) ? `${err.kind}: ${err.message}` : (err as Error).message);
           failed++;
+          // the intent stays: the next run after SETTLE_SECONDS adopts the invite if it appeared, else invites
+          if (isApiError(err) && err.kind === 'ambiguous' && action.kind === 'invite') ambiguous.push(action.email);
           ctx.log.warn('action failed', {
             kind: action.kind,
             email: maskEmail(action.email),
@@ -208,6 +214,7 @@ export async function applyActions(actions: Action[], ctx: ApplyContext): Promis
     failed,
     notStarted,
     recovered,
+    ambiguous,
     missingScope,
     warnings,
     complete: notStarted === 0 && !deadlineHit && fatal === undefined,

@@ -10,6 +10,7 @@ export type ApiFailureKind =
   | 'server' // 5xx that outlived the retry budget
   | 'network' // connection refused / dropped / timed out, retries exhausted
   | 'deadline' // the caller's deadline came before an answer
+  | 'ambiguous' // a POST whose answer was lost and whose effect a lookup did not find (yet): not repeated in this run
   | 'invalidResponse'; // an answer that does not match the published schema
 
 export class ApiError extends Error {

@@ -227,6 +227,7 @@ export async function reconcileTarget(deps: SyncDeps, config: SyncSettings, targ
       });
       addCounts(report.done, result.done);
       report.failed += result.failed;
+      if (result.ambiguous.length) report.failures = [...(report.failures ?? []), ...result.ambiguous.map((email) => ({ email, reason: 'ambiguous' as const }))];
       missingScopeSkips += result.missingScope;
       report.skipped = { ...report.skipped, missingScope: missingScopeSkips };
       if (result.warnings.length) report.warnings = [...(report.warnings ?? []), ...result.warnings];

@@ -227,6 +227,12 @@ export interface TargetWarning {
   scope: string;
 }
 
+/** One failed action's email and why, when the reason matters to the next run. */
+export interface TargetFailure {
+  email: string;
+  reason: 'ambiguous';
+}
+
 /** Result of reconciling one target, as the CLI's --json shows it. */
 export interface TargetReport {
   name: string;
@@ -238,6 +244,8 @@ export interface TargetReport {
   planned: ActionCounts;
   done: ActionCounts;
   failed: number;
+  /** emails among `failed` with why; `ambiguous`: the POST went unanswered and the invite was not found (yet) */
+  failures?: TargetFailure[];
   skipped: SkipCounts;
   blocked: BlockCode | null;
   complete: boolean;

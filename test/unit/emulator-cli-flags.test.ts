@@ -15,6 +15,14 @@ describe('Function: parseEmulatorFlags', () => {
     expect(parseEmulatorFlags({ port: '0', host: '127.0.0.1' })).not.toHaveProperty('plainAnswers');
   });
 
+  it('returns postDelayMs from --post-delay-ms', () => {
+    // Act
+    const options = parseEmulatorFlags({ port: '0', host: '127.0.0.1', postDelayMs: '12000' });
+
+    // Assess
+    expect(options).toEqual({ port: 0, host: '127.0.0.1', postDelayMs: 12000 });
+  });
+
   it('returns only port and host when no fault flag is given', () => {
     expect(parseEmulatorFlags({ port: '0', host: '127.0.0.1' })).toEqual({ port: 0, host: '127.0.0.1' });
   });
@@ -29,6 +37,8 @@ describe('Function: parseEmulatorFlags', () => {
     [{ lostResponseRate: 'half' }, '--lost-response-rate'],
     [{ faultSeed: '-3' }, '--fault-seed'],
     [{ rateLimit: '-1' }, '--rate-limit'],
+    [{ postDelayMs: '-5' }, '--post-delay-ms'],
+    [{ postDelayMs: 'soon' }, '--post-delay-ms'],
   ])('throws CliError (exit 2) naming the flag for %j', (bad, flag) => {
     // Act
     let caught: unknown;

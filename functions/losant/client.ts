@@ -123,9 +123,10 @@ export class LosantClient implements InviteApi {
   /**
    * POST one invite. A 429 (refused, no effect) is retried after its Retry-After. A 5xx, timeout or
    * dropped connection leaves it unknown whether the invite was created: after the backoff the
-   * email is looked up (findInvite); found → returned with `recovered: true`, not found → fails as
-   * `ambiguous`, never POSTed again (the invite may still appear late: the next run after SETTLE_SECONDS
-   * adopts it if listed, else invites).
+   * email is looked up (findInvite); found → returned with `recovered: true`; not found after a 503
+   * (the server did not take the request) → POSTed again within the attempts and the deadline; not
+   * found after anything else → fails as `ambiguous`, never POSTed again (the invite may still appear
+   * late: the next run after SETTLE_SECONDS adopts it if listed, else invites).
    * @example const { invite, recovered } = await api.createInvite(target, { email: 'ann@example.com', role: 'view' });
    */
   async createInvite(target: TargetRef, invite: NewInvite, opts: CallOptions = {}): Promise<CreateInviteResult> {
@@ -146,8 +147,9 @@ export class LosantClient implements InviteApi {
         if (looked) return { invite: looked, recovered: false };
         throw this.transport.errors.make('invalidResponse', spec, attempt, 'the answer does not list the new invite and a lookup did not find it', { status: answer.status });
       },
-      afterAmbiguous: async (attempt) => {
+      afterAmbiguous: async (attempt, failure) => {
         const found = await this.findInvite(target, body.email, opts);
+        if (!found && failure.status === 503) return undefined;
         if (!found) {
           throw this.transport.errors.make('ambiguous', spec, attempt, 'no answer to the POST and a lookup did not find the invite; not sent again in this run');
         }

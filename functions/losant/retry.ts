@@ -26,7 +26,7 @@ export interface RetryHooks<T> {
    * a throw ends the call with that error (e.g. `ambiguous`: the effect may still come).
    * Without this hook such an attempt is simply retried.
    */
-  afterAmbiguous?(attempt: number): Promise<T | undefined>;
+  afterAmbiguous?(attempt: number, failure: LosantApiError): Promise<T | undefined>;
   /** a 404 after an ambiguous attempt means that attempt took effect (e.g. DELETE): the call's result */
   notFoundAfterAmbiguous?(): T;
 }
@@ -99,7 +99,7 @@ export class Retrier {
       if (last && !lookUp) throw failure;
       await this.backoff(transport, spec, outcome, attempt, call, failure);
       if (lookUp) {
-        const found = await hooks.afterAmbiguous?.(attempt);
+        const found = await hooks.afterAmbiguous?.(attempt, failure);
         if (found !== undefined) return found;
       }
       if (last) throw failure;

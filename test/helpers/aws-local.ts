@@ -47,3 +47,17 @@ export function memoryMetrics(published: Record<string, number>[]): MetricsSink 
     },
   };
 }
+
+/** The environment the Lambda composition root reads, for a table, an emulator and a task root holding the sync config. */
+export function lambdaEnv(table: string, losantUrl: string, taskRoot: string, extra: Record<string, string> = {}) {
+  return {
+    ...extra,
+    STAGE: 'test',
+    STATE_TABLE: table,
+    LOSANT_API_URL: losantUrl,
+    LOSANT_TOKEN_SECRET_ARN: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:LosantToken',
+    WEBHOOK_SECRET_ARN: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:WebhookSecret',
+    RECONCILE_QUEUE_URL: 'https://sqs.eu-central-1.amazonaws.com/123456789012/reconcile',
+    LAMBDA_TASK_ROOT: taskRoot,
+  };
+}

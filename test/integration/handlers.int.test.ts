@@ -19,7 +19,7 @@ import type { JsonResult } from '../../functions/handlers/http.ts';
 import type { HrEventResult } from '../../functions/handlers/hr-event.handler.ts';
 import { localDynamoClient, uniqueTableName } from '../helpers/dynamo.ts';
 import { memoryLog } from '../helpers/sync-harness.ts';
-import { localSecretsClient, localSqsClient, memoryMetrics } from '../helpers/aws-local.ts';
+import { localSecretsClient, localSqsClient, memoryMetrics, lambdaEnv } from '../helpers/aws-local.ts';
 
 const OPS_ORG = '5a5b5c5d5e5f606162636465';
 const WEBHOOK_KEY = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
@@ -57,15 +57,7 @@ beforeAll(async () => {
       ],
     }),
   );
-  const env = {
-    STAGE: 'test',
-    STATE_TABLE: table,
-    LOSANT_API_URL: emulator.url,
-    LOSANT_TOKEN_SECRET_ARN: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:LosantToken',
-    WEBHOOK_SECRET_ARN: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:WebhookSecret',
-    RECONCILE_QUEUE_URL: 'https://sqs.eu-central-1.amazonaws.com/123456789012/reconcile',
-    LAMBDA_TASK_ROOT: taskRoot,
-  };
+  const env = lambdaEnv(table, emulator.url, taskRoot);
   c = await createContainer(env, {
     dynamoClient: dynamo,
     secretsClient: localSecretsClient({ [env.LOSANT_TOKEN_SECRET_ARN]: DEFAULT_TOKEN, [env.WEBHOOK_SECRET_ARN]: WEBHOOK_KEY }),

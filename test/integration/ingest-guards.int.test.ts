@@ -19,7 +19,7 @@ import type { JsonResult } from '../../functions/handlers/http.ts';
 import { dynamoEndpoint, localDynamoClient, uniqueTableName } from '../helpers/dynamo.ts';
 import { runCli } from '../helpers/cli.ts';
 import { memoryLog } from '../helpers/sync-harness.ts';
-import { localSecretsClient, localSqsClient, memoryMetrics } from '../helpers/aws-local.ts';
+import { localSecretsClient, localSqsClient, memoryMetrics, lambdaEnv } from '../helpers/aws-local.ts';
 
 const WEBHOOK_KEY = `whsec_${Buffer.from('a-webhook-key-of-thirty-two-byte').toString('base64')}`;
 /** 16 bytes: what a hurried operator pastes; Standard Webhooks asks for 24 to 64 */
@@ -59,15 +59,7 @@ beforeAll(async () => {
     join(taskRoot, 'sync-config.json'),
     JSON.stringify({ targets: [{ name: 'eng', instanceId: DEFAULT_ID, orgId: DEFAULT_ID, rules: [{ when: { department: 'Engineering' }, role: 'edit' }] }] }),
   );
-  const env = {
-    STAGE: 'test',
-    STATE_TABLE: table,
-    LOSANT_API_URL: emulator.url,
-    LOSANT_TOKEN_SECRET_ARN: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:LosantToken',
-    WEBHOOK_SECRET_ARN: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:WebhookSecret',
-    RECONCILE_QUEUE_URL: 'https://sqs.eu-central-1.amazonaws.com/123456789012/reconcile',
-    LAMBDA_TASK_ROOT: taskRoot,
-  };
+  const env = lambdaEnv(table, emulator.url, taskRoot);
   const build = (key: string, logTo: ReturnType<typeof memoryLog>) =>
     createContainer(env, {
       dynamoClient: dynamo,

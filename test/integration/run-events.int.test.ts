@@ -20,7 +20,7 @@ import { dispatch } from '../../functions/handlers/index.handler.ts';
 import { RUN_EVENT_DETAIL_TYPE, RUN_EVENT_SOURCE } from '../../functions/notify/run-event-names.ts';
 import { localDynamoClient, uniqueTableName } from '../helpers/dynamo.ts';
 import { memoryLog } from '../helpers/sync-harness.ts';
-import { LOCAL_AWS_CREDENTIALS, localSecretsClient, localSqsClient } from '../helpers/aws-local.ts';
+import { LOCAL_AWS_CREDENTIALS, localSecretsClient, localSqsClient, lambdaEnv } from '../helpers/aws-local.ts';
 
 const OPS_ORG = '5a5b5c5d5e5f606162636465';
 const CREDENTIALS = LOCAL_AWS_CREDENTIALS;
@@ -85,16 +85,7 @@ beforeAll(async () => {
       limits: { maxChangesPerRun: 2 },
     }),
   );
-  const env = {
-    STAGE: 'test',
-    STATE_TABLE: table,
-    LOSANT_API_URL: emulator.url,
-    LOSANT_TOKEN_SECRET_ARN: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:LosantToken',
-    WEBHOOK_SECRET_ARN: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:WebhookSecret',
-    RECONCILE_QUEUE_URL: 'https://sqs.eu-central-1.amazonaws.com/123456789012/reconcile',
-    RUN_EVENT_BUS: 'default',
-    LAMBDA_TASK_ROOT: taskRoot,
-  };
+  const env = lambdaEnv(table, emulator.url, taskRoot, { RUN_EVENT_BUS: 'default' });
   const { port } = eventBridge.address() as AddressInfo;
   c = await createContainer(env, {
     dynamoClient: dynamo,

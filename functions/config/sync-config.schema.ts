@@ -5,6 +5,7 @@ import { DEFAULT_MAX_ANSWER_BYTES } from '../losant/answers.ts';
 import { InputError } from '../sync/errors.ts';
 import { parseWith } from '../sync/parse-with.ts';
 import { isReservedName, RESERVED_NAME_MESSAGE } from '../sync/people.ts';
+import { SourcesSchema } from '../sync/sources.ts';
 
 const HEX24 = /^[A-Fa-f\d]{24}$/;
 
@@ -121,6 +122,7 @@ export const SyncConfigSchema = z
       })
       .describe('the organizations to keep in step (names and orgs unique)'),
     policy: PolicySchema.default(PolicySchema.parse({})),
+    sources: SourcesSchema,
     // default before the transform, so the JSON Schema (input view) shows it
     limits: LimitsInputSchema.default({ maxChangesPerRun: DEFAULT_MAX_CHANGES_PER_RUN, ...LimitsInputSchema.parse({}) }).transform(toLimits),
     concurrency: z.number().int().min(1).max(256).default(16).describe('Losant requests in flight at once'),
@@ -128,6 +130,14 @@ export const SyncConfigSchema = z
     mode: z.enum(['apply', 'plan']).default('apply').describe('`plan` computes and reports, never changes Losant'),
   })
   .strict()
+  .superRefine((c, ctx) => {
+    const names = new Set(c.targets.map((t) => t.name));
+    for (const [source, settings] of Object.entries(c.sources)) {
+      settings.targets?.forEach((t, i) => {
+        if (!names.has(t)) ctx.addIssue({ code: 'custom', path: ['sources', source, 'targets', i], message: `no target is named "${t}"` });
+      });
+    }
+  })
   .meta({ title: 'invite-sync config', description: 'Which Losant organizations to keep in step with the HR roster, and how.' });
 
 export type SyncConfig = z.infer<typeof SyncConfigSchema>;

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { HrPersonSchema } from './people.ts';
 import { listConflicts } from './identity.ts';
 import { parseWith } from './parse-with.ts';
+import { SOURCE_NAME, SOURCE_NAME_MESSAGE } from './sources.ts';
 
 export const HR_EVENT_TYPES = ['person.upserted', 'person.terminated', 'roster.snapshot'] as const;
 export type HrEventType = (typeof HR_EVENT_TYPES)[number];
@@ -11,7 +12,7 @@ export type HrEventType = (typeof HR_EVENT_TYPES)[number];
 export const MAX_PEOPLE_PER_EVENT = 10_000;
 export const MAX_SNAPSHOT_PARTS = 1_000;
 
-const SOURCE = /^[A-Za-z0-9._-]{1,64}$/;
+const SOURCE = SOURCE_NAME;
 const SNAPSHOT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 const BaseShape = {
@@ -26,7 +27,7 @@ const BaseShape = {
       ctx.addIssue({ code: 'custom', message: 'must be an ISO date-time with a time zone', input: s });
       return z.NEVER;
     }),
-  source: z.string().regex(SOURCE, 'must be 1-64 characters of A-Z a-z 0-9 . _ -').default('default'),
+  source: z.string().regex(SOURCE, SOURCE_NAME_MESSAGE).default('default'),
 };
 
 const partError = `must be a whole number from 1 to ${MAX_SNAPSHOT_PARTS}`;

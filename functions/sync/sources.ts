@@ -1,0 +1,82 @@
+// sync config `sources` --> SourcePolicy: the one place that says which channel may feed a source and which targets it may feed.
+import { z } from 'zod';
+
+/** A source name: 1-64 characters of A-Z a-z 0-9 . _ - (events, roster files, SCIM tokens, drop folders). */
+export const SOURCE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+export const SOURCE_NAME_MESSAGE = 'must be 1-64 characters of A-Z a-z 0-9 . _ -';
+
+/** The channels people can arrive by. */
+export const CHANNELS = ['webhook', 'event', 'scim', 's3', 'cli'] as const;
+export type Channel = (typeof CHANNELS)[number];
+
+/** Channels a source not named in `sources` (or without `via`) accepts: every one but file drops, which are opted into. */
+export const DEFAULT_VIA: readonly Channel[] = ['webhook', 'event', 'scim', 'cli'];
+
+export const SourceSettingsSchema = z
+  .object({
+    via: z
+      .array(z.enum(CHANNELS))
+      .min(1)
+      .optional()
+      .describe('channels that may feed this source (default: webhook, event, scim, cli; `s3` file drops are opted into here)'),
+    targets: z.array(z.string().min(1)).min(1).optional().describe('names of the targets this source may feed (default: all)'),
+    maxSilenceHours: z
+      .number()
+      .positive()
+      .max(24 * 366)
+      .optional()
+      .describe('when nothing arrived from this source for this long, the SourceSilent metric and alarm fire'),
+    maxChangeFraction: z
+      .number()
+      .min(0)
+      .max(1000)
+      .optional()
+      .describe("a snapshot that changes more than this fraction of the source's active people is held (sourceChangeFraction, approvable)"),
+    trustUploadTime: z
+      .boolean()
+      .default(false)
+      .describe("file drops without an occurred-at take the object's upload time (LastModified) instead of being blocked staleSnapshot"),
+  })
+  .strict()
+  .describe('one HR source: how it may arrive, what it may feed, and how its health is watched');
+
+export type SourceSettings = z.output<typeof SourceSettingsSchema>;
+
+export const SourcesSchema = z
+  .record(z.string().regex(SOURCE_NAME, SOURCE_NAME_MESSAGE), SourceSettingsSchema)
+  .default({})
+  .describe('settings per source name; a source not listed gets the defaults');
+
+/** What the domain reads about one source. */
+export interface SourcePolicy {
+  name: string;
+  via: readonly Channel[];
+  /** undefined: every target */
+  targets?: readonly string[];
+  maxSilenceHours?: number;
+  maxChangeFraction?: number;
+  trustUploadTime: boolean;
+}
+
+/** The policy of `name` under `sources` (defaults for a source not listed). */
+export function sourcePolicy(sources: Readonly<Record<string, SourceSettings>> | undefined, name: string): SourcePolicy {
+  const s = sources !== undefined && Object.hasOwn(sources, name) ? sources[name] : undefined;
+  return {
+    name,
+    via: s?.via ?? DEFAULT_VIA,
+    ...(s?.targets ? { targets: s.targets } : {}),
+    ...(s?.maxSilenceHours !== undefined ? { maxSilenceHours: s.maxSilenceHours } : {}),
+    ...(s?.maxChangeFraction !== undefined ? { maxChangeFraction: s.maxChangeFraction } : {}),
+    trustUploadTime: s?.trustUploadTime ?? false,
+  };
+}
+
+/** May `channel` feed this source? */
+export function acceptsChannel(policy: SourcePolicy, channel: Channel): boolean {
+  return policy.via.includes(channel);
+}
+
+/** May people of this source be invited to `targetName`? */
+export function feedsTarget(policy: SourcePolicy, targetName: string): boolean {
+  return policy.targets === undefined || policy.targets.includes(targetName);
+}

@@ -266,7 +266,7 @@ async function execute(
     const ingested = await ingestHrEvent(
       deps,
       { id: `cli-${runId}`, type: 'roster.snapshot', occurredAt: new Date(now).toISOString(), source: inputs.source, people: roster },
-      { targets: config.targets, force: inputs.force, runId, trigger: 'cli' },
+      { targets: config.targets, force: inputs.force, runId, trigger: 'cli', channel: 'cli', maxSnapshotAgeHours: config.limits.maxSnapshotAgeHours, sources: config.sources },
     );
     // an empty roster is held back with this run's record: approve --run <runId> stores it
     if (ingested.run) return { mode, runId, complete: false, targets: ingested.run.targets };

@@ -29,7 +29,8 @@ export interface IngestAndQueueResult extends IngestResult {
  * An event the ingest refuses throws `InputError` (the caller answers 400 / `invalid` and counts it).
  */
 export async function ingestAndQueue(deps: IngestDeps, event: HrEvent, via: 'webhook' | 'event'): Promise<IngestAndQueueResult> {
-  const result = await ingestHrEvent(deps, event, { targets: deps.config.targets, trigger: via });
+  const { targets, limits, sources } = deps.config;
+  const result = await ingestHrEvent(deps, event, { targets, trigger: via, channel: via, maxSnapshotAgeHours: limits.maxSnapshotAgeHours, sources });
   // a held empty snapshot is a blocked run: counted in RunsBlocked like a braked reconcile
   if (result.run) recordRunMetrics(deps.metrics, result.run, 0);
   if (result.touched.length === 0) return { ...result, queued: false };

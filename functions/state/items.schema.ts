@@ -164,7 +164,9 @@ export const RunRecordSchema = z.object({
   trigger: z.enum(['cli', 'webhook', 'event', 'schedule', 'queue', 'demo']),
   startedAt: z.string(),
   finishedAt: z.string().optional(),
-  held: z.object({ source: z.string(), snapshotId: z.string() }).optional(),
+  held: z
+    .object({ source: z.string(), snapshotId: z.string(), code: z.enum(BLOCK_CODES).optional(), occurredAt: z.string().optional(), people: z.number().optional() })
+    .optional(),
 }) satisfies z.ZodType<RunRecord>;
 
 /** pk `BLOCKED#<source>`, sk `<snapshotId>`; runId, occurredAt and eventId are absent on items the landed version wrote */
@@ -175,4 +177,5 @@ export const BlockedItemSchema = ItemKeySchema.extend({
   runId: z.string().optional(),
   occurredAt: z.string().optional(),
   eventId: z.string().optional(),
+  people: z.number().optional(),
 });

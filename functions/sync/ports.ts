@@ -90,8 +90,8 @@ export interface RunRecord extends RunReport {
   trigger: 'cli' | 'webhook' | 'event' | 'schedule' | 'queue' | 'demo';
   startedAt: string;
   finishedAt?: string;
-  /** the empty snapshot this run holds back (brake `emptySnapshot`): `approve --run` stores it */
-  held?: { source: string; snapshotId: string };
+  /** the snapshot this run holds back (`emptySnapshot`, `staleSnapshot`, `sourceChangeFraction`): `approve --run` stores it */
+  held?: { source: string; snapshotId: string; code?: BlockCode; occurredAt?: string; people?: number };
 }
 
 /** An empty snapshot held back before storage (item `BLOCKED#<source>`, sk `<snapshotId>`). */
@@ -104,6 +104,16 @@ export interface HeldSnapshot {
   /** the snapshot's own occurredAt: what it is stored with when approved */
   occurredAt?: string;
   eventId?: string;
+  /** how many people it holds (stored as snapshot parts under `heldPartsId(snapshotId)`); absent or 0: an empty snapshot */
+  people?: number;
+}
+
+/** What a snapshot would change in its source, without writing (the `sourceChangeFraction` hold). */
+export interface ReplacePreview {
+  /** people it would upsert with a change, plus people it would mark left */
+  changes: number;
+  /** the source's stored people that have not left */
+  active: number;
 }
 
 /** A delivery as deduped: the HR event's `id` within its `source` (two HR sources may reuse an id). */
@@ -131,8 +141,10 @@ export interface PeopleStore {
    * stored people the list lacks are marked `leftSource`. Each write is conditional on lastEventAt < occurredAt.
    */
   replaceSource(source: string, people: Person[], occurredAt: string): Promise<ReplaceSourceResult>;
-  /** stores one part of a multi-part snapshot (idempotent per part number); `InputError` outside 1..parts */
-  putSnapshotPart(source: string, snapshotId: string, part: number, parts: number, people: Person[]): Promise<SnapshotPartResult>;
+  /** stores one part of a multi-part snapshot (idempotent per part number); `InputError` outside 1..parts. Kept `ttlSeconds` (default 2 days) */
+  putSnapshotPart(source: string, snapshotId: string, part: number, parts: number, people: Person[], ttlSeconds?: number): Promise<SnapshotPartResult>;
+  /** what `replaceSource(source, people, occurredAt)` would change now (a read; nothing is written) */
+  previewReplaceSource?(source: string, people: Person[], occurredAt: string): Promise<ReplacePreview>;
   /** all people of a complete snapshot, parts in order; `StateError` when a part is missing */
   readSnapshot(source: string, snapshotId: string): Promise<Person[]>;
   deleteSnapshot(source: string, snapshotId: string): Promise<void>;
@@ -213,7 +225,7 @@ export interface RunStore {
   /** conditional delete: true once for an approval that exists and has not expired */
   takeApproval(target: TargetRef, planHash: string): Promise<boolean>;
   /** records an empty snapshot that was held back (brake `emptySnapshot`), kept 30 days */
-  putBlockedSnapshot?(source: string, snapshotId: string, code: BlockCode, held?: Pick<HeldSnapshot, 'runId' | 'occurredAt' | 'eventId'>): Promise<void>;
+  putBlockedSnapshot?(source: string, snapshotId: string, code: BlockCode, held?: Pick<HeldSnapshot, 'runId' | 'occurredAt' | 'eventId' | 'people'>): Promise<void>;
   /** removes a held snapshot and returns it (conditional: once); null when there is none (released or expired) */
   takeBlockedSnapshot?(source: string, snapshotId: string): Promise<HeldSnapshot | null>;
 }

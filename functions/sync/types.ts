@@ -1,4 +1,5 @@
 // Domain vocabulary shared by every layer. Pure types and constants: no I/O here.
+import type { SourceSettings } from './sources.ts';
 
 /** Roles an org invite or member can have (orgInvitePost.json `role`). */
 export const ORG_ROLES = ['admin', 'edit', 'collaborate', 'view', 'none'] as const;
@@ -200,6 +201,8 @@ export interface SyncSettings {
   concurrency: number;
   /** how long one run holds a target's lease */
   leaseSeconds: number;
+  /** the `sources` map (sync/sources.ts): which targets each source feeds; absent: every source feeds every target */
+  sources?: Readonly<Record<string, SourceSettings>>;
 }
 
 /** A target once its plan has run, as `plan`/`apply` show it (the `steadyState` of `--json`). */

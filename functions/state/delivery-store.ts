@@ -1,9 +1,10 @@
 // ingest --> DeliveryStore port --> DynamoDeliveryStore --> StateTable
 // Item: delivery (pk `DELIVERY#<id>`, sk `<source>`, expiresAt); a delivery past its expiresAt counts as absent.
 // Versions that deduped on the id alone wrote sk `-`: such an item counts for every source until it expires (7 days).
-import type { DeliveryRef, DeliveryStore } from '../sync/ports.ts';
-import { DeliveryItemSchema } from './items.schema.ts';
-import { SINGLETON_SK, keys } from './keys.ts';
+// Item: last delivery (pk `DELIVERED`, sk `<source>`, at): the newest arrival time per source (the source watch).
+import type { DeliveryRef, DeliveryStore, SourceDelivery } from '../sync/ports.ts';
+import { DeliveryItemSchema, SourceDeliveryItemSchema } from './items.schema.ts';
+import { DELIVERED_PK, SINGLETON_SK, keys } from './keys.ts';
 import { conditional } from './table.ts';
 import type { StateTable } from './table.ts';
 
@@ -47,6 +48,33 @@ export class DynamoDeliveryStore implements DeliveryStore {
           ExpressionAttributeValues: { ':now': now },
         }),
       );
+    });
+  }
+
+  async noteSourceDelivery(source: string, at: string): Promise<void> {
+    return this.table.guard('noteSourceDelivery', async () => {
+      // a later time wins; a delivery noted out of order (an earlier time) changes nothing
+      await conditional(() =>
+        this.table.update({
+          Key: keys.sourceDelivery(source),
+          UpdateExpression: 'SET #at = :at',
+          ConditionExpression: 'attribute_not_exists(#at) OR #at < :at',
+          ExpressionAttributeNames: { '#at': 'at' },
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      );
+    });
+  }
+
+  async listSourceDeliveries(): Promise<SourceDelivery[]> {
+    return this.table.guard('listSourceDeliveries', async () => {
+      const items = await this.table.queryAll({
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': 'pk' },
+        ExpressionAttributeValues: { ':pk': DELIVERED_PK },
+        ConsistentRead: true,
+      });
+      return items.map((raw) => this.table.parse(SourceDeliveryItemSchema, raw, 'last delivery', raw)).map((item) => ({ source: item.sk, lastDeliveryAt: item.at }));
     });
   }
 }

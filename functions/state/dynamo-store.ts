@@ -10,7 +10,7 @@
 //
 // Shared: table.ts (counted calls, guard, parse), keys.ts (the item model), store-rules.ts (what every
 // implementation, this one and test/helpers/memory-store.ts, decides alike).
-import type { AcquireLeaseOptions, DeliveryRef, EventOutcome, HeldSnapshot, Lease, LeaseEnds, LeaseState, ReplacePreview, ReplaceSourceResult, RunAction, RunRecord, SnapshotPartResult, StateStore } from '../sync/ports.ts';
+import type { AcquireLeaseOptions, DeliveryRef, EventOutcome, HeldSnapshot, Lease, LeaseEnds, LeaseState, ReplacePreview, ReplaceSourceResult, RunAction, RunRecord, SnapshotPartResult, SourceDelivery, StateStore } from '../sync/ports.ts';
 import type { BlockCode, LedgerEntry, Person, StoredPerson, TargetRef } from '../sync/types.ts';
 import { DynamoDeliveryStore } from './delivery-store.ts';
 import { DynamoLeaseStore } from './lease-store.ts';
@@ -64,6 +64,12 @@ export class DynamoStateStore implements StateStore {
   }
   recordDelivery(delivery: DeliveryRef, ttlSeconds: number): Promise<boolean> {
     return this.deliveries.recordDelivery(delivery, ttlSeconds);
+  }
+  noteSourceDelivery(source: string, at: string): Promise<void> {
+    return this.deliveries.noteSourceDelivery(source, at);
+  }
+  listSourceDeliveries(): Promise<SourceDelivery[]> {
+    return this.deliveries.listSourceDeliveries();
   }
 
   listPeople(): Promise<StoredPerson[]> {

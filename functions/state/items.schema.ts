@@ -38,6 +38,9 @@ export type SourceItem = z.infer<typeof SourceItemSchema>;
 export const DeliveryItemSchema = ItemKeySchema.extend({ expiresAt: z.number() });
 export type DeliveryItem = z.infer<typeof DeliveryItemSchema>;
 
+/** pk `DELIVERED`, sk `<source>`: when the source last delivered anything */
+export const SourceDeliveryItemSchema = ItemKeySchema.extend({ at: z.string() });
+
 /** pk `LEDGER#<instanceId>#<orgId>`, sk `<email>` */
 export const LedgerItemSchema = ItemKeySchema.extend({
   email: z.string(),

@@ -106,6 +106,8 @@ export async function ingestHrEvent(deps: IngestHrEventDeps, event: HrEvent, opt
   const { store } = deps;
   refuseFuture(event, deps.clock.now());
   refuseChannel(event, opts);
+  // the source watch (maxSilenceHours): every accepted delivery counts, duplicates too
+  await store.noteSourceDelivery?.(event.source, new Date(deps.clock.now()).toISOString());
   const delivery = { source: event.source, id: event.id };
   if (await store.hasDelivery(delivery)) return { status: 'duplicate', touched: [] };
 

@@ -122,12 +122,23 @@ export interface DeliveryRef {
   id: string;
 }
 
-/** Dedupe of webhook / event deliveries by `(source, id)`. */
+/** When a source last delivered anything (item `DELIVERED`/`<source>`): what the source watch (`maxSilenceHours`) reads. */
+export interface SourceDelivery {
+  source: string;
+  /** ISO time of the newest delivery (by our clock at arrival; duplicates count) */
+  lastDeliveryAt: string;
+}
+
+/** Dedupe of webhook / event deliveries by `(source, id)`, and each source's last delivery time. */
 export interface DeliveryStore {
   /** true if this delivery was already recorded (and has not expired) */
   hasDelivery(delivery: DeliveryRef): Promise<boolean>;
   /** records the id (conditional: only if absent or expired); false if it was already there */
   recordDelivery(delivery: DeliveryRef, ttlSeconds: number): Promise<boolean>;
+  /** records that `source` delivered at `at` (ISO): one write; an earlier time than the stored one changes nothing */
+  noteSourceDelivery?(source: string, at: string): Promise<void>;
+  /** every source's last delivery (one Query), by source name */
+  listSourceDeliveries?(): Promise<SourceDelivery[]>;
 }
 
 /** The people of every source as HR sent them, and multi-part snapshots until every part arrived. */

@@ -4,7 +4,7 @@
 // decisions from functions/state/store-rules.ts, so both implementations differ only in how they write.
 import { personIdentity } from '../../functions/sync/people.ts';
 import { indexRecords, resolvePersonEvent } from '../../functions/sync/identity.ts';
-import type { AcquireLeaseOptions, DeliveryRef, EventOutcome, HeldSnapshot, Lease, LeaseEnds, LeaseHolder, LeaseState, ReplacePreview, ReplaceSourceResult, RunAction, RunRecord, SnapshotPartResult, StateStore } from '../../functions/sync/ports.ts';
+import type { AcquireLeaseOptions, DeliveryRef, EventOutcome, HeldSnapshot, Lease, LeaseEnds, LeaseHolder, LeaseState, ReplacePreview, ReplaceSourceResult, RunAction, RunRecord, SnapshotPartResult, SourceDelivery, StateStore } from '../../functions/sync/ports.ts';
 import type { BlockCode, LedgerEntry, Person, StoredPerson, TargetRef } from '../../functions/sync/types.ts';
 import { PeopleSchema, RunActionsSchema, RunRecordSchema } from '../../functions/state/items.schema.ts';
 import { keys } from '../../functions/state/keys.ts';
@@ -86,6 +86,8 @@ export class MemoryStateStore implements StateStore {
     this.hooks.set(method, [...(this.hooks.get(method) ?? []), hook]);
   }
 
+  /** Each source's last delivery time (`noteSourceDelivery`). */
+  private readonly sourceDeliveries = new Map<string, string>();
   /** Held-back snapshots recorded by `putBlockedSnapshot`. */
   blockedSnapshots(): (HeldSnapshot & { blockedAt: string; expiresAt: number })[] {
     return [...this.blocked.values()].map(copy);
@@ -107,6 +109,17 @@ export class MemoryStateStore implements StateStore {
     if (stored !== undefined && stored > now) return false;
     this.deliveries.set(key, now + ttlSeconds);
     return true;
+  }
+
+  async noteSourceDelivery(source: string, at: string): Promise<void> {
+    await this.enter('noteSourceDelivery', 0, 1);
+    const stored = this.sourceDeliveries.get(source);
+    if (stored === undefined || stored < at) this.sourceDeliveries.set(source, at);
+  }
+
+  async listSourceDeliveries(): Promise<SourceDelivery[]> {
+    await this.enter('listSourceDeliveries', 1, 0);
+    return [...this.sourceDeliveries].sort(([a], [b]) => (a < b ? -1 : 1)).map(([source, lastDeliveryAt]) => ({ source, lastDeliveryAt }));
   }
 
   // --- people ---

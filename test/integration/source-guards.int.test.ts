@@ -26,6 +26,7 @@ const WEBHOOK_KEY = `whsec_${Buffer.from('a-webhook-key-of-thirty-two-byte').toS
 const fixture = <T>(name: string): T => JSON.parse(readFileSync(new URL(`../fixtures/lambda/${name}`, import.meta.url), 'utf8')) as T;
 const HTTP = fixture<APIGatewayProxyEventV2>('http-api-webhook.json');
 const EVENT_BRIDGE = fixture<EventBridgeEvent<string, Record<string, unknown>>>('eventbridge-hr-event.json');
+const SCHEDULED = fixture<Record<string, unknown>>('eventbridge-scheduled.json');
 const LAMBDA_CONTEXT = { getRemainingTimeInMillis: () => 120_000 };
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -44,6 +45,8 @@ const SOURCES = {
   'bus-only': { via: ['event'] },
   'hook-only': { via: ['webhook'] },
   watched: { maxChangeFraction: 0.2 },
+  quiet: { maxSilenceHours: 1 },
+  chatty: { maxSilenceHours: 1 },
 };
 
 beforeAll(async () => {
@@ -265,5 +268,54 @@ describe('Function: handler (sources.<name>.maxChangeFraction)', () => {
     const after = await peopleOf('watched');
     expect(after.filter((p) => !p.leftSource).length).toBe(6);
     expect(after.find((p) => p.email === base[9]!.email)?.attributes).toMatchObject({ department: 'Sales' });
+  });
+});
+
+describe('Function: handler (sources.<name>.maxSilenceHours)', () => {
+  it('counts SourceSilent for a watched source whose last delivery is older than maxSilenceHours; a duplicate counts as a delivery', async () => {
+    // Arrange: both sources delivered 2 hours ago (an injected clock); `chatty` then resends the same event now
+    const twoHoursAgo = { now: () => Date.now() - 2 * HOUR };
+    const event = (source: string) => ({ id: `old-${source}`, type: 'person.upserted' as const, occurredAt: isoIn(-3 * HOUR), source, person: { email: `${source}@example.com`, status: 'active' as const, attributes: {} } });
+    await ingestHrEvent({ ...c, clock: twoHoursAgo }, event('quiet'), { targets: c.config.targets });
+    await ingestHrEvent({ ...c, clock: twoHoursAgo }, event('chatty'), { targets: c.config.targets });
+    const duplicate = await ingestHrEvent(c, event('chatty'), { targets: c.config.targets });
+    const lines = log.lines.length;
+
+    // Act
+    const scheduled = await dispatch(structuredClone(SCHEDULED), LAMBDA_CONTEXT, c);
+
+    // Assess
+    expect(duplicate.status).toBe('duplicate');
+    expect(scheduled).toMatchObject({ queued: 1 });
+    expect(metricTotal('SourceSilent')).toBe(1);
+    const silent = log.lines.slice(lines).filter((l) => l.includes('HR source silent'));
+    expect(silent).toHaveLength(1);
+    expect(silent[0]).toContain('"source":"quiet"');
+    expect(silent[0]).toMatch(/"ageHours":2(\.0)?[,}]/);
+  });
+
+  it('shows each source with its last delivery and age in plan --json and plan', async () => {
+    // Arrange
+    const config = join(taskRoot, 'sync-config.json');
+    const env = { ...cliEnv(), LOSANT_API_URL: emulator.url, LOSANT_API_TOKEN: DEFAULT_TOKEN };
+    const before = Date.now();
+    await webhook({ id: unique('evt'), type: 'person.upserted', occurredAt: isoIn(-MINUTE), source: 'chatty', person: { email: 'chatty@example.com' } });
+
+    // Act
+    const json = await runCli(['plan', '--config', config, '--json'], env);
+    const text = await runCli(['plan', '--config', config], env);
+
+    // Assess
+    expect(json.code).toBe(0);
+    const sources = (JSON.parse(json.stdout) as { sources: { source: string; lastDeliveryAt?: string; ageHours?: number; silent: boolean }[] }).sources;
+    const chatty = sources.find((s) => s.source === 'chatty')!;
+    expect(Date.parse(chatty.lastDeliveryAt!)).toBeGreaterThanOrEqual(before - 1000);
+    expect(chatty).toMatchObject({ ageHours: 0, maxSilenceHours: 1, silent: false });
+    expect(sources.find((s) => s.source === 'quiet')).toMatchObject({ ageHours: expect.any(Number), silent: true });
+    expect(sources.find((s) => s.source === 'watched')).toMatchObject({ silent: false });
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^Sources:$/m);
+    expect(text.stdout).toMatch(/^ {2}chatty +last delivery \S+ \(0 h ago\), maxSilenceHours 1$/m);
+    expect(text.stdout).toMatch(/^ {2}quiet +last delivery \S+ \(2(\.\d)? h ago\), maxSilenceHours 1 {2}SILENT$/m);
   });
 });

@@ -130,6 +130,8 @@ export const SKIP_REASONS = [
   'roleMismatch',
   /** not a planner verdict: resends or deletes the applier skipped once Losant refused one for a missing scope */
   'missingScope',
+  /** not a planner verdict: a wanted person before local midnight of their start date (people.startDateField) */
+  'notStarted',
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 export type SkipCounts = Record<SkipReason, number>;
@@ -203,6 +205,10 @@ export interface SyncSettings {
   leaseSeconds: number;
   /** the `sources` map (sync/sources.ts): which targets each source feeds; absent: every source feeds every target */
   sources?: Readonly<Record<string, SourceSettings>>;
+  /** opt-in start / end date attributes (sync/dates.ts) */
+  people?: { startDateField?: string; endDateField?: string; timeZoneField?: string };
+  /** the default zone of dates (default UTC) */
+  timeZone?: string;
 }
 
 /** A target once its plan has run, as `plan`/`apply` show it (the `steadyState` of `--json`). */
@@ -293,4 +299,5 @@ export const emptySkipCounts = (): SkipCounts => ({
   settling: 0,
   roleMismatch: 0,
   missingScope: 0,
+  notStarted: 0,
 });

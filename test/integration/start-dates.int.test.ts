@@ -1,7 +1,12 @@
 // Issue 16 (start and end dates): runSync over DynamoDB Local and the Losant emulator (real HTTP) with an injected
 // clock that walks two hires across local midnight of their start date, in Asia/Tokyo and America/Los_Angeles.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_ID } from '../../emulator/index.ts';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { dynamoEndpoint } from '../helpers/dynamo.ts';
+import { runCli } from '../helpers/cli.ts';
+import { DEFAULT_ID, DEFAULT_TOKEN } from '../../emulator/index.ts';
 import { ingestHrEvent } from '../../functions/sync/ingest.ts';
 import { dateSettings, localMidnight } from '../../functions/sync/dates.ts';
 import { runSync } from '../../functions/sync/reconcile.ts';
@@ -70,5 +75,35 @@ describe('Function: runSync (people.startDateField across local midnight)', () =
     expect(err).toBeInstanceOf(InputError);
     expect((err as InputError).message).toBe('people.1.startDate: more than 400 days ahead');
     expect((await h.store.listPeople()).filter((p) => p.source === 'far')).toEqual([]);
+  });
+});
+
+describe('Function: plan (upcoming starts)', () => {
+  it('lists upcoming: [{ email, startsAt }] by startsAt in plan --json, a bad roster date is a bad row naming the field', async () => {
+    // Arrange: the hires of the first test start in 10 days, both still ahead of the real clock
+    const dir = await mkdtemp(join(tmpdir(), 'invite-sync-dates-'));
+    const config = join(dir, 'sync-config.json');
+    const roster = join(dir, 'bad.csv');
+    await writeFile(config, JSON.stringify({ targets: h.config.targets, people: { startDateField: 'startDate', timeZoneField: 'tz' } }));
+    await writeFile(roster, 'email,startDate\nbad@example.com,2030-02-30\n');
+    const env = { LOSANT_API_URL: h.emulator.url, LOSANT_API_TOKEN: DEFAULT_TOKEN, DYNAMODB_ENDPOINT: dynamoEndpoint(), STATE_TABLE: h.tableName };
+
+    try {
+      // Act
+      const plan = await runCli(['plan', '--config', config, '--json'], env);
+      const bad = await runCli(['plan', '--config', config, '--roster', roster], env);
+
+      // Assess
+      // the first test's runs (clock 10 days ahead) sent both invites; by the real clock nobody has started: emptyDesired
+      expect(plan.code).toBe(3);
+      expect((JSON.parse(plan.stdout) as { upcoming: unknown }).upcoming).toEqual([
+        { email: 'tokyo@example.com', startsAt: new Date(localMidnight(START, 'Asia/Tokyo')!).toISOString() },
+        { email: 'la@example.com', startsAt: new Date(localMidnight(START, 'America/Los_Angeles')!).toISOString() },
+      ]);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('line 2: startDate: must be a date YYYY-MM-DD (got "2030-02-30")');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

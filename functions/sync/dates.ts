@@ -61,10 +61,13 @@ export function personDates(person: Person, s: DateSettings): { startsAt?: numbe
 
 /**
  * What is wrong with a person's dates, naming the attribute: not YYYY-MM-DD (or no such day), an
- * unknown zone, a start more than 400 days after `now`, an end before the start. [] when fine or not opted in.
+ * unknown zone, a start more than 400 days after `now`, an end before the start. [] when fine, not opted in,
+ * or for a terminated person.
  * @example dateIssues(person, { startDateField: 'startDate', timeZone: 'UTC' }, Date.now())
  */
 export function dateIssues(person: Person, s: DateSettings, now: number): { path: string; message: string }[] {
+  // a termination is never refused for its dates: it must land
+  if (person.status === 'terminated') return [];
   const issues: { path: string; message: string }[] = [];
   const zoneValue = s.timeZoneField ? person.attributes[s.timeZoneField] : undefined;
   if (s.timeZoneField && zoneValue !== undefined && !isTimeZone(zoneValue)) issues.push({ path: s.timeZoneField, message: `unknown time zone "${zoneValue}" (an IANA name such as Europe/Berlin)` });

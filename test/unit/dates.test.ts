@@ -29,6 +29,7 @@ describe('Function: dateIssues', () => {
     expect(dateIssues(p('a@x.io', { startDate: new Date(NOW + 399 * DAY).toISOString().slice(0, 10) }), S, NOW)).toEqual([]);
     expect(dateIssues(p('a@x.io', { startDate: '2030-03-10', endDate: '2030-03-09' }), S, NOW)).toEqual([{ path: 'endDate', message: 'before startDate' }]);
     expect(dateIssues(p('a@x.io', { startDate: 'soon' }), { timeZone: 'UTC' }, NOW)).toEqual([]);
+    expect(dateIssues({ ...p('a@x.io', { startDate: 'soon' }), status: 'terminated' }, S, NOW)).toEqual([]);
   });
 
   it('makes a roster row with a bad date a bad row naming the line and field', () => {

@@ -9,8 +9,9 @@ export const SERVICE_NAME = 'invite-sync';
 /**
  * The custom metrics one reconcile emits (recordRunMetrics); the dashboard and alarms read them.
  * `InvitesAmbiguous`: POSTs left unanswered and not found by lookup (the next run settles them); not in `InvitesFailed`.
+ * `MembersRemoved`: members invite-sync invited who left, removed (policy.removeLeftMembers).
  */
-export const RUN_METRICS = ['InvitesSent', 'InvitesRenewed', 'InvitesFailed', 'InvitesAmbiguous', 'RunsBlocked', 'DriftRemaining', 'RunDurationMs'] as const;
+export const RUN_METRICS = ['InvitesSent', 'InvitesRenewed', 'InvitesFailed', 'InvitesAmbiguous', 'RunsBlocked', 'DriftRemaining', 'RunDurationMs', 'MembersRemoved'] as const;
 export type RunMetricName = (typeof RUN_METRICS)[number];
 
 /** Counted when an HR event was stored but its targets could not be queued (they stay dirty for the schedule). */

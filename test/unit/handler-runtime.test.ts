@@ -93,9 +93,9 @@ describe('Function: recordRunMetrics', () => {
     const report: RunReport = {
       mode: 'apply', runId: 'r-1', complete: false,
       targets: [
-        target({ name: 'eng', planned: { invite: 5, renew: 2, fixRole: 0, revoke: 0 }, done: { invite: 4, renew: 2, fixRole: 0, revoke: 0 }, failed: 3,
+        target({ name: 'eng', planned: { invite: 5, renew: 2, fixRole: 0, revoke: 0, remove: 0 }, done: { invite: 4, renew: 2, fixRole: 0, revoke: 0, remove: 0 }, failed: 3,
           failures: [{ email: 'a@example.com', reason: 'ambiguous' }, { email: 'b@example.com', reason: 'ambiguous' }] }),
-        target({ name: 'ops', planned: { invite: 9, renew: 0, fixRole: 0, revoke: 0 }, blocked: 'maxInvitesPerRun', complete: false }),
+        target({ name: 'ops', planned: { invite: 9, renew: 0, fixRole: 0, revoke: 0, remove: 0 }, blocked: 'maxInvitesPerRun', complete: false }),
       ],
     };
     const metrics = createLambdaMetrics({ namespace: 'InviteSync', serviceName: 'invite-sync', stage: 'prod' });
@@ -134,7 +134,7 @@ describe('Function: recordRunMetrics', () => {
   });
 
   it('returns zero drift for a run that did everything it planned', () => {
-    const report: RunReport = { mode: 'apply', runId: 'r', complete: true, targets: [target({ planned: { invite: 3, renew: 0, fixRole: 0, revoke: 1 }, done: { invite: 3, renew: 0, fixRole: 0, revoke: 1 } })] };
+    const report: RunReport = { mode: 'apply', runId: 'r', complete: true, targets: [target({ planned: { invite: 3, renew: 0, fixRole: 0, revoke: 1, remove: 0 }, done: { invite: 3, renew: 0, fixRole: 0, revoke: 1, remove: 0 } })] };
     expect(runMetricValues(report, 5)).toMatchObject({ InvitesSent: 3, DriftRemaining: 0, RunsBlocked: 0 });
   });
 });

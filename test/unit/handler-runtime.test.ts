@@ -105,7 +105,7 @@ describe('Function: recordRunMetrics', () => {
       values = recordRunMetrics(metrics, report, 1234.4);
     });
     // Assert
-    expect(values).toEqual({ InvitesSent: 4, InvitesRenewed: 2, InvitesFailed: 1, InvitesAmbiguous: 2, RunsBlocked: 1, DriftRemaining: 10, RunDurationMs: 1234 });
+    expect(values).toEqual({ InvitesSent: 4, InvitesRenewed: 2, InvitesFailed: 1, InvitesAmbiguous: 2, RunsBlocked: 1, DriftRemaining: 10, RunDurationMs: 1234, MembersRemoved: 0 });
     expect(lines).toHaveLength(2);
     type Emf = { _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] } } & Record<string, unknown>;
     const [eng, ops] = lines.map((l) => JSON.parse(l) as Emf);

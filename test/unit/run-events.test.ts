@@ -47,7 +47,7 @@ describe('Function: runCompletedDetails', () => {
     expect(details.map((d) => d.target)).toEqual(['eng', 'ops', 'hr']);
     expect(details[1]).toEqual({
       stage: 'prod', runId: 'r-7', target: 'ops', trigger: 'schedule', mode: 'apply', complete: false,
-      planned: { invite: 9, renew: 0, fixRole: 0, revoke: 0 }, done: emptyActionCounts(), failed: 0, skipped: emptySkipCounts(),
+      planned: { invite: 9, renew: 0, fixRole: 0, revoke: 0, remove: 0 }, done: emptyActionCounts(), failed: 0, skipped: emptySkipCounts(),
       blocked: 'maxChangeFraction', errorCode: null, approveCommand: 'invite-sync approve --stage prod --run r-7',
     });
     expect(details[0]!.approveCommand).toBeNull();

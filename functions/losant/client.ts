@@ -20,8 +20,10 @@ export interface LosantClientOptions {
   /** e.g. `https://api.losant.com` (a path prefix is kept) */
   baseUrl: string;
   token: string | TokenProvider;
-  /** default: an undici Agent with keep-alive, 64 connections per origin, pipelining 1 (closed by `close()`) */
+  /** default: an undici Agent with keep-alive, `connections` per origin, pipelining 1 (closed by `close()`) */
   dispatcher?: Dispatcher;
+  /** most connections the default agent opens to Losant at once (pass the sync config's `concurrency`); default 64 */
+  connections?: number;
   /** per attempt, capped by the time left before the call's deadline; default 10_000 */
   requestTimeoutMs?: number;
   retry?: RetryOptions;
@@ -71,6 +73,7 @@ export class LosantClient implements InviteApi {
       now,
       sleep,
       ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
+      ...(opts.connections === undefined ? {} : { connections: opts.connections }),
       ...(opts.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: opts.requestTimeoutMs }),
       ...(opts.governor ? { governor: opts.governor } : {}),
       ...(opts.onRequest ? { onRequest: opts.onRequest } : {}),

@@ -67,9 +67,11 @@ describe('Function: reconcileTarget with a token that lacks the resend and delet
       expect.arrayContaining([
         { code: 'missingScope', scope: 'instanceOrgInvite.resendInvite' },
         { code: 'missingScope', scope: 'instanceOrgInvite.delete' },
+        { code: 'missingScope', scope: 'instanceOrg.get' },
       ]),
     );
-    expect(report.warnings).toHaveLength(2);
+    expect(report.warnings).toHaveLength(3);
+    expect(report.seats).toBeUndefined();
     expect(requests('DELETE', 403)).toBe(1);
     expect(requests('POST', 403)).toBeGreaterThanOrEqual(1);
     expect(emulator.invites(target.instanceId, target.orgId).map((i) => i.email).sort()).toEqual(['gone@example.com', 'new@example.com', 'x1@example.com', 'x2@example.com']);
@@ -77,7 +79,7 @@ describe('Function: reconcileTarget with a token that lacks the resend and delet
 
   it('returns no warning and renews and revokes with the scopes Losant documents', async () => {
     // Act
-    const { report } = await run([...OLD_README_SCOPES, 'instanceOrgInvite.resendInvite', 'instanceOrgInvite.delete']);
+    const { report } = await run([...OLD_README_SCOPES, 'instanceOrgInvite.resendInvite', 'instanceOrgInvite.delete', 'instanceOrg.get']);
 
     // Assess
     expect(report.done).toMatchObject({ invite: 1, renew: 2, revoke: 1 });

@@ -18,6 +18,7 @@ import {
   METRIC_NAMES,
   METRICS_NAMESPACE,
   RECONCILE_QUEUE_FAILURES,
+  SEATS_FREE,
   SERVICE_NAME,
   SOURCE_SILENT,
   WEBHOOK_MISCONFIGURED,
@@ -186,8 +187,10 @@ export class Monitoring extends Construct {
         ],
         ...props.targets.map((target) => [
           new cloudwatch.GraphWidget({
-            title: `${target}: invites`,
-            left: ['InvitesSent', 'InvitesRenewed', 'InvitesFailed'].map((n) => this.metric(n, { target })),
+            title: `${target}: invites, free seats`,
+            left: ['InvitesSent', 'InvitesRenewed', 'InvitesFailed', INVITES_NO_SEAT].map((n) => this.metric(n, { target })),
+            // a gauge per target (only orgs with a member limit publish it)
+            right: [this.metric(SEATS_FREE, { target, statistic: cloudwatch.Stats.MINIMUM })],
             width: 12,
           }),
           new cloudwatch.GraphWidget({

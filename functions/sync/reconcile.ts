@@ -182,7 +182,7 @@ export async function reconcileTarget(deps: SyncDeps, config: SyncSettings, targ
       const now = deps.clock.now();
       // an intent proves nothing alone: what it may claim is bounded by its run's end (ownership.ts, ledger.ts)
       const runEnds = await loadRunEnds(deps.store, target, ledgerList, config.leaseSeconds);
-      const planned0: Plan = planTarget({
+      const uncut: Plan = planTarget({
         rules: target.rules,
         people,
         pending,
@@ -198,7 +198,7 @@ export async function reconcileTarget(deps: SyncDeps, config: SyncSettings, targ
       });
       // seats.ts: invites and renewals past the org's free seats are cut (skip noSeat), before the brakes see the plan
       const seated = cutToSeats({
-        plan: planned0,
+        plan: uncut,
         memberLimit: org === 'missingScope' ? undefined : org.memberLimit,
         reserveSeats: config.limits.reserveSeats ?? 0,
         members,

@@ -67,6 +67,7 @@ export const ROUTE = {
   members: '/instances/:instanceId/orgs/:orgId/members',
   member: '/instances/:instanceId/orgs/:orgId/members/:userId',
   me: '/me',
+  org: '/instances/:instanceId/orgs/:orgId',
 } as const;
 
 /** What every read route accepts besides its own scopes (API 1.30 added the `.bounded` read scopes). */
@@ -90,6 +91,7 @@ export const SCOPES: Record<string, readonly string[]> = {
   [`DELETE ${ROUTE.member}`]: ['all.Instance', 'all.User', 'instanceOrgMember.*', 'instanceOrgMember.delete'],
   // me.md: a user's own record (an instance token has no user: 403 without these scopes)
   [`GET ${ROUTE.me}`]: ['all.User', 'all.User.read', 'me.*', 'me.get'],
+  [`GET ${ROUTE.org}`]: [...READ, 'instanceOrg.*', 'instanceOrg.get'],
 };
 
 export type InviteSortField = 'email' | 'role' | 'inviteDate';

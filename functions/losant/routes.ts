@@ -8,6 +8,7 @@ export const ROUTES = {
   members: '/instances/:instanceId/orgs/:orgId/members',
   member: '/instances/:instanceId/orgs/:orgId/members/:userId',
   me: '/me',
+  org: '/instances/:instanceId/orgs/:orgId',
 } as const;
 
 export type Method = 'GET' | 'POST' | 'DELETE';
@@ -23,6 +24,7 @@ const REQUIRED_SCOPES: Record<string, string> = {
   [`DELETE ${ROUTES.invite}`]: 'instanceOrgInvite.delete',
   [`DELETE ${ROUTES.member}`]: 'instanceOrgMember.delete',
   [`GET ${ROUTES.me}`]: 'me.get',
+  [`GET ${ROUTES.org}`]: 'instanceOrg.get',
 };
 
 /**
@@ -71,7 +73,11 @@ export class LosantPaths {
   constructor(private readonly prefix: string) {}
 
   collection(target: TargetRef, what: 'invites' | 'members'): string {
-    return `${this.prefix}/instances/${encodeURIComponent(target.instanceId)}/orgs/${encodeURIComponent(target.orgId)}/${what}`;
+    return `${this.org(target)}/${what}`;
+  }
+
+  org(target: TargetRef): string {
+    return `${this.prefix}/instances/${encodeURIComponent(target.instanceId)}/orgs/${encodeURIComponent(target.orgId)}`;
   }
 
   invite(target: TargetRef, inviteId: string): string {

@@ -160,6 +160,7 @@ export const TargetReportSchema = z.object({
   failuresOmitted: count.optional().catch(undefined),
   warnings: z.array(z.object({ code: z.literal('missingScope'), scope: z.string() })).optional().catch(undefined),
   warningsOmitted: count.optional().catch(undefined),
+  seats: z.object({ limit: count, reserve: count, used: count, free: count, noSeat: count }).optional(),
 }) satisfies z.ZodType<TargetReport>;
 
 /** The JSON body of a run item. */

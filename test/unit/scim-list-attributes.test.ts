@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { toPerson } from '../../functions/sync/people.ts';
 import { compileRules, roleFor, roleIn } from '../../functions/sync/rules.ts';
 import { parseRoster } from '../../functions/sync/roster.ts';
+import { parseHrEvent } from '../../functions/sync/events.ts';
 import { samePerson } from '../../functions/state/store-rules.ts';
 import { PersonItemSchema } from '../../functions/state/items.schema.ts';
 import type { Person, Rule, StoredPerson } from '../../functions/sync/types.ts';
@@ -95,5 +96,15 @@ describe('rosters', () => {
   it('a JSON roster row may carry a list, as an HR event may', () => {
     const { people } = parseRoster(JSON.stringify([{ email: 'jane@example.com', groups: ['Losant-Admins', 'All'] }]), 'json');
     expect(people[0]?.attributes).toEqual({ groups: ['Losant-Admins', 'All'] });
+  });
+});
+
+describe('HR events', () => {
+  const event = (person: Record<string, unknown>) => ({ id: 'e1', type: 'person.upserted', occurredAt: '2020-01-01T00:00:00.000Z', source: 'hr', person });
+
+  it('carry list attributes, and a bad item is named under person', () => {
+    const ok = parseHrEvent(event({ email: 'a@b.co', groups: ['Losant-Admins'] }));
+    expect(ok.type === 'person.upserted' && ok.person.attributes).toEqual({ groups: ['Losant-Admins'] });
+    expect(inputError(() => parseHrEvent(event({ email: 'a@b.co', groups: ['ok', 'x'.repeat(300)] }))).message).toBe('person.groups.1: longer than 256 characters');
   });
 });

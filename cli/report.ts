@@ -35,6 +35,7 @@ function jsonAction(a: ReportedAction, mode: RunReport['mode']): Record<string, 
     role: a.role,
     ...(a.fromRole ? { fromRole: a.fromRole } : {}),
     ...(a.inviteId ? { inviteId: a.inviteId } : {}),
+    ...(a.userId ? { userId: a.userId } : {}),
     ...(a.rule ? { rule: a.rule } : {}),
     ...(a.reason ? { reason: a.reason } : {}),
     ...(a.kind === 'renew' && a.renewals !== undefined ? { renewals: a.renewals } : {}),
@@ -65,6 +66,7 @@ export function toJson(report: RunReport, opts: JsonOptions = {}): string {
       blocked: t.blocked,
       complete: t.complete,
       ...(t.planHash ? { planHash: t.planHash } : {}),
+      ...(t.seats ? { seats: t.seats } : {}),
       ...(t.warnings?.length ? { warnings: t.warnings } : {}),
       ...(t.error ? { error: { ...t.error, hint: likelyFix(t.error.code) } } : {}),
       ...(t.detail ? { actions: t.detail.actions.map((a) => jsonAction(a, report.mode)), steadyState: t.detail.steadyState } : {}),
@@ -85,18 +87,24 @@ export function renderTable(report: RunReport, opts: TableOptions = {}): string 
   const lines: string[] = [];
   const verb = report.mode === 'plan' ? 'plan' : 'apply';
   lines.push(`run ${report.runId} (${verb}) ${report.complete ? 'complete' : 'INCOMPLETE'}`);
-  const kinds = ['invite', 'renew', 'fixRole', 'revoke'] as const;
+  // `remove` is a column only when some target plans a removal (policy.removeLeftMembers)
+  const removes = report.targets.some((t) => t.planned.remove > 0);
+  const kinds = removes ? (['invite', 'renew', 'fixRole', 'revoke', 'remove'] as const) : (['invite', 'renew', 'fixRole', 'revoke'] as const);
   const rows: string[][] = [['target', 'desired', 'pending', 'members', ...kinds, 'failed', 'status']];
   for (const t of report.targets) {
     const cell = (k: (typeof kinds)[number]) => (report.mode === 'plan' ? String(t.planned[k]) : `${t.done[k]}/${t.planned[k]}`);
     const status = t.error ? `error: ${t.error.code}` : t.blocked ? `blocked: ${t.blocked}` : t.complete ? 'ok' : 'incomplete';
     rows.push([t.name, String(t.desired), String(t.pending), String(t.members), ...kinds.map(cell), String(t.failed), status]);
   }
-  lines.push(...formatTable(rows, { align: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'left'] }));
+  lines.push(...formatTable(rows, { align: ['left', 'right', 'right', 'right', ...kinds.map(() => 'right' as const), 'right', 'left'] }));
   for (const t of report.targets) {
     const skipped = SKIP_REASONS.filter((r) => t.skipped[r] > 0).map((r) => `${r} ${t.skipped[r]}`);
     if (skipped.length) lines.push(`  ${t.name}: skipped ${skipped.join(', ')}`);
-    for (const w of t.warnings ?? []) lines.push(`  ${t.name}: warning: the Losant token lacks the scope ${w.scope}; those actions were skipped`);
+    for (const w of t.warnings ?? []) {
+      const effect = w.scope === 'instanceOrg.get' ? 'planned without seats (the org\'s member limit is unknown)' : 'those actions were skipped';
+      lines.push(`  ${t.name}: warning: the Losant token lacks the scope ${w.scope}; ${effect}`);
+    }
+    if (t.seats?.noSeat) lines.push(`  ${t.name}: no free seat for ${t.seats.noSeat} (seats ${t.seats.used} / ${t.seats.limit}, ${t.seats.reserve} reserved); not sent`);
     if (t.error) lines.push(`  ${opts.host ? targetErrorLine({ ...t, error: t.error }, opts.host) : `${t.name}: ${t.error.message}`}`);
     if (t.blocked) lines.push(`  ${t.name}: blocked by brake ${t.blocked}; rerun with --force, or: invite-sync approve --run ${report.runId}`);
   }

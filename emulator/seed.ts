@@ -52,6 +52,10 @@ const unique = <T>(list: T[], key: (t: T) => string): boolean => new Set(list.ma
 
 export const SeedOrgSchema = z.strictObject({
   id: IdSchema,
+  /** the org's name as GET org answers it; default `Organization <id>` */
+  name: z.string().min(1).max(255).optional(),
+  /** `limits.member`: members + unexpired pending invites may not exceed it (a POST past it is refused); absent: no limit */
+  memberLimit: z.number().int().min(0).max(1_000_000).optional(),
   invites: z.array(SeedInviteSchema).optional(),
   members: z
     .array(SeedMemberSchema)
@@ -64,7 +68,8 @@ export const SeedInstanceSchema = z.strictObject({
   orgs: z.array(SeedOrgSchema).refine((list) => unique(list, (o) => o.id.toLowerCase()), 'org ids must be unique').optional(),
 });
 
-export const SeedTokenSchema = z.strictObject({ token: z.string().min(1), scopes: z.array(z.string().min(1)) });
+/** `userEmail`: the Losant user the token belongs to (what GET /me answers; the member with that email has that user's id). */
+export const SeedTokenSchema = z.strictObject({ token: z.string().min(1), scopes: z.array(z.string().min(1)), userEmail: EmailSchema.optional() });
 
 /**
  * What the emulator starts with. Absent `tokens`: the token `emulator-token` with scope `all.Instance`.

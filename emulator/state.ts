@@ -35,6 +35,18 @@ export interface EmulatorMember {
   role: Role;
 }
 
+/** The org object as GET org answers it (before `_type` / `_links`). */
+export interface EmulatorOrg {
+  id: string;
+  orgId: string;
+  instanceId: string;
+  name: string;
+  /** `member` absent: no member limit */
+  limits: { member?: number };
+  /** `pendingInviteCount`: every invite GET invites lists, expired ones included */
+  summary: { memberCount: number; pendingInviteCount: number };
+}
+
 export interface NewInviteInput {
   email: string;
   role: Role;
@@ -62,6 +74,9 @@ interface StoredInvite {
 
 interface StoredOrg {
   id: string;
+  name: string;
+  /** `limits.member`; undefined: no limit */
+  memberLimit: number | undefined;
   invites: Map<string, StoredInvite>;
   /** key: lower-cased email */
   members: Map<string, { userId: string; email: string; role: Role }>;
@@ -69,9 +84,17 @@ interface StoredOrg {
 
 /** Unknown instance, org or invite: the HTTP layer answers 404, direct calls throw it as is. */
 export class EmulatorNotFoundError extends Error {
-  constructor(readonly what: 'Instance' | 'Organization' | 'Invite', id: string) {
+  constructor(readonly what: 'Instance' | 'Organization' | 'Invite' | 'Member' | 'User', id: string) {
     super(`${what} ${id} was not found`);
     this.name = 'EmulatorNotFoundError';
+  }
+}
+
+/** A request the emulator refuses with 400 for the state it finds (a member twice, the org's last admin). */
+export class EmulatorConflictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EmulatorConflictError';
   }
 }
 
@@ -96,6 +119,10 @@ function compareKeys(a: string | number, b: string | number): number {
 /** The emulator's whole mutable state. Every method is synchronous, so requests never interleave inside one. */
 export class EmulatorState {
   readonly tokens = new Map<string, ReadonlySet<string>>();
+  /** token → the email of the user it belongs to (seed `userEmail`; GET /me) */
+  readonly tokenUsers = new Map<string, string>();
+  /** Losant users by lower-cased email → user id: one id per person across every org */
+  private readonly users = new Map<string, string>();
   private readonly instances = new Map<string, Map<string, StoredOrg>>();
   private readonly usedIds = new Set<string>();
   private seq = 0;
@@ -105,13 +132,16 @@ export class EmulatorState {
     private readonly now: () => number,
   ) {
     const startMs = now();
-    for (const t of seed.tokens ?? [{ token: DEFAULT_TOKEN, scopes: ['all.Instance'] }]) this.tokens.set(t.token, new Set(t.scopes));
+    for (const t of seed.tokens ?? [{ token: DEFAULT_TOKEN, scopes: ['all.Instance'] }]) {
+      this.tokens.set(t.token, new Set(t.scopes));
+      if (t.userEmail !== undefined) this.tokenUsers.set(t.token, t.userEmail);
+    }
     const instances = seed.instances ?? [{ id: DEFAULT_ID, orgs: [{ id: DEFAULT_ID }] }];
     for (const inst of instances) {
       const orgs = new Map<string, StoredOrg>();
       this.instances.set(this.claimId(inst.id), orgs);
       for (const o of inst.orgs ?? []) {
-        const org: StoredOrg = { id: o.id.toLowerCase(), invites: new Map(), members: new Map() };
+        const org: StoredOrg = { id: o.id.toLowerCase(), name: o.name ?? `Organization ${o.id.toLowerCase()}`, memberLimit: o.memberLimit, invites: new Map(), members: new Map() };
         orgs.set(org.id, org);
         for (const inv of o.invites ?? []) {
           this.insertInvite(org, {
@@ -121,9 +151,84 @@ export class EmulatorState {
             hasExpired: inv.hasExpired,
           });
         }
-        for (const m of o.members ?? []) org.members.set(m.email.toLowerCase(), { userId: this.newId(), email: m.email, role: m.role });
+        for (const m of o.members ?? []) org.members.set(m.email.toLowerCase(), { userId: this.userIdFor(m.email), email: m.email, role: m.role });
       }
     }
+  }
+
+  /** The user id of the person with this email (case-insensitive), made on first use. */
+  userIdFor(email: string): string {
+    const key = email.toLowerCase();
+    let id = this.users.get(key);
+    if (id === undefined) this.users.set(key, (id = this.newId()));
+    return id;
+  }
+
+  /** The email of the user with this id, or undefined. */
+  userEmail(userId: string): string | undefined {
+    const wanted = userId.toLowerCase();
+    for (const [email, id] of this.users) if (id === wanted) return email;
+    return undefined;
+  }
+
+  /** GET /me: the user the token belongs to; EmulatorNotFoundError('User') when it belongs to none. */
+  me(token: string): { id: string; email: string } {
+    const email = this.tokenUsers.get(token);
+    if (email === undefined) throw new EmulatorNotFoundError('User', 'of this token');
+    return { id: this.userIdFor(email), email };
+  }
+
+  private storedMember(org: StoredOrg, userId: string): { userId: string; email: string; role: Role } {
+    const wanted = userId.toLowerCase();
+    for (const m of org.members.values()) if (m.userId === wanted) return m;
+    throw new EmulatorNotFoundError('Member', userId);
+  }
+
+  private memberView(instanceId: string, org: StoredOrg, m: { userId: string; email: string; role: Role }): EmulatorMember {
+    return { instanceId: instanceId.toLowerCase(), orgId: org.id, userId: m.userId, email: m.email, role: m.role };
+  }
+
+  /** GET one member by user id. */
+  getMember(instanceId: string, orgId: string, userId: string): EmulatorMember {
+    const org = this.org(instanceId, orgId);
+    return this.memberView(instanceId, org, this.storedMember(org, userId));
+  }
+
+  /**
+   * POST a member directly: by `userId` (a user the emulator knows, else 404 User) or by `email` (the
+   * user is made when unknown). A person who is already a member: EmulatorConflictError (400).
+   */
+  addMember(instanceId: string, orgId: string, body: { userId?: string; email?: string; role: Role }): EmulatorMember {
+    const org = this.org(instanceId, orgId);
+    const email = body.userId !== undefined ? this.userEmail(body.userId) : body.email;
+    if (email === undefined) throw new EmulatorNotFoundError('User', body.userId ?? '');
+    if (org.members.has(email.toLowerCase())) throw new EmulatorConflictError('that user is already a member of the organization');
+    const m = { userId: this.userIdFor(email), email, role: body.role };
+    org.members.set(email.toLowerCase(), m);
+    return this.memberView(instanceId, org, m);
+  }
+
+  /** PATCH a member's role; the org's last admin cannot lose the role (EmulatorConflictError). */
+  patchMember(instanceId: string, orgId: string, userId: string, body: { role?: Role }): EmulatorMember {
+    const org = this.org(instanceId, orgId);
+    const m = this.storedMember(org, userId);
+    if (body.role !== undefined && body.role !== 'admin') this.keepAnAdmin(org, m);
+    if (body.role !== undefined) m.role = body.role;
+    return this.memberView(instanceId, org, m);
+  }
+
+  /** DELETE a member by user id; never the org's last admin (EmulatorConflictError). */
+  deleteMember(instanceId: string, orgId: string, userId: string): void {
+    const org = this.org(instanceId, orgId);
+    const m = this.storedMember(org, userId);
+    this.keepAnAdmin(org, m);
+    org.members.delete(m.email.toLowerCase());
+  }
+
+  private keepAnAdmin(org: StoredOrg, leaving: { role: Role }): void {
+    if (leaving.role !== 'admin') return;
+    const admins = [...org.members.values()].filter((x) => x.role === 'admin').length;
+    if (admins <= 1) throw new EmulatorConflictError('an organization must keep at least one admin');
   }
 
   /** A fresh 24-lowercase-hex id no other object of this emulator has. */
@@ -217,6 +322,42 @@ export class EmulatorState {
     return [...this.org(instanceId, orgId).invites.values()].some((i) => i.email.toLowerCase() === lower && !this.view(i).hasExpired);
   }
 
+  /** Seats taken: members plus unexpired pending invites (expired ones do not count). */
+  seatsTaken(instanceId: string, orgId: string): number {
+    const org = this.org(instanceId, orgId);
+    let live = 0;
+    for (const i of org.invites.values()) if (!this.view(i).hasExpired) live++;
+    return org.members.size + live;
+  }
+
+  /** The org's `limits.member` (undefined: no limit). */
+  memberLimit(instanceId: string, orgId: string): number | undefined {
+    return this.org(instanceId, orgId).memberLimit;
+  }
+
+  /** Sets or (undefined) lifts the org's member limit. */
+  setMemberLimit(instanceId: string, orgId: string, limit: number | undefined): void {
+    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) throw new EmulatorStateError('setMemberLimit: limit must be an integer ≥ 0');
+    this.org(instanceId, orgId).memberLimit = limit;
+  }
+
+  /**
+   * The org as `GET /instances/{I}/orgs/{O}` answers it (the fields invite-sync reads, and a few more).
+   * No limit: `limits` has no `member` key.
+   */
+  orgView(instanceId: string, orgId: string): EmulatorOrg {
+    const org = this.org(instanceId, orgId);
+    const pending = org.invites.size;
+    return {
+      id: org.id,
+      orgId: org.id,
+      instanceId: instanceId.toLowerCase(),
+      name: org.name,
+      limits: org.memberLimit === undefined ? {} : { member: org.memberLimit },
+      summary: { memberCount: org.members.size, pendingInviteCount: pending },
+    };
+  }
+
   /** Creates an invite; the email is stored as given. */
   createInvite(instanceId: string, orgId: string, input: NewInviteInput): EmulatorInvite {
     return this.view(this.insertInvite(this.org(instanceId, orgId), input));
@@ -256,7 +397,7 @@ export class EmulatorState {
     const org = this.org(instanceId, orgId);
     const newest = this.takeInvites(org, email)[0] as StoredInvite;
     const existing = org.members.get(email.toLowerCase());
-    org.members.set(email.toLowerCase(), { userId: existing?.userId ?? this.newId(), email: newest.email, role: newest.role });
+    org.members.set(email.toLowerCase(), { userId: existing?.userId ?? this.userIdFor(email), email: newest.email, role: newest.role });
   }
 
   /** An admin revokes the person's pending invites by hand. */

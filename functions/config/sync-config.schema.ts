@@ -52,6 +52,10 @@ export const PolicySchema = z
       .default(true)
       .describe('adopt an expired invite of a person the rules want, made by hand or by another tool, and renew it with the rule\'s role (within maxRenewals)'),
     manageAdopted: z.boolean().default(false).describe('let revokeLeft and fixRole touch adopted invites too (by default they are only ever renewed)'),
+    removeLeftMembers: z
+      .boolean()
+      .default(false)
+      .describe('remove org members invite-sync invited who are no longer desired (as revokeLeft judges it); never the last admin nor the token\'s own user'),
   })
   .strict()
   .describe('what invite-sync may do beyond inviting; it revokes and role-fixes only invites it created, and renews adopted expired ones');
@@ -85,6 +89,13 @@ export const LimitsInputSchema = z
       .max(24 * 3660)
       .default(DEFAULT_MAX_SNAPSHOT_AGE_HOURS)
       .describe('a roster snapshot older than this (hours, by its occurredAt) is held back at ingest (staleSnapshot, approvable)'),
+    reserveSeats: z
+      .number()
+      .int()
+      .min(0)
+      .max(1_000_000)
+      .default(0)
+      .describe('seats of an org\'s member limit kept free (for admins): invites past limit − members − pending − this are skipped as noSeat'),
     maxAnswerBytes: z
       .number()
       .int()

@@ -6,6 +6,9 @@ export const ROUTES = {
   invites: '/instances/:instanceId/orgs/:orgId/invites',
   invite: '/instances/:instanceId/orgs/:orgId/invites/:inviteId',
   members: '/instances/:instanceId/orgs/:orgId/members',
+  member: '/instances/:instanceId/orgs/:orgId/members/:userId',
+  me: '/me',
+  org: '/instances/:instanceId/orgs/:orgId',
 } as const;
 
 export type Method = 'GET' | 'POST' | 'DELETE';
@@ -19,6 +22,9 @@ const REQUIRED_SCOPES: Record<string, string> = {
   [`GET ${ROUTES.invite}`]: 'instanceOrgInvite.get',
   [`POST ${ROUTES.invite}`]: 'instanceOrgInvite.resendInvite',
   [`DELETE ${ROUTES.invite}`]: 'instanceOrgInvite.delete',
+  [`DELETE ${ROUTES.member}`]: 'instanceOrgMember.delete',
+  [`GET ${ROUTES.me}`]: 'me.get',
+  [`GET ${ROUTES.org}`]: 'instanceOrg.get',
 };
 
 /**
@@ -67,10 +73,22 @@ export class LosantPaths {
   constructor(private readonly prefix: string) {}
 
   collection(target: TargetRef, what: 'invites' | 'members'): string {
-    return `${this.prefix}/instances/${encodeURIComponent(target.instanceId)}/orgs/${encodeURIComponent(target.orgId)}/${what}`;
+    return `${this.org(target)}/${what}`;
+  }
+
+  org(target: TargetRef): string {
+    return `${this.prefix}/instances/${encodeURIComponent(target.instanceId)}/orgs/${encodeURIComponent(target.orgId)}`;
   }
 
   invite(target: TargetRef, inviteId: string): string {
     return `${this.collection(target, 'invites')}/${encodeURIComponent(inviteId)}`;
+  }
+
+  member(target: TargetRef, userId: string): string {
+    return `${this.collection(target, 'members')}/${encodeURIComponent(userId)}`;
+  }
+
+  me(): string {
+    return `${this.prefix}/me`;
   }
 }

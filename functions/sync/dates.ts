@@ -15,6 +15,12 @@ export const MAX_START_AHEAD_DAYS = 400;
 const DAY_MS = 86_400_000;
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
+/** A person's attribute as one string (a list, which no date or zone can be, joined so the checks refuse it). */
+function attr(person: Person, field: string | undefined): string | undefined {
+  const v = field ? person.attributes[field] : undefined;
+  return v === undefined ? undefined : Array.isArray(v) ? v.join(',') : v;
+}
+
 /** Is `zone` an IANA time zone this runtime knows (Intl)? */
 export function isTimeZone(zone: string): boolean {
   try {
@@ -50,10 +56,10 @@ const nextDay = (date: string): string => new Date(Date.parse(`${date}T00:00:00Z
 
 /** When a person starts (local midnight of the start date) and stops counting (local midnight after the end date), epoch ms. */
 export function personDates(person: Person, s: DateSettings): { startsAt?: number; endsAt?: number } {
-  const zone = (s.timeZoneField && person.attributes[s.timeZoneField]) || s.timeZone;
+  const zone = attr(person, s.timeZoneField) || s.timeZone;
   if (!isTimeZone(zone)) return {};
-  const start = s.startDateField ? person.attributes[s.startDateField] : undefined;
-  const end = s.endDateField ? person.attributes[s.endDateField] : undefined;
+  const start = attr(person, s.startDateField);
+  const end = attr(person, s.endDateField);
   const startsAt = start ? localMidnight(start, zone) : undefined;
   const endsAt = end && DATE.test(end) ? localMidnight(nextDay(end), zone) : undefined;
   return { ...(startsAt !== undefined ? { startsAt } : {}), ...(endsAt !== undefined ? { endsAt } : {}) };
@@ -69,11 +75,11 @@ export function dateIssues(person: Person, s: DateSettings, now: number): { path
   // a termination is never refused for its dates: it must land
   if (person.status === 'terminated') return [];
   const issues: { path: string; message: string }[] = [];
-  const zoneValue = s.timeZoneField ? person.attributes[s.timeZoneField] : undefined;
+  const zoneValue = attr(person, s.timeZoneField);
   if (s.timeZoneField && zoneValue !== undefined && !isTimeZone(zoneValue)) issues.push({ path: s.timeZoneField, message: `unknown time zone "${zoneValue}" (an IANA name such as Europe/Berlin)` });
   const zone = zoneValue && isTimeZone(zoneValue) ? zoneValue : s.timeZone;
   const read = (field: string | undefined): number | undefined => {
-    const value = field ? person.attributes[field] : undefined;
+    const value = attr(person, field);
     if (!field || value === undefined) return undefined;
     const at = localMidnight(value, zone);
     if (at === undefined) issues.push({ path: field, message: `must be a date YYYY-MM-DD (got "${value}")` });

@@ -3,6 +3,7 @@
 import type {
   Action, BlockCode, LedgerEntry, Member, OrgRole, PendingInvite, RunReport, StoredPerson, TargetRef, Person,
 } from './types.ts';
+import type { OwnUser } from './offboard.ts';
 
 /** Per-call limits. `deadline` is epoch ms: no request starts that could not finish before it. */
 export interface CallOptions {
@@ -21,6 +22,12 @@ export interface CreateInviteResult {
   recovered: boolean;
 }
 
+/** What the seat rule needs of an org (functions/sync/seats.ts). */
+export interface OrgSeats {
+  /** members + unexpired pending invites may not exceed it; undefined: no limit */
+  memberLimit?: number;
+}
+
 /**
  * The Losant invites of one org as the sync needs them, in the domain's words. Every method throws
  * `ApiError` on failure; emails in answers are normalised. Reads, resends and revocations are retried
@@ -37,8 +44,14 @@ export interface InviteApi {
   resend(target: TargetRef, inviteId: string, roleInfo: { role: OrgRole }, opts?: CallOptions): Promise<PendingInvite>;
   /** removes a pending invite */
   revoke(target: TargetRef, inviteId: string, opts?: CallOptions): Promise<void>;
+  /** the org's member limit (GET org; needs `instanceOrg.get` or broader: else `forbidden`) */
+  getOrg(target: TargetRef, opts?: CallOptions): Promise<OrgSeats>;
   /** the newest pending invite of exactly this email (see `newestInvite`), undefined when there is none */
   findInvite(target: TargetRef, email: string, opts?: CallOptions): Promise<PendingInvite | undefined>;
+  /** removes an org member (policy.removeLeftMembers); retried like revoke, a 404 after an unanswered attempt counts as done */
+  removeMember(target: TargetRef, userId: string, opts?: CallOptions): Promise<void>;
+  /** the user the token belongs to (GET /me); `unknown` when Losant refuses (403: no `me.get`-class scope) or has none (404) */
+  ownUser(opts?: CallOptions): Promise<OwnUser>;
 }
 
 /** Who holds a lease: the host, pid and process start of the process that took it (for messages and take-over). */

@@ -57,7 +57,7 @@ beforeAll(async () => {
   taskRoot = await mkdtemp(join(tmpdir(), 'invite-sync-sources-'));
   await writeFile(
     join(taskRoot, 'sync-config.json'),
-    JSON.stringify({ targets: [{ name: 'eng', instanceId: DEFAULT_ID, orgId: DEFAULT_ID, rules: [{ when: { department: 'Engineering' }, role: 'edit' }] }], sources: SOURCES }),
+    JSON.stringify({ targets: [{ name: 'eng', instanceId: DEFAULT_ID, orgId: DEFAULT_ID, rules: [{ when: { department: 'Engineering' }, role: 'edit' }] }], sources: SOURCES, people: { startDateField: 'startDate' } }),
   );
   const env = lambdaEnv(table, emulator.url, taskRoot);
   c = await createContainer(env, {
@@ -317,5 +317,23 @@ describe('Function: handler (sources.<name>.maxSilenceHours)', () => {
     expect(text.stdout).toMatch(/^Sources:$/m);
     expect(text.stdout).toMatch(/^ {2}chatty +last delivery \S+ \(0 h ago\), maxSilenceHours 1$/m);
     expect(text.stdout).toMatch(/^ {2}quiet +last delivery \S+ \(2(\.\d)? h ago\), maxSilenceHours 1 {2}SILENT$/m);
+  });
+});
+
+describe('Function: handler (people.startDateField)', () => {
+  it('returns 400 naming person.startDate for a date not in YYYY-MM-DD and stores nothing; a termination with it lands', async () => {
+    // Arrange
+    const source = unique('hr');
+    const person = { email: 'hire@example.com', department: 'Engineering', startDate: '01/02/2031' };
+
+    // Act
+    const refused = await webhook({ id: unique('evt'), type: 'person.upserted', occurredAt: isoIn(-MINUTE), source, person });
+    const terminated = await webhook({ id: unique('evt'), type: 'person.terminated', occurredAt: isoIn(-MINUTE), source, person });
+
+    // Assess
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({ message: 'person.startDate: must be a date YYYY-MM-DD (got "01/02/2031")', issues: [{ path: 'person.startDate' }] });
+    expect(terminated).toMatchObject({ status: 202, body: { status: 'applied' } });
+    expect((await peopleOf(source)).map((p) => p.status)).toEqual(['terminated']);
   });
 });

@@ -131,9 +131,9 @@ export function startServeApp(opts: ServeAppOptions): ServeApp {
   const ref: { container?: Container } = {};
   const queue = new InProcessReconcileQueue({
     log,
-    worker: async (target) => {
+    worker: async (target, _reason, trigger) => {
       const c = ref.container!;
-      const report = await reconcileAndRecord(c, { targetNames: [target], trigger: 'queue', deadline: c.clock.now() + RECONCILE_DEADLINE_MS });
+      const report = await reconcileAndRecord(c, { targetNames: [target], trigger: trigger ?? 'queue', deadline: c.clock.now() + RECONCILE_DEADLINE_MS });
       return report.targets.every((t) => !t.error);
     },
   });

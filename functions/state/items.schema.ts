@@ -161,7 +161,7 @@ export const RunRecordSchema = z.object({
   runId: z.string(),
   complete: z.boolean(),
   targets: z.array(TargetReportSchema),
-  trigger: z.enum(['cli', 'webhook', 'event', 'schedule', 'queue', 'demo']),
+  trigger: z.enum(['cli', 'webhook', 'event', 'schedule', 'queue', 'demo', 'scim']),
   startedAt: z.string(),
   finishedAt: z.string().optional(),
   held: z.object({ source: z.string(), snapshotId: z.string() }).optional(),

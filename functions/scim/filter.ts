@@ -406,6 +406,14 @@ export function filterMatches(resource: object, f: ScimFilter): boolean {
   return matches(resource as Json, f, undefined);
 }
 
+/**
+ * True when one element of the multi-valued attribute `parent` satisfies a value filter (the `[…]`
+ * of `emails[type eq "work"]`, whose paths are sub-attributes of `parent`).
+ */
+export function elementMatches(element: object, f: ScimFilter, parent: AttrPath): boolean {
+  return matches(element as Json, f, parent);
+}
+
 export type IndexedAttr = 'userName' | 'externalId' | 'id' | 'emails.value' | 'displayName';
 export interface IndexedTerm {
   attr: IndexedAttr;

@@ -123,9 +123,9 @@ function projection(req: ScimRequest): { attributes?: string; excludedAttributes
   };
 }
 
-async function render(deps: ScimServiceDeps, req: ScimRequest, r: StoredResource): Promise<Record<string, unknown>> {
+async function render(deps: ScimServiceDeps, req: ScimRequest, r: StoredResource, known?: ScimGroupRef[]): Promise<Record<string, unknown>> {
   if (r.kind === 'Group') return toScimGroup(asScim(r) as ScimGroup, req.baseUrl) as unknown as Record<string, unknown>;
-  const groups = await groupRefs(deps, req.caller.source, r.id);
+  const groups = known ?? (await groupRefs(deps, req.caller.source, r.id));
   return toScimUser(asScim(r) as ScimUser, req.baseUrl, groups) as unknown as Record<string, unknown>;
 }
 
@@ -178,9 +178,10 @@ async function create(deps: ScimServiceDeps, req: ScimRequest, kind: ScimKind): 
     // refuse a user that cannot be a person (no email) before storing anything
     scimUserToPerson({ ...input, id: 'new', meta: { resourceType: 'User', created: '', lastModified: '', version: '' } }, []);
     const r = await deps.scim.create(source, 'User', docOf(input));
-    await writePeople(deps, source, [r.id]);
+    // a new user is in no group yet
+    await writeUserPerson(deps, source, r, []);
     await queueTargets(deps, source, `scim POST User`);
-    return one(201, r, await render(deps, req, r), req, true);
+    return one(201, r, await render(deps, req, r, []), req, true);
   }
   const input = parseGroup(req.body);
   const r = await deps.scim.create(source, 'Group', docOf(input));
@@ -209,8 +210,10 @@ async function write(deps: ScimServiceDeps, req: ScimRequest, kind: ScimKind, id
     },
     { ifMatch: req.ifMatch },
   );
+  let groups: ScimGroupRef[] | undefined;
   if (kind === 'User') {
-    await writePeople(deps, source, [id]);
+    groups = await groupRefs(deps, source, id);
+    await writeUserPerson(deps, source, after, groups.map((g) => g.display ?? ''));
     await queueTargets(deps, source, `scim ${method} User`);
   } else {
     const was = new Set(memberIds(before.doc));
@@ -225,7 +228,7 @@ async function write(deps: ScimServiceDeps, req: ScimRequest, kind: ScimKind, id
       await queueTargets(deps, source, `scim ${method} Group`);
     }
   }
-  return one(200, after, project(await render(deps, req, after), projection(req)), req);
+  return one(200, after, project(await render(deps, req, after, groups), projection(req)), req);
 }
 
 async function remove(deps: ScimServiceDeps, req: ScimRequest, kind: ScimKind, id: string): Promise<ScimResponse> {
@@ -260,6 +263,12 @@ function laterThan(deps: ScimServiceDeps, iso: string): string {
   const now = deps.clock.now();
   const t = Date.parse(iso);
   return new Date(Number.isNaN(t) || now > t ? now : t + 1).toISOString();
+}
+
+/** Writes the person of one user whose resource and group names are at hand (lastEventAt: its lastModified). */
+async function writeUserPerson(deps: ScimServiceDeps, source: string, user: StoredResource, groupNames: readonly string[]): Promise<void> {
+  const person = scimUserToPerson(asScim(user) as ScimUser, groupNames.filter((n) => n !== ''));
+  await deps.scim.putPerson(source, `${SCIM_IDENTITY_PREFIX}${user.id}`, person, user.lastModified);
 }
 
 /** Writes the person of each user (its groups' names included), with the user's lastModified as its event time. */

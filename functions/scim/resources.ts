@@ -2,7 +2,7 @@
 // and extensions ignored, "False" read as false) --> ScimUserInput / ScimGroupInput; stored
 // ScimUser / ScimGroup --> toScimUser / toScimGroup (adds `schemas` and `meta.location`). Pure.
 import { z } from 'zod';
-import { ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, ScimError, USER_SCHEMA } from './errors.ts';
+import { ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, LIST_RESPONSE_SCHEMA, ScimError, USER_SCHEMA } from './errors.ts';
 
 export type ResourceKind = 'User' | 'Group';
 
@@ -416,4 +416,13 @@ export function toScimGroup(stored: ScimGroup, baseUrl: string): RenderedGroup {
     };
   }
   return out;
+}
+
+/**
+ * A ListResponse (RFC 7644 §3.4.2): `totalResults` of the whole query, this page's 1-based
+ * `startIndex`, and `itemsPerPage` = the resources returned.
+ * @example listResponse(page.map((u) => toScimUser(u, base)), { totalResults: 1000, startIndex: 1 })
+ */
+export function listResponse<T>(resources: readonly T[], page: { totalResults: number; startIndex: number }) {
+  return { schemas: [LIST_RESPONSE_SCHEMA], totalResults: page.totalResults, startIndex: page.startIndex, itemsPerPage: resources.length, Resources: [...resources] };
 }

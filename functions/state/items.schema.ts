@@ -9,7 +9,8 @@ export const PersonSchema = z.object({
   email: z.string().min(1),
   employeeId: z.string().optional(),
   status: z.enum(['active', 'terminated']),
-  attributes: z.record(z.string(), z.string()),
+  /** strings, or lists of strings (items written before lists existed hold strings only and still read) */
+  attributes: z.record(z.string(), z.union([z.string(), z.array(z.string())])),
 }) satisfies z.ZodType<Person>;
 
 export const PeopleSchema = z.array(PersonSchema);

@@ -4,7 +4,7 @@ import { InputError, StateError } from '../sync/errors.ts';
 import { indexRecords, resolvePersonEvent } from '../sync/identity.ts';
 import { personIdentity } from '../sync/people.ts';
 import type { ReplaceSourceResult } from '../sync/ports.ts';
-import type { LedgerEntry, Person, StoredPerson } from '../sync/types.ts';
+import type { AttributeValue, LedgerEntry, Person, StoredPerson } from '../sync/types.ts';
 
 const DAY_SECONDS = 86_400;
 /** How long an approval of a blocked plan stays valid. */
@@ -71,10 +71,15 @@ export function effectiveLastEventAt(lastEventAt: string, snapshotAt: string | u
 
 type StoredFields = Pick<StoredPerson, 'email' | 'employeeId' | 'status' | 'attributes' | 'identity' | 'lastEventAt' | 'leftSource'>;
 
-function sameAttributes(a: Record<string, string>, b: Record<string, string>): boolean {
+function sameValue(a: AttributeValue | undefined, b: AttributeValue | undefined): boolean {
+  if (typeof a === 'string' || typeof b === 'string' || a === undefined || b === undefined) return a === b;
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function sameAttributes(a: Record<string, AttributeValue>, b: Record<string, AttributeValue>): boolean {
   const ak = Object.keys(a);
   if (ak.length !== Object.keys(b).length) return false;
-  return ak.every((k) => Object.hasOwn(b, k) && b[k] === a[k]);
+  return ak.every((k) => Object.hasOwn(b, k) && sameValue(a[k], b[k]));
 }
 
 /** True when the stored person already says what `person` says (nothing to write). */

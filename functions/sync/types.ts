@@ -22,14 +22,20 @@ export interface Rule {
   role: OrgRole | 'skip';
 }
 
+/** An attribute of a person: a string, or a list of strings (at most 100 items of at most 256 characters; people.ts). */
+export type AttributeValue = string | string[];
+
 /** A person as HR sent them, email already normalised. */
 export interface Person {
   /** normalised: trimmed, lower-cased, IDN domain in ASCII */
   email: string;
   employeeId?: string;
   status: 'active' | 'terminated';
-  /** any other string attributes (department, title, location, …) */
-  attributes: Record<string, string>;
+  /**
+   * any other attributes (department, title, location, …): strings, or lists of strings (a SCIM user's
+   * `groups`); a rule matches a list when any element matches (functions/sync/rules.ts)
+   */
+  attributes: Record<string, AttributeValue>;
 }
 
 /** A person as the state store keeps them. */

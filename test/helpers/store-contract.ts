@@ -372,6 +372,18 @@ export function describeStoreContract(implementation: string, make: MakeStore): 
       expect((await peopleOf(store, source))[0]?.attributes).toEqual({ department: 'ops' });
       expect(await peopleOf(store, other)).toMatchObject([{ identity: 'emp:E9', leftSource: false }]);
     });
+
+    it('stores list attributes (a SCIM user\'s groups) and compares them element by element', async () => {
+      const { store } = makeStore();
+      const source = uniqueId('scim');
+      const withGroups = (groups: string[]) => person(1, { attributes: { department: 'ops', groups } });
+      await store.replaceSource(source, [withGroups(['Losant-Admins', 'All'])], iso(10));
+
+      expect((await peopleOf(store, source))[0]?.attributes).toEqual({ department: 'ops', groups: ['Losant-Admins', 'All'] });
+      expect(await store.replaceSource(source, [withGroups(['Losant-Admins', 'All'])], iso(20))).toEqual({ upserted: 0, left: 0, unchanged: 1, stale: 0 });
+      expect(await store.replaceSource(source, [withGroups(['All'])], iso(30))).toEqual({ upserted: 1, left: 0, unchanged: 0, stale: 0 });
+      expect((await peopleOf(store, source))[0]?.attributes).toEqual({ department: 'ops', groups: ['All'] });
+    });
   });
 
   describe(`Contract: ${implementation} putSnapshotPart / readSnapshot / deleteSnapshot`, () => {

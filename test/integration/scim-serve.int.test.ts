@@ -146,11 +146,25 @@ describe('SCIM on serve: the story', () => {
     await idle();
     expect(inviteOf(email)?.role).toBe('admin');
 
-    // removed from the group (Entra's form) → the role follows the rules: no Losant-* group, Sales → revoked
+    // in two more groups: `groups` is a list, a rule matches when any element does (still admin: first rule wins)
+    const viewers = await scim('POST', '/Groups', { schemas: [GROUP_URN], displayName: 'Losant-Viewers', members: [{ value: id }] });
+    const other = await scim('POST', '/Groups', { schemas: [GROUP_URN], displayName: 'Other-Team', members: [{ value: id }] });
+    await idle();
+    expect(inviteOf(email)?.role).toBe('admin');
+    const people = (await store.listPeople()).filter((p) => p.email === email);
+    expect(people.map((p) => [...(p.attributes.groups ?? [])].sort())).toEqual([['Losant-Admins', 'Losant-Viewers', 'Other-Team']]);
+
+    // removed from Losant-Admins (Entra's form) → Losant-Viewers decides: the pending invite's role is fixed to view
     const removed = await scim('PATCH', `/Groups/${String(group.body.id)}`, patch({ op: 'Remove', path: `members[value eq "${id}"]` }));
     expect(removed.status).toBe(200);
     await idle();
+    expect(inviteOf(email)?.role).toBe('view');
+
+    // the Losant-Viewers group deleted → no Losant-* group, Sales → revoked
+    expect((await scim('DELETE', `/Groups/${String(viewers.body.id)}`)).status).toBe(204);
+    await idle();
     expect(inviteOf(email)).toBeUndefined();
+    await scim('DELETE', `/Groups/${String(other.body.id)}`);
     expect((await scim('PATCH', `/Groups/${String(group.body.id)}`, patch({ op: 'add', path: 'members', value: [{ value: id }] }))).status).toBe(200);
     await idle();
     expect(inviteOf(email)?.role).toBe('admin');

@@ -78,6 +78,13 @@ export const LimitsInputSchema = z
     minSizeForFraction: z.number().int().min(0).default(50).describe('orgs smaller than this (pending + members) skip the fraction check'),
     maxChangeFraction: z.number().min(0).max(1000).default(0.5).describe('more changes than this fraction of pending + members blocks the run'),
     maxBadRows: z.number().int().min(0).default(0).describe('roster rows that may fail validation (they are left out)'),
+    reserveSeats: z
+      .number()
+      .int()
+      .min(0)
+      .max(1_000_000)
+      .default(0)
+      .describe('seats of an org\'s member limit kept free (for admins): invites past limit − members − pending − this are skipped as noSeat'),
     maxAnswerBytes: z
       .number()
       .int()

@@ -52,7 +52,7 @@ function integer(flag: string, raw: string, min: number, max: number): number {
 export function register(program: Command): void {
   const cmd = program
     .command('serve')
-    .description('serve the webhook (POST /webhook, Standard Webhooks signed) on a local port; reconcile touched targets in the background')
+    .description('serve the webhook (POST /webhook, Standard Webhooks signed) and, with SCIM_TOKEN, SCIM 2.0 (/scim/v2) on a local port; reconcile touched targets in the background')
     .requiredOption('--config <file>', 'sync config file (JSON)')
     .requiredOption('--port <n>', 'port to listen on (0 = a free port)')
     .option('--host <host>', 'address to listen on', '127.0.0.1')

@@ -7,6 +7,7 @@ import { scimErrorBody, ScimError } from '../scim/errors.ts';
 import { scimFail } from '../scim/fail.ts';
 import { handleScim } from '../scim/service.ts';
 import { SecretError } from '../secrets/secrets-manager.ts';
+import { maskEmails } from '../sync/email.ts';
 import { isJsonContentType } from './webhook.handler.ts';
 import type { JsonResult } from './http.ts';
 
@@ -90,10 +91,17 @@ export async function handleScimHttp(event: APIGatewayProxyEventV2, deps: ScimHt
   const domain = event.requestContext?.domainName ?? 'localhost';
   const baseUrl = opts.baseUrl ?? `https://${domain}${SCIM_BASE_PATH}`;
   const started = deps.clock.now();
-  const res = await handleScim(
+  let res;
+  try {
+    res = await handleScim(
     { scim: deps.scim.store, config: deps.config, queue: deps.queue, leases: deps.store, clock: deps.clock, log: deps.log, metrics: deps.metrics },
-    { method, path: rawPath.slice(SCIM_BASE_PATH.length) || '/', query, body, ifMatch: header(event, 'if-match'), baseUrl, caller },
-  );
+      { method, path: rawPath.slice(SCIM_BASE_PATH.length) || '/', query, body, ifMatch: header(event, 'if-match'), baseUrl, caller },
+    );
+  } catch (err) {
+    // a store or queue failure: the IdP retries; the body names nothing of the request
+    deps.log.error('scim request failed', { method, source: caller.source, error: maskEmails((err as Error).message), errorName: (err as Error).name });
+    return errorResult(scimFail(500, undefined, 'the request could not be completed; retry later'));
+  }
   const kind = rawPath.slice(SCIM_BASE_PATH.length).split('/')[1] ?? '';
   deps.log.info('scim request', { method, resource: kind, status: res.status, source: caller.source, tokenId: caller.tokenId, ms: deps.clock.now() - started });
   if (res.body instanceof ScimError) return errorResult(res.body, res.headers);

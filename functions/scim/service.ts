@@ -271,23 +271,27 @@ async function writeUserPerson(deps: ScimServiceDeps, source: string, user: Stor
   await deps.scim.putPerson(source, `${SCIM_IDENTITY_PREFIX}${user.id}`, person, user.lastModified);
 }
 
+/** Members whose people are re-written at once (a group change touches each member). */
+const PERSON_WRITES_IN_FLIGHT = 8;
+
 /** Writes the person of each user (its groups' names included), with the user's lastModified as its event time. */
 async function writePeople(deps: ScimServiceDeps, source: string, userIds: readonly string[]): Promise<void> {
-  const names = new Map<string, string | undefined>();
-  const groupName = async (g: string): Promise<string | undefined> => {
-    if (!names.has(g)) {
-      const r = await deps.scim.get(source, 'Group', g);
-      names.set(g, typeof r?.doc.displayName === 'string' ? r.doc.displayName : undefined);
+  const names = new Map<string, Promise<string | undefined>>();
+  const groupName = (g: string): Promise<string | undefined> => {
+    let name = names.get(g);
+    if (!name) {
+      name = deps.scim.get(source, 'Group', g).then((r) => (typeof r?.doc.displayName === 'string' ? r.doc.displayName : undefined));
+      names.set(g, name);
     }
-    return names.get(g);
+    return name;
   };
-  for (const userId of userIds) {
+  const writeOne = async (userId: string): Promise<void> => {
     const user = await deps.scim.get(source, 'User', userId);
-    if (!user) continue;
+    if (!user) return;
     const groupNames = (await Promise.all((await deps.scim.groupsOf(source, userId)).map(groupName))).filter((n): n is string => n !== undefined);
-    const person = scimUserToPerson(asScim(user) as ScimUser, groupNames);
-    await deps.scim.putPerson(source, `${SCIM_IDENTITY_PREFIX}${userId}`, person, user.lastModified);
-  }
+    await writeUserPerson(deps, source, user, groupNames);
+  };
+  for (let i = 0; i < userIds.length; i += PERSON_WRITES_IN_FLIGHT) await Promise.all(userIds.slice(i, i + PERSON_WRITES_IN_FLIGHT).map(writeOne));
 }
 
 /** Marks the source's targets dirty and queues them after the debounce; a queue failure is logged and counted, not answered. */

@@ -165,6 +165,18 @@ describe('SCIM on the HTTP function', () => {
     expect((await call('GET', '/ServiceProviderConfig', ROTATED)).status).toBe(200);
   });
 
+  it('a store failure is a 500 SCIM error that names nothing of the request, and is logged with emails masked', async () => {
+    const env = lambdaEnv(uniqueTableName('missing'), emulator.url, taskRoot, { SCIM_TOKEN_SECRET_ARN: Object.keys(secrets).find((k) => k.endsWith('ScimTokens'))! });
+    const broken = await createContainer(env, { dynamoClient: dynamo, secretsClient: localSecretsClient(secrets), sqsClient: localSqsClient(), log: keyedLog(log), metrics: memoryMetrics([]), clock: { now: () => clock.ms } });
+    const email = `broken.${randomUUID().slice(0, 6)}@example.com`;
+    const res = (await dispatch(request('POST', '/Users', OKTA, user(email)), LAMBDA_CONTEXT, broken)) as JsonResult;
+    expect(res.statusCode).toBe(500);
+    expect(JSON.parse(res.body)).toEqual({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '500', detail: 'the request could not be completed; retry later' });
+    expect(log.lines.some((l) => l.includes('scim request failed'))).toBe(true);
+    expect(log.lines.join('\n')).not.toContain(email);
+    await (broken.api as { close?: () => Promise<void> }).close?.();
+  });
+
   it('the webhook route is unchanged beside /scim/v2', async () => {
     const res = (await dispatch({ ...request('POST', '/x', undefined, {}), rawPath: '/webhook', routeKey: 'POST /webhook' }, LAMBDA_CONTEXT, c)) as JsonResult;
     expect(res.statusCode).toBe(401);

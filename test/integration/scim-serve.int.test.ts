@@ -330,6 +330,17 @@ describe('SCIM on serve: what the IdPs require', () => {
     expect([big.status, big.body.status]).toEqual([413, '413']);
   });
 
+  it('serve without SCIM tokens answers /scim/v2 with a 404 SCIM error', async () => {
+    const off = startServeApp({ config: parseSyncConfig(CONFIG), api, store, clock: { now: () => Date.now() }, log, webhookSecret: WEBHOOK_KEY });
+    try {
+      const { port } = await off.listen(0, '127.0.0.1');
+      const res = await scim('GET', '/Users', undefined, {}, `http://127.0.0.1:${port}/scim/v2`);
+      expect([res.status, res.body.status, res.headers.get('content-type')]).toEqual([404, '404', 'application/scim+json']);
+    } finally {
+      await off.stop();
+    }
+  });
+
   it("a source whose via leaves out scim is refused 403, nothing stored", async () => {
     const table = uniqueTableName('scim-403');
     await createTableIfMissing(ddb, table);

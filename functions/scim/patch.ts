@@ -2,6 +2,7 @@
 // schema as POST/PUT (so a PATCH cannot store what a POST could not). Pure; never mutates its input.
 import { elementMatches, keyOf, parseAttrPath, parsePath, type ScimFilter, type ScimPath } from './filter.ts';
 import { PATCH_OP_SCHEMA, ScimError } from './errors.ts';
+import { isReservedName } from '../sync/people.ts';
 import {
   coreAttributes,
   coreSchemaOf,
@@ -29,7 +30,10 @@ function canonical(def: AttrDef, value: unknown): unknown {
   const one = (v: unknown): unknown => {
     if (!isObject(v)) return v;
     const out: Json = {};
-    for (const [k, x] of Object.entries(v)) out[findAttr(def.subAttributes ?? [], k)?.name ?? k] = x;
+    for (const [k, x] of Object.entries(v)) {
+      // `__proto__` and friends would reach the object's prototype when assigned
+      if (!isReservedName(k)) out[findAttr(def.subAttributes ?? [], k)?.name ?? k] = x;
+    }
     return out;
   };
   return Array.isArray(value) ? value.map(one) : one(value);
@@ -250,6 +254,7 @@ class Patcher {
     if (def.type === 'complex' && isObject(v)) {
       const merged: Json = isObject(cur) ? { ...cur } : {};
       for (const [k, x] of Object.entries(v)) {
+        if (isReservedName(k)) continue;
         const old = keyOf(merged, k);
         if (old !== undefined) delete merged[old];
         merged[k] = x;

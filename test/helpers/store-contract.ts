@@ -687,6 +687,28 @@ export function describeStoreContract(implementation: string, make: MakeStore): 
       expect(await store.getRun(uniqueId('none'))).toBeNull();
     });
 
+    it('keeps each target\'s failures and warnings, at most 100 of each with the count of the rest', async () => {
+      // Arrange
+      const { store } = makeStore();
+      const runId = uniqueId('run');
+      const failures = Array.from({ length: 130 }, (_, i) => ({ email: `p${i}@example.com`, reason: 'ambiguous' as const }));
+      const warnings = [{ code: 'missingScope' as const, scope: 'instanceOrgMember.delete' }];
+      const base = run(runId);
+      const full: RunRecord = { ...base, targets: [{ ...base.targets[0]!, failures, warnings }] };
+
+      // Act
+      await store.putRun(full, 3600);
+      const got = await store.getRun(runId);
+      const listed = (await store.listRuns({ limit: 50 })).find((r) => r.runId === runId);
+
+      // Assess
+      expect(got?.targets[0]?.failures).toEqual(failures.slice(0, 100));
+      expect(got?.targets[0]?.failuresOmitted).toBe(30);
+      expect(got?.targets[0]?.warnings).toEqual(warnings);
+      expect(got?.targets[0]?.warningsOmitted).toBeUndefined();
+      expect(listed?.targets[0]?.failures).toHaveLength(100);
+    });
+
     it('lists recent runs newest first, of one target when asked, at most limit', async () => {
       // Prepare: three runs of a target only this test uses, one of another, put out of order
       const { store } = makeStore();

@@ -362,3 +362,14 @@ describe('Property: applyPatch equals the plain object model', () => {
     );
   });
 });
+
+describe('Function: applyPatch (hostile keys)', () => {
+  it('never lets a __proto__ key reach an object\'s prototype', () => {
+    const body = JSON.parse('{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"name","value":{"__proto__":{"givenName":"Mallory","polluted":true},"familyName":"X"}},{"op":"add","path":"emails","value":[{"__proto__":{"type":"work"},"value":"m@x.com"}]}]}');
+    const out = applyPatch(user({ name: {}, emails: [] }), body, 'User');
+    expect(out.name).toEqual({ familyName: 'X' });
+    expect(Object.getPrototypeOf(out.name)).toBe(Object.prototype);
+    expect(out.emails).toEqual([{ value: 'm@x.com' }]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});

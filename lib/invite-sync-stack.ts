@@ -87,6 +87,15 @@ export class InviteSyncStack extends Stack {
       reason:
         'The webhook signing key is shared with the HR system, which must be reconfigured with every new key; rotation is done by the operator adding a second space-separated key, then removing the old one.',
     });
+    const scimTokens = new OperatorSecret(this, 'ScimTokens', {
+      description: `invite-sync ${stage}: SCIM bearer tokens as JSON [{"token": "...", "source": "okta"}] (each token at least 24 characters)`,
+      removalPolicy,
+    });
+    Validations.of(scimTokens.cfnSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'A SCIM token is pasted into the identity provider, which must be reconfigured with every new token; rotation is done by the operator adding a second entry, updating the IdP, then removing the old entry.',
+    });
     const reconcile = new ReconcileQueue(this, 'Reconcile', { consumerTimeout: FUNCTION_TIMEOUT, removalPolicy });
 
     const environment = {
@@ -122,7 +131,7 @@ export class InviteSyncStack extends Stack {
     this.httpFunction = new SyncFunction(this, 'Http', {
       ...functionDefaults,
       entry: 'functions/handlers/webhook.handler.ts',
-      description: 'invite-sync HTTP: the signed HR webhook',
+      description: 'invite-sync HTTP: the signed HR webhook and SCIM 2.0',
       reservedConcurrency: config.httpReservedConcurrency,
       environment,
     });
@@ -130,6 +139,7 @@ export class InviteSyncStack extends Stack {
     http.bindTable(state.table);
     http.referSecret(losantToken.secret, 'LOSANT_TOKEN_SECRET_ARN');
     http.bindSecret(webhookSecret.secret, 'WEBHOOK_SECRET_ARN');
+    http.bindSecret(scimTokens.secret, 'SCIM_TOKEN_SECRET_ARN');
     http.bindQueueSender(reconcile.queue, 'RECONCILE_QUEUE_URL');
 
     for (const fn of [sync, http]) {
@@ -143,6 +153,7 @@ export class InviteSyncStack extends Stack {
     const api = new WebhookApi(this, 'Webhook', {
       handler: http.fn,
       throttle: config.webhookThrottle,
+      scimThrottle: config.scimThrottle,
       logRetention,
       logRemovalPolicy: removalPolicy,
     });
@@ -165,6 +176,8 @@ export class InviteSyncStack extends Stack {
     const operator = new OperatorPolicy(this, 'Operator', { table: state.table, queue: reconcile.queue });
 
     new CfnOutput(this, 'WebhookUrl', { value: api.webhookUrl, description: 'HR posts signed webhooks here' });
+    new CfnOutput(this, 'ScimBaseUrl', { value: api.scimBaseUrl, description: 'the SCIM 2.0 base URL for Okta / Entra' });
+    new CfnOutput(this, 'ScimTokenSecretArn', { value: scimTokens.secret.secretArn, description: 'put the SCIM tokens here: [{"token","source"}]' });
     new CfnOutput(this, 'HrEventBusName', { value: triggers.hrBus.eventBusName, description: 'HR puts person.* / roster.* events on this bus' });
     new CfnOutput(this, 'HrEventBusArn', { value: triggers.hrBus.eventBusArn });
     new CfnOutput(this, 'TableName', { value: state.table.tableName, description: 'STATE_TABLE for the CLI against this stage' });

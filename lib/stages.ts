@@ -74,6 +74,14 @@ export const StageConfigSchema = z
         burstLimit: z.number().int().positive(),
       })
       .strict(),
+    /** throttling of the `/scim/v2/{proxy+}` route (an IdP's provisioning burst); the function also limits each token */
+    scimThrottle: z
+      .object({
+        rateLimit: z.number().positive(),
+        burstLimit: z.number().int().positive(),
+      })
+      .strict()
+      .default({ rateLimit: 20, burstLimit: 40 }),
   })
   .strict();
 

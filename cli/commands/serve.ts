@@ -15,6 +15,10 @@ import { handleSchedule } from '../../functions/handlers/schedule.handler.ts';
 import { reconcileAndRecord } from '../../functions/handlers/run-reconcile.ts';
 import { errorResponse, type JsonResult } from '../../functions/handlers/http.ts';
 import { parseWebhookKeys, WebhookKeyError } from '../../functions/handlers/webhook-signature.ts';
+import { handleScimHttp, isScimPath, scimPayloadTooLarge } from '../../functions/handlers/scim.handler.ts';
+import { parseServeScimTokens, ScimTokenConfigError, staticScimAuth } from '../../functions/scim/auth.ts';
+import type { ScimHost } from '../../functions/runtime/composition-root.ts';
+import { DynamoStateStore } from '../../functions/state/dynamo-store.ts';
 import { createCliRuntime } from '../runtime.ts';
 import { createStderrLog, isLogLevel } from '../stderr-log.ts';
 import { CliError, EXIT } from '../exit-codes.ts';
@@ -48,7 +52,7 @@ function integer(flag: string, raw: string, min: number, max: number): number {
 export function register(program: Command): void {
   const cmd = program
     .command('serve')
-    .description('serve the webhook (POST /webhook, Standard Webhooks signed) on a local port; reconcile touched targets in the background')
+    .description('serve the webhook (POST /webhook, Standard Webhooks signed) and, with SCIM_TOKEN, SCIM 2.0 (/scim/v2) on a local port; reconcile touched targets in the background')
     .requiredOption('--config <file>', 'sync config file (JSON)')
     .requiredOption('--port <n>', 'port to listen on (0 = a free port)')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
@@ -71,12 +75,21 @@ async function serve(flags: ServeFlags): Promise<void> {
     if (err instanceof WebhookKeyError) throw new CliError(`WEBHOOK_SECRET: ${err.message}`, EXIT.badInput);
     throw err;
   }
+  const scimTokens = process.env.SCIM_TOKEN?.trim();
+  let scimAuth;
+  try {
+    scimAuth = scimTokens ? staticScimAuth(parseServeScimTokens(scimTokens)) : undefined;
+  } catch (err) {
+    if (err instanceof ScimTokenConfigError) throw new CliError(err.message, EXIT.badInput);
+    throw err;
+  }
   const config = await loadSyncConfigFile(flags.config);
 
   const level = process.env.INVITE_SYNC_LOG_LEVEL;
   const baseLog = createStderrLog(isLogLevel(level) ? level : 'info');
   const rt = await createCliRuntime({ env: process.env, log: baseLog, maxAnswerBytes: config.limits.maxAnswerBytes, connections: config.concurrency, ...stateChoice(flags) });
-  const app = startServeApp({ config, api: rt.api, store: rt.store, clock: rt.clock, log: baseLog, webhookSecret: secret, scheduleSeconds });
+  const scim = scimAuth && rt.store instanceof DynamoStateStore ? { store: rt.store.scim, auth: scimAuth } : undefined;
+  const app = startServeApp({ config, api: rt.api, store: rt.store, clock: rt.clock, log: baseLog, webhookSecret: secret, scheduleSeconds, scim });
   let listening: { host: string; port: number };
   try {
     listening = await app.listen(port, host);
@@ -84,7 +97,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     await rt.close();
     throw new CliError(`cannot listen on ${host}:${port}: ${(err as Error).message}`, EXIT.couldNotRun);
   }
-  baseLog.info('serve ready', { state: rt.stateDescription, targets: config.targets.length, scheduleSeconds: scheduleSeconds ?? 'off' });
+  baseLog.info('serve ready', { state: rt.stateDescription, targets: config.targets.length, scheduleSeconds: scheduleSeconds ?? 'off', scim: scim ? '/scim/v2' : 'off (set SCIM_TOKEN)' });
   const shownHost = listening.host.includes(':') ? `[${listening.host}]` : listening.host;
   process.stdout.write(`listening on http://${shownHost}:${listening.port}\n`);
 
@@ -110,6 +123,8 @@ export interface ServeAppOptions extends Pick<Container, 'config' | 'api' | 'sto
   /** the `whsec_…` key(s), space-separated */
   webhookSecret: string;
   scheduleSeconds?: number | undefined;
+  /** the SCIM endpoint (SCIM_TOKEN); absent: /scim/v2 answers 404 */
+  scim?: ScimHost | undefined;
 }
 
 export interface ServeApp {
@@ -131,9 +146,9 @@ export function startServeApp(opts: ServeAppOptions): ServeApp {
   const ref: { container?: Container } = {};
   const queue = new InProcessReconcileQueue({
     log,
-    worker: async (target) => {
+    worker: async (target, _reason, trigger) => {
       const c = ref.container!;
-      const report = await reconcileAndRecord(c, { targetNames: [target], trigger: 'queue', deadline: c.clock.now() + RECONCILE_DEADLINE_MS });
+      const report = await reconcileAndRecord(c, { targetNames: [target], trigger: trigger ?? 'queue', deadline: c.clock.now() + RECONCILE_DEADLINE_MS });
       return report.targets.every((t) => !t.error);
     },
   });
@@ -147,6 +162,7 @@ export function startServeApp(opts: ServeAppOptions): ServeApp {
     log,
     metrics: createLogMetrics(log),
     webhookSecret: staticSecret(opts.webhookSecret),
+    ...(opts.scim ? { scim: opts.scim } : {}),
   };
   ref.container = container;
 
@@ -207,6 +223,17 @@ function send(res: ServerResponse, result: JsonResult): void {
 async function handleRequest(container: Container, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const path = url.pathname.replace(/\/+$/, '') || '/';
+  if (isScimPath(path)) {
+    const body = await readBody(req);
+    if (body === 'tooLarge') {
+      res.setHeader('connection', 'close');
+      send(res, scimPayloadTooLarge());
+      if (!req.complete) req.destroy();
+      return;
+    }
+    const host = req.headers.host ?? 'localhost';
+    return send(res, await handleScimHttp(toApiEvent(req, url, body), container, { baseUrl: `http://${host}/scim/v2` }));
+  }
   if (path !== WEBHOOK_PATH || req.method !== 'POST') {
     req.resume();
     if (path !== WEBHOOK_PATH) return send(res, errorResponse(404, 'not_found', `no route ${path}`));

@@ -121,6 +121,20 @@ function toLimits({ maxChangesPerRun, maxInvitesPerRun, ...rest }: z.output<type
 /** `limits` parsed into the domain's Limits (maxInvitesPerRun accepted as the old name). */
 export const LimitsSchema = LimitsInputSchema.transform(toLimits);
 
+/** `scim`: how SCIM writes reach the reconcile queue. */
+export const ScimSettingsSchema = z
+  .object({
+    debounceSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(900)
+      .default(30)
+      .describe('a SCIM write queues its targets this many seconds later, so a burst of per-user requests is planned as one run (0-900)'),
+  })
+  .strict()
+  .describe('the SCIM 2.0 endpoint (/scim/v2)');
+
 export const SyncConfigSchema = z
   .object({
     $schema: z.string().optional().describe('path or URL of this JSON Schema, for editors'),
@@ -155,6 +169,7 @@ export const SyncConfigSchema = z
       .strict()
       .default({})
       .describe('opt-in start and end dates read from person attributes'),
+    scim: ScimSettingsSchema.default(ScimSettingsSchema.parse({})),
     // default before the transform, so the JSON Schema (input view) shows it
     limits: LimitsInputSchema.default({ maxChangesPerRun: DEFAULT_MAX_CHANGES_PER_RUN, ...LimitsInputSchema.parse({}) }).transform(toLimits),
     concurrency: z.number().int().min(1).max(256).default(16).describe('Losant requests in flight at once'),

@@ -1,7 +1,7 @@
 // Lambda (every trigger) --> handler: detect the event shape --> webhook | HR event | schedule | queue handler
 import type { APIGatewayProxyEventV2, Context, EventBridgeEvent, ScheduledEvent, SQSEvent } from 'aws-lambda';
 import { getContainer, type Container } from '../runtime/composition-root.ts';
-import { handleWebhook } from './webhook.handler.ts';
+import { handleHttp } from './webhook.handler.ts';
 import { handleHrEvent } from './hr-event.handler.ts';
 import { handleSchedule } from './schedule.handler.ts';
 import { handleReconcileBatch } from './queue.handler.ts';
@@ -34,7 +34,7 @@ export function detectTrigger(event: unknown): TriggerKind | null {
 export async function dispatch(event: unknown, context: Pick<Context, 'getRemainingTimeInMillis'>, deps: Container): Promise<unknown> {
   switch (detectTrigger(event)) {
     case 'http':
-      return handleWebhook(event as APIGatewayProxyEventV2, deps);
+      return handleHttp(event as APIGatewayProxyEventV2, deps);
     case 'schedule':
       return handleSchedule(event as ScheduledEvent, deps);
     case 'hrEvent':

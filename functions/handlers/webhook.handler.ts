@@ -7,6 +7,7 @@ import { getContainer, type Container } from '../runtime/composition-root.ts';
 import { WEBHOOK_MISCONFIGURED } from '../runtime/metric-names.ts';
 import { maskEmails } from '../sync/email.ts';
 import { errorResponse, jsonResponse, type JsonResult } from './http.ts';
+import { handleScimHttp, isScimPath } from './scim.handler.ts';
 import { countRejectedEvent, ingestAndQueue, type IngestDeps } from './ingest-and-queue.ts';
 import { parseWebhookKeys, SIGNATURE_FAILURE_MESSAGES, verifyWebhookSignature, WebhookKeyError, type SignatureResult } from './webhook-signature.ts';
 
@@ -145,5 +146,14 @@ export async function handleWebhook(event: APIGatewayProxyEventV2, deps: Webhook
   }
 }
 
+/**
+ * The HTTP API's routes: `/scim/v2/…` to the SCIM handler, everything else to the webhook.
+ * @example const res = await handleHttp(event, container)
+ */
+export async function handleHttp(event: APIGatewayProxyEventV2, deps: Container): Promise<JsonResult> {
+  if (typeof event?.rawPath === 'string' && isScimPath(event.rawPath)) return handleScimHttp(event, deps);
+  return handleWebhook(event, deps);
+}
+
 /** Lambda entry for the HTTP API alone. */
-export const handler = async (event: APIGatewayProxyEventV2): Promise<JsonResult> => handleWebhook(event, await getContainer());
+export const handler = async (event: APIGatewayProxyEventV2): Promise<JsonResult> => handleHttp(event, await getContainer());

@@ -15,6 +15,8 @@ import { SqsReconcileQueue } from '../queue/sqs-queue.ts';
 import { EventBridgeRunNotifier } from '../notify/eventbridge-notifier.ts';
 import type { RunNotifier } from '../sync/run-events.ts';
 import { parseLambdaEnv } from './env.schema.ts';
+import { secretScimAuth, SCIM_TOKEN_REFRESH_MS, TokenThrottle, type ScimAuth } from '../scim/auth.ts';
+import type { ScimStore } from '../scim/ports.ts';
 import { createLambdaLogger, type HandlerLog } from './logger.ts';
 import { createLambdaMetrics, type MetricsSink } from './metrics.ts';
 
@@ -32,7 +34,21 @@ export interface Container {
   webhookSecret: SecretSource;
   /** where notable runs are announced, and the approve command their events carry; absent: no events */
   runEvents?: RunEvents;
+  /** the SCIM endpoint (/scim/v2); absent: SCIM is off (404) */
+  scim?: ScimHost;
 }
+
+/** What the SCIM endpoint needs of its host. */
+export interface ScimHost {
+  store: ScimStore;
+  auth: ScimAuth;
+  /** per-token request budget; absent: none */
+  throttle?: TokenThrottle;
+}
+
+/** Per-token SCIM budget in the function (the API stage's `scimThrottle` limits the route as a whole). */
+export const SCIM_TOKEN_RATE_PER_SECOND = 20;
+export const SCIM_TOKEN_BURST = 40;
 
 /** The Sync Run Completed announcements of a host. */
 export interface RunEvents {
@@ -95,16 +111,26 @@ export async function createContainer(env: Record<string, string | undefined> = 
   const losantToken = new CachedSecret({ secretId: e.LOSANT_TOKEN_SECRET_ARN, label: 'Losant API token', ...secretOpts });
   const webhookSecret = new CachedSecret({ secretId: e.WEBHOOK_SECRET_ARN, label: 'webhook signing key', ...secretOpts });
 
+  const store = new DynamoStateStore({ tableName: e.STATE_TABLE, ...(overrides.dynamoClient ? { client: overrides.dynamoClient } : {}) });
   return {
     stage: e.STAGE,
     config,
     api: new LosantClient({ baseUrl: e.LOSANT_API_URL, token: (o?: { refresh?: boolean }) => losantToken.get(o), log, maxAnswerBytes: config.limits.maxAnswerBytes, connections: config.concurrency }),
-    store: new DynamoStateStore({ tableName: e.STATE_TABLE, ...(overrides.dynamoClient ? { client: overrides.dynamoClient } : {}) }),
+    store,
     queue: new SqsReconcileQueue({ queueUrl: e.RECONCILE_QUEUE_URL, ...(overrides.sqsClient ? { client: overrides.sqsClient } : {}) }),
     clock,
     log,
     metrics,
     webhookSecret,
+    ...(e.SCIM_TOKEN_SECRET_ARN
+      ? {
+          scim: {
+            store: store.scim,
+            auth: secretScimAuth(new CachedSecret({ secretId: e.SCIM_TOKEN_SECRET_ARN, label: 'SCIM tokens', minRefreshIntervalMs: SCIM_TOKEN_REFRESH_MS, ...secretOpts })),
+            throttle: new TokenThrottle({ ratePerSecond: SCIM_TOKEN_RATE_PER_SECOND, burst: SCIM_TOKEN_BURST, now: () => clock.now() }),
+          },
+        }
+      : {}),
     ...(e.RUN_EVENT_BUS
       ? {
           runEvents: {

@@ -17,6 +17,7 @@ import { DynamoLeaseStore } from './lease-store.ts';
 import { DynamoLedgerStore } from './ledger-store.ts';
 import { DynamoPeopleStore } from './people-store.ts';
 import { DynamoRunStore } from './run-store.ts';
+import { DynamoScimStore } from './scim-store.ts';
 import { StateTable } from './table.ts';
 import type { StateTableOptions, StateStoreStats } from './table.ts';
 
@@ -38,6 +39,8 @@ export class DynamoStateStore implements StateStore {
   readonly ledger: DynamoLedgerStore;
   readonly leases: DynamoLeaseStore;
   readonly runs: DynamoRunStore;
+  /** SCIM users and groups (not part of the StateStore port: only the SCIM service uses it) */
+  readonly scim: DynamoScimStore;
   private readonly table: StateTable;
 
   constructor(options: DynamoStateStoreOptions) {
@@ -47,6 +50,7 @@ export class DynamoStateStore implements StateStore {
     this.ledger = new DynamoLedgerStore(this.table);
     this.leases = new DynamoLeaseStore(this.table);
     this.runs = new DynamoRunStore(this.table);
+    this.scim = new DynamoScimStore(this.table, this.people);
   }
 
   /** Calls made and capacity consumed (ReturnConsumedCapacity TOTAL) since construction or `resetStats()`. */

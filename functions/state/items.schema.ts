@@ -173,7 +173,7 @@ export const RunRecordSchema = z.object({
   runId: z.string(),
   complete: z.boolean(),
   targets: z.array(TargetReportSchema),
-  trigger: z.enum(['cli', 'webhook', 'event', 'schedule', 'queue', 'demo']),
+  trigger: z.enum(['cli', 'webhook', 'event', 'schedule', 'queue', 'demo', 'scim']),
   startedAt: z.string(),
   finishedAt: z.string().optional(),
   held: z
@@ -191,3 +191,20 @@ export const BlockedItemSchema = ItemKeySchema.extend({
   eventId: z.string().optional(),
   people: z.number().optional(),
 });
+
+/** pk `SCIM#<source>#<kind>`, sk `<id>`: a SCIM user or group (doc: its attributes as JSON text) */
+export const ScimResourceItemSchema = ItemKeySchema.extend({
+  id: z.string(),
+  kind: z.enum(['User', 'Group']),
+  doc: z.string(),
+  version: z.number().int().positive(),
+  created: z.string(),
+  lastModified: z.string(),
+});
+export type ScimResourceItem = z.infer<typeof ScimResourceItemSchema>;
+
+/** pk `SCIMIDX#<source>#<kind>`, sk `<attr>#<lower-cased value>`: who holds a unique value */
+export const ScimUniqueItemSchema = ItemKeySchema.extend({ id: z.string() });
+
+/** pk `SCIMMEMBER#<source>#<userId>`, sk `<groupId>`: one group membership */
+export const ScimMemberItemSchema = ItemKeySchema;

@@ -15,6 +15,9 @@
 // | run list      | `RUNS#<yyyy-mm>` (startedAt's)  | `<startedAt>#<runId>`     | body (RunRecord as JSON), expiresAt: recent runs by Query, newest first, no Scan    |
 // | approval      | `APPROVAL#<instanceId>#<orgId>` | `<planHash>`              | runId, approvedBy? (the approver's ARN), expiresAt (7 days)                         |
 // | snapshot part | `SNAPSHOT#<source>#<snapshotId>`| `PART#<000001>`           | part, parts, people (JSON text; gzipped JSON bytes when over 300 KB), expiresAt (2 days) |
+// | SCIM resource | `SCIM#<source>#<User|Group>`    | `<id>`                    | id, kind, doc (attributes as JSON text), version, created, lastModified             |
+// | SCIM unique   | `SCIMIDX#<source>#<User|Group>` | `<attr>#<lower value>`    | id: who holds this userName / externalId / displayName (same transaction as it)     |
+// | SCIM member   | `SCIMMEMBER#<source>#<userId>`  | `<groupId>`               | (none): the user is a member of the group                                           |
 // | blocked snap. | `BLOCKED#<source>`              | `<snapshotId>`            | code, blockedAt, expiresAt (30 days)                                                |
 //
 // | source        | `SOURCES`                       | `<source>`                | snapshotAt: occurredAt of the source's newest snapshot (stamps every person of it)  |
@@ -61,6 +64,11 @@ export const keys = {
   }),
   snapshotPartPrefix: 'PART#',
   blocked: (source: string, snapshotId: string) => ({ pk: `BLOCKED#${source}`, sk: snapshotId }),
+  scimResourcePk: (source: string, kind: string) => `SCIM#${source}#${kind}`,
+  scimResource: (source: string, kind: string, id: string) => ({ pk: `SCIM#${source}#${kind}`, sk: id }),
+  scimUnique: (source: string, kind: string, attr: string, lowerValue: string) => ({ pk: `SCIMIDX#${source}#${kind}`, sk: `${attr}#${lowerValue}` }),
+  scimMemberPk: (source: string, userId: string) => `SCIMMEMBER#${source}#${userId}`,
+  scimMember: (source: string, userId: string, groupId: string) => ({ pk: `SCIMMEMBER#${source}#${userId}`, sk: groupId }),
 } as const;
 
 /** `pk: …, sk: …` with emails masked: how errors name an item. */

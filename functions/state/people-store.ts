@@ -271,6 +271,18 @@ export class DynamoPeopleStore implements PeopleStore {
     ]);
   }
 
+  /**
+   * Puts a person under an identity its channel assigns (SCIM: `scim:<id>`), unconditionally: the
+   * channel orders its own writes (a SCIM resource's version). Other sources still meet it by email
+   * and employeeId (speakingPeople).
+   */
+  async putIdentifiedPerson(source: string, identity: string, person: Person, lastEventAt: string): Promise<void> {
+    await this.table.guard('putIdentifiedPerson', async () => {
+      const at = canonicalTime('putIdentifiedPerson', lastEventAt);
+      await this.table.put({ Item: { ...this.personItem(source, person, at), ...keys.person(source, identity), identity } });
+    });
+  }
+
   private personItem(source: string, person: Person, at: string, leftSource = false): PersonItem {
     const identity = personIdentity(person);
     return {

@@ -100,7 +100,7 @@ export interface ReplaceSourceResult {
 }
 
 export interface RunRecord extends RunReport {
-  trigger: 'cli' | 'webhook' | 'event' | 'schedule' | 'queue' | 'demo';
+  trigger: 'cli' | 'webhook' | 'event' | 'schedule' | 'queue' | 'demo' | 'scim';
   startedAt: string;
   finishedAt?: string;
   /** the snapshot this run holds back (`emptySnapshot`, `staleSnapshot`, `sourceChangeFraction`): `approve --run` stores it */
@@ -277,5 +277,13 @@ export const systemClock: Clock = { now: () => Date.now() };
 
 /** Where touched targets wait to be reconciled (SQS in AWS, in-process for `serve`). */
 export interface ReconcileQueue {
-  enqueue(targetNames: string[], reason: string): Promise<void>;
+  enqueue(targetNames: string[], reason: string, opts?: EnqueueOptions): Promise<void>;
+}
+
+/** How a queued target is run: after a delay (SCIM's debounce), recorded under a trigger (default `queue`). */
+export interface EnqueueOptions {
+  /** seconds before the reconcile may start (SQS DelaySeconds, at most 900) */
+  delaySeconds?: number;
+  /** the run record's trigger */
+  trigger?: 'scim';
 }

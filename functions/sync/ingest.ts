@@ -4,6 +4,7 @@ import { holdEmptySnapshot } from './held-snapshot.ts';
 import type { BlockCode, Person, Target } from './types.ts';
 import type { HrEvent } from './events.ts';
 import { InputError } from './errors.ts';
+import type { Channel } from './sources.ts';
 
 /** What ingestHrEvent needs (handlers/ingest-and-queue.ts `IngestDeps` adds the queue and metrics around it). */
 export interface IngestHrEventDeps {
@@ -23,6 +24,10 @@ export interface IngestOptions {
   runId?: string;
   /** who delivered the event, for a held snapshot's run record (default `event`) */
   trigger?: RunRecord['trigger'];
+  /** the channel the event came by (sources' `via`); declared for the stale-source guard (h/sources) */
+  channel?: Channel;
+  /** true: nobody said when the snapshot was taken (a file drop without occurred-at): held `staleSnapshot` */
+  ageUnknown?: boolean;
 }
 
 export interface IngestResult {

@@ -87,7 +87,7 @@ export interface ReplaceSourceResult {
 }
 
 export interface RunRecord extends RunReport {
-  trigger: 'cli' | 'webhook' | 'event' | 'schedule' | 'queue' | 'demo';
+  trigger: 'cli' | 'webhook' | 'event' | 'schedule' | 'queue' | 'demo' | 's3';
   startedAt: string;
   finishedAt?: string;
   /** the empty snapshot this run holds back (brake `emptySnapshot`): `approve --run` stores it */
@@ -112,12 +112,27 @@ export interface DeliveryRef {
   id: string;
 }
 
-/** Dedupe of webhook / event deliveries by `(source, id)`. */
+/** A delivery refused whole (a bad roster file drop): what was wrong, with every bad row. */
+export interface FailedDelivery extends DeliveryRef {
+  failedAt: string;
+  /** one line: `<origin>: 3 bad rows`, `x-amz-meta-occurred-at: must be …` */
+  message: string;
+  /** every problem (`line` 0 or absent: the file as a whole); at most what fits the item, see `rowCount` */
+  rows: { line?: number; field: string; message: string }[];
+  /** how many problems there were (more than `rows` when they did not all fit) */
+  rowCount: number;
+}
+
+/** Dedupe of webhook / event deliveries by `(source, id)`, and the deliveries refused whole. */
 export interface DeliveryStore {
   /** true if this delivery was already recorded (and has not expired) */
   hasDelivery(delivery: DeliveryRef): Promise<boolean>;
   /** records the id (conditional: only if absent or expired); false if it was already there */
   recordDelivery(delivery: DeliveryRef, ttlSeconds: number): Promise<boolean>;
+  /** records a refused delivery (overwrites an earlier failure of the same id); it does not count for hasDelivery */
+  recordFailedDelivery(failure: FailedDelivery, ttlSeconds: number): Promise<void>;
+  /** the failure recorded for this delivery, unless it expired */
+  getFailedDelivery(delivery: DeliveryRef): Promise<FailedDelivery | null>;
 }
 
 /** The people of every source as HR sent them, and multi-part snapshots until every part arrived. */

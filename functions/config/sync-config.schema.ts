@@ -1,6 +1,6 @@
 // config file --> SyncConfigSchema --> SyncConfig (one format for the CLI and every deployed stage)
 import { z } from 'zod';
-import { ORG_ROLES, type Limits } from '../sync/types.ts';
+import { DEFAULT_MAX_SNAPSHOT_AGE_HOURS, ORG_ROLES, type Limits } from '../sync/types.ts';
 import { DEFAULT_MAX_ANSWER_BYTES } from '../losant/answers.ts';
 import { InputError } from '../sync/errors.ts';
 import { parseWith } from '../sync/parse-with.ts';
@@ -78,6 +78,12 @@ export const LimitsInputSchema = z
     minSizeForFraction: z.number().int().min(0).default(50).describe('orgs smaller than this (pending + members) skip the fraction check'),
     maxChangeFraction: z.number().min(0).max(1000).default(0.5).describe('more changes than this fraction of pending + members blocks the run'),
     maxBadRows: z.number().int().min(0).default(0).describe('roster rows that may fail validation (they are left out)'),
+    maxSnapshotAgeHours: z
+      .number()
+      .positive()
+      .max(24 * 3660)
+      .default(DEFAULT_MAX_SNAPSHOT_AGE_HOURS)
+      .describe('a roster snapshot older than this (hours, by its occurredAt) is held back at ingest (staleSnapshot, approvable)'),
     maxAnswerBytes: z
       .number()
       .int()

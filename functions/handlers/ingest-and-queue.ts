@@ -34,7 +34,8 @@ export async function ingestAndQueue(
   via: 'webhook' | 'event' | 's3',
   extra: Pick<IngestOptions, 'ageUnknown'> = {},
 ): Promise<IngestAndQueueResult> {
-  const result = await ingestHrEvent(deps, event, { targets: deps.config.targets, trigger: via, channel: via, ...extra });
+  const { targets, limits, sources } = deps.config;
+  const result = await ingestHrEvent(deps, event, { targets, trigger: via, channel: via, maxSnapshotAgeHours: limits.maxSnapshotAgeHours, sources, ...extra });
   // a held empty snapshot is a blocked run: counted in RunsBlocked like a braked reconcile
   if (result.run) recordRunMetrics(deps.metrics, result.run, 0);
   if (result.touched.length === 0) return { ...result, queued: false };

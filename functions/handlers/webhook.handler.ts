@@ -135,7 +135,7 @@ export async function handleWebhook(event: APIGatewayProxyEventV2, deps: Webhook
   try {
     const result = await ingestAndQueue(deps, hrEvent, 'webhook');
     if (result.status === 'duplicate') return jsonResponse(200, { status: 'duplicate', eventId: hrEvent.id });
-    return jsonResponse(202, { status: result.status, eventId: hrEvent.id, touched: result.touched.length, ...(result.run ? { runId: result.run.runId } : {}) });
+    return jsonResponse(202, { status: result.status, eventId: hrEvent.id, touched: result.touched.length, ...(result.run ? { runId: result.run.runId } : {}), ...(result.blocked ? { blocked: result.blocked } : {}) });
   } catch (err) {
     if (err instanceof InputError) return rejected(deps, err);
     deps.log.error('webhook event could not be stored', { error: (err as Error).message, errorName: (err as Error).name });

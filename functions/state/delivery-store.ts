@@ -3,9 +3,10 @@
 // Failed delivery (pk `DELIVERY#<id>`, sk `FAILED#<source>`): a roster drop refused whole, with its bad rows.
 // Versions that deduped on the id alone wrote sk `-`: such an item counts for every source until it expires (7 days).
 import { gunzipSync, gzipSync } from 'node:zlib';
-import type { DeliveryRef, DeliveryStore, FailedDelivery } from '../sync/ports.ts';
-import { DeliveryItemSchema, FailedDeliveryItemSchema, FailedRowsSchema } from './items.schema.ts';
-import { SINGLETON_SK, keys } from './keys.ts';
+// Item: last delivery (pk `DELIVERED`, sk `<source>`, at): the newest arrival time per source (the source watch).
+import type { DeliveryRef, DeliveryStore, FailedDelivery, SourceDelivery } from '../sync/ports.ts';
+import { DeliveryItemSchema, FailedDeliveryItemSchema, FailedRowsSchema, SourceDeliveryItemSchema } from './items.schema.ts';
+import { DELIVERED_PK, SINGLETON_SK, keys } from './keys.ts';
 import { conditional } from './table.ts';
 import type { StateTable } from './table.ts';
 
@@ -93,6 +94,33 @@ export class DynamoDeliveryStore implements DeliveryStore {
       const item = await this.table.getItem(FailedDeliveryItemSchema, keys.failedDelivery(delivery.source, delivery.id), 'failed delivery');
       if (!item || item.expiresAt <= this.table.nowSeconds()) return null;
       return { source: item.source, id: item.id, failedAt: item.failedAt, message: item.message, rows: decodeFailedRows(item.rows), rowCount: item.rowCount };
+    });
+  }
+
+  async noteSourceDelivery(source: string, at: string): Promise<void> {
+    return this.table.guard('noteSourceDelivery', async () => {
+      // a later time wins; a delivery noted out of order (an earlier time) changes nothing
+      await conditional(() =>
+        this.table.update({
+          Key: keys.sourceDelivery(source),
+          UpdateExpression: 'SET #at = :at',
+          ConditionExpression: 'attribute_not_exists(#at) OR #at < :at',
+          ExpressionAttributeNames: { '#at': 'at' },
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      );
+    });
+  }
+
+  async listSourceDeliveries(): Promise<SourceDelivery[]> {
+    return this.table.guard('listSourceDeliveries', async () => {
+      const items = await this.table.queryAll({
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': 'pk' },
+        ExpressionAttributeValues: { ':pk': DELIVERED_PK },
+        ConsistentRead: true,
+      });
+      return items.map((raw) => this.table.parse(SourceDeliveryItemSchema, raw, 'last delivery', raw)).map((item) => ({ source: item.sk, lastDeliveryAt: item.at }));
     });
   }
 }

@@ -10,7 +10,7 @@
 //
 // Shared: table.ts (counted calls, guard, parse), keys.ts (the item model), store-rules.ts (what every
 // implementation, this one and test/helpers/memory-store.ts, decides alike).
-import type { AcquireLeaseOptions, DeliveryRef, EventOutcome, FailedDelivery, HeldSnapshot, Lease, LeaseEnds, LeaseState, ReplaceSourceResult, RunAction, RunRecord, SnapshotPartResult, StateStore } from '../sync/ports.ts';
+import type { AcquireLeaseOptions, DeliveryRef, EventOutcome, FailedDelivery, HeldSnapshot, Lease, LeaseEnds, LeaseState, ReplacePreview, ReplaceSourceResult, RunAction, RunRecord, SnapshotPartResult, SourceDelivery, StateStore } from '../sync/ports.ts';
 import type { BlockCode, LedgerEntry, Person, StoredPerson, TargetRef } from '../sync/types.ts';
 import { DynamoDeliveryStore } from './delivery-store.ts';
 import { DynamoLeaseStore } from './lease-store.ts';
@@ -71,6 +71,12 @@ export class DynamoStateStore implements StateStore {
   getFailedDelivery(delivery: DeliveryRef): Promise<FailedDelivery | null> {
     return this.deliveries.getFailedDelivery(delivery);
   }
+  noteSourceDelivery(source: string, at: string): Promise<void> {
+    return this.deliveries.noteSourceDelivery(source, at);
+  }
+  listSourceDeliveries(): Promise<SourceDelivery[]> {
+    return this.deliveries.listSourceDeliveries();
+  }
 
   listPeople(): Promise<StoredPerson[]> {
     return this.people.listPeople();
@@ -81,8 +87,11 @@ export class DynamoStateStore implements StateStore {
   replaceSource(source: string, people: Person[], occurredAt: string): Promise<ReplaceSourceResult> {
     return this.people.replaceSource(source, people, occurredAt);
   }
-  putSnapshotPart(source: string, snapshotId: string, part: number, parts: number, people: Person[]): Promise<SnapshotPartResult> {
-    return this.people.putSnapshotPart(source, snapshotId, part, parts, people);
+  putSnapshotPart(source: string, snapshotId: string, part: number, parts: number, people: Person[], ttlSeconds?: number): Promise<SnapshotPartResult> {
+    return this.people.putSnapshotPart(source, snapshotId, part, parts, people, ttlSeconds);
+  }
+  previewReplaceSource(source: string, people: Person[], occurredAt: string): Promise<ReplacePreview> {
+    return this.people.previewReplaceSource(source, people, occurredAt);
   }
   readSnapshot(source: string, snapshotId: string): Promise<Person[]> {
     return this.people.readSnapshot(source, snapshotId);
@@ -141,7 +150,7 @@ export class DynamoStateStore implements StateStore {
   takeApproval(target: TargetRef, planHash: string): Promise<boolean> {
     return this.runs.takeApproval(target, planHash);
   }
-  putBlockedSnapshot(source: string, snapshotId: string, code: BlockCode, held?: Pick<HeldSnapshot, 'runId' | 'occurredAt' | 'eventId'>): Promise<void> {
+  putBlockedSnapshot(source: string, snapshotId: string, code: BlockCode, held?: Pick<HeldSnapshot, 'runId' | 'occurredAt' | 'eventId' | 'people'>): Promise<void> {
     return this.runs.putBlockedSnapshot(source, snapshotId, code, held);
   }
   takeBlockedSnapshot(source: string, snapshotId: string): Promise<HeldSnapshot | null> {

@@ -52,6 +52,8 @@ export const FailedDeliveryItemSchema = ItemKeySchema.extend({
   rowCount: z.number().int().nonnegative(),
   expiresAt: z.number(),
 });
+/** pk `DELIVERED`, sk `<source>`: when the source last delivered anything */
+export const SourceDeliveryItemSchema = ItemKeySchema.extend({ at: z.string() });
 
 /** pk `LEDGER#<instanceId>#<orgId>`, sk `<email>` */
 export const LedgerItemSchema = ItemKeySchema.extend({
@@ -179,7 +181,9 @@ export const RunRecordSchema = z.object({
   trigger: z.enum(['cli', 'webhook', 'event', 'schedule', 'queue', 'demo', 's3']),
   startedAt: z.string(),
   finishedAt: z.string().optional(),
-  held: z.object({ source: z.string(), snapshotId: z.string() }).optional(),
+  held: z
+    .object({ source: z.string(), snapshotId: z.string(), code: z.enum(BLOCK_CODES).optional(), occurredAt: z.string().optional(), people: z.number().optional() })
+    .optional(),
 }) satisfies z.ZodType<RunRecord>;
 
 /** pk `BLOCKED#<source>`, sk `<snapshotId>`; runId, occurredAt and eventId are absent on items the landed version wrote */
@@ -190,4 +194,5 @@ export const BlockedItemSchema = ItemKeySchema.extend({
   runId: z.string().optional(),
   occurredAt: z.string().optional(),
   eventId: z.string().optional(),
+  people: z.number().optional(),
 });

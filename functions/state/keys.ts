@@ -20,6 +20,7 @@
 // | blocked snap. | `BLOCKED#<source>`              | `<snapshotId>`            | code, blockedAt, expiresAt (30 days)                                                |
 //
 // | source        | `SOURCES`                       | `<source>`                | snapshotAt: occurredAt of the source's newest snapshot (stamps every person of it)  |
+// | last delivery | `DELIVERED`                     | `<source>`                | at: when the source last delivered anything (our clock; duplicates count)          |
 //
 // identity = `emp:<employeeId>`, or `email:<normalised email>` without one.
 // A person's identity comes from the domain's rule (sync/people.ts personIdentity).
@@ -28,6 +29,7 @@ import type { TargetRef } from '../sync/types.ts';
 
 export const PEOPLE_PK = 'PEOPLE';
 export const SOURCES_PK = 'SOURCES';
+export const DELIVERED_PK = 'DELIVERED';
 export const SINGLETON_SK = '-';
 
 const targetKey = (t: TargetRef): string => `${t.instanceId.toLowerCase()}#${t.orgId.toLowerCase()}`;
@@ -40,6 +42,8 @@ export const keys = {
   delivery: (source: string, id: string) => ({ pk: `DELIVERY#${id}`, sk: source }),
   /** a delivery refused whole (source names have no `#`, so this never reads as a delivery) */
   failedDelivery: (source: string, id: string) => ({ pk: `DELIVERY#${id}`, sk: `FAILED#${source}` }),
+  /** per HR source, when it last delivered anything */
+  sourceDelivery: (source: string): { pk: typeof DELIVERED_PK; sk: string } => ({ pk: DELIVERED_PK, sk: source }),
   /** the delivery as versions before `(source, id)` wrote it: any source's event with this id */
   legacyDelivery: (id: string) => ({ pk: `DELIVERY#${id}`, sk: SINGLETON_SK }),
   ledgerPk: (t: TargetRef) => `LEDGER#${targetKey(t)}`,

@@ -8,6 +8,7 @@ import { isApiError, LeaseBusyError, RunDeadlineError, RunInterruptedError } fro
 import { takeLease } from './lease.ts';
 import { RunActionLog } from './run-actions.ts';
 import { planTarget } from './planner.ts';
+import { peopleFeeding } from './sources.ts';
 import { checkBrakes } from './brakes.ts';
 import { applyActions } from './applier.ts';
 import { explainInto, outcomeRecorder } from './report-detail.ts';
@@ -162,7 +163,8 @@ export async function reconcileTarget(deps: SyncDeps, config: SyncSettings, targ
       const runEnds = await loadRunEnds(deps.store, target, ledgerList, config.leaseSeconds);
       const plan: Plan = planTarget({
         rules: target.rules,
-        people,
+        // only the people of sources that feed this target (sources.<name>.targets)
+        people: peopleFeeding(config.sources, target.name, people),
         pending,
         members,
         ledger: ledgerList,

@@ -17,7 +17,8 @@ import { dispatch } from '../../functions/handlers/index.handler.ts';
 import type { DropResult } from '../../functions/handlers/ingest-drop.ts';
 import { S3DropReader } from '../../functions/drops/s3-drop-reader.ts';
 import { sha256Hex } from '../../functions/sync/drops.ts';
-import { localDynamoClient, uniqueTableName } from '../helpers/dynamo.ts';
+import { dynamoEndpoint, localDynamoClient, uniqueTableName } from '../helpers/dynamo.ts';
+import { runCli } from '../helpers/cli.ts';
 import { memoryLog } from '../helpers/sync-harness.ts';
 import { localSecretsClient, localSqsClient, memoryMetrics, lambdaEnv } from '../helpers/aws-local.ts';
 import { startLocalS3, type LocalS3 } from '../helpers/s3-local.ts';
@@ -32,6 +33,7 @@ let dynamo: DynamoDBClient;
 let s3: LocalS3;
 let s3Client: S3Client;
 let taskRoot: string;
+let table: string;
 let c: Container;
 const sent: { target: string; reason: string }[] = [];
 const metrics: Array<Record<string, number>> = [];
@@ -40,7 +42,7 @@ const log = memoryLog();
 beforeAll(async () => {
   emulator = await startEmulator({ port: 0, seed: { instances: [{ id: DEFAULT_ID, orgs: [{ id: DEFAULT_ID }] }] } });
   dynamo = localDynamoClient();
-  const table = uniqueTableName('drops');
+  table = uniqueTableName('drops');
   await createTableIfMissing(dynamo, table);
   s3 = await startLocalS3([BUCKET]);
   s3Client = s3.client();
@@ -54,6 +56,7 @@ beforeAll(async () => {
         adp: { via: ['s3', 'cli'] },
         payroll: { via: ['s3'], trustUploadTime: true },
         bad: { via: ['s3'] },
+        untimed: { via: ['s3'] },
         webonly: { via: ['webhook'] },
       },
     }),
@@ -187,6 +190,39 @@ describe('Function: handler (S3 roster drop → people → reconcile → invites
     expect(result).toMatchObject({ status: 'applied', occurredAtFrom: 'uploadTime' });
     const at = result.status === 'applied' ? Date.parse(result.occurredAt) : Number.NaN;
     expect(Math.abs(at - Date.now())).toBeLessThan(60_000);
+  });
+
+  it('holds a file without occurred-at (upload time not trusted) as staleSnapshot, stores nobody, and approve --run stores its people', async () => {
+    // Arrange
+    const email = `lu.${uid()}@example.com`;
+    const key = `rosters/untimed/${uid()}.csv`;
+
+    // Act
+    const result = await drop(await put(key, csv([[email, `E-${uid()}`, 'Engineering']])));
+
+    // Assert: held, a blocked run, nothing stored or queued
+    expect(result).toMatchObject({ status: 'blocked', blocked: 'staleSnapshot', source: 'untimed', occurredAtFrom: 'uploadTime', touched: 0, queued: false });
+    const runId = result.status === 'blocked' ? result.runId! : '';
+    expect(runId).not.toBe('');
+    expect((await c.store.listPeople()).some((p) => p.email === email)).toBe(false);
+    expect(sent).toEqual([]);
+    expect(counted('RunsBlocked')).toBe(1);
+
+    // Act: the operator approves the held run
+    const approved = await runCli(['approve', '--run', runId, '--yes', '--json'], { DYNAMODB_ENDPOINT: dynamoEndpoint(), STATE_TABLE: table });
+
+    // Assert: stored with the upload time as its occurredAt
+    expect(approved.code, approved.stderr).toBe(0);
+    expect(JSON.parse(approved.stdout)).toMatchObject({ runId, approved: ['eng'], snapshot: { source: 'untimed', code: 'staleSnapshot', people: 1, upserted: 1 } });
+    expect((await c.store.listPeople()).find((p) => p.email === email)?.source).toBe('untimed');
+  });
+
+  it('holds a file whose occurred-at is older than limits.maxSnapshotAgeHours (72) as staleSnapshot', async () => {
+    // Act
+    const result = await drop(await put(`rosters/workday/${uid()}.csv`, csv([[`mo.${uid()}@example.com`, `E-${uid()}`, 'Engineering']]), { 'occurred-at': hoursAgo(73) }));
+
+    // Assert
+    expect(result).toMatchObject({ status: 'blocked', blocked: 'staleSnapshot', occurredAtFrom: 'metadata' });
   });
 
   it('refuses a bad file whole: a failed delivery with every bad row, DropsFailed, the people unchanged', async () => {

@@ -10,6 +10,8 @@ import type { IngestDeps } from '../../functions/handlers/ingest-and-queue.ts';
 import { parseSyncConfig } from '../../functions/config/sync-config.schema.ts';
 import { keyedLog } from '../../functions/runtime/logger.ts';
 import { DropDirWatcher, isIgnoredDropFile } from '../../cli/drop-dir.ts';
+import { handleS3Drops } from '../../functions/handlers/s3-drop.handler.ts';
+import { readFileSync } from 'node:fs';
 import { MemoryStateStore } from '../helpers/memory-store.ts';
 import { memoryLog } from '../helpers/sync-harness.ts';
 import { memoryMetrics } from '../helpers/aws-local.ts';
@@ -159,6 +161,26 @@ describe('Function: ingestDrop', () => {
     const d = deps(now);
     const r = await ingestDrop(d, input('rosters/hr/y.csv', 'email\na@example.com\n', new Date(now.ms), new Date(now.ms + 3_600_000).toISOString()));
     expect(r).toMatchObject({ status: 'failed', message: expect.stringContaining('occurredAt: more than 5 minutes in the future') });
+  });
+});
+
+describe('Function: handleS3Drops', () => {
+  it("reads the notification's object at its decoded key and version, and skips records that are not ObjectCreated", async () => {
+    // Arrange
+    const now = { ms: Date.parse('2031-03-04T05:06:07Z') };
+    const d = deps(now);
+    const event = JSON.parse(readFileSync(new URL('../fixtures/lambda/s3-object-created.json', import.meta.url), 'utf8')) as { Records: Record<string, unknown>[] };
+    event.Records[0]!.s3 = { ...(event.Records[0]!.s3 as object), object: { key: 'rosters/hr/May+2026.csv', size: 30, versionId: 'v-1' } };
+    event.Records.push({ ...event.Records[0]!, eventName: 'ObjectRemoved:Delete' });
+    const reads: unknown[][] = [];
+    const drops = { read: async (...args: unknown[]) => (reads.push(args), { kind: 'object' as const, bytes: Buffer.from('email\na@example.com\n'), lastModified: new Date(now.ms), occurredAtMetadata: new Date(now.ms).toISOString() }) };
+
+    // Act
+    const results = await handleS3Drops(event, { ...d, drops });
+
+    // Assert
+    expect(reads).toEqual([['is-dev-drops-123456789012-us-east-1', 'rosters/hr/May 2026.csv', 'v-1']]);
+    expect(results).toMatchObject([{ status: 'applied', key: 'rosters/hr/May 2026.csv', people: 1 }]);
   });
 });
 

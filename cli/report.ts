@@ -65,6 +65,7 @@ export function toJson(report: RunReport, opts: JsonOptions = {}): string {
       blocked: t.blocked,
       complete: t.complete,
       ...(t.planHash ? { planHash: t.planHash } : {}),
+      ...(t.seats ? { seats: t.seats } : {}),
       ...(t.warnings?.length ? { warnings: t.warnings } : {}),
       ...(t.error ? { error: { ...t.error, hint: likelyFix(t.error.code) } } : {}),
       ...(t.detail ? { actions: t.detail.actions.map((a) => jsonAction(a, report.mode)), steadyState: t.detail.steadyState } : {}),
@@ -96,7 +97,11 @@ export function renderTable(report: RunReport, opts: TableOptions = {}): string 
   for (const t of report.targets) {
     const skipped = SKIP_REASONS.filter((r) => t.skipped[r] > 0).map((r) => `${r} ${t.skipped[r]}`);
     if (skipped.length) lines.push(`  ${t.name}: skipped ${skipped.join(', ')}`);
-    for (const w of t.warnings ?? []) lines.push(`  ${t.name}: warning: the Losant token lacks the scope ${w.scope}; those actions were skipped`);
+    for (const w of t.warnings ?? []) {
+      const effect = w.scope === 'instanceOrg.get' ? 'planned without seats (the org\'s member limit is unknown)' : 'those actions were skipped';
+      lines.push(`  ${t.name}: warning: the Losant token lacks the scope ${w.scope}; ${effect}`);
+    }
+    if (t.seats?.noSeat) lines.push(`  ${t.name}: no free seat for ${t.seats.noSeat} (seats ${t.seats.used} / ${t.seats.limit}, ${t.seats.reserve} reserved); not sent`);
     if (t.error) lines.push(`  ${opts.host ? targetErrorLine({ ...t, error: t.error }, opts.host) : `${t.name}: ${t.error.message}`}`);
     if (t.blocked) lines.push(`  ${t.name}: blocked by brake ${t.blocked}; rerun with --force, or: invite-sync approve --run ${report.runId}`);
   }

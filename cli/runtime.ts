@@ -22,6 +22,8 @@ export interface CliRuntimeOptions extends StateChoice {
   log?: Log;
   /** the longest Losant answer read (config `limits.maxAnswerBytes`); default the client's 64 MiB */
   maxAnswerBytes?: number;
+  /** most connections to Losant at once (config `concurrency`); default the client's 64 */
+  connections?: number;
 }
 
 export interface CliRuntime {
@@ -99,7 +101,13 @@ export async function createCliRuntime(opts: CliRuntimeOptions): Promise<CliRunt
     stateDescription = `embedded DynamoDB Local (${stateDir.dir}${stateDir.role === 'guest' ? `, served by pid ${stateDir.holderPid}` : ''})`;
   }
   const store = new DynamoStateStore({ tableName, client });
-  const api = new LosantClient({ baseUrl, token: token ?? '', log, ...(opts.maxAnswerBytes === undefined ? {} : { maxAnswerBytes: opts.maxAnswerBytes }) });
+  const api = new LosantClient({
+    baseUrl,
+    token: token ?? '',
+    log,
+    ...(opts.maxAnswerBytes === undefined ? {} : { maxAnswerBytes: opts.maxAnswerBytes }),
+    ...(opts.connections === undefined ? {} : { connections: opts.connections }),
+  });
   return {
     api,
     store,

@@ -57,6 +57,7 @@ export const ROUTE = {
   invites: '/instances/:instanceId/orgs/:orgId/invites',
   invite: '/instances/:instanceId/orgs/:orgId/invites/:inviteId',
   members: '/instances/:instanceId/orgs/:orgId/members',
+  org: '/instances/:instanceId/orgs/:orgId',
 } as const;
 
 /** What every read route accepts besides its own scopes (API 1.30 added the `.bounded` read scopes). */
@@ -73,6 +74,7 @@ export const SCOPES: Record<string, readonly string[]> = {
   [`GET ${ROUTE.invite}`]: [...READ, 'instanceOrgInvite.*', 'instanceOrgInvite.get'],
   [`DELETE ${ROUTE.invite}`]: ['all.Instance', 'all.User', 'instanceOrgInvite.*', 'instanceOrgInvite.delete'],
   [`POST ${ROUTE.invite}`]: ['all.Instance', 'all.User', 'instanceOrgInvite.*', 'instanceOrgInvite.resendInvite'],
+  [`GET ${ROUTE.org}`]: [...READ, 'instanceOrg.*', 'instanceOrg.get'],
 };
 
 export type InviteSortField = 'email' | 'role' | 'inviteDate';

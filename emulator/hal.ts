@@ -23,7 +23,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 /**
  * The answer body of a 2xx API answer as Losant sends it: the collection (GET/POST invites, GET members)
- * and each of its items, or the single invite (GET/POST one invite), get `_type` and `_links`. Other
+ * and each of its items, the single invite (GET/POST one invite) and the org (GET org) get `_type` and `_links`. Other
  * bodies (`{"success":true}`) are returned as they are. Never changes `body` itself.
  * @example withLinks({ route: ROUTE.invites, instanceId, orgId }, { items: [invite] })
  */
@@ -40,6 +40,8 @@ export function withLinks(where: Where, body: unknown): unknown {
       return { ...body, ...(items ? { items: items.map(invite) } : {}), _type: 'orgInvites', _links: { self: link(`${org}/invites`), org: link(org) } };
     case ROUTE.members:
       return { ...body, ...(items ? { items: items.map(member) } : {}), _type: 'instanceOrgMembers', _links: { self: link(`${org}/members`), org: link(org) } };
+    case ROUTE.org:
+      return { ...body, _type: 'instanceOrg', _links: { self: link(org), invites: link(`${org}/invites`), members: link(`${org}/members`) } };
     default:
       return 'success' in body ? body : invite(body);
   }

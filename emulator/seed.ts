@@ -52,6 +52,10 @@ const unique = <T>(list: T[], key: (t: T) => string): boolean => new Set(list.ma
 
 export const SeedOrgSchema = z.strictObject({
   id: IdSchema,
+  /** the org's name as GET org answers it; default `Organization <id>` */
+  name: z.string().min(1).max(255).optional(),
+  /** `limits.member`: members + unexpired pending invites may not exceed it (a POST past it is refused); absent: no limit */
+  memberLimit: z.number().int().min(0).max(1_000_000).optional(),
   invites: z.array(SeedInviteSchema).optional(),
   members: z
     .array(SeedMemberSchema)

@@ -66,6 +66,10 @@ export interface RunningEmulator {
   addInvite(instanceId: string, orgId: string, inv: { email: string; role: string; inviteDate?: string; hasExpired?: boolean }): EmulatorInvite;
   /** as an admin would by hand: every pending invite of that email goes */
   revokeInviteByEmail(instanceId: string, orgId: string, email: string): void;
+  /** sets the org's `limits.member` (undefined: no limit) */
+  setMemberLimit(instanceId: string, orgId: string, limit: number | undefined): void;
+  /** TCP connections the server accepted since it started (`opened`), open now, and the most open at once */
+  connections(): { opened: number; open: number; peak: number };
 }
 
 /** Options that make no sense (a rate outside 0..1, a negative latency, …). */
@@ -111,6 +115,7 @@ const PATTERNS: [RegExp, RouteMatch['route']][] = [
   [new RegExp(`^/instances/${SEGMENT}/orgs/${SEGMENT}/invites/?$`), ROUTE.invites],
   [new RegExp(`^/instances/${SEGMENT}/orgs/${SEGMENT}/invites/${SEGMENT}/?$`), ROUTE.invite],
   [new RegExp(`^/instances/${SEGMENT}/orgs/${SEGMENT}/members/?$`), ROUTE.members],
+  [new RegExp(`^/instances/${SEGMENT}/orgs/${SEGMENT}/?$`), ROUTE.org],
 ];
 
 function matchRoute(pathname: string): RouteMatch | undefined {
@@ -233,6 +238,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     return { items, instanceId: m.instanceId.toLowerCase(), orgId: m.orgId.toLowerCase(), count: items.length, ...q };
   };
 
+  /** 400 when members + unexpired pending invites already fill the org's member limit (the body is a guess: undocumented). */
+  const seatRefusal = (m: RouteMatch): Outcome | undefined => {
+    const limit = state.memberLimit(m.instanceId, m.orgId);
+    if (limit === undefined || state.seatsTaken(m.instanceId, m.orgId) < limit) return undefined;
+    return fail(400, 'LimitExceeded', `The organization has reached its member limit (${limit}): members and pending invites count against it`);
+  };
+
   /** Everything after auth, limits and injected errors: lookups, validation, effect. */
   async function operate(req: IncomingMessage, method: string, m: RouteMatch, params: URLSearchParams): Promise<Outcome> {
     state.org(m.instanceId, m.orgId);
@@ -245,6 +257,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       // a late effect: the invite appears (and the answer goes) only after the delay, whether the client waits or not
       if (postDelayMs > 0) await sleep(postDelayMs);
     }
+    if (m.route === ROUTE.org) return answer(200, state.orgView(m.instanceId, m.orgId));
     if (m.route === ROUTE.invites && method === 'GET') {
       const parsed = parseListQuery(params, INVITE_SORT_FIELDS, INVITE_DEFAULTS);
       return parsed.ok ? answer(200, collection(m, parsed.query)) : fail(400, 'Validation', parsed.message);
@@ -259,6 +272,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       const problem = checkInvitePost(body);
       if (problem) return fail(400, 'Validation', problem);
       const post = body as { email: string; role: Role; applicationRoles?: ResourceRole[]; dashboardRoles?: ResourceRole[]; disallowTransfer?: boolean };
+      const full = seatRefusal(m);
+      if (full) return full;
       if (state.hasLiveInvite(m.instanceId, m.orgId, post.email)) duplicateInvites++;
       state.createInvite(m.instanceId, m.orgId, post);
       return answer(201, collection(m, INVITE_DEFAULTS));
@@ -271,6 +286,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     }
     const problem = checkRoleInfo(body);
     if (problem) return fail(400, 'Validation', problem);
+    // resending an expired invite makes it count against the limit again
+    const full = state.getInvite(m.instanceId, m.orgId, inviteId).hasExpired ? seatRefusal(m) : undefined;
+    if (full) return full;
     return answer(201, state.resendInvite(m.instanceId, m.orgId, inviteId, body as { role?: Role }));
   }
 
@@ -338,12 +356,20 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     send(res, outcome);
   }
 
+  const conns = { opened: 0, open: 0, peak: 0 };
   const server = createServer((req, res) => {
     handle(req, res).catch(() => {
       // a client that vanished mid-body, or a bug: answer 500 when still possible, never crash the emulator
       if (!res.headersSent && !res.destroyed) send(res, { status: 500, body: { type: 'InternalError', message: 'emulator error' } });
       else res.destroy();
     });
+  });
+
+  server.on('connection', (socket) => {
+    conns.opened++;
+    conns.open++;
+    if (conns.open > conns.peak) conns.peak = conns.open;
+    socket.once('close', () => conns.open--);
   });
 
   const host = options.host ?? '127.0.0.1';
@@ -401,5 +427,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       return state.createInvite(instanceId, orgId, { email: inv.email, role: inv.role as Role, inviteDateMs, hasExpired: inv.hasExpired });
     },
     revokeInviteByEmail: (instanceId, orgId, email) => state.revokeInviteByEmail(instanceId, orgId, email),
+    setMemberLimit: (instanceId, orgId, limit) => state.setMemberLimit(instanceId, orgId, limit),
+    connections: () => ({ ...conns }),
   };
 }

@@ -35,6 +35,18 @@ export interface EmulatorMember {
   role: Role;
 }
 
+/** The org object as GET org answers it (before `_type` / `_links`). */
+export interface EmulatorOrg {
+  id: string;
+  orgId: string;
+  instanceId: string;
+  name: string;
+  /** `member` absent: no member limit */
+  limits: { member?: number };
+  /** `pendingInviteCount`: every invite GET invites lists, expired ones included */
+  summary: { memberCount: number; pendingInviteCount: number };
+}
+
 export interface NewInviteInput {
   email: string;
   role: Role;
@@ -62,6 +74,9 @@ interface StoredInvite {
 
 interface StoredOrg {
   id: string;
+  name: string;
+  /** `limits.member`; undefined: no limit */
+  memberLimit: number | undefined;
   invites: Map<string, StoredInvite>;
   /** key: lower-cased email */
   members: Map<string, { userId: string; email: string; role: Role }>;
@@ -111,7 +126,7 @@ export class EmulatorState {
       const orgs = new Map<string, StoredOrg>();
       this.instances.set(this.claimId(inst.id), orgs);
       for (const o of inst.orgs ?? []) {
-        const org: StoredOrg = { id: o.id.toLowerCase(), invites: new Map(), members: new Map() };
+        const org: StoredOrg = { id: o.id.toLowerCase(), name: o.name ?? `Organization ${o.id.toLowerCase()}`, memberLimit: o.memberLimit, invites: new Map(), members: new Map() };
         orgs.set(org.id, org);
         for (const inv of o.invites ?? []) {
           this.insertInvite(org, {
@@ -215,6 +230,42 @@ export class EmulatorState {
   hasLiveInvite(instanceId: string, orgId: string, email: string): boolean {
     const lower = email.toLowerCase();
     return [...this.org(instanceId, orgId).invites.values()].some((i) => i.email.toLowerCase() === lower && !this.view(i).hasExpired);
+  }
+
+  /** Seats taken: members plus unexpired pending invites (expired ones do not count). */
+  seatsTaken(instanceId: string, orgId: string): number {
+    const org = this.org(instanceId, orgId);
+    let live = 0;
+    for (const i of org.invites.values()) if (!this.view(i).hasExpired) live++;
+    return org.members.size + live;
+  }
+
+  /** The org's `limits.member` (undefined: no limit). */
+  memberLimit(instanceId: string, orgId: string): number | undefined {
+    return this.org(instanceId, orgId).memberLimit;
+  }
+
+  /** Sets or (undefined) lifts the org's member limit. */
+  setMemberLimit(instanceId: string, orgId: string, limit: number | undefined): void {
+    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) throw new EmulatorStateError('setMemberLimit: limit must be an integer ≥ 0');
+    this.org(instanceId, orgId).memberLimit = limit;
+  }
+
+  /**
+   * The org as `GET /instances/{I}/orgs/{O}` answers it (the fields invite-sync reads, and a few more).
+   * No limit: `limits` has no `member` key.
+   */
+  orgView(instanceId: string, orgId: string): EmulatorOrg {
+    const org = this.org(instanceId, orgId);
+    const pending = org.invites.size;
+    return {
+      id: org.id,
+      orgId: org.id,
+      instanceId: instanceId.toLowerCase(),
+      name: org.name,
+      limits: org.memberLimit === undefined ? {} : { member: org.memberLimit },
+      summary: { memberCount: org.members.size, pendingInviteCount: pending },
+    };
   }
 
   /** Creates an invite; the email is stored as given. */

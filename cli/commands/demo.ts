@@ -32,6 +32,7 @@ const WHY: Record<string, string> = {
   settling: 'a crashed run may still have their invite on the way: waiting before acting',
   roleMismatch: 'of those not ours, pending with another role than the rule gives',
   missingScope: 'resends or revocations skipped: the Losant token lacks the scope (see the warning)',
+  noSeat: 'not invited: the org has no free seat (members + pending invites reach its member limit)',
 };
 
 export function register(program: Command): void {

@@ -82,7 +82,7 @@ async function serve(flags: ServeFlags): Promise<void> {
 
   const level = process.env.INVITE_SYNC_LOG_LEVEL;
   const baseLog = createStderrLog(isLogLevel(level) ? level : 'info');
-  const rt = await createCliRuntime({ env: process.env, log: baseLog, maxAnswerBytes: config.limits.maxAnswerBytes, ...stateChoice(flags) });
+  const rt = await createCliRuntime({ env: process.env, log: baseLog, maxAnswerBytes: config.limits.maxAnswerBytes, connections: config.concurrency, ...stateChoice(flags) });
   const app = startServeApp({ config, api: rt.api, store: rt.store, clock: rt.clock, log: baseLog, webhookSecret: secret, scheduleSeconds, dropDir });
   let listening: { host: string; port: number };
   try {

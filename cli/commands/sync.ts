@@ -154,7 +154,7 @@ async function runSyncCommand(mode: 'plan' | 'apply', flags: SyncFlags): Promise
   const level = process.env.INVITE_SYNC_LOG_LEVEL;
   const log = createStderrLog(isLogLevel(level) ? level : 'warn', (line) => progress.log(line));
   const signals = watchSignals();
-  const rt = await createCliRuntime({ env: process.env, log, maxAnswerBytes: config.limits.maxAnswerBytes, ...stateChoice(flags) }).catch((err: unknown) => {
+  const rt = await createCliRuntime({ env: process.env, log, maxAnswerBytes: config.limits.maxAnswerBytes, connections: config.concurrency, ...stateChoice(flags) }).catch((err: unknown) => {
     signals.dispose();
     throw err;
   });

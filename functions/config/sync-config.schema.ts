@@ -84,6 +84,13 @@ export const LimitsInputSchema = z
       .max(24 * 3660)
       .default(DEFAULT_MAX_SNAPSHOT_AGE_HOURS)
       .describe('a roster snapshot older than this (hours, by its occurredAt) is held back at ingest (staleSnapshot, approvable)'),
+    reserveSeats: z
+      .number()
+      .int()
+      .min(0)
+      .max(1_000_000)
+      .default(0)
+      .describe('seats of an org\'s member limit kept free (for admins): invites past limit − members − pending − this are skipped as noSeat'),
     maxAnswerBytes: z
       .number()
       .int()

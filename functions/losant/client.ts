@@ -1,7 +1,7 @@
 // use case --> InviteApi port --> LosantClient (resource methods) --> Retrier (one retry loop) --> LosantTransport (one attempt) --> Losant REST API
 import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
-import type { CallOptions, CreateInviteResult, InviteApi, Log, NewInvite } from '../sync/ports.ts';
+import type { CallOptions, CreateInviteResult, InviteApi, Log, NewInvite, OrgSeats } from '../sync/ports.ts';
 import type { Member, OrgRole, PendingInvite, TargetRef } from '../sync/types.ts';
 import { maskEmail } from '../sync/email.ts';
 import { newestInvite } from '../sync/invites.ts';
@@ -11,7 +11,7 @@ import type { RateGovernor } from './governor.ts';
 import { Retrier, type RetryOptions } from './retry.ts';
 import { LosantPaths, queryString, ROUTES, type InviteQuery, type RequestSpec } from './routes.ts';
 import {
-  InstanceOrgMembersSchema, OrgInviteCollectionEnvelopeSchema, OrgInviteCollectionSchema, OrgInvitePostSchema, OrgInviteSchema,
+  InstanceOrgMembersSchema, InstanceOrgSchema, OrgInviteCollectionEnvelopeSchema, OrgInviteCollectionSchema, OrgInvitePostSchema, OrgInviteSchema,
   OrgRoleInfoSchema, SuccessSchema,
 } from './schemas.ts';
 import { LosantTransport, type RequestEvent, type TokenProvider } from './transport.ts';
@@ -20,8 +20,10 @@ export interface LosantClientOptions {
   /** e.g. `https://api.losant.com` (a path prefix is kept) */
   baseUrl: string;
   token: string | TokenProvider;
-  /** default: an undici Agent with keep-alive, 64 connections per origin, pipelining 1 (closed by `close()`) */
+  /** default: an undici Agent with keep-alive, `connections` per origin, pipelining 1 (closed by `close()`) */
   dispatcher?: Dispatcher;
+  /** most connections the default agent opens to Losant at once (pass the sync config's `concurrency`); default 64 */
+  connections?: number;
   /** per attempt, capped by the time left before the call's deadline; default 10_000 */
   requestTimeoutMs?: number;
   retry?: RetryOptions;
@@ -71,6 +73,7 @@ export class LosantClient implements InviteApi {
       now,
       sleep,
       ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
+      ...(opts.connections === undefined ? {} : { connections: opts.connections }),
       ...(opts.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: opts.requestTimeoutMs }),
       ...(opts.governor ? { governor: opts.governor } : {}),
       ...(opts.onRequest ? { onRequest: opts.onRequest } : {}),
@@ -107,6 +110,18 @@ export class LosantClient implements InviteApi {
     const spec: RequestSpec = { method: 'GET', route: ROUTES.members, path: this.paths.collection(target, 'members') };
     const items = await this.readList(spec, InstanceOrgMembersSchema, opts, true);
     return items.map(toMember);
+  }
+
+  /**
+   * GET the org: its member limit (`limits.member`; absent or null: no limit). Retried like any GET;
+   * a token without `instanceOrg.get` (or broader) fails with `forbidden`, scope `instanceOrg.get`.
+   * @example const { memberLimit } = await api.getOrg(target, { deadline });
+   */
+  async getOrg(target: TargetRef, opts: CallOptions = {}): Promise<OrgSeats> {
+    const spec: RequestSpec = { method: 'GET', route: ROUTES.org, path: this.paths.org(target) };
+    const org = await this.read(spec, InstanceOrgSchema, opts);
+    const limit = org.limits?.member;
+    return typeof limit === 'number' ? { memberLimit: limit } : {};
   }
 
   /**

@@ -6,6 +6,7 @@ export const ROUTES = {
   invites: '/instances/:instanceId/orgs/:orgId/invites',
   invite: '/instances/:instanceId/orgs/:orgId/invites/:inviteId',
   members: '/instances/:instanceId/orgs/:orgId/members',
+  org: '/instances/:instanceId/orgs/:orgId',
 } as const;
 
 export type Method = 'GET' | 'POST' | 'DELETE';
@@ -19,6 +20,7 @@ const REQUIRED_SCOPES: Record<string, string> = {
   [`GET ${ROUTES.invite}`]: 'instanceOrgInvite.get',
   [`POST ${ROUTES.invite}`]: 'instanceOrgInvite.resendInvite',
   [`DELETE ${ROUTES.invite}`]: 'instanceOrgInvite.delete',
+  [`GET ${ROUTES.org}`]: 'instanceOrg.get',
 };
 
 /**
@@ -67,7 +69,11 @@ export class LosantPaths {
   constructor(private readonly prefix: string) {}
 
   collection(target: TargetRef, what: 'invites' | 'members'): string {
-    return `${this.prefix}/instances/${encodeURIComponent(target.instanceId)}/orgs/${encodeURIComponent(target.orgId)}/${what}`;
+    return `${this.org(target)}/${what}`;
+  }
+
+  org(target: TargetRef): string {
+    return `${this.prefix}/instances/${encodeURIComponent(target.instanceId)}/orgs/${encodeURIComponent(target.orgId)}`;
   }
 
   invite(target: TargetRef, inviteId: string): string {

@@ -95,6 +95,21 @@ export const OrgInviteCollectionEnvelopeSchema = collectionOf(z.unknown());
 export const InstanceOrgMembersSchema = collectionOf(InstanceOrgMemberSchema);
 export type InstanceOrgMembers = z.infer<typeof InstanceOrgMembersSchema>;
 
+/**
+ * The org object of `GET /instances/{I}/orgs/{O}` (Losant's REST reference; no published schema is vendored):
+ * only what the seat rule reads is checked. `limits.member` absent or null: no member limit.
+ */
+export const InstanceOrgSchema = z.looseObject({
+  id: LosantIdSchema.optional(),
+  name: z.string().optional(),
+  limits: z.looseObject({ member: z.number().int().min(0).nullable().optional() }).nullable().optional(),
+  summary: z
+    .looseObject({ memberCount: z.number().int().min(0).optional(), pendingInviteCount: z.number().int().min(0).optional() })
+    .nullable()
+    .optional(),
+});
+export type InstanceOrg = z.infer<typeof InstanceOrgSchema>;
+
 /** `orgInvitePost.json`: the POST invites body (no other properties allowed). */
 export const OrgInvitePostSchema = z.strictObject({
   email: LosantEmailSchema,

@@ -46,8 +46,14 @@ export interface TransportOptions {
   /** e.g. `https://api.losant.com` (a path prefix is kept: see `prefix`) */
   baseUrl: string;
   token: string | TokenProvider;
-  /** default: an undici Agent with keep-alive, 64 connections per origin, pipelining 1 (closed by `close()`) */
+  /** default: an undici Agent with keep-alive, `connections` per origin, pipelining 1 (closed by `close()`) */
   dispatcher?: Dispatcher;
+  /**
+   * most connections the default agent keeps to the origin (the sync passes its `concurrency`, so connections opened
+   * stay ≤ concurrency + retries on new connections: undici otherwise opens a new one when a freed connection is not
+   * yet marked idle); default 64
+   */
+  connections?: number;
   /** per attempt, capped by the time left before the call's deadline; default 10_000 */
   requestTimeoutMs?: number;
   /** default: an AdaptiveRateGovernor on the same clock */
@@ -92,7 +98,7 @@ export class LosantTransport {
     this.origin = base.origin;
     this.prefix = base.pathname.replace(/\/+$/, '');
     this.ownsDispatcher = opts.dispatcher === undefined;
-    this.dispatcher = opts.dispatcher ?? new Agent({ keepAliveTimeout: 10_000, connections: 64, pipelining: 1 });
+    this.dispatcher = opts.dispatcher ?? new Agent({ keepAliveTimeout: 10_000, connections: Math.max(1, opts.connections ?? 64), pipelining: 1 });
     this.tokenSource = opts.token;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? LOSANT_REQUEST_TIMEOUT_MS;
     this.maxAnswerBytes = opts.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES;

@@ -9,9 +9,16 @@ export const SERVICE_NAME = 'invite-sync';
 /**
  * The custom metrics one reconcile emits (recordRunMetrics); the dashboard and alarms read them.
  * `InvitesAmbiguous`: POSTs left unanswered and not found by lookup (the next run settles them); not in `InvitesFailed`.
+ * `InvitesNoSeat`: invites and renewals not sent because the org had no free seat (skip key `noSeat`; alarmed).
  */
-export const RUN_METRICS = ['InvitesSent', 'InvitesRenewed', 'InvitesFailed', 'InvitesAmbiguous', 'RunsBlocked', 'DriftRemaining', 'RunDurationMs'] as const;
+export const RUN_METRICS = ['InvitesSent', 'InvitesRenewed', 'InvitesFailed', 'InvitesAmbiguous', 'InvitesNoSeat', 'RunsBlocked', 'DriftRemaining', 'RunDurationMs'] as const;
 export type RunMetricName = (typeof RUN_METRICS)[number];
+
+/**
+ * Per target of a run, only for an org with a member limit: seats still free once the plan ran
+ * (limit − members − unexpired pending − reserveSeats, at least 0). A gauge: read it per target (`Minimum`).
+ */
+export const SEATS_FREE = 'SeatsFree';
 
 /** Counted when an HR event was stored but its targets could not be queued (they stay dirty for the schedule). */
 export const RECONCILE_QUEUE_FAILURES = 'ReconcileQueueFailures';
@@ -22,8 +29,8 @@ export const EVENTS_REJECTED = 'EventsRejected';
 /** Counted for every webhook request answered 503 because WEBHOOK_SECRET holds an unusable key (under 24 bytes, not base64). */
 export const WEBHOOK_MISCONFIGURED = 'WebhookMisconfigured';
 
-/** Counted for an invite Losant refused because the org has no free seat (the seat check); alarmed. */
-export const INVITES_NO_SEAT = 'InvitesNoSeat';
+/** The run metric counting invites and renewals held back because the org has no free seat (functions/sync/seats.ts); alarmed. */
+export const INVITES_NO_SEAT = 'InvitesNoSeat' satisfies RunMetricName;
 
 /** Counted when an HR source has sent nothing for longer than it is expected to (the source watch); alarmed. */
 export const SOURCE_SILENT = 'SourceSilent';
@@ -35,5 +42,5 @@ export const DROPS_REJECTED = 'DropsRejected';
 export const DROPS_FAILED = 'DropsFailed';
 
 /** Every custom metric name the handlers publish. */
-export const METRIC_NAMES = [...RUN_METRICS, RECONCILE_QUEUE_FAILURES, EVENTS_REJECTED, WEBHOOK_MISCONFIGURED, DROPS_REJECTED, DROPS_FAILED] as const;
+export const METRIC_NAMES = [...RUN_METRICS, SEATS_FREE, RECONCILE_QUEUE_FAILURES, EVENTS_REJECTED, WEBHOOK_MISCONFIGURED, DROPS_REJECTED, DROPS_FAILED] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];

@@ -11,20 +11,21 @@ export interface MetricsSink {
   publishStoredMetrics(): void;
 }
 
-import { RUN_METRICS, type RunMetricName } from './metric-names.ts';
+import { RUN_METRICS, SEATS_FREE, type RunMetricName } from './metric-names.ts';
 
 // the names live in metric-names.ts, shared with the CDK dashboard and alarms
 export { RUN_METRICS, type RunMetricName };
 
 /** Sums a run's target reports into the run metrics. */
 export function runMetricValues(report: RunReport, durationMs: number): Record<RunMetricName, number> {
-  const v = { InvitesSent: 0, InvitesRenewed: 0, InvitesFailed: 0, InvitesAmbiguous: 0, RunsBlocked: 0, DriftRemaining: 0, RunDurationMs: Math.max(0, Math.round(durationMs)) };
+  const v = { InvitesSent: 0, InvitesRenewed: 0, InvitesFailed: 0, InvitesAmbiguous: 0, InvitesNoSeat: 0, RunsBlocked: 0, DriftRemaining: 0, RunDurationMs: Math.max(0, Math.round(durationMs)) };
   for (const t of report.targets) {
     v.InvitesSent += t.done.invite;
     v.InvitesRenewed += t.done.renew;
     const ambiguous = (t.failures ?? []).filter((f) => f.reason === 'ambiguous').length;
     v.InvitesFailed += Math.max(0, t.failed - ambiguous);
     v.InvitesAmbiguous += ambiguous;
+    v.InvitesNoSeat += t.skipped.noSeat ?? 0;
     if (t.blocked) v.RunsBlocked += 1;
     const planned = t.planned.invite + t.planned.renew + t.planned.fixRole + t.planned.revoke;
     const done = t.done.invite + t.done.renew + t.done.fixRole + t.done.revoke;
@@ -46,7 +47,7 @@ function targetMetricValues(report: RunReport, index: number, durationMs: number
  * @example recordRunMetrics(metrics, report, Date.now() - started)
  */
 export function recordRunMetrics(metrics: MetricsSink, report: RunReport, durationMs: number): Record<RunMetricName, number> {
-  const publish = (values: Record<RunMetricName, number>, target?: string): void => {
+  const publish = (values: Record<RunMetricName, number>, target?: string, seatsFree?: number): void => {
     if (target !== undefined) {
       // both sets, explicitly: Powertools drops the default-only set once another set is added
       metrics.addDimensions?.({});
@@ -55,11 +56,13 @@ export function recordRunMetrics(metrics: MetricsSink, report: RunReport, durati
     for (const name of RUN_METRICS) {
       metrics.addMetric(name, name === 'RunDurationMs' ? MetricUnit.Milliseconds : MetricUnit.Count, values[name]);
     }
+    // only a target whose org has a member limit has free seats to speak of
+    if (seatsFree !== undefined) metrics.addMetric(SEATS_FREE, MetricUnit.Count, seatsFree);
     metrics.publishStoredMetrics();
   };
   const values = runMetricValues(report, durationMs);
   if (report.targets.length === 0) publish(values);
-  report.targets.forEach((t, i) => publish(targetMetricValues(report, i, durationMs), t.name));
+  report.targets.forEach((t, i) => publish(targetMetricValues(report, i, durationMs), t.name, t.seats?.free));
   return values;
 }
 

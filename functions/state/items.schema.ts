@@ -170,6 +170,7 @@ export const TargetReportSchema = z.object({
     })
     .optional(),
   planHash: z.string().optional(),
+  seats: z.object({ limit: count, reserve: count, used: count, free: count, noSeat: count }).optional(),
 }) satisfies z.ZodType<TargetReport>;
 
 /** The JSON body of a run item. */

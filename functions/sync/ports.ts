@@ -21,6 +21,12 @@ export interface CreateInviteResult {
   recovered: boolean;
 }
 
+/** What the seat rule needs of an org (functions/sync/seats.ts). */
+export interface OrgSeats {
+  /** members + unexpired pending invites may not exceed it; undefined: no limit */
+  memberLimit?: number;
+}
+
 /**
  * The Losant invites of one org as the sync needs them, in the domain's words. Every method throws
  * `ApiError` on failure; emails in answers are normalised. Reads, resends and revocations are retried
@@ -37,6 +43,8 @@ export interface InviteApi {
   resend(target: TargetRef, inviteId: string, roleInfo: { role: OrgRole }, opts?: CallOptions): Promise<PendingInvite>;
   /** removes a pending invite */
   revoke(target: TargetRef, inviteId: string, opts?: CallOptions): Promise<void>;
+  /** the org's member limit (GET org; needs `instanceOrg.get` or broader: else `forbidden`) */
+  getOrg(target: TargetRef, opts?: CallOptions): Promise<OrgSeats>;
   /** the newest pending invite of exactly this email (see `newestInvite`), undefined when there is none */
   findInvite(target: TargetRef, email: string, opts?: CallOptions): Promise<PendingInvite | undefined>;
 }

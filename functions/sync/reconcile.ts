@@ -1,7 +1,7 @@
 // handler / CLI --> runSync --> reconcileTarget --> (lease, read four sets, plan, brakes, applyActions, release)
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import type { Clock, InviteApi, Lease, LeaseHolder, Log, RunRecord, StateStore } from './ports.ts';
+import type { CallOptions, Clock, InviteApi, Lease, LeaseHolder, Log, OrgSeats, RunRecord, StateStore } from './ports.ts';
 import type { Action, ActionCounts, BlockCode, Plan, RunReport, StoredPerson, SyncSettings, Target, TargetReport } from './types.ts';
 import { emptyActionCounts, emptySkipCounts } from './types.ts';
 import { isApiError, LeaseBusyError, RunDeadlineError, RunInterruptedError } from './errors.ts';
@@ -14,6 +14,20 @@ import { applyActions } from './applier.ts';
 import { explainInto, outcomeRecorder } from './report-detail.ts';
 import { isBrakedRemainder } from './ledger.ts';
 import { leaseOwnerFor, loadRunEnds } from './ownership.ts';
+import { cutToSeats } from './seats.ts';
+
+/** The scope GET org needs (Losant's REST reference); without it the target is planned without seats. */
+export const ORG_SCOPE = 'instanceOrg.get';
+
+/** The org's seats, or `missingScope` when Losant refused the GET for the token's scopes (any other failure throws). */
+async function readOrgSeats(api: InviteApi, target: Target, opts: CallOptions): Promise<OrgSeats | 'missingScope'> {
+  try {
+    return await api.getOrg(target, opts);
+  } catch (err) {
+    if (isApiError(err) && err.kind === 'forbidden') return 'missingScope';
+    throw err;
+  }
+}
 
 export interface SyncDeps {
   api: InviteApi;
@@ -147,21 +161,29 @@ export async function reconcileTarget(deps: SyncDeps, config: SyncSettings, targ
     // scopes Losant refused for this target: the actions needing them stay skipped in every round
     const missingScopes = new Set<string>();
     let missingScopeSkips = 0;
+    // GET org refused (no instanceOrg.get): said once, then every round plans without seats
+    let orgRefused = false;
     for (let round = 1; ; round++) {
       if (deps.clock.now() >= opts.deadline) throw new RunDeadlineError('deadline reached before the target was reconciled');
       if (opts.stop?.aborted) throw new RunInterruptedError('stopped before the target was reconciled');
       const callOpts = { deadline: opts.deadline, signal: abort.signal };
-      const [people, ledgerList, pending, members] = await Promise.all([
+      const [people, ledgerList, pending, members, org] = await Promise.all([
         opts.people ? Promise.resolve(opts.people) : deps.store.listPeople(),
         deps.store.getLedger(target),
         deps.api.listPending(target, callOpts),
         deps.api.listMembers(target, callOpts),
+        orgRefused ? Promise.resolve('missingScope' as const) : readOrgSeats(deps.api, target, callOpts),
       ]);
+      if (org === 'missingScope' && !orgRefused) {
+        orgRefused = true;
+        report.warnings = [...(report.warnings ?? []), { code: 'missingScope', scope: ORG_SCOPE }];
+        log.warn('Losant refused GET org for a missing scope: planning without seats for this target and run', { target: target.name, scope: ORG_SCOPE });
+      }
       const ledger = new Map(ledgerList.map((e) => [e.email, e]));
       const now = deps.clock.now();
       // an intent proves nothing alone: what it may claim is bounded by its run's end (ownership.ts, ledger.ts)
       const runEnds = await loadRunEnds(deps.store, target, ledgerList, config.leaseSeconds);
-      const plan: Plan = planTarget({
+      const uncut: Plan = planTarget({
         rules: target.rules,
         // only the people of sources that feed this target (sources.<name>.targets)
         people: peopleFeeding(config.sources, target.name, people),
@@ -176,12 +198,25 @@ export async function reconcileTarget(deps: SyncDeps, config: SyncSettings, targ
         stamp: { runId: opts.runId, at: new Date(now).toISOString() },
         ...(opts.explain ? { explain: true } : {}),
       });
+      // seats.ts: invites and renewals past the org's free seats are cut (skip noSeat), before the brakes see the plan
+      const seated = cutToSeats({
+        plan: uncut,
+        memberLimit: org === 'missingScope' ? undefined : org.memberLimit,
+        reserveSeats: config.limits.reserveSeats ?? 0,
+        members,
+        pending,
+        people,
+        rules: target.rules,
+      });
+      const plan = seated.plan;
+      if (seated.seats) report.seats = seated.seats;
+      else delete report.seats;
       report.desired = plan.desired;
       report.pending = plan.pending;
       report.members = plan.members;
       report.skipped = plan.skipped;
       report.planHash = plan.hash;
-      if (opts.explain) explainInto(report, plan, pending, deps.clock.now(), round);
+      if (opts.explain) explainInto(report, plan, pending, deps.clock.now(), round, seated.seats);
       const planned = counts(plan.actions);
       if (round === 1) report.planned = planned;
       else addCounts(report.planned, planned);

@@ -1,13 +1,14 @@
 // reconcile (explain) --> explainInto / outcomeRecorder --> TargetReport.detail, the CLI's view of a target (pure)
-import type { Action, PendingInvite, Plan, ReportedAction, TargetReport } from './types.ts';
+import type { Action, PendingInvite, Plan, ReportedAction, TargetReport, TargetSeats } from './types.ts';
 import { steadyStateAfter } from './steady-state.ts';
 
 /**
  * Sets report.detail from this round's plan (later rounds of a dirty lease add their actions).
  * @example explainInto(report, plan, pending, clock.now(), 1)
  */
-export function explainInto(report: TargetReport, plan: Plan, pending: PendingInvite[], now: number, round: number): void {
+export function explainInto(report: TargetReport, plan: Plan, pending: PendingInvite[], now: number, round: number, seats?: TargetSeats): void {
   const steadyState = steadyStateAfter({ plan, skippedPeople: plan.skippedPeople!, pending, now });
+  if (seats) steadyState.seats = { used: seats.used, limit: seats.limit };
   const actions: ReportedAction[] = plan.actions.map((a) => ({ ...a }));
   report.detail = {
     actions: round === 1 || !report.detail ? actions : [...report.detail.actions, ...actions],

@@ -130,6 +130,8 @@ export const SKIP_REASONS = [
   'roleMismatch',
   /** not a planner verdict: resends or deletes the applier skipped once Losant refused one for a missing scope */
   'missingScope',
+  /** not a planner verdict: invites and renewals past the org's free seats (seats.ts cutToSeats); not a brake */
+  'noSeat',
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 export type SkipCounts = Record<SkipReason, number>;
@@ -190,6 +192,8 @@ export interface Limits {
   maxBadRows: number;
   /** a roster snapshot older than this (hours, by its occurredAt) is held back at ingest (`staleSnapshot`); default 72 */
   maxSnapshotAgeHours?: number;
+  /** seats of an org's member limit kept free for admins (seats.ts); default 0 */
+  reserveSeats?: number;
 }
 
 /** What the use cases need of the sync config (functions/config/ parses the file into a superset). */
@@ -217,8 +221,22 @@ export interface SteadyState {
   renewalsExhausted: number;
   /** desired people still waiting on an invite sent more than 7 days ago (this plan does not resend it) */
   waitingOver7Days: number;
-  /** seats used / limit: only for a target that has a seat limit (none do yet) */
+  /** seats used once the plan ran / the org's member limit: only for an org that has a limit (seats.ts) */
   seats?: { used: number; limit: number };
+}
+
+/** A target's seats (seats.ts cutToSeats): only for an org with a member limit. */
+export interface TargetSeats {
+  /** the org's `limits.member` */
+  limit: number;
+  /** config `limits.reserveSeats` */
+  reserve: number;
+  /** members + unexpired pending invites once the plan ran (granted invites and renewals in, revoked invites out) */
+  used: number;
+  /** seats still free for invites once the plan ran: limit − used − reserve, at least 0 (metric `SeatsFree`) */
+  free: number;
+  /** invites and renewals cut for want of a seat (skip key `noSeat`, metric `InvitesNoSeat`) */
+  noSeat: number;
 }
 
 /** How an action of an apply ended: `notStarted` when the run stopped first (deadline, 401/403, lease lost). */
@@ -266,6 +284,8 @@ export interface TargetReport {
   skipped: SkipCounts;
   blocked: BlockCode | null;
   complete: boolean;
+  /** the org's seats (only when it has a member limit and the token may read it) */
+  seats?: TargetSeats;
   /** things that did not stop the target but a person should fix (e.g. a token without a scope) */
   warnings?: TargetWarning[];
   /** present when the target could not be reconciled at all */
@@ -293,4 +313,5 @@ export const emptySkipCounts = (): SkipCounts => ({
   settling: 0,
   roleMismatch: 0,
   missingScope: 0,
+  noSeat: 0,
 });

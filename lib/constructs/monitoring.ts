@@ -19,6 +19,7 @@ import {
   METRIC_NAMES,
   METRICS_NAMESPACE,
   RECONCILE_QUEUE_FAILURES,
+  SEATS_FREE,
   SERVICE_NAME,
   SOURCE_SILENT,
   WEBHOOK_MISCONFIGURED,
@@ -38,11 +39,16 @@ export const QUEUE_AGE_THRESHOLD = Duration.hours(1);
 /** The custom metrics with an alarm of their own (≥ 1 in 5 minutes), and what the operator does. */
 export const ALARMED_METRICS: readonly { id: string; metric: string; description: string }[] = [
   { id: 'InvitesFailed', metric: 'InvitesFailed', description: 'Losant refused at least one invite in 5 minutes.' },
+  {
+    id: 'InvitesAmbiguous',
+    metric: 'InvitesAmbiguous',
+    description: 'A POST of an invite went unanswered and a lookup did not find it: the next run adopts it if it appears, else invites.',
+  },
   { id: 'RunsBlocked', metric: 'RunsBlocked', description: 'A safety brake blocked a run: review the plan and approve it, or fix the roster.' },
   { id: 'ReconcileQueueFailures', metric: RECONCILE_QUEUE_FAILURES, description: 'HR events were stored but their targets could not be queued; the schedule reconciles them.' },
   { id: 'EventsRejected', metric: EVENTS_REJECTED, description: 'HR events were refused (bad field, future occurredAt, parts mismatch): see the rejection log lines.' },
   { id: 'WebhookMisconfigured', metric: WEBHOOK_MISCONFIGURED, description: 'The webhook secret holds an unusable key: every webhook is answered 503 until it is fixed.' },
-  { id: 'InvitesNoSeat', metric: INVITES_NO_SEAT, description: 'An org has no free seat: invites wait until seats are freed or bought.' },
+  { id: 'InvitesNoSeat', metric: INVITES_NO_SEAT, description: 'An org has no free seat: invites (skip noSeat) wait until seats are freed or bought.' },
   { id: 'SourceSilent', metric: SOURCE_SILENT, description: 'An HR source has sent nothing for longer than expected: check the HR integration.' },
   { id: 'DropsFailed', metric: DROPS_FAILED, description: 'A roster file drop was refused whole (bad rows, bad occurred-at, over 50 MB): see the failed delivery and its rows, fix the export, upload again.' },
 ];
@@ -183,8 +189,10 @@ export class Monitoring extends Construct {
         ],
         ...props.targets.map((target) => [
           new cloudwatch.GraphWidget({
-            title: `${target}: invites`,
-            left: ['InvitesSent', 'InvitesRenewed', 'InvitesFailed'].map((n) => this.metric(n, { target })),
+            title: `${target}: invites, free seats`,
+            left: ['InvitesSent', 'InvitesRenewed', 'InvitesFailed', INVITES_NO_SEAT].map((n) => this.metric(n, { target })),
+            // a gauge per target (only orgs with a member limit publish it)
+            right: [this.metric(SEATS_FREE, { target, statistic: cloudwatch.Stats.MINIMUM })],
             width: 12,
           }),
           new cloudwatch.GraphWidget({

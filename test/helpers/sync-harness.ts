@@ -52,11 +52,12 @@ export async function startHarness(opts: { config?: Partial<SyncConfigInput>; em
   await createTableIfMissing(client, tableName);
   const store = new DynamoStateStore({ tableName, client });
   const log = memoryLog();
-  const api = new LosantClient({ baseUrl: emulator.url, token: DEFAULT_TOKEN, log });
   const config = parseSyncConfig({
     targets: [{ name: 'eng', instanceId: INSTANCE, orgId: ORG, rules: [{ when: { department: 'Engineering' }, role: 'edit' }, { when: {}, role: 'view' }] }],
     ...opts.config,
   });
+  // as the composition root and the CLI build it: at most `concurrency` connections
+  const api = new LosantClient({ baseUrl: emulator.url, token: DEFAULT_TOKEN, log, connections: config.concurrency });
   const deps: SyncDeps = { api, store, clock: { now: () => Date.now() }, log };
   const run = (mode: 'apply' | 'plan') => (o: Partial<RunSyncOptions> = {}) =>
     runSync(deps, config, { mode, trigger: 'cli', deadline: Date.now() + 60_000, ...o });

@@ -235,7 +235,7 @@ describe('Class: InviteSyncStack', () => {
         'AWS/Lambda/Errors', 'AWS/Lambda/Errors', 'AWS/Lambda/Throttles', 'AWS/Lambda/Throttles',
         'AWS/SQS/ApproximateNumberOfMessagesVisible', 'AWS/SQS/ApproximateAgeOfOldestMessage',
         'InviteSync/InvitesFailed', 'InviteSync/RunsBlocked', 'InviteSync/ReconcileQueueFailures', 'InviteSync/EventsRejected',
-        'InviteSync/WebhookMisconfigured', 'InviteSync/InvitesNoSeat', 'InviteSync/SourceSilent', 'InviteSync/DropsFailed',
+        'InviteSync/WebhookMisconfigured', 'InviteSync/InvitesNoSeat', 'InviteSync/SourceSilent', 'InviteSync/InvitesAmbiguous', 'InviteSync/DropsFailed',
       ].sort(),
     );
     expect(alarms.filter((a) => a.Metrics)).toHaveLength(1);

@@ -167,6 +167,7 @@ describe('Class: Monitoring', () => {
     for (const target of targets) {
       expect(body).toContain(`${target}: invites`);
       expect(body).toContain(`\\"InviteSync\\",\\"InvitesSent\\",\\"service\\",\\"invite-sync\\",\\"stage\\",\\"${stage}\\",\\"target\\",\\"${target}\\"`);
+      expect(body).toContain(`\\"InviteSync\\",\\"SeatsFree\\",\\"service\\",\\"invite-sync\\",\\"stage\\",\\"${stage}\\",\\"target\\",\\"${target}\\"`);
     }
     expect(body).toContain('Last blocked, failed or incomplete runs');
     expect(body).toContain("filter message = 'reconcile finished' and (RunsBlocked > 0 or InvitesFailed > 0");

@@ -62,6 +62,23 @@ describe('Function: renderTable', () => {
   });
 });
 
+describe('Function: renderTable (seats)', () => {
+  it('returns a noSeat line with seats used / limit and the reserve, and says a missing instanceOrg.get means no seats', () => {
+    // Arrange
+    const full = target({ skipped: { ...emptySkipCounts(), noSeat: 4 }, seats: { limit: 50, reserve: 2, used: 48, free: 0, noSeat: 4 } });
+    const blind = target({ name: 'ops', warnings: [{ code: 'missingScope', scope: 'instanceOrg.get' }, { code: 'missingScope', scope: 'instanceOrgInvite.delete' }] });
+
+    // Act
+    const text = renderTable({ mode: 'plan', runId: 'r-3', complete: true, targets: [full, blind] });
+
+    // Assess
+    expect(text).toContain('  eng: skipped noSeat 4\n');
+    expect(text).toContain('  eng: no free seat for 4 (seats 48 / 50, 2 reserved); not sent\n');
+    expect(text).toContain("  ops: warning: the Losant token lacks the scope instanceOrg.get; planned without seats (the org's member limit is unknown)\n");
+    expect(text).toContain('  ops: warning: the Losant token lacks the scope instanceOrgInvite.delete; those actions were skipped\n');
+  });
+});
+
 describe('Function: worstExit', () => {
   it('returns the first of 2, 5, 4, 130/143, 3, 1 present, else 0', () => {
     expect(worstExit([EXIT.failed, EXIT.blocked, EXIT.couldNotRun, EXIT.stalePlan])).toBe(EXIT.stalePlan);

@@ -24,6 +24,9 @@ describe('Function: parseSeed', () => {
     [{ tokens: [{ token: '', scopes: [] }] }, 'tokens[0].token'],
     [{ tokens: [{ token: 't', scopes: [] }], extra: 1 }, 'extra'],
     [{ instances: [{ id: ID }, { id: ID.toUpperCase() }] }, 'instances'],
+    [{ instances: [{ id: ID, orgs: [{ id: ID, memberLimit: -1 }] }] }, 'instances[0].orgs[0].memberLimit'],
+    [{ instances: [{ id: ID, orgs: [{ id: ID, memberLimit: 2.5 }] }] }, 'instances[0].orgs[0].memberLimit'],
+    [{ instances: [{ id: ID, orgs: [{ id: ID, name: '' }] }] }, 'instances[0].orgs[0].name'],
   ])('throws SeedError naming the field for %j', (seed, field) => {
     expect(() => parseSeed(seed, 'test seed')).toThrow(SeedError);
     expect(() => parseSeed(seed, 'test seed')).toThrow(field);

@@ -94,7 +94,8 @@ describe('Function: recordRunMetrics', () => {
       mode: 'apply', runId: 'r-1', complete: false,
       targets: [
         target({ name: 'eng', planned: { invite: 5, renew: 2, fixRole: 0, revoke: 0 }, done: { invite: 4, renew: 2, fixRole: 0, revoke: 0 }, failed: 3,
-          failures: [{ email: 'a@example.com', reason: 'ambiguous' }, { email: 'b@example.com', reason: 'ambiguous' }] }),
+          failures: [{ email: 'a@example.com', reason: 'ambiguous' }, { email: 'b@example.com', reason: 'ambiguous' }],
+          skipped: { ...emptySkipCounts(), noSeat: 3 }, seats: { limit: 10, reserve: 1, used: 9, free: 0, noSeat: 3 } }),
         target({ name: 'ops', planned: { invite: 9, renew: 0, fixRole: 0, revoke: 0 }, blocked: 'maxInvitesPerRun', complete: false }),
       ],
     };
@@ -105,16 +106,18 @@ describe('Function: recordRunMetrics', () => {
       values = recordRunMetrics(metrics, report, 1234.4);
     });
     // Assert
-    expect(values).toEqual({ InvitesSent: 4, InvitesRenewed: 2, InvitesFailed: 1, InvitesAmbiguous: 2, RunsBlocked: 1, DriftRemaining: 10, RunDurationMs: 1234 });
+    expect(values).toEqual({ InvitesSent: 4, InvitesRenewed: 2, InvitesFailed: 1, InvitesAmbiguous: 2, InvitesNoSeat: 3, RunsBlocked: 1, DriftRemaining: 10, RunDurationMs: 1234 });
     expect(lines).toHaveLength(2);
     type Emf = { _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] } } & Record<string, unknown>;
     const [eng, ops] = lines.map((l) => JSON.parse(l) as Emf);
     const directive = eng!._aws.CloudWatchMetrics[0]!;
     expect(directive.Namespace).toBe('InviteSync');
     expect(directive.Dimensions).toEqual([['service', 'stage'], ['service', 'stage', 'target']]);
-    expect(directive.Metrics.map((m) => m.Name).sort()).toEqual([...RUN_METRICS].sort());
+    expect(directive.Metrics.map((m) => m.Name).sort()).toEqual([...RUN_METRICS, 'SeatsFree'].sort());
+    // SeatsFree only for a target whose org has a member limit
+    expect(ops!._aws.CloudWatchMetrics[0]!.Metrics.map((m) => m.Name)).not.toContain('SeatsFree');
     expect(directive.Metrics.find((m) => m.Name === 'RunDurationMs')?.Unit).toBe('Milliseconds');
-    expect(eng).toMatchObject({ service: 'invite-sync', stage: 'prod', target: 'eng', InvitesSent: 4, InvitesFailed: 1, InvitesAmbiguous: 2, DriftRemaining: 1, RunsBlocked: 0 });
+    expect(eng).toMatchObject({ service: 'invite-sync', stage: 'prod', target: 'eng', InvitesSent: 4, InvitesFailed: 1, InvitesAmbiguous: 2, InvitesNoSeat: 3, SeatsFree: 0, DriftRemaining: 1, RunsBlocked: 0 });
     expect(ops).toMatchObject({ service: 'invite-sync', stage: 'prod', target: 'ops', InvitesSent: 0, DriftRemaining: 9, RunsBlocked: 1 });
   });
 

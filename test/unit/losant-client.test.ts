@@ -750,3 +750,53 @@ describe('Function: LosantClient with the default governor', () => {
     expect(t - start).toBeGreaterThanOrEqual(2000);
   });
 });
+
+describe('Function: LosantClient.getOrg', () => {
+  const ORG_PATH = `/instances/${ID}/orgs/${ID}`;
+
+  it.each([
+    ['limits.member', { id: ID, name: 'Acme', limits: { member: 25, device: 100 }, summary: { memberCount: 3, pendingInviteCount: 2 } }, { memberLimit: 25 }],
+    ['_type, _links and unknown fields at every level', { id: ID, _type: 'instanceOrg', _links: { self: { href: ORG_PATH } }, limits: { member: 0, _x: 1 }, summary: { memberCount: 0, newCount: 4 }, iotConfig: {} }, { memberLimit: 0 }],
+    ['no limits.member (no limit)', { id: ID, limits: {} }, {}],
+    ['limits.member null (no limit)', { id: ID, limits: { member: null } }, {}],
+    ['no limits at all', { id: ID, name: 'Acme' }, {}],
+  ])('returns the member limit from an answer with %s', async (_name, body, expected) => {
+    // Arrange
+    pool.intercept({ path: ORG_PATH, method: 'GET' }).reply(200, body, JSON_HEADERS);
+
+    // Act
+    const org = await client().getOrg(TARGET);
+
+    // Assert
+    expect(org).toEqual(expected);
+  });
+
+  it.each([
+    ['a negative limit', { limits: { member: -1 } }],
+    ['a limit that is a string', { limits: { member: '25' } }],
+    ['limits that are a list', { limits: [25] }],
+  ])('returns invalidResponse for %s', async (_name, body) => {
+    // Arrange
+    pool.intercept({ path: ORG_PATH, method: 'GET' }).reply(200, body, JSON_HEADERS);
+
+    // Act
+    const err = (await client().getOrg(TARGET).catch((e: unknown) => e)) as ApiError;
+
+    // Assert
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err.kind).toBe('invalidResponse');
+  });
+
+  it('returns forbidden naming the scope instanceOrg.get for a 403, without retrying', async () => {
+    // Arrange
+    pool.intercept({ path: ORG_PATH, method: 'GET' }).reply(403, { type: 'Forbidden', message: 'no' }, JSON_HEADERS);
+
+    // Act
+    const err = (await client().getOrg(TARGET).catch((e: unknown) => e)) as ApiError;
+
+    // Assert
+    expect(err.kind).toBe('forbidden');
+    expect(err.scope).toBe('instanceOrg.get');
+    expect(events).toHaveLength(1);
+  });
+});

@@ -24,7 +24,7 @@ afterEach(async () => {
   }
 });
 
-async function run(scopes: string[]) {
+async function run(scopes: string[], opts: { dirtyRounds?: number } = {}) {
   const now = Date.now();
   const emulator = await startEmulator({ port: 0, seed: { tokens: [{ token: 'narrow', scopes }] } });
   const api = new LosantClient({ baseUrl: emulator.url, token: 'narrow' });
@@ -45,6 +45,13 @@ async function run(scopes: string[]) {
     policy: { revokeLeft: true },
   });
   const deps: SyncDeps = { api, store, clock: { now: () => Date.now() }, log: quiet };
+  // changes landing while the lease is held: the target is reconciled again in the same run
+  let dirty = opts.dirtyRounds ?? 0;
+  const landChange = async (): Promise<void> => {
+    await store.markDirty([target]);
+    if (--dirty > 0) store.beforeNext('releaseLease', landChange);
+  };
+  if (dirty > 0) store.beforeNext('releaseLease', landChange);
   const report = await reconcileTarget(deps, config, config.targets[0]!, { mode: 'apply', runId: 'r-1', owner: 'o-1', deadline: Date.now() + 30_000 });
   const requests = (method: string, status: number) =>
     emulator.stats().requests.filter((r) => r.method === method && r.route.endsWith(':inviteId') && r.status === status).reduce((n, r) => n + r.count, 0);
@@ -67,9 +74,11 @@ describe('Function: reconcileTarget with a token that lacks the resend and delet
       expect.arrayContaining([
         { code: 'missingScope', scope: 'instanceOrgInvite.resendInvite' },
         { code: 'missingScope', scope: 'instanceOrgInvite.delete' },
+        { code: 'missingScope', scope: 'instanceOrg.get' },
       ]),
     );
-    expect(report.warnings).toHaveLength(2);
+    expect(report.warnings).toHaveLength(3);
+    expect(report.seats).toBeUndefined();
     expect(requests('DELETE', 403)).toBe(1);
     expect(requests('POST', 403)).toBeGreaterThanOrEqual(1);
     expect(emulator.invites(target.instanceId, target.orgId).map((i) => i.email).sort()).toEqual(['gone@example.com', 'new@example.com', 'x1@example.com', 'x2@example.com']);
@@ -77,12 +86,28 @@ describe('Function: reconcileTarget with a token that lacks the resend and delet
 
   it('returns no warning and renews and revokes with the scopes Losant documents', async () => {
     // Act
-    const { report } = await run([...OLD_README_SCOPES, 'instanceOrgInvite.resendInvite', 'instanceOrgInvite.delete']);
+    const { report } = await run([...OLD_README_SCOPES, 'instanceOrgInvite.resendInvite', 'instanceOrgInvite.delete', 'instanceOrg.get']);
 
     // Assess
     expect(report.done).toMatchObject({ invite: 1, renew: 2, revoke: 1 });
     expect(report.skipped.missingScope).toBe(0);
     expect(report.warnings).toBeUndefined();
+  });
+});
+
+describe('Function: reconcileTarget with a token that lacks instanceOrg.get', () => {
+  it('returns the missingScope warning once and asks for the org once, however many rounds the run takes', async () => {
+    // Act: two more rounds after the first (changes land before each release)
+    const { report, emulator } = await run([...OLD_README_SCOPES, 'instanceOrgInvite.resendInvite', 'instanceOrgInvite.delete'], { dirtyRounds: 2 });
+
+    // Assess
+    const orgGets = emulator.stats().requests.filter((r) => r.method === 'GET' && r.route === '/instances/:instanceId/orgs/:orgId');
+    const memberGets = emulator.stats().requests.filter((r) => r.method === 'GET' && r.route.endsWith('/members')).reduce((n, r) => n + r.count, 0);
+    expect(report.complete).toBe(true);
+    expect(memberGets).toBe(3);
+    expect(orgGets).toEqual([{ method: 'GET', route: '/instances/:instanceId/orgs/:orgId', status: 403, count: 1 }]);
+    expect(report.warnings).toEqual([{ code: 'missingScope', scope: 'instanceOrg.get' }]);
+    expect(report.done).toMatchObject({ invite: 1, renew: 2, revoke: 1 });
   });
 });
 

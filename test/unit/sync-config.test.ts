@@ -45,7 +45,7 @@ describe('Function: parseSyncConfig', () => {
 
     // Assert
     expect(config.policy).toEqual({ renewExpired: true, maxRenewals: 3, revokeLeft: false, fixRole: false, adoptExpired: true, manageAdopted: false });
-    expect(config.limits).toEqual({ maxChangesPerRun: 500, minSizeForFraction: 50, maxChangeFraction: 0.5, maxBadRows: 0, maxAnswerBytes: 64 * 1024 * 1024, maxSnapshotAgeHours: 72 });
+    expect(config.limits).toEqual({ maxChangesPerRun: 500, minSizeForFraction: 50, maxChangeFraction: 0.5, maxBadRows: 0, maxAnswerBytes: 64 * 1024 * 1024, maxSnapshotAgeHours: 72, reserveSeats: 0 });
     expect([config.concurrency, config.leaseSeconds, config.mode]).toEqual([16, 120, 'apply']);
     expect(config.targets[0]?.rules).toEqual([{ when: {}, role: 'view' }]);
   });
@@ -53,6 +53,12 @@ describe('Function: parseSyncConfig', () => {
   it('throws InputError naming the first bad path', () => {
     const doc = { targets: [{ ...minimal.targets[0], orgId: 'nope' }] };
     expect(() => parseSyncConfig(doc, 'c.json')).toThrow('c.json: targets.0.orgId: must be 24 hexadecimal characters');
+  });
+
+  it('returns limits.reserveSeats as given, and throws naming it when it is not a whole number ≥ 0', () => {
+    expect(parseSyncConfig({ ...minimal, limits: { reserveSeats: 3 } }).limits.reserveSeats).toBe(3);
+    expect(() => parseSyncConfig({ ...minimal, limits: { reserveSeats: -1 } }, 'c.json')).toThrow(/^c\.json: limits\.reserveSeats: /);
+    expect(() => parseSyncConfig({ ...minimal, limits: { reserveSeats: 1.5 } }, 'c.json')).toThrow(/^c\.json: limits\.reserveSeats: /);
   });
 
   it('throws InputError for two targets on the same org, in any letter case', () => {

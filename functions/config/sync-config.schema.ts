@@ -6,6 +6,7 @@ import { InputError } from '../sync/errors.ts';
 import { parseWith } from '../sync/parse-with.ts';
 import { isReservedName, RESERVED_NAME_MESSAGE } from '../sync/people.ts';
 import { SourcesSchema } from '../sync/sources.ts';
+import { isTimeZone } from '../sync/dates.ts';
 
 const HEX24 = /^[A-Fa-f\d]{24}$/;
 
@@ -136,6 +137,20 @@ export const SyncConfigSchema = z
       .describe('the organizations to keep in step (names and orgs unique)'),
     policy: PolicySchema.default(PolicySchema.parse({})),
     sources: SourcesSchema,
+    timeZone: z
+      .string()
+      .refine(isTimeZone, 'must be an IANA time zone (e.g. Europe/Berlin)')
+      .default('UTC')
+      .describe('the zone of start and end dates whose person has no zone of their own (people.timeZoneField)'),
+    people: z
+      .object({
+        startDateField: z.string().min(1).optional().describe('the attribute holding the start date (YYYY-MM-DD): not invited before local midnight of it (skip key notStarted)'),
+        endDateField: z.string().min(1).optional().describe('the attribute holding the end date (YYYY-MM-DD): counts as left after the local end of it'),
+        timeZoneField: z.string().min(1).optional().describe("the attribute holding the person's IANA time zone (default: timeZone)"),
+      })
+      .strict()
+      .default({})
+      .describe('opt-in start and end dates read from person attributes'),
     // default before the transform, so the JSON Schema (input view) shows it
     limits: LimitsInputSchema.default({ maxChangesPerRun: DEFAULT_MAX_CHANGES_PER_RUN, ...LimitsInputSchema.parse({}) }).transform(toLimits),
     concurrency: z.number().int().min(1).max(256).default(16).describe('Losant requests in flight at once'),

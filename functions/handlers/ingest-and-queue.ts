@@ -1,6 +1,7 @@
 // webhook / EventBridge handler --> ingestAndQueue --> ingestHrEvent (store) --> ReconcileQueue (touched targets)
 import type { HrEvent } from '../sync/events.ts';
 import { ingestHrEvent, type IngestOptions, type IngestResult } from '../sync/ingest.ts';
+import { dateSettings } from '../sync/dates.ts';
 import type { Container } from '../runtime/composition-root.ts';
 import { recordRunMetrics } from '../runtime/metrics.ts';
 import { EVENTS_REJECTED, RECONCILE_QUEUE_FAILURES } from '../runtime/metric-names.ts';
@@ -35,7 +36,8 @@ export async function ingestAndQueue(
   extra: Pick<IngestOptions, 'ageUnknown'> = {},
 ): Promise<IngestAndQueueResult> {
   const { targets, limits, sources } = deps.config;
-  const result = await ingestHrEvent(deps, event, { targets, trigger: via, channel: via, maxSnapshotAgeHours: limits.maxSnapshotAgeHours, sources, ...extra });
+  const dates = dateSettings(deps.config);
+  const result = await ingestHrEvent(deps, event, { targets, trigger: via, channel: via, maxSnapshotAgeHours: limits.maxSnapshotAgeHours, sources, ...(dates ? { dates } : {}), ...extra });
   // a held empty snapshot is a blocked run: counted in RunsBlocked like a braked reconcile
   if (result.run) recordRunMetrics(deps.metrics, result.run, 0);
   if (result.touched.length === 0) return { ...result, queued: false };

@@ -2,6 +2,7 @@
 import type { Clock, Log, ReplaceSourceResult, RunRecord, StateStore } from './ports.ts';
 import { holdSnapshot } from './held-snapshot.ts';
 import { DEFAULT_MAX_SNAPSHOT_AGE_HOURS, type BlockCode, type Person, type Target } from './types.ts';
+import { dateIssues, type DateSettings } from './dates.ts';
 import { acceptsChannel, sourcePolicy, type Channel, type SourceSettings } from './sources.ts';
 import type { HrEvent } from './events.ts';
 import { InputError } from './errors.ts';
@@ -32,6 +33,8 @@ export interface IngestOptions {
   maxSnapshotAgeHours?: number;
   /** the sync config's `sources` map (via, maxChangeFraction); a source not in it gets the defaults */
   sources?: Readonly<Record<string, SourceSettings>>;
+  /** start / end date attributes (sync/dates.ts `dateSettings(config)`): a bad date is an InputError naming the field */
+  dates?: DateSettings;
 }
 
 export interface IngestResult {
@@ -72,6 +75,14 @@ function refuseChannel(event: HrEvent, opts: IngestOptions): void {
   throw new InputError(`source: ${message}`, [{ path: 'source', message }]);
 }
 
+/** Throws `InputError` naming `person.<field>` / `people.<n>.<field>` for a bad start or end date or zone. */
+function refuseBadDates(event: HrEvent, dates: DateSettings | undefined, now: number): void {
+  if (!dates) return;
+  const listed = event.type === 'roster.snapshot' ? event.people.map((p, i) => ({ p, at: `people.${i}` })) : [{ p: event.person, at: 'person' }];
+  const issues = listed.flatMap(({ p, at }) => dateIssues(p, dates, now).map((i) => ({ path: `${at}.${i.path}`, message: i.message })));
+  if (issues.length) throw new InputError(`${issues[0]!.path}: ${issues[0]!.message}`, issues);
+}
+
 /** Why a complete snapshot must be held back before storage, or null to store it. */
 async function holdCode(deps: IngestHrEventDeps, event: HrEvent, people: Person[], opts: IngestOptions): Promise<BlockCode | null> {
   if (opts.force) return null;
@@ -106,6 +117,7 @@ export async function ingestHrEvent(deps: IngestHrEventDeps, event: HrEvent, opt
   const { store } = deps;
   refuseFuture(event, deps.clock.now());
   refuseChannel(event, opts);
+  refuseBadDates(event, opts.dates, deps.clock.now());
   // the source watch (maxSilenceHours): every accepted delivery counts, duplicates too
   await store.noteSourceDelivery?.(event.source, new Date(deps.clock.now()).toISOString());
   const delivery = { source: event.source, id: event.id };

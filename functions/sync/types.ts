@@ -132,6 +132,8 @@ export const SKIP_REASONS = [
   'missingScope',
   /** not a planner verdict: invites and renewals past the org's free seats (seats.ts cutToSeats); not a brake */
   'noSeat',
+  /** not a planner verdict: a wanted person before local midnight of their start date (people.startDateField) */
+  'notStarted',
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 export type SkipCounts = Record<SkipReason, number>;
@@ -207,6 +209,10 @@ export interface SyncSettings {
   leaseSeconds: number;
   /** the `sources` map (sync/sources.ts): which targets each source feeds; absent: every source feeds every target */
   sources?: Readonly<Record<string, SourceSettings>>;
+  /** opt-in start / end date attributes (sync/dates.ts) */
+  people?: { startDateField?: string; endDateField?: string; timeZoneField?: string };
+  /** the default zone of dates (default UTC) */
+  timeZone?: string;
 }
 
 /** A target once its plan has run, as `plan`/`apply` show it (the `steadyState` of `--json`). */
@@ -314,4 +320,5 @@ export const emptySkipCounts = (): SkipCounts => ({
   roleMismatch: 0,
   missingScope: 0,
   noSeat: 0,
+  notStarted: 0,
 });

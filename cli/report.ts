@@ -35,6 +35,7 @@ function jsonAction(a: ReportedAction, mode: RunReport['mode']): Record<string, 
     role: a.role,
     ...(a.fromRole ? { fromRole: a.fromRole } : {}),
     ...(a.inviteId ? { inviteId: a.inviteId } : {}),
+    ...(a.userId ? { userId: a.userId } : {}),
     ...(a.rule ? { rule: a.rule } : {}),
     ...(a.reason ? { reason: a.reason } : {}),
     ...(a.kind === 'renew' && a.renewals !== undefined ? { renewals: a.renewals } : {}),
@@ -86,14 +87,16 @@ export function renderTable(report: RunReport, opts: TableOptions = {}): string 
   const lines: string[] = [];
   const verb = report.mode === 'plan' ? 'plan' : 'apply';
   lines.push(`run ${report.runId} (${verb}) ${report.complete ? 'complete' : 'INCOMPLETE'}`);
-  const kinds = ['invite', 'renew', 'fixRole', 'revoke'] as const;
+  // `remove` is a column only when some target plans a removal (policy.removeLeftMembers)
+  const removes = report.targets.some((t) => t.planned.remove > 0);
+  const kinds = removes ? (['invite', 'renew', 'fixRole', 'revoke', 'remove'] as const) : (['invite', 'renew', 'fixRole', 'revoke'] as const);
   const rows: string[][] = [['target', 'desired', 'pending', 'members', ...kinds, 'failed', 'status']];
   for (const t of report.targets) {
     const cell = (k: (typeof kinds)[number]) => (report.mode === 'plan' ? String(t.planned[k]) : `${t.done[k]}/${t.planned[k]}`);
     const status = t.error ? `error: ${t.error.code}` : t.blocked ? `blocked: ${t.blocked}` : t.complete ? 'ok' : 'incomplete';
     rows.push([t.name, String(t.desired), String(t.pending), String(t.members), ...kinds.map(cell), String(t.failed), status]);
   }
-  lines.push(...formatTable(rows, { align: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'left'] }));
+  lines.push(...formatTable(rows, { align: ['left', 'right', 'right', 'right', ...kinds.map(() => 'right' as const), 'right', 'left'] }));
   for (const t of report.targets) {
     const skipped = SKIP_REASONS.filter((r) => t.skipped[r] > 0).map((r) => `${r} ${t.skipped[r]}`);
     if (skipped.length) lines.push(`  ${t.name}: skipped ${skipped.join(', ')}`);

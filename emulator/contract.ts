@@ -26,6 +26,8 @@ function compiled(file: string): ValidateFunction {
 
 const postBody = compiled('orgInvitePost.json');
 const roleInfo = compiled('orgRoleInfo.json');
+const memberPost = compiled('instanceOrgMemberPost.json');
+const memberPatch = compiled('instanceOrgMemberPatch.json');
 const emailFormat = ajv.compile({ type: 'string', format: 'email', maxLength: 1024 });
 
 function describeError(e: ErrorObject): string {
@@ -49,6 +51,12 @@ export const checkInvitePost = (data: unknown): string | null => check(postBody,
 /** null when `data` is a valid `orgRoleInfo.json` body (resend), else the errors. */
 export const checkRoleInfo = (data: unknown): string | null => check(roleInfo, data);
 
+/** null when `data` is a valid `instanceOrgMemberPost.json` body (`userId` + `role`, or `email` + `role`), else the errors. */
+export const checkMemberPost = (data: unknown): string | null => check(memberPost, data);
+
+/** null when `data` is a valid `instanceOrgMemberPatch.json` body (role change), else the errors. */
+export const checkMemberPatch = (data: unknown): string | null => check(memberPatch, data);
+
 /** True for an address the published schemas accept (`format: email`, at most 1024 chars). */
 export const isSchemaEmail = (value: string): boolean => emailFormat(value);
 
@@ -57,6 +65,8 @@ export const ROUTE = {
   invites: '/instances/:instanceId/orgs/:orgId/invites',
   invite: '/instances/:instanceId/orgs/:orgId/invites/:inviteId',
   members: '/instances/:instanceId/orgs/:orgId/members',
+  member: '/instances/:instanceId/orgs/:orgId/members/:userId',
+  me: '/me',
   org: '/instances/:instanceId/orgs/:orgId',
 } as const;
 
@@ -74,6 +84,13 @@ export const SCOPES: Record<string, readonly string[]> = {
   [`GET ${ROUTE.invite}`]: [...READ, 'instanceOrgInvite.*', 'instanceOrgInvite.get'],
   [`DELETE ${ROUTE.invite}`]: ['all.Instance', 'all.User', 'instanceOrgInvite.*', 'instanceOrgInvite.delete'],
   [`POST ${ROUTE.invite}`]: ['all.Instance', 'all.User', 'instanceOrgInvite.*', 'instanceOrgInvite.resendInvite'],
+  // instanceOrgMembers.md / instanceOrgMember.md of losant-rest-js (the members resource)
+  [`POST ${ROUTE.members}`]: ['all.Instance', 'all.User', 'instanceOrgMembers.*', 'instanceOrgMembers.post'],
+  [`GET ${ROUTE.member}`]: ['all.Instance', 'all.Instance.read', 'all.User', 'all.User.read', 'instanceOrgMember.*', 'instanceOrgMember.get'],
+  [`PATCH ${ROUTE.member}`]: ['all.Instance', 'all.User', 'instanceOrgMember.*', 'instanceOrgMember.patch'],
+  [`DELETE ${ROUTE.member}`]: ['all.Instance', 'all.User', 'instanceOrgMember.*', 'instanceOrgMember.delete'],
+  // me.md: a user's own record (an instance token has no user: 403 without these scopes)
+  [`GET ${ROUTE.me}`]: ['all.User', 'all.User.read', 'me.*', 'me.get'],
   [`GET ${ROUTE.org}`]: [...READ, 'instanceOrg.*', 'instanceOrg.get'],
 };
 

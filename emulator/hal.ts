@@ -23,7 +23,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 /**
  * The answer body of a 2xx API answer as Losant sends it: the collection (GET/POST invites, GET members)
- * and each of its items, the single invite (GET/POST one invite) and the org (GET org) get `_type` and `_links`. Other
+ * and each of its items, the single invite (GET/POST one invite), the single member (POST members,
+ * GET/PATCH one member), the org (GET org) and GET /me get `_type` and `_links`. Other
  * bodies (`{"success":true}`) are returned as they are. Never changes `body` itself.
  * @example withLinks({ route: ROUTE.invites, instanceId, orgId }, { items: [invite] })
  */
@@ -39,7 +40,13 @@ export function withLinks(where: Where, body: unknown): unknown {
     case ROUTE.invites:
       return { ...body, ...(items ? { items: items.map(invite) } : {}), _type: 'orgInvites', _links: { self: link(`${org}/invites`), org: link(org) } };
     case ROUTE.members:
+      // POST members answers the one new member
+      if (items === undefined && 'userId' in body) return member(body);
       return { ...body, ...(items ? { items: items.map(member) } : {}), _type: 'instanceOrgMembers', _links: { self: link(`${org}/members`), org: link(org) } };
+    case ROUTE.member:
+      return 'success' in body ? body : member(body);
+    case ROUTE.me:
+      return { ...body, _type: 'me', _links: { self: link('/me') } };
     case ROUTE.org:
       return { ...body, _type: 'instanceOrg', _links: { self: link(org), invites: link(`${org}/invites`), members: link(`${org}/members`) } };
     default:

@@ -68,7 +68,8 @@ export const SeedInstanceSchema = z.strictObject({
   orgs: z.array(SeedOrgSchema).refine((list) => unique(list, (o) => o.id.toLowerCase()), 'org ids must be unique').optional(),
 });
 
-export const SeedTokenSchema = z.strictObject({ token: z.string().min(1), scopes: z.array(z.string().min(1)) });
+/** `userEmail`: the Losant user the token belongs to (what GET /me answers; the member with that email has that user's id). */
+export const SeedTokenSchema = z.strictObject({ token: z.string().min(1), scopes: z.array(z.string().min(1)), userEmail: EmailSchema.optional() });
 
 /**
  * What the emulator starts with. Absent `tokens`: the token `emulator-token` with scope `all.Instance`.

@@ -2,13 +2,13 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomInt } from 'node:crypto';
 import {
-  ROLES, ROUTE, SCOPES, checkInvitePost, checkRoleInfo, isSchemaEmail, parseListQuery,
+  ROLES, ROUTE, SCOPES, checkInvitePost, checkMemberPatch, checkMemberPost, checkRoleInfo, isSchemaEmail, parseListQuery,
   type InviteSortField, type ListQuery, type Role,
 } from './contract.ts';
 import { TokenBucketLimiter, mulberry32 } from './faults.ts';
 import { withLinks } from './hal.ts';
 import { parseSeed, type EmulatorSeed } from './seed.ts';
-import { EmulatorNotFoundError, EmulatorState, EmulatorStateError, type EmulatorInvite, type ResourceRole } from './state.ts';
+import { EmulatorConflictError, EmulatorNotFoundError, EmulatorState, EmulatorStateError, type EmulatorInvite, type ResourceRole } from './state.ts';
 
 export interface EmulatorOptions {
   /** 0 = a free port (the default) */
@@ -108,6 +108,8 @@ interface RouteMatch {
   instanceId: string;
   orgId: string;
   inviteId?: string;
+  /** the members/{userId} route */
+  userId?: string;
 }
 
 const SEGMENT = '([^/]+)';
@@ -115,16 +117,20 @@ const PATTERNS: [RegExp, RouteMatch['route']][] = [
   [new RegExp(`^/instances/${SEGMENT}/orgs/${SEGMENT}/invites/?$`), ROUTE.invites],
   [new RegExp(`^/instances/${SEGMENT}/orgs/${SEGMENT}/invites/${SEGMENT}/?$`), ROUTE.invite],
   [new RegExp(`^/instances/${SEGMENT}/orgs/${SEGMENT}/members/?$`), ROUTE.members],
+  [new RegExp(`^/instances/${SEGMENT}/orgs/${SEGMENT}/members/${SEGMENT}/?$`), ROUTE.member],
   [new RegExp(`^/instances/${SEGMENT}/orgs/${SEGMENT}/?$`), ROUTE.org],
 ];
 
 function matchRoute(pathname: string): RouteMatch | undefined {
+  // GET /me names no org: the match carries empty ids and operate() never looks an org up for it
+  if (/^\/me\/?$/.test(pathname)) return { route: ROUTE.me, instanceId: '', orgId: '' };
   for (const [re, route] of PATTERNS) {
     const m = re.exec(pathname);
     if (!m) continue;
-    const [instanceId, orgId, inviteId] = m.slice(1).map((s) => safeDecode(s));
+    const [instanceId, orgId, third] = m.slice(1).map((s) => safeDecode(s));
     if (instanceId === undefined || orgId === undefined) return undefined;
-    return inviteId === undefined ? { route, instanceId, orgId } : { route, instanceId, orgId, inviteId };
+    if (third === undefined) return { route, instanceId, orgId };
+    return route === ROUTE.member ? { route, instanceId, orgId, userId: third } : { route, instanceId, orgId, inviteId: third };
   }
   return undefined;
 }
@@ -246,9 +252,31 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   };
 
   /** Everything after auth, limits and injected errors: lookups, validation, effect. */
-  async function operate(req: IncomingMessage, method: string, m: RouteMatch, params: URLSearchParams): Promise<Outcome> {
+  async function operate(req: IncomingMessage, method: string, m: RouteMatch, params: URLSearchParams, token: string): Promise<Outcome> {
+    if (m.route === ROUTE.me) return answer(200, state.me(token));
     state.org(m.instanceId, m.orgId);
     if (m.inviteId !== undefined) state.getInvite(m.instanceId, m.orgId, m.inviteId);
+    if (m.userId !== undefined) state.getMember(m.instanceId, m.orgId, m.userId);
+    if (m.route === ROUTE.members && method === 'POST') {
+      const read = await readJson(req);
+      if (!read.ok) return read.outcome;
+      const problem = checkMemberPost(read.data);
+      if (problem) return fail(400, 'Validation', problem);
+      return answer(200, state.addMember(m.instanceId, m.orgId, read.data as { userId?: string; email?: string; role: Role }));
+    }
+    if (m.route === ROUTE.member) {
+      const userId = m.userId as string;
+      if (method === 'GET') return answer(200, state.getMember(m.instanceId, m.orgId, userId));
+      if (method === 'DELETE') {
+        state.deleteMember(m.instanceId, m.orgId, userId);
+        return answer(200, { success: true });
+      }
+      const read = await readJson(req);
+      if (!read.ok) return read.outcome;
+      const problem = checkMemberPatch(read.data);
+      if (problem) return fail(400, 'Validation', problem);
+      return answer(200, state.patchMember(m.instanceId, m.orgId, userId, read.data as { role?: Role }));
+    }
     let body: unknown;
     if (method === 'POST') {
       const read = await readJson(req);
@@ -312,9 +340,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     const lose = method !== 'GET' && random() < faults.lostResponseRate;
     let outcome: Outcome;
     try {
-      outcome = await operate(req, method, m, params);
+      outcome = await operate(req, method, m, params, token);
     } catch (err) {
       if (err instanceof EmulatorNotFoundError) return fail(404, 'NotFound', err.message);
+      if (err instanceof EmulatorConflictError) return fail(400, 'Validation', err.message);
       throw err;
     }
     if (outcome.status < 300 && !options.plainAnswers) outcome = { ...outcome, body: withLinks(m, outcome.body) };

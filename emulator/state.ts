@@ -84,9 +84,17 @@ interface StoredOrg {
 
 /** Unknown instance, org or invite: the HTTP layer answers 404, direct calls throw it as is. */
 export class EmulatorNotFoundError extends Error {
-  constructor(readonly what: 'Instance' | 'Organization' | 'Invite', id: string) {
+  constructor(readonly what: 'Instance' | 'Organization' | 'Invite' | 'Member' | 'User', id: string) {
     super(`${what} ${id} was not found`);
     this.name = 'EmulatorNotFoundError';
+  }
+}
+
+/** A request the emulator refuses with 400 for the state it finds (a member twice, the org's last admin). */
+export class EmulatorConflictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EmulatorConflictError';
   }
 }
 
@@ -111,6 +119,10 @@ function compareKeys(a: string | number, b: string | number): number {
 /** The emulator's whole mutable state. Every method is synchronous, so requests never interleave inside one. */
 export class EmulatorState {
   readonly tokens = new Map<string, ReadonlySet<string>>();
+  /** token → the email of the user it belongs to (seed `userEmail`; GET /me) */
+  readonly tokenUsers = new Map<string, string>();
+  /** Losant users by lower-cased email → user id: one id per person across every org */
+  private readonly users = new Map<string, string>();
   private readonly instances = new Map<string, Map<string, StoredOrg>>();
   private readonly usedIds = new Set<string>();
   private seq = 0;
@@ -120,7 +132,10 @@ export class EmulatorState {
     private readonly now: () => number,
   ) {
     const startMs = now();
-    for (const t of seed.tokens ?? [{ token: DEFAULT_TOKEN, scopes: ['all.Instance'] }]) this.tokens.set(t.token, new Set(t.scopes));
+    for (const t of seed.tokens ?? [{ token: DEFAULT_TOKEN, scopes: ['all.Instance'] }]) {
+      this.tokens.set(t.token, new Set(t.scopes));
+      if (t.userEmail !== undefined) this.tokenUsers.set(t.token, t.userEmail);
+    }
     const instances = seed.instances ?? [{ id: DEFAULT_ID, orgs: [{ id: DEFAULT_ID }] }];
     for (const inst of instances) {
       const orgs = new Map<string, StoredOrg>();
@@ -136,9 +151,84 @@ export class EmulatorState {
             hasExpired: inv.hasExpired,
           });
         }
-        for (const m of o.members ?? []) org.members.set(m.email.toLowerCase(), { userId: this.newId(), email: m.email, role: m.role });
+        for (const m of o.members ?? []) org.members.set(m.email.toLowerCase(), { userId: this.userIdFor(m.email), email: m.email, role: m.role });
       }
     }
+  }
+
+  /** The user id of the person with this email (case-insensitive), made on first use. */
+  userIdFor(email: string): string {
+    const key = email.toLowerCase();
+    let id = this.users.get(key);
+    if (id === undefined) this.users.set(key, (id = this.newId()));
+    return id;
+  }
+
+  /** The email of the user with this id, or undefined. */
+  userEmail(userId: string): string | undefined {
+    const wanted = userId.toLowerCase();
+    for (const [email, id] of this.users) if (id === wanted) return email;
+    return undefined;
+  }
+
+  /** GET /me: the user the token belongs to; EmulatorNotFoundError('User') when it belongs to none. */
+  me(token: string): { id: string; email: string } {
+    const email = this.tokenUsers.get(token);
+    if (email === undefined) throw new EmulatorNotFoundError('User', 'of this token');
+    return { id: this.userIdFor(email), email };
+  }
+
+  private storedMember(org: StoredOrg, userId: string): { userId: string; email: string; role: Role } {
+    const wanted = userId.toLowerCase();
+    for (const m of org.members.values()) if (m.userId === wanted) return m;
+    throw new EmulatorNotFoundError('Member', userId);
+  }
+
+  private memberView(instanceId: string, org: StoredOrg, m: { userId: string; email: string; role: Role }): EmulatorMember {
+    return { instanceId: instanceId.toLowerCase(), orgId: org.id, userId: m.userId, email: m.email, role: m.role };
+  }
+
+  /** GET one member by user id. */
+  getMember(instanceId: string, orgId: string, userId: string): EmulatorMember {
+    const org = this.org(instanceId, orgId);
+    return this.memberView(instanceId, org, this.storedMember(org, userId));
+  }
+
+  /**
+   * POST a member directly: by `userId` (a user the emulator knows, else 404 User) or by `email` (the
+   * user is made when unknown). A person who is already a member: EmulatorConflictError (400).
+   */
+  addMember(instanceId: string, orgId: string, body: { userId?: string; email?: string; role: Role }): EmulatorMember {
+    const org = this.org(instanceId, orgId);
+    const email = body.userId !== undefined ? this.userEmail(body.userId) : body.email;
+    if (email === undefined) throw new EmulatorNotFoundError('User', body.userId ?? '');
+    if (org.members.has(email.toLowerCase())) throw new EmulatorConflictError('that user is already a member of the organization');
+    const m = { userId: this.userIdFor(email), email, role: body.role };
+    org.members.set(email.toLowerCase(), m);
+    return this.memberView(instanceId, org, m);
+  }
+
+  /** PATCH a member's role; the org's last admin cannot lose the role (EmulatorConflictError). */
+  patchMember(instanceId: string, orgId: string, userId: string, body: { role?: Role }): EmulatorMember {
+    const org = this.org(instanceId, orgId);
+    const m = this.storedMember(org, userId);
+    if (body.role !== undefined && body.role !== 'admin') this.keepAnAdmin(org, m);
+    if (body.role !== undefined) m.role = body.role;
+    return this.memberView(instanceId, org, m);
+  }
+
+  /** DELETE a member by user id; never the org's last admin (EmulatorConflictError). */
+  deleteMember(instanceId: string, orgId: string, userId: string): void {
+    const org = this.org(instanceId, orgId);
+    const m = this.storedMember(org, userId);
+    this.keepAnAdmin(org, m);
+    org.members.delete(m.email.toLowerCase());
+  }
+
+  private keepAnAdmin(org: StoredOrg, leaving: { role: Role }): void {
+    if (leaving.role !== 'admin') return;
+    const admins = [...org.members.values()].filter((x) => x.role === 'admin').length;
+    if (admins <= 1) throw new EmulatorConflictError('an organization must keep at least one admin');
   }
 
   /** A fresh 24-lowercase-hex id no other object of this emulator has. */
@@ -307,7 +397,7 @@ export class EmulatorState {
     const org = this.org(instanceId, orgId);
     const newest = this.takeInvites(org, email)[0] as StoredInvite;
     const existing = org.members.get(email.toLowerCase());
-    org.members.set(email.toLowerCase(), { userId: existing?.userId ?? this.newId(), email: newest.email, role: newest.role });
+    org.members.set(email.toLowerCase(), { userId: existing?.userId ?? this.userIdFor(email), email: newest.email, role: newest.role });
   }
 
   /** An admin revokes the person's pending invites by hand. */

@@ -96,7 +96,7 @@ export function renderRuns(runs: readonly RunRecord[], target: string | undefine
   return formatTable(rows, { align: ['left', 'left', 'left', 'left', 'left', 'right', 'right', 'right', 'left'] }).join('\n') + '\n';
 }
 
-const SIGN: Record<RunAction['kind'], string> = { invite: '+', renew: '~', fixRole: '~', revoke: '-' };
+const SIGN: Record<RunAction['kind'], string> = { invite: '+', renew: '~', fixRole: '~', revoke: '-', remove: '-' };
 
 /** One line per change: `+ invite  ann@example.com  edit  done`, with the role it had and the error when there is one. */
 export function renderActions(actions: readonly RunAction[]): string[] {
@@ -119,6 +119,10 @@ export function renderRun(run: RunRecord, actions: readonly RunAction[]): string
   for (const t of run.targets) {
     lines.push(`  target ${t.name} (instance ${t.instanceId}, org ${t.orgId}): planned ${total(t.planned)}, done ${total(t.done)}, failed ${t.failed}; ${targetStatus(t)}`);
     if (t.error) lines.push(`    error ${t.error.code}: ${t.error.message}`);
+    for (const w of t.warnings ?? []) lines.push(`    warning ${w.code}: the Losant token lacks the scope ${w.scope}`);
+    if (t.warningsOmitted) lines.push(`    … and ${t.warningsOmitted} more warnings`);
+    for (const f of t.failures ?? []) lines.push(`    failed ${f.reason}: ${f.email}`);
+    if (t.failuresOmitted) lines.push(`    … and ${t.failuresOmitted} more failures`);
     const mine = actions.filter((a) => a.target === t.name);
     if (mine.length) lines.push(...renderActions(mine));
     else if (total(t.planned) > 0) lines.push('    (the changes of this run were not recorded: it ran before invite-sync stored them)');

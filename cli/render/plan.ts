@@ -21,13 +21,14 @@ export interface PlanRenderOptions {
 
 type Kind = ReportedAction['kind'];
 /** Display order: what is added, changed, resent, taken away. */
-const KIND_ORDER: readonly Kind[] = ['invite', 'fixRole', 'renew', 'revoke'];
-const LABEL: Record<Kind, string> = { invite: 'invite', fixRole: 'role', renew: 'renew', revoke: 'revoke' };
+const KIND_ORDER: readonly Kind[] = ['invite', 'fixRole', 'renew', 'revoke', 'remove'];
+const LABEL: Record<Kind, string> = { invite: 'invite', fixRole: 'role', renew: 'renew', revoke: 'revoke', remove: 'remove' };
 const NOUN: Record<Kind, [string, string]> = {
   invite: ['invite', 'invites'],
   fixRole: ['role change', 'role changes'],
   renew: ['renewal', 'renewals'],
   revoke: ['revocation', 'revocations'],
+  remove: ['removal', 'removals'],
 };
 
 function symbol(kind: Kind, c: Colors): string {
@@ -39,6 +40,7 @@ function symbol(kind: Kind, c: Colors): string {
     case 'renew':
       return c.cyan('↻');
     case 'revoke':
+    case 'remove':
       return c.red('-');
   }
 }
@@ -58,6 +60,7 @@ function why(a: ReportedAction, maxRenewals: number): string {
     case 'renew':
       return [`(${(a.renewals ?? 0) + 1} of ${maxRenewals})`, rule].filter(Boolean).join('  ');
     case 'revoke':
+    case 'remove':
       if (a.reason === 'skipRule') return `${rule} skips them`.trim();
       if (a.reason === 'noRule') return 'no rule matches them';
       return 'left the roster';
@@ -82,7 +85,7 @@ function resultCell(a: ReportedAction, c: Colors): string {
 /**
  * One line per change: `+ invite  alice@example.com  edit  rule 2 {department: Engineering}`,
  * `~ role  bob@example.com  view → edit`, `↻ renew  carol@example.com  edit  (2 of 3)`,
- * `- revoke  dave@example.com  view  left the roster`; in apply each line ends with how it went.
+ * `- revoke  dave@example.com  view  left the roster`, `- remove  erin@example.com  edit  left the roster`; in apply each line ends with how it went.
  * At most `limit` lines per kind unless `full`, then `… and N more`.
  * @example renderActions(target.detail.actions, 'plan', { maxRenewals: 3 })
  */
@@ -124,6 +127,7 @@ export function planSummary(planned: TargetReport['planned']): string {
   if (planned.renew) parts.push(`${planned.renew} to renew`);
   if (planned.fixRole) parts.push(count(planned.fixRole, ['role change', 'role changes']));
   if (planned.revoke) parts.push(`${planned.revoke} to revoke`);
+  if (planned.remove) parts.push(`${planned.remove} to remove`);
   return parts.length ? `Plan: ${parts.join(', ')}.` : 'No changes.';
 }
 

@@ -52,6 +52,10 @@ export const PolicySchema = z
       .default(true)
       .describe('adopt an expired invite of a person the rules want, made by hand or by another tool, and renew it with the rule\'s role (within maxRenewals)'),
     manageAdopted: z.boolean().default(false).describe('let revokeLeft and fixRole touch adopted invites too (by default they are only ever renewed)'),
+    removeLeftMembers: z
+      .boolean()
+      .default(false)
+      .describe('remove org members invite-sync invited who are no longer desired (as revokeLeft judges it); never the last admin nor the token\'s own user'),
   })
   .strict()
   .describe('what invite-sync may do beyond inviting; it revokes and role-fixes only invites it created, and renews adopted expired ones');

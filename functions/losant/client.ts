@@ -3,6 +3,8 @@ import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
 import type { CallOptions, CreateInviteResult, InviteApi, Log, NewInvite, OrgSeats } from '../sync/ports.ts';
 import type { Member, OrgRole, PendingInvite, TargetRef } from '../sync/types.ts';
+import type { OwnUser } from '../sync/offboard.ts';
+import { isApiError } from '../sync/errors.ts';
 import { maskEmail } from '../sync/email.ts';
 import { newestInvite } from '../sync/invites.ts';
 import { checkedBody, parseAnswer, parseInviteItem, rawEmailMatches, toMember, toPendingInvite, trustedItems } from './answers.ts';
@@ -11,7 +13,7 @@ import type { RateGovernor } from './governor.ts';
 import { Retrier, type RetryOptions } from './retry.ts';
 import { LosantPaths, queryString, ROUTES, type InviteQuery, type RequestSpec } from './routes.ts';
 import {
-  InstanceOrgMembersSchema, InstanceOrgSchema, OrgInviteCollectionEnvelopeSchema, OrgInviteCollectionSchema, OrgInvitePostSchema, OrgInviteSchema,
+  InstanceOrgMembersSchema, InstanceOrgSchema, MeSchema, OrgInviteCollectionEnvelopeSchema, OrgInviteCollectionSchema, OrgInvitePostSchema, OrgInviteSchema,
   OrgRoleInfoSchema, SuccessSchema,
 } from './schemas.ts';
 import { LosantTransport, type RequestEvent, type TokenProvider } from './transport.ts';
@@ -206,6 +208,36 @@ export class LosantClient implements InviteApi {
       // that earlier attempt took effect
       notFoundAfterAmbiguous: () => undefined,
     });
+  }
+
+  /**
+   * DELETE one org member (policy.removeLeftMembers). Retried like revoke; a 404 after an unanswered
+   * attempt counts as removed (that attempt took effect).
+   * @example await api.removeMember(target, member.userId);
+   */
+  async removeMember(target: TargetRef, userId: string, opts: CallOptions = {}): Promise<void> {
+    const spec: RequestSpec = { method: 'DELETE', route: ROUTES.member, path: this.paths.member(target, userId) };
+    await this.retrier.run<unknown>(this.transport, spec, opts, {
+      onSuccess: (answer, attempt) => parseAnswer(this.transport.errors, answer, SuccessSchema, spec, attempt),
+      notFoundAfterAmbiguous: () => undefined,
+    });
+  }
+
+  /**
+   * GET /me: the Losant user the token belongs to. `unknown` when Losant refuses it (403: the token
+   * lacks `me.get`, `me.*`, `all.User` or `all.User.read`) or knows no user for it (404); other
+   * failures throw as usual.
+   * @example const own = await api.ownUser({ deadline });
+   */
+  async ownUser(opts: CallOptions = {}): Promise<OwnUser> {
+    const spec: RequestSpec = { method: 'GET', route: ROUTES.me, path: this.paths.me() };
+    try {
+      const me = await this.read(spec, MeSchema, opts);
+      return { userId: me.id.toLowerCase(), ...(me.email !== undefined ? { email: normalizeEmailForCompare(me.email) } : {}) };
+    } catch (err) {
+      if (isApiError(err) && (err.kind === 'forbidden' || err.kind === 'notFound')) return 'unknown';
+      throw err;
+    }
   }
 
   /** Closes the default agent (a dispatcher passed in stays open: its owner closes it). */

@@ -6,6 +6,8 @@ export const ROUTES = {
   invites: '/instances/:instanceId/orgs/:orgId/invites',
   invite: '/instances/:instanceId/orgs/:orgId/invites/:inviteId',
   members: '/instances/:instanceId/orgs/:orgId/members',
+  member: '/instances/:instanceId/orgs/:orgId/members/:userId',
+  me: '/me',
   org: '/instances/:instanceId/orgs/:orgId',
 } as const;
 
@@ -20,6 +22,8 @@ const REQUIRED_SCOPES: Record<string, string> = {
   [`GET ${ROUTES.invite}`]: 'instanceOrgInvite.get',
   [`POST ${ROUTES.invite}`]: 'instanceOrgInvite.resendInvite',
   [`DELETE ${ROUTES.invite}`]: 'instanceOrgInvite.delete',
+  [`DELETE ${ROUTES.member}`]: 'instanceOrgMember.delete',
+  [`GET ${ROUTES.me}`]: 'me.get',
   [`GET ${ROUTES.org}`]: 'instanceOrg.get',
 };
 
@@ -78,5 +82,13 @@ export class LosantPaths {
 
   invite(target: TargetRef, inviteId: string): string {
     return `${this.collection(target, 'invites')}/${encodeURIComponent(inviteId)}`;
+  }
+
+  member(target: TargetRef, userId: string): string {
+    return `${this.collection(target, 'members')}/${encodeURIComponent(userId)}`;
+  }
+
+  me(): string {
+    return `${this.prefix}/me`;
   }
 }

@@ -129,6 +129,10 @@ export const OrgRoleInfoSchema = z.strictObject({
 export type OrgRoleInfo = z.infer<typeof OrgRoleInfoSchema>;
 
 /** `success.json`: the DELETE answer. */
+/** `GET /me`: the user the token belongs to (only `id` and `email` are read; everything else is ignored). */
+export const MeSchema = z.looseObject({ id: LosantIdSchema, email: LosantEmailSchema.optional() });
+export type Me = z.infer<typeof MeSchema>;
+
 export const SuccessSchema = z.looseObject({ success: z.literal(true).optional() });
 export type Success = z.infer<typeof SuccessSchema>;
 

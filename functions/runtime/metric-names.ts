@@ -10,8 +10,9 @@ export const SERVICE_NAME = 'invite-sync';
  * The custom metrics one reconcile emits (recordRunMetrics); the dashboard and alarms read them.
  * `InvitesAmbiguous`: POSTs left unanswered and not found by lookup (the next run settles them); not in `InvitesFailed`.
  * `InvitesNoSeat`: invites and renewals not sent because the org had no free seat (skip key `noSeat`; alarmed).
+ * `MembersRemoved`: members invite-sync invited who left, removed (policy.removeLeftMembers).
  */
-export const RUN_METRICS = ['InvitesSent', 'InvitesRenewed', 'InvitesFailed', 'InvitesAmbiguous', 'InvitesNoSeat', 'RunsBlocked', 'DriftRemaining', 'RunDurationMs'] as const;
+export const RUN_METRICS = ['InvitesSent', 'InvitesRenewed', 'InvitesFailed', 'InvitesAmbiguous', 'InvitesNoSeat', 'RunsBlocked', 'DriftRemaining', 'RunDurationMs', 'MembersRemoved'] as const;
 export type RunMetricName = (typeof RUN_METRICS)[number];
 
 /**

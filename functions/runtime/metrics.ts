@@ -18,17 +18,18 @@ export { RUN_METRICS, type RunMetricName };
 
 /** Sums a run's target reports into the run metrics. */
 export function runMetricValues(report: RunReport, durationMs: number): Record<RunMetricName, number> {
-  const v = { InvitesSent: 0, InvitesRenewed: 0, InvitesFailed: 0, InvitesAmbiguous: 0, InvitesNoSeat: 0, RunsBlocked: 0, DriftRemaining: 0, RunDurationMs: Math.max(0, Math.round(durationMs)) };
+  const v = { InvitesSent: 0, InvitesRenewed: 0, InvitesFailed: 0, InvitesAmbiguous: 0, InvitesNoSeat: 0, RunsBlocked: 0, DriftRemaining: 0, RunDurationMs: Math.max(0, Math.round(durationMs)), MembersRemoved: 0 };
   for (const t of report.targets) {
     v.InvitesSent += t.done.invite;
     v.InvitesRenewed += t.done.renew;
+    v.MembersRemoved += t.done.remove;
     const ambiguous = (t.failures ?? []).filter((f) => f.reason === 'ambiguous').length;
     v.InvitesFailed += Math.max(0, t.failed - ambiguous);
     v.InvitesAmbiguous += ambiguous;
     v.InvitesNoSeat += t.skipped.noSeat ?? 0;
     if (t.blocked) v.RunsBlocked += 1;
-    const planned = t.planned.invite + t.planned.renew + t.planned.fixRole + t.planned.revoke;
-    const done = t.done.invite + t.done.renew + t.done.fixRole + t.done.revoke;
+    const planned = t.planned.invite + t.planned.renew + t.planned.fixRole + t.planned.revoke + t.planned.remove;
+    const done = t.done.invite + t.done.renew + t.done.fixRole + t.done.revoke + t.done.remove;
     v.DriftRemaining += Math.max(0, planned - done);
   }
   return v;

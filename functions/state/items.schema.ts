@@ -9,7 +9,8 @@ export const PersonSchema = z.object({
   email: z.string().min(1),
   employeeId: z.string().optional(),
   status: z.enum(['active', 'terminated']),
-  attributes: z.record(z.string(), z.string()),
+  /** strings, or lists of strings (items written before lists existed hold strings only and still read) */
+  attributes: z.record(z.string(), z.union([z.string(), z.array(z.string())])),
 }) satisfies z.ZodType<Person>;
 
 export const PeopleSchema = z.array(PersonSchema);
@@ -130,10 +131,11 @@ export const RunActionsItemSchema = ItemKeySchema.extend({ actions: z.string(), 
 /** One stored change of a run (read tolerantly: unknown keys are kept out, not refused). */
 export const RunActionSchema = z.object({
   target: z.string(),
-  kind: z.enum(['invite', 'renew', 'fixRole', 'revoke']),
+  kind: z.enum(['invite', 'renew', 'fixRole', 'revoke', 'remove']),
   email: z.string(),
   role: z.enum(ORG_ROLES),
   inviteId: z.string().optional(),
+  userId: z.string().optional(),
   fromRole: z.enum(ORG_ROLES).optional(),
   renewals: z.number().int().nonnegative().optional(),
   personEventAt: z.string().optional(),
@@ -146,7 +148,8 @@ export const RunActionsSchema = z.array(RunActionSchema);
 
 const count = z.number().int().nonnegative();
 
-export const ActionCountsSchema = z.object({ invite: count, renew: count, fixRole: count, revoke: count });
+/** `remove` reads as 0 on runs stored before removals existed. */
+export const ActionCountsSchema = z.object({ invite: count, renew: count, fixRole: count, revoke: count, remove: count.default(0) });
 /** Every skip reason; a reason a stored run lacks (written before the reason existed) reads as 0. */
 export const SkipCountsSchema = z.object(Object.fromEntries(SKIP_REASONS.map((r) => [r, count.default(0)])) as Record<SkipReason, z.ZodDefault<typeof count>>);
 
@@ -170,6 +173,11 @@ export const TargetReportSchema = z.object({
     })
     .optional(),
   planHash: z.string().optional(),
+  // absent on runs stored before they were kept; read tolerantly (an entry that does not fit is dropped, not fatal)
+  failures: z.array(z.object({ email: z.string(), reason: z.literal('ambiguous') })).optional().catch(undefined),
+  failuresOmitted: count.optional().catch(undefined),
+  warnings: z.array(z.object({ code: z.literal('missingScope'), scope: z.string() })).optional().catch(undefined),
+  warningsOmitted: count.optional().catch(undefined),
   seats: z.object({ limit: count, reserve: count, used: count, free: count, noSeat: count }).optional(),
 }) satisfies z.ZodType<TargetReport>;
 

@@ -7,7 +7,7 @@ import type { HeldSnapshot, RunAction, RunRecord, RunStore } from '../sync/ports
 import type { BlockCode, TargetRef } from '../sync/types.ts';
 import { BlockedItemSchema, RunActionsItemSchema, RunActionsSchema, RunItemSchema, RunListItemSchema, RunRecordSchema } from './items.schema.ts';
 import { keys } from './keys.ts';
-import { APPROVAL_TTL_SECONDS, BLOCKED_TTL_SECONDS, RUN_ACTIONS_PER_ITEM, runHasTarget, runListMonths } from './store-rules.ts';
+import { APPROVAL_TTL_SECONDS, BLOCKED_TTL_SECONDS, RUN_ACTIONS_PER_ITEM, boundedRunRecord, runHasTarget, runListMonths } from './store-rules.ts';
 import { chunk } from './concurrency.ts';
 import { conditional } from './table.ts';
 import type { StateTable } from './table.ts';
@@ -25,7 +25,8 @@ export class DynamoRunStore implements RunStore {
 
   async putRun(run: RunRecord, ttlSeconds: number): Promise<void> {
     return this.table.guard('putRun', async () => {
-      const body = JSON.stringify(run);
+      // failures and warnings are kept, bounded (store-rules.ts RUN_LIST_CAP)
+      const body = JSON.stringify(boundedRunRecord(run));
       const expiresAt = this.table.nowSeconds() + ttlSeconds;
       await this.table.batchWriteAll('putRun', [
         { PutRequest: { Item: { ...keys.run(run.runId), body, expiresAt } } },

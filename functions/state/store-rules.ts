@@ -4,7 +4,7 @@ import { InputError, StateError } from '../sync/errors.ts';
 import { indexRecords, resolvePersonEvent } from '../sync/identity.ts';
 import { personIdentity } from '../sync/people.ts';
 import type { ReplaceSourceResult } from '../sync/ports.ts';
-import type { LedgerEntry, Person, StoredPerson } from '../sync/types.ts';
+import type { AttributeValue, LedgerEntry, Person, StoredPerson, TargetReport } from '../sync/types.ts';
 
 const DAY_SECONDS = 86_400;
 /** How long an approval of a blocked plan stays valid. */
@@ -71,10 +71,15 @@ export function effectiveLastEventAt(lastEventAt: string, snapshotAt: string | u
 
 type StoredFields = Pick<StoredPerson, 'email' | 'employeeId' | 'status' | 'attributes' | 'identity' | 'lastEventAt' | 'leftSource'>;
 
-function sameAttributes(a: Record<string, string>, b: Record<string, string>): boolean {
+function sameValue(a: AttributeValue | undefined, b: AttributeValue | undefined): boolean {
+  if (typeof a === 'string' || typeof b === 'string' || a === undefined || b === undefined) return a === b;
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function sameAttributes(a: Record<string, AttributeValue>, b: Record<string, AttributeValue>): boolean {
   const ak = Object.keys(a);
   if (ak.length !== Object.keys(b).length) return false;
-  return ak.every((k) => Object.hasOwn(b, k) && b[k] === a[k]);
+  return ak.every((k) => Object.hasOwn(b, k) && sameValue(a[k], b[k]));
 }
 
 /** True when the stored person already says what `person` says (nothing to write). */
@@ -224,4 +229,31 @@ export function runListMonths(now: number): string[] {
 /** True when a listed run belongs in `listRuns({ target })`: no target asked, or one of its targets has that name. */
 export function runHasTarget(run: { targets: readonly { name: string }[] }, target: string | undefined): boolean {
   return target === undefined || run.targets.some((t) => t.name === target);
+}
+
+/** A stored run keeps at most this many `failures` and `warnings` per target (the rest is counted). */
+export const RUN_LIST_CAP = 100;
+
+/**
+ * The run as stored: each target's `failures` and `warnings` cut to RUN_LIST_CAP entries, with the
+ * number cut in `failuresOmitted` / `warningsOmitted` (a run item must stay far below DynamoDB's 400 KB).
+ * @example boundedRunRecord(run).targets[0].failures.length <= RUN_LIST_CAP
+ */
+export function boundedRunRecord<R extends { targets: readonly TargetReport[] }>(run: R): R {
+  const cap = <T>(list: readonly T[] | undefined): { kept?: T[]; omitted?: number } =>
+    list === undefined ? {} : list.length <= RUN_LIST_CAP ? { kept: [...list] } : { kept: list.slice(0, RUN_LIST_CAP), omitted: list.length - RUN_LIST_CAP };
+  return {
+    ...run,
+    targets: run.targets.map((t) => {
+      const f = cap(t.failures);
+      const w = cap(t.warnings);
+      return {
+        ...t,
+        ...(f.kept ? { failures: f.kept } : {}),
+        ...(f.omitted ? { failuresOmitted: (t.failuresOmitted ?? 0) + f.omitted } : {}),
+        ...(w.kept ? { warnings: w.kept } : {}),
+        ...(w.omitted ? { warningsOmitted: (t.warningsOmitted ?? 0) + w.omitted } : {}),
+      };
+    }),
+  };
 }

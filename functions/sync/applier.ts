@@ -71,6 +71,7 @@ const SCOPED_KINDS: Partial<Record<ActionKind, string>> = {
   renew: 'instanceOrgInvite.resendInvite',
   fixRole: 'instanceOrgInvite.resendInvite',
   revoke: 'instanceOrgInvite.delete',
+  remove: 'instanceOrgMember.delete',
 };
 
 /**
@@ -245,6 +246,12 @@ async function applyOne(action: Action, ctx: ApplyContext, outcomes: OutcomeBuff
     }
     case 'revoke': {
       await ctx.api.revoke(ctx.target, requireInviteId(action), opts);
+      outcomes.add(revokedEntry(action, prev(), stampOf(ctx)));
+      return { recovered: false };
+    }
+    case 'remove': {
+      if (!action.userId) throw new ApiError('badRequest', 'remove needs a user id');
+      await ctx.api.removeMember(ctx.target, action.userId, opts);
       outcomes.add(revokedEntry(action, prev(), stampOf(ctx)));
       return { recovered: false };
     }

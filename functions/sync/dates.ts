@@ -48,12 +48,18 @@ export function localMidnight(date: string, zone: string): number | undefined {
 /** The day after `date` (YYYY-MM-DD). */
 const nextDay = (date: string): string => new Date(Date.parse(`${date}T00:00:00Z`) + DAY_MS).toISOString().slice(0, 10);
 
+/** A single-valued attribute (a list attribute, e.g. from SCIM, is never a date or a zone). */
+const scalar = (person: Person, field: string | undefined): string | undefined => {
+  const v = field ? person.attributes[field] : undefined;
+  return typeof v === 'string' ? v : undefined;
+};
+
 /** When a person starts (local midnight of the start date) and stops counting (local midnight after the end date), epoch ms. */
 export function personDates(person: Person, s: DateSettings): { startsAt?: number; endsAt?: number } {
-  const zone = (s.timeZoneField && person.attributes[s.timeZoneField]) || s.timeZone;
+  const zone = scalar(person, s.timeZoneField) || s.timeZone;
   if (!isTimeZone(zone)) return {};
-  const start = s.startDateField ? person.attributes[s.startDateField] : undefined;
-  const end = s.endDateField ? person.attributes[s.endDateField] : undefined;
+  const start = scalar(person, s.startDateField);
+  const end = scalar(person, s.endDateField);
   const startsAt = start ? localMidnight(start, zone) : undefined;
   const endsAt = end && DATE.test(end) ? localMidnight(nextDay(end), zone) : undefined;
   return { ...(startsAt !== undefined ? { startsAt } : {}), ...(endsAt !== undefined ? { endsAt } : {}) };
@@ -69,11 +75,14 @@ export function dateIssues(person: Person, s: DateSettings, now: number): { path
   // a termination is never refused for its dates: it must land
   if (person.status === 'terminated') return [];
   const issues: { path: string; message: string }[] = [];
-  const zoneValue = s.timeZoneField ? person.attributes[s.timeZoneField] : undefined;
+  for (const field of [s.timeZoneField, s.startDateField, s.endDateField]) {
+    if (field && Array.isArray(person.attributes[field])) issues.push({ path: field, message: 'must be a single value, not a list' });
+  }
+  const zoneValue = scalar(person, s.timeZoneField);
   if (s.timeZoneField && zoneValue !== undefined && !isTimeZone(zoneValue)) issues.push({ path: s.timeZoneField, message: `unknown time zone "${zoneValue}" (an IANA name such as Europe/Berlin)` });
   const zone = zoneValue && isTimeZone(zoneValue) ? zoneValue : s.timeZone;
   const read = (field: string | undefined): number | undefined => {
-    const value = field ? person.attributes[field] : undefined;
+    const value = scalar(person, field);
     if (!field || value === undefined) return undefined;
     const at = localMidnight(value, zone);
     if (at === undefined) issues.push({ path: field, message: `must be a date YYYY-MM-DD (got "${value}")` });

@@ -10,6 +10,8 @@
 //   sent   --renew / fixRole answered---------------------------------------------------------> sent
 //   sent   --revoke answered------------------------------------------------------------------> revoked
 //   none, intent, sent, failed, revoked --the email is seen as an org member (learntEntry)-----> member
+//                                         (from `sent`: keeps inviteId and adopted, the member accepted our invite)
+//   member with inviteId, sent --the person left and policy.removeLeftMembers (offboard.ts)----> revoked
 //   sent, member of an HR person --no active person for the email (learntEntry)--> the same, with departedAt
 //   sent, member with departedAt --the person is active again and has an invite or is a member--> without it
 import type { ApiError } from './errors.ts';
@@ -141,7 +143,7 @@ export interface SeenEmail {
  * converged run writes nothing):
  * | seen                                   | entry before                            | entry after                     |
  * |----------------------------------------|-----------------------------------------|---------------------------------|
- * | a member                               | none, intent, sent, failed, revoked     | `member` (personEventAt if an HR person speaks) |
+ * | a member                               | none, intent, sent, failed, revoked     | `member` (personEventAt if an HR person speaks; from `sent`: its inviteId and adopted) |
  * | a member an HR person speaks for       | `member` without personEventAt          | the same with it                |
  * | no active person (member or not)       | `sent`, or `member` of an HR person     | the same with `departedAt`      |
  * | active and desired, not acted on       | with `departedAt`                       | without it (the re-hire is used up) |
@@ -149,7 +151,9 @@ export interface SeenEmail {
 export function learntEntry(email: string, prev: LedgerEntry | undefined, seen: SeenEmail, stamp: LedgerStamp): LedgerEntry | undefined {
   const { member, personEventAt } = seen;
   if (member !== undefined && prev?.state !== 'member') {
-    return { email, state: 'member', role: member, updatedAt: stamp.at, renewals: 0, runId: stamp.runId, ...(personEventAt ? { personEventAt } : {}) };
+    // accepted our invite: the entry keeps which one (offboard.ts removes only members invite-sync invited)
+    const ours = prev?.state === 'sent' && prev.inviteId !== undefined ? { inviteId: prev.inviteId, ...(prev.adopted ? { adopted: true } : {}) } : {};
+    return { email, state: 'member', role: member, updatedAt: stamp.at, renewals: 0, runId: stamp.runId, ...(personEventAt ? { personEventAt } : {}), ...ours };
   }
   if (prev === undefined) return undefined;
   if (personEventAt === undefined) {
@@ -214,7 +218,7 @@ export function sentEntry(action: Action, prev: LedgerEntry | undefined, invite:
   return next(action, prev, stamp, { state: 'sent', inviteId: invite.id, invitedAt, renewals, ...adopted });
 }
 
-/** `sent` → `revoked` once invite-sync revoked the invite. */
+/** `sent` → `revoked` once invite-sync revoked the invite; `member` (or `sent`) → `revoked` once it removed the member. */
 export function revokedEntry(action: Action, prev: LedgerEntry | undefined, stamp: LedgerStamp): LedgerEntry {
   return next(action, prev, stamp, { state: 'revoked', ...(action.inviteId ? { inviteId: action.inviteId } : {}) });
 }

@@ -1,6 +1,6 @@
-// roster / HR event --> PersonInputSchema --> Person (email normalised, attributes as strings)
+// roster / HR event / SCIM user --> PersonInputSchema --> Person (email normalised, attributes as strings or lists of strings)
 import { z } from 'zod';
-import type { Person, StoredPerson } from './types.ts';
+import type { AttributeValue, Person, StoredPerson } from './types.ts';
 import { parseEmail } from './email.ts';
 import { parseWith } from './parse-with.ts';
 
@@ -21,14 +21,34 @@ export const RESERVED_FIELDS = ['email', 'employeeId', 'status'] as const;
 export const MAX_ATTRIBUTES = 100;
 export const MAX_ATTRIBUTE_NAME = 128;
 export const MAX_ATTRIBUTE_VALUE = 1024;
+/** A list attribute (a SCIM user's `groups`): at most this many items, each at most MAX_LIST_ITEM characters. */
+export const MAX_LIST_ITEMS = 100;
+export const MAX_LIST_ITEM = 256;
 
-const scalarError = 'must be a string, number or boolean';
+const scalarError = 'must be a string, number or boolean, or a list of strings';
 
-/** An attribute value: strings as given (trimmed), numbers and booleans as their string form. */
-const AttributeValueSchema = z
-  .union([z.string(), z.number(), z.boolean()], { error: scalarError })
-  .transform((v) => String(v).trim())
-  .pipe(z.string().max(MAX_ATTRIBUTE_VALUE, `longer than ${MAX_ATTRIBUTE_VALUE} characters`));
+const ScalarSchema = z.union([z.string(), z.number(), z.boolean()], { error: scalarError }).transform((v) => String(v).trim());
+const ScalarValueSchema = ScalarSchema.pipe(z.string().max(MAX_ATTRIBUTE_VALUE, `longer than ${MAX_ATTRIBUTE_VALUE} characters`));
+const ListValueSchema = z
+  .array(
+    z
+      .union([z.string(), z.number(), z.boolean()], { error: 'must be a string, number or boolean' })
+      .transform((v) => String(v).trim())
+      .pipe(z.string().max(MAX_LIST_ITEM, `longer than ${MAX_LIST_ITEM} characters`)),
+  )
+  .max(MAX_LIST_ITEMS, `more than ${MAX_LIST_ITEMS} items`)
+  .transform((items) => items.filter((s) => s.length > 0));
+
+/**
+ * An attribute value: strings as given (trimmed), numbers and booleans as their string form, or a
+ * list of those (items trimmed, empty items dropped; an error names the item, e.g. `groups.3`).
+ */
+const AttributeValueSchema = z.unknown().transform((v, ctx): string | string[] => {
+  const result = Array.isArray(v) ? ListValueSchema.safeParse(v) : ScalarValueSchema.safeParse(v);
+  if (result.success) return result.data;
+  for (const issue of result.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path, input: v });
+  return z.NEVER;
+});
 
 const EmailFieldSchema = z
   .string({ error: (iss) => (iss.input === undefined ? 'required' : 'must be a string') })
@@ -66,8 +86,9 @@ function dropNulls(value: unknown, ctx: z.core.$RefinementCtx): unknown {
 
 /**
  * One person as a roster row or an HR event carries them: `email` (required), `employeeId?`,
- * `status?` (`active` by default, case-insensitive), and any other attributes as scalars.
- * Nulls count as absent; objects and arrays are an error naming the field.
+ * `status?` (`active` by default, case-insensitive), and any other attributes as scalars or lists of
+ * scalars (MAX_LIST_ITEMS items of at most MAX_LIST_ITEM characters). Nulls count as absent; objects and
+ * nested lists are an error naming the field.
  */
 export const PersonInputSchema = z.preprocess(
   dropNulls,
@@ -94,11 +115,12 @@ export const PersonInputSchema = z.preprocess(
 export type PersonInput = z.infer<typeof PersonInputSchema>;
 
 function reshape(input: PersonInput): Person {
-  const attributes: Record<string, string> = {};
+  const attributes: Record<string, AttributeValue> = {};
   for (const [key, value] of Object.entries(input)) {
     if (key === 'email' || key === 'employeeId' || key === 'status') continue;
-    // an empty attribute counts as absent, like an empty CSV cell
+    // an empty attribute (or empty list) counts as absent, like an empty CSV cell
     if (typeof value === 'string' && value.length > 0) attributes[key] = value;
+    else if (Array.isArray(value) && value.length > 0) attributes[key] = value;
   }
   const person: Person = { email: input.email, status: input.status, attributes };
   if (input.employeeId !== undefined) person.employeeId = input.employeeId;

@@ -12,6 +12,7 @@ import {
   type IntentClock, type IntentStatus, type LedgerStamp,
 } from './ledger.ts';
 import { SETTLE_MS, type RunEnds } from './ownership.ts';
+import { planRemovals, type Leaver, type OwnUser } from './offboard.ts';
 
 /** How long an invite we sent is trusted to show up in Losant's list before we act again: ownership.ts SETTLE_SECONDS. */
 export const DEFAULT_SETTLE_MS = SETTLE_MS;
@@ -39,6 +40,8 @@ export interface PlanInput {
   stamp?: LedgerStamp;
   /** also say why: actions carry `rule`, `fromRole`, `reason`; the plan lists `skippedPeople` (the CLI's view) */
   explain?: boolean;
+  /** policy.removeLeftMembers: the token's own Losant user (GET /me); absent or `unknown`: nobody is removed (offboard.ts) */
+  ownUser?: OwnUser;
 }
 
 function compareActions(a: Action, b: Action): number {
@@ -117,6 +120,9 @@ export interface DecideOptions {
  * | yes     | no     | expired invites only               | not ours, otherwise                            | skip notOurs               |
  * | yes     | no     | nothing                            | ledger.ts `unlistedVerdict`: invite            | invite                     |
  * | yes     | no     | nothing                            | `unlistedVerdict`: invitedRecently / removedOutsideSync | skip that reason  |
+ *
+ * A member who is not desired is also a removal candidate with `policy.removeLeftMembers`: planTarget
+ * hands those to offboard.ts `planRemovals` (ours only, never the last admin or the token's own user).
  *
  * `unlistedVerdict` invites when there is no `sent` or `member` entry, holds off for `settleMs`
  * after our invite, and re-invites a person whose invite was revoked or membership removed by hand
@@ -214,6 +220,9 @@ export function planTarget(input: PlanInput): Plan {
   const decide: DecideOptions = { policy, now, settleMs, force: input.force === true, stamp };
   const clock: IntentClock = { now, leaseMs: (input.leaseSeconds ?? DEFAULT_LEASE_SECONDS) * 1000, ...(input.runEnds ? { ends: input.runEnds } : {}) };
   let ledgerSent = 0;
+  /** members the rules no longer want (policy.removeLeftMembers: offboard.ts decides) */
+  const leavers: Leaver[] | undefined = policy.removeLeftMembers === true ? [] : undefined;
+  const memberOf = leavers === undefined ? undefined : new Map(input.members.map((m) => [m.email, m]));
 
   // One index, email → slot. An email with invites gets the position of its last invite in
   // `invites` as its slot (so the common single invite needs no per-email record); other emails
@@ -333,7 +342,15 @@ export function planTarget(input: PlanInput): Plan {
       facts.revokeReason = who === undefined ? 'leftRoster' : ruleAt < 0 ? 'noRule' : 'skipRule';
     }
     decideEmail(facts, decide, sink);
+    if (leavers !== undefined && role === null && isMember) {
+      leavers.push({ email, member: memberOf!.get(email)!, entry: l, ...(facts.revokeReason !== undefined ? { reason: facts.revokeReason } : {}), ...(facts.rule !== undefined ? { rule: facts.rule } : {}) });
+    }
   });
+  if (leavers !== undefined && leavers.length > 0) {
+    const removal = planRemovals(leavers, input.members, policy, input.ownUser, explain);
+    actions.push(...removal.actions);
+    for (const reason of ['lastAdmin', 'ownUser', 'missingScope'] as const) for (const email of removal.skipped[reason]) sink.skip(reason, email);
+  }
 
   actions.sort(compareActions);
   if (skippedPeople !== undefined) for (const r of SKIP_REASONS) skippedPeople[r].sort();

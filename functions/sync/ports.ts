@@ -3,6 +3,7 @@
 import type {
   Action, BlockCode, LedgerEntry, Member, OrgRole, PendingInvite, RunReport, StoredPerson, TargetRef, Person,
 } from './types.ts';
+import type { OwnUser } from './offboard.ts';
 
 /** Per-call limits. `deadline` is epoch ms: no request starts that could not finish before it. */
 export interface CallOptions {
@@ -47,6 +48,10 @@ export interface InviteApi {
   getOrg(target: TargetRef, opts?: CallOptions): Promise<OrgSeats>;
   /** the newest pending invite of exactly this email (see `newestInvite`), undefined when there is none */
   findInvite(target: TargetRef, email: string, opts?: CallOptions): Promise<PendingInvite | undefined>;
+  /** removes an org member (policy.removeLeftMembers); retried like revoke, a 404 after an unanswered attempt counts as done */
+  removeMember(target: TargetRef, userId: string, opts?: CallOptions): Promise<void>;
+  /** the user the token belongs to (GET /me); `unknown` when Losant refuses (403: no `me.get`-class scope) or has none (404) */
+  ownUser(opts?: CallOptions): Promise<OwnUser>;
 }
 
 /** Who holds a lease: the host, pid and process start of the process that took it (for messages and take-over). */

@@ -83,6 +83,7 @@ function addCounts(into: ActionCounts, more: ActionCounts): void {
   into.renew += more.renew;
   into.fixRole += more.fixRole;
   into.revoke += more.revoke;
+  into.remove += more.remove;
 }
 
 function errorCode(err: unknown): NonNullable<TargetReport['error']>['code'] {
@@ -163,6 +164,8 @@ export async function reconcileTarget(deps: SyncDeps, config: SyncSettings, targ
     // scopes Losant refused for this target: the actions needing them stay skipped in every round
     const missingScopes = new Set<string>();
     let missingScopeSkips = 0;
+    // policy.removeLeftMembers: the token's own user is never removed (GET /me once per target and run)
+    const ownUser = config.policy.removeLeftMembers === true ? await deps.api.ownUser({ deadline: opts.deadline, signal: abort.signal }) : undefined;
     // GET org refused (no instanceOrg.get): said once, then every round plans without seats
     let orgRefused = false;
     for (let round = 1; ; round++) {
@@ -200,6 +203,7 @@ export async function reconcileTarget(deps: SyncDeps, config: SyncSettings, targ
         leaseSeconds: config.leaseSeconds,
         stamp: { runId: opts.runId, at: new Date(now).toISOString() },
         ...(opts.explain ? { explain: true } : {}),
+        ...(ownUser !== undefined ? { ownUser } : {}),
       });
       // seats.ts: invites and renewals past the org's free seats are cut (skip noSeat), before the brakes see the plan
       const seated = cutToSeats({
@@ -214,6 +218,11 @@ export async function reconcileTarget(deps: SyncDeps, config: SyncSettings, targ
       const plan = seated.plan;
       if (seated.seats) report.seats = seated.seats;
       else delete report.seats;
+      if (ownUser === 'unknown' && plan.skipped.missingScope > 0 && !report.warnings?.some((w) => w.scope === 'me.get')) {
+        // removals wait until the token may say whose it is (offboard.ts)
+        report.warnings = [...(report.warnings ?? []), { code: 'missingScope', scope: 'me.get' }];
+        log.warn('GET /me refused: no member is removed for this target and run', { target: target.name, scope: 'me.get' });
+      }
       report.desired = plan.desired;
       report.pending = plan.pending;
       report.members = plan.members;
@@ -273,7 +282,7 @@ export async function reconcileTarget(deps: SyncDeps, config: SyncSettings, targ
       report.failed += result.failed;
       if (result.ambiguous.length) report.failures = [...(report.failures ?? []), ...result.ambiguous.map((email) => ({ email, reason: 'ambiguous' as const }))];
       missingScopeSkips += result.missingScope;
-      report.skipped = { ...report.skipped, missingScope: missingScopeSkips };
+      report.skipped = { ...report.skipped, missingScope: plan.skipped.missingScope + missingScopeSkips };
       if (result.warnings.length) report.warnings = [...(report.warnings ?? []), ...result.warnings];
       if (result.fatal) throw result.fatal;
       if (abort.signal.aborted) throw new LeaseBusyError(`target ${target.name}: lease lost during the run`);

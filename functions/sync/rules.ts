@@ -1,6 +1,6 @@
 // planner --> compileRules once, then ruleIndexIn per person (first matching rule of a target wins) --> matchGlob
 // desiredRoles / roleFor: the same rules for a whole roster or one person (rule warnings, tests)
-import type { OrgRole, Person, Rule, StoredPerson } from './types.ts';
+import type { AttributeValue, OrgRole, Person, Rule, StoredPerson } from './types.ts';
 import { speakingPeople, speaksInstead } from './people.ts';
 
 /**
@@ -170,16 +170,18 @@ export function compileRules(rules: readonly Rule[]): RuleSet {
 }
 
 /**
- * The value a `when` key looks at: `email`, `employeeId`, `status`, else the attribute of that name.
+ * The value a `when` key looks at: `email`, `employeeId`, `status`, else the attribute of that name
+ * (a string, or a list of strings such as a SCIM user's `groups`).
  * @example attributeOf(person, 'department') // 'Engineering', or undefined when the person has none
  */
-export function attributeOf(person: Person, key: string): string | undefined {
+export function attributeOf(person: Person, key: string): AttributeValue | undefined {
   if (key === 'email') return person.email;
   if (key === 'employeeId') return person.employeeId;
   if (key === 'status') return person.status;
-  // attributes hold strings only; what an object inherits (functions, `__proto__`) never is one
+  // attributes hold strings and lists of strings only; what an object inherits (functions, `__proto__`) never is one
   const value: unknown = person.attributes[key];
-  return typeof value === 'string' ? value : undefined;
+  if (typeof value === 'string') return value;
+  return Array.isArray(value) ? (value as string[]) : undefined;
 }
 
 function valueHolds(cond: CompiledCondition, value: string): boolean {
@@ -191,6 +193,12 @@ function valueHolds(cond: CompiledCondition, value: string): boolean {
 function conditionHolds(cond: CompiledCondition, person: Person, memo: ConditionMemo | undefined): boolean {
   const value = attributeOf(person, cond.key);
   if (value === undefined) return false;
+  // a list matches when any element does (`{ "groups": "Losant-*" }`); an empty list matches nothing
+  if (typeof value !== 'string') return value.some((v) => typeof v === 'string' && scalarHolds(cond, v, memo));
+  return scalarHolds(cond, value, memo);
+}
+
+function scalarHolds(cond: CompiledCondition, value: string, memo: ConditionMemo | undefined): boolean {
   if (memo === undefined || !memo.on) return valueHolds(cond, value);
   const { values } = memo;
   for (let i = 0; i < values.length; i++) if (values[i] === value) return memo.results[i]!;
@@ -233,7 +241,8 @@ export function ruleIndexIn(person: Person, set: RuleSet): number {
 /**
  * The role a person gets in a target: the first rule whose `when` matches wins (keys AND, list
  * items OR; an empty `when` matches everyone). `skip`, or no matching rule, gives null.
- * A missing attribute matches nothing, not even `*` (so `{ employeeId: '*' }` means "has one").
+ * A missing attribute matches nothing, not even `*` (so `{ employeeId: '*' }` means "has one"); a list
+ * attribute matches when any element does (`{ groups: 'Losant-*' }`), an empty list matches nothing.
  * @example roleFor(person, [{ when: { title: '*Manager*' }, role: 'admin' }, { when: {}, role: 'view' }])
  */
 export function roleFor(person: Person, rules: readonly Rule[]): OrgRole | null {

@@ -58,7 +58,7 @@ export function steadyStateAfter(input: SteadyStateInput): SteadyState {
     if (e !== undefined && !e.refreshed && input.now - e.oldest > windowMs) waiting++;
   }
   return {
-    members: input.plan.members,
+    members: input.plan.members - input.plan.actions.filter((a) => a.kind === 'remove').length,
     pending,
     expiringWithin7Days: expiring,
     renewalsExhausted: input.plan.skipped.renewalsExhausted,

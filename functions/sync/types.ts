@@ -23,14 +23,20 @@ export interface Rule {
   role: OrgRole | 'skip';
 }
 
+/** An attribute of a person: a string, or a list of strings (at most 100 items of at most 256 characters; people.ts). */
+export type AttributeValue = string | string[];
+
 /** A person as HR sent them, email already normalised. */
 export interface Person {
   /** normalised: trimmed, lower-cased, IDN domain in ASCII */
   email: string;
   employeeId?: string;
   status: 'active' | 'terminated';
-  /** any other string attributes (department, title, location, …) */
-  attributes: Record<string, string>;
+  /**
+   * any other attributes (department, title, location, …): strings, or lists of strings (a SCIM user's
+   * `groups`); a rule matches a list when any element matches (functions/sync/rules.ts)
+   */
+  attributes: Record<string, AttributeValue>;
 }
 
 /** A person as the state store keeps them. */
@@ -66,8 +72,9 @@ export interface Member {
  * - `intent`: written before a POST; the POST may or may not have happened.
  * - `sent`: Losant answered with the invite (`inviteId`), or an expired invite was adopted (`adopted`).
  * - `failed`: Losant refused (4xx other than 429); not retried until the next run.
- * - `revoked`: invite-sync revoked it (person left).
- * - `member`: the email was seen as a member of the org (an admin removing them is respected).
+ * - `revoked`: invite-sync revoked it (person left), or removed the member (policy.removeLeftMembers).
+ * - `member`: the email was seen as a member of the org (an admin removing them is respected); `inviteId`
+ *   (and `adopted`) are kept from a `sent` entry: the member accepted an invite invite-sync sent.
  */
 export interface LedgerEntry {
   email: string;
@@ -92,7 +99,7 @@ export interface LedgerEntry {
   error?: string;
 }
 
-export type ActionKind = 'invite' | 'renew' | 'fixRole' | 'revoke';
+export type ActionKind = 'invite' | 'renew' | 'fixRole' | 'revoke' | 'remove';
 
 export interface Action {
   kind: ActionKind;
@@ -100,6 +107,8 @@ export interface Action {
   role: OrgRole;
   /** renew / fixRole / revoke act on an existing invite */
   inviteId?: string;
+  /** remove: the org member's Losant user id (DELETE /members/{userId}) */
+  userId?: string;
   /** lastEventAt of the person the action is for */
   personEventAt?: string;
   /** renewals so far (renew: before this one) */
@@ -108,7 +117,7 @@ export interface Action {
   fromRole?: OrgRole;
   /** the rule that decided (invite/renew/fixRole: the role; revoke: a `skip` rule); `index` counts from 1 */
   rule?: { index: number; when: Rule['when'] };
-  /** revoke: why the person is no longer desired */
+  /** revoke / remove: why the person is no longer desired */
   reason?: RevokeReason;
   /** renew: the expired invite is not ours and is adopted by this renewal (policy.adoptExpired) */
   adopted?: boolean;
@@ -128,8 +137,12 @@ export const SKIP_REASONS = [
   'settling',
   /** a pending unexpired invite not ours whose role differs from the rule's (also counted in notOurs) */
   'roleMismatch',
-  /** not a planner verdict: resends or deletes the applier skipped once Losant refused one for a missing scope */
+  /** resends or deletes the applier skipped once Losant refused one for a missing scope (and removals while GET /me is refused) */
   'missingScope',
+  /** a leaver's membership kept because they are the org's last admin (policy.removeLeftMembers, offboard.ts) */
+  'lastAdmin',
+  /** a leaver's membership kept because they are the user the Losant token belongs to (offboard.ts) */
+  'ownUser',
   /** not a planner verdict: invites and renewals past the org's free seats (seats.ts cutToSeats); not a brake */
   'noSeat',
   /** not a planner verdict: a wanted person before local midnight of their start date (people.startDateField) */
@@ -180,6 +193,8 @@ export interface Policy {
   adoptExpired?: boolean;
   /** let revokeLeft and fixRole touch adopted invites too (default false: they are only renewed) */
   manageAdopted?: boolean;
+  /** remove org members invite-sync invited who left, as revokeLeft judges "left" (default false; offboard.ts) */
+  removeLeftMembers?: boolean;
 }
 
 /** The safety brakes (config `limits`). */
@@ -187,7 +202,7 @@ export interface Policy {
 export const DEFAULT_MAX_SNAPSHOT_AGE_HOURS = 72;
 
 export interface Limits {
-  /** more changes of any kind (invite, renew, fixRole, revoke) than this in one target block the run (code `maxInvitesPerRun`) */
+  /** more changes of any kind (invite, renew, fixRole, revoke, remove) than this in one target block the run (code `maxInvitesPerRun`) */
   maxChangesPerRun: number;
   minSizeForFraction: number;
   maxChangeFraction: number;
@@ -287,6 +302,8 @@ export interface TargetReport {
   failed: number;
   /** emails among `failed` with why; `ambiguous`: the POST went unanswered and the invite was not found (yet) */
   failures?: TargetFailure[];
+  /** a stored run keeps at most 100 `failures`: how many more there were */
+  failuresOmitted?: number;
   skipped: SkipCounts;
   blocked: BlockCode | null;
   complete: boolean;
@@ -294,6 +311,8 @@ export interface TargetReport {
   seats?: TargetSeats;
   /** things that did not stop the target but a person should fix (e.g. a token without a scope) */
   warnings?: TargetWarning[];
+  /** a stored run keeps at most 100 `warnings`: how many more there were */
+  warningsOmitted?: number;
   /** present when the target could not be reconciled at all */
   error?: { code: 'leaseBusy' | 'unauthorized' | 'forbidden' | 'unreachable' | 'deadline' | 'notFound' | 'interrupted' | 'other'; message: string };
   planHash?: string;
@@ -308,7 +327,7 @@ export interface RunReport {
   targets: TargetReport[];
 }
 
-export const emptyActionCounts = (): ActionCounts => ({ invite: 0, renew: 0, fixRole: 0, revoke: 0 });
+export const emptyActionCounts = (): ActionCounts => ({ invite: 0, renew: 0, fixRole: 0, revoke: 0, remove: 0 });
 export const emptySkipCounts = (): SkipCounts => ({
   alreadyPending: 0,
   alreadyMember: 0,
@@ -319,6 +338,8 @@ export const emptySkipCounts = (): SkipCounts => ({
   settling: 0,
   roleMismatch: 0,
   missingScope: 0,
+  lastAdmin: 0,
+  ownUser: 0,
   noSeat: 0,
   notStarted: 0,
 });

@@ -18,6 +18,7 @@ import {
   canonicalTime,
   checkPartsAgree,
   effectiveLastEventAt,
+  boundedRunRecord,
   checkSnapshotPart,
   lastPerEmail,
   planReplaceSource,
@@ -326,7 +327,7 @@ export class MemoryStateStore implements StateStore {
 
   async putRun(run: RunRecord, ttlSeconds: number): Promise<void> {
     await this.enter('putRun', 0, 1);
-    this.runs.set(run.runId, { body: JSON.stringify(run), startedAt: run.startedAt, expiresAt: this.nowSeconds() + ttlSeconds });
+    this.runs.set(run.runId, { body: JSON.stringify(boundedRunRecord(run)), startedAt: run.startedAt, expiresAt: this.nowSeconds() + ttlSeconds });
   }
 
   async getRun(runId: string): Promise<RunRecord | null> {

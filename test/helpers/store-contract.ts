@@ -418,6 +418,18 @@ export function describeStoreContract(implementation: string, make: MakeStore): 
       expect((await peopleOf(store, source))[0]?.attributes).toEqual({ department: 'ops' });
       expect(await peopleOf(store, other)).toMatchObject([{ identity: 'emp:E9', leftSource: false }]);
     });
+
+    it('stores list attributes (a SCIM user\'s groups) and compares them element by element', async () => {
+      const { store } = makeStore();
+      const source = uniqueId('scim');
+      const withGroups = (groups: string[]) => person(1, { attributes: { department: 'ops', groups } });
+      await store.replaceSource(source, [withGroups(['Losant-Admins', 'All'])], iso(10));
+
+      expect((await peopleOf(store, source))[0]?.attributes).toEqual({ department: 'ops', groups: ['Losant-Admins', 'All'] });
+      expect(await store.replaceSource(source, [withGroups(['Losant-Admins', 'All'])], iso(20))).toEqual({ upserted: 0, left: 0, unchanged: 1, stale: 0 });
+      expect(await store.replaceSource(source, [withGroups(['All'])], iso(30))).toEqual({ upserted: 1, left: 0, unchanged: 0, stale: 0 });
+      expect((await peopleOf(store, source))[0]?.attributes).toEqual({ department: 'ops', groups: ['All'] });
+    });
   });
 
   describe(`Contract: ${implementation} putSnapshotPart / readSnapshot / deleteSnapshot`, () => {
@@ -719,6 +731,28 @@ export function describeStoreContract(implementation: string, make: MakeStore): 
 
       expect(await store.getRun(runId)).toEqual(run(runId));
       expect(await store.getRun(uniqueId('none'))).toBeNull();
+    });
+
+    it('keeps each target\'s failures and warnings, at most 100 of each with the count of the rest', async () => {
+      // Arrange
+      const { store } = makeStore();
+      const runId = uniqueId('run');
+      const failures = Array.from({ length: 130 }, (_, i) => ({ email: `p${i}@example.com`, reason: 'ambiguous' as const }));
+      const warnings = [{ code: 'missingScope' as const, scope: 'instanceOrgMember.delete' }];
+      const base = run(runId);
+      const full: RunRecord = { ...base, targets: [{ ...base.targets[0]!, failures, warnings }] };
+
+      // Act
+      await store.putRun(full, 3600);
+      const got = await store.getRun(runId);
+      const listed = (await store.listRuns({ limit: 50 })).find((r) => r.runId === runId);
+
+      // Assess
+      expect(got?.targets[0]?.failures).toEqual(failures.slice(0, 100));
+      expect(got?.targets[0]?.failuresOmitted).toBe(30);
+      expect(got?.targets[0]?.warnings).toEqual(warnings);
+      expect(got?.targets[0]?.warningsOmitted).toBeUndefined();
+      expect(listed?.targets[0]?.failures).toHaveLength(100);
     });
 
     it('lists recent runs newest first, of one target when asked, at most limit', async () => {

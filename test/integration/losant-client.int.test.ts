@@ -192,6 +192,37 @@ describe('Function: LosantClient against the emulator', () => {
     expect(emu.stats().duplicateInvites).toBe(0);
   });
 
+  it('removes a member by user id (a lost answer then 404 counts as removed) and reads the own user from GET /me', async () => {
+    // Arrange
+    const seed = {
+      tokens: [{ token: DEFAULT_TOKEN, scopes: ['all.Instance', 'me.get'], userEmail: 'Boss@Example.com' }, { token: 'instance-only', scopes: ['all.Instance'] }],
+      instances: [{ id: DEFAULT_ID, orgs: [{ id: ORG, members: [{ email: 'Boss@Example.com', role: 'admin' as const }, { email: 'ann@example.com', role: 'view' as const }, { email: 'bob@example.com', role: 'view' as const }] }] }],
+    };
+    const { emu, api } = await start({ seed });
+    const idOf = (email: string) => emu.members(DEFAULT_ID, ORG).find((m) => m.email === email)!.userId;
+    const instanceOnly = new LosantClient({ baseUrl: emu.url, token: 'instance-only', retry: { baseDelayMs: 5, maxDelayMs: 50 } });
+
+    // Act
+    const own = await api.ownUser();
+    const unknown = await instanceOnly.ownUser();
+    await instanceOnly.close();
+    await api.removeMember(TARGET, idOf('ann@example.com'));
+    emu.setFaults({ lostResponseRate: 1 });
+    const bob = idOf('bob@example.com');
+    const lost = api.removeMember(TARGET, bob, { deadline: Date.now() + 300 }).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 50));
+    emu.setFaults({ lostResponseRate: 0 });
+    const afterLost = await lost;
+    const again = await failure(api.removeMember(TARGET, bob));
+
+    // Assess
+    expect(own).toEqual({ userId: idOf('Boss@Example.com'), email: 'boss@example.com' });
+    expect(unknown).toBe('unknown');
+    expect(afterLost).toBeUndefined();
+    expect(again.kind).toBe('notFound');
+    expect(emu.members(DEFAULT_ID, ORG).map((m) => m.email)).toEqual(['Boss@Example.com']);
+  });
+
   it('returns a resent invite that is no longer expired, and revokes it', async () => {
     // Arrange
     const { emu, api } = await start();

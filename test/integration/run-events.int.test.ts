@@ -151,8 +151,8 @@ describe('Function: handler (queue) announcing a run', () => {
       trigger: 'queue',
       mode: 'apply',
       blocked: 'maxInvitesPerRun',
-      planned: { invite: 3, renew: 0, fixRole: 0, revoke: 0 },
-      done: { invite: 0, renew: 0, fixRole: 0, revoke: 0 },
+      planned: { invite: 3, renew: 0, fixRole: 0, revoke: 0, remove: 0 },
+      done: { invite: 0, renew: 0, fixRole: 0, revoke: 0, remove: 0 },
       failed: 0,
       errorCode: null,
     });

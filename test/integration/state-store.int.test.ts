@@ -160,6 +160,27 @@ describe('Function: DynamoStateStore, what only DynamoDB shows', () => {
     expect(snapshot).toEqual([person(3)]);
   });
 
+  it('reads a run stored before failures, warnings and removals were kept: they read as absent and 0', async () => {
+    // Prepare: a run item as earlier versions wrote it (no failures, warnings or `remove` counts)
+    const { store } = makeStore();
+    const runId = uniqueId('r-old');
+    const counts = { invite: 1, renew: 0, fixRole: 0, revoke: 0 };
+    const skipped = { alreadyPending: 0, alreadyMember: 0, invitedRecently: 0, renewalsExhausted: 0, notOurs: 0, removedOutsideSync: 0 };
+    const body = JSON.stringify({
+      mode: 'apply', runId, complete: true, trigger: 'cli', startedAt: iso(0),
+      targets: [{ name: 'eng', instanceId: 'a'.repeat(24), orgId: 'b'.repeat(24), desired: 1, pending: 0, members: 0, planned: counts, done: counts, failed: 0, skipped, blocked: null, complete: true }],
+    });
+    await client.send(new PutItemCommand({ TableName: tableName, Item: { pk: { S: `RUN#${runId}` }, sk: { S: '-' }, body: { S: body }, expiresAt: { N: String(T0 / 1000 + 600) } } }));
+
+    // Act
+    const run = await store.getRun(runId);
+
+    // Assess
+    expect(run?.targets[0]).toMatchObject({ planned: { ...counts, remove: 0 }, skipped: { lastAdmin: 0, ownUser: 0, missingScope: 0 } });
+    expect(run?.targets[0]?.failures).toBeUndefined();
+    expect(run?.targets[0]?.warnings).toBeUndefined();
+  });
+
   it('retries items DynamoDB left unprocessed until all are written', async () => {
     // Prepare: a client that holds back half of each of the first batch calls, as a throttled table does
     const flaky = localDynamoClient();

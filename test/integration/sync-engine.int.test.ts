@@ -33,7 +33,7 @@ describe('Function: runSync (apply)', () => {
     expect(postsAfterFirst).toBe(20);
     expect(h.emulator.invites(INSTANCE, ORG)).toHaveLength(20);
     expect(h.emulator.stats().duplicateInvites).toBe(0);
-    expect(second.targets[0]!.planned).toEqual({ invite: 0, renew: 0, fixRole: 0, revoke: 0 });
+    expect(second.targets[0]!.planned).toEqual({ invite: 0, renew: 0, fixRole: 0, revoke: 0, remove: 0 });
     expect(second.targets[0]!.skipped.alreadyPending).toBe(20);
     expect(h.posts()).toBe(20);
     // lease acquire + lease release + run record
@@ -108,7 +108,7 @@ describe('Function: runSync (apply)', () => {
 
     const r = await h.apply();
 
-    expect(r.targets[0]!.done).toEqual({ invite: 0, renew: 0, fixRole: 1, revoke: 1 });
+    expect(r.targets[0]!.done).toEqual({ invite: 0, renew: 0, fixRole: 1, revoke: 1, remove: 0 });
     const left = h.emulator.invites(INSTANCE, ORG);
     expect(left.map((i) => i.email).sort()).toEqual(['by-hand@example.com', 'mover@example.com']);
     expect(left.find((i) => i.email === 'mover@example.com')!.role).toBe('view');

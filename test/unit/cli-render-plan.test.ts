@@ -28,7 +28,7 @@ function report(mode: 'plan' | 'apply', actions: ReportedAction[] = ACTIONS): Ru
         desired: 3,
         pending: 3,
         members: 2,
-        planned: { invite: 1, renew: 1, fixRole: 1, revoke: 1 },
+        planned: { invite: 1, renew: 1, fixRole: 1, revoke: 1, remove: 0 },
         done: emptyActionCounts(),
         failed: 0,
         skipped: { ...emptySkipCounts(), alreadyMember: 2 },
@@ -108,8 +108,8 @@ describe('Function: renderActions', () => {
 
 describe('Function: planSummary / steadyStateLine / formatWhen / renderSkipped', () => {
   it('returns the Terraform-style summary, leaving out kinds with none', () => {
-    expect(planSummary({ invite: 3, renew: 1, fixRole: 1, revoke: 1 })).toBe('Plan: 3 to invite, 1 to renew, 1 role change, 1 to revoke.');
-    expect(planSummary({ invite: 0, renew: 0, fixRole: 2, revoke: 0 })).toBe('Plan: 2 role changes.');
+    expect(planSummary({ invite: 3, renew: 1, fixRole: 1, revoke: 1, remove: 0 })).toBe('Plan: 3 to invite, 1 to renew, 1 role change, 1 to revoke.');
+    expect(planSummary({ invite: 0, renew: 0, fixRole: 2, revoke: 0, remove: 0 })).toBe('Plan: 2 role changes.');
     expect(planSummary(emptyActionCounts())).toBe('No changes.');
   });
 

@@ -93,10 +93,10 @@ describe('Function: recordRunMetrics', () => {
     const report: RunReport = {
       mode: 'apply', runId: 'r-1', complete: false,
       targets: [
-        target({ name: 'eng', planned: { invite: 5, renew: 2, fixRole: 0, revoke: 0 }, done: { invite: 4, renew: 2, fixRole: 0, revoke: 0 }, failed: 3,
+        target({ name: 'eng', planned: { invite: 5, renew: 2, fixRole: 0, revoke: 0, remove: 0 }, done: { invite: 4, renew: 2, fixRole: 0, revoke: 0, remove: 0 }, failed: 3,
           failures: [{ email: 'a@example.com', reason: 'ambiguous' }, { email: 'b@example.com', reason: 'ambiguous' }],
           skipped: { ...emptySkipCounts(), noSeat: 3 }, seats: { limit: 10, reserve: 1, used: 9, free: 0, noSeat: 3 } }),
-        target({ name: 'ops', planned: { invite: 9, renew: 0, fixRole: 0, revoke: 0 }, blocked: 'maxInvitesPerRun', complete: false }),
+        target({ name: 'ops', planned: { invite: 9, renew: 0, fixRole: 0, revoke: 0, remove: 0 }, blocked: 'maxInvitesPerRun', complete: false }),
       ],
     };
     const metrics = createLambdaMetrics({ namespace: 'InviteSync', serviceName: 'invite-sync', stage: 'prod' });
@@ -106,7 +106,7 @@ describe('Function: recordRunMetrics', () => {
       values = recordRunMetrics(metrics, report, 1234.4);
     });
     // Assert
-    expect(values).toEqual({ InvitesSent: 4, InvitesRenewed: 2, InvitesFailed: 1, InvitesAmbiguous: 2, InvitesNoSeat: 3, RunsBlocked: 1, DriftRemaining: 10, RunDurationMs: 1234 });
+    expect(values).toEqual({ InvitesSent: 4, InvitesRenewed: 2, InvitesFailed: 1, InvitesAmbiguous: 2, InvitesNoSeat: 3, RunsBlocked: 1, DriftRemaining: 10, RunDurationMs: 1234, MembersRemoved: 0 });
     expect(lines).toHaveLength(2);
     type Emf = { _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] } } & Record<string, unknown>;
     const [eng, ops] = lines.map((l) => JSON.parse(l) as Emf);
@@ -137,7 +137,7 @@ describe('Function: recordRunMetrics', () => {
   });
 
   it('returns zero drift for a run that did everything it planned', () => {
-    const report: RunReport = { mode: 'apply', runId: 'r', complete: true, targets: [target({ planned: { invite: 3, renew: 0, fixRole: 0, revoke: 1 }, done: { invite: 3, renew: 0, fixRole: 0, revoke: 1 } })] };
+    const report: RunReport = { mode: 'apply', runId: 'r', complete: true, targets: [target({ planned: { invite: 3, renew: 0, fixRole: 0, revoke: 1, remove: 0 }, done: { invite: 3, renew: 0, fixRole: 0, revoke: 1, remove: 0 } })] };
     expect(runMetricValues(report, 5)).toMatchObject({ InvitesSent: 3, DriftRemaining: 0, RunsBlocked: 0 });
   });
 });

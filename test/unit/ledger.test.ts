@@ -164,7 +164,8 @@ describe('Function: learntEntry', () => {
     const departed = learntEntry('a@example.com', member, { member: 'view', desired: false }, STAMP)!;
 
     // Assess
-    expect(member).toEqual({ email: 'a@example.com', state: 'member', role: 'view', updatedAt: iso(NOW), renewals: 0, runId: 'run-2', personEventAt: EVENT_AT });
+    // the member accepted our invite: the entry keeps which one (offboard.ts removes only those)
+    expect(member).toEqual({ email: 'a@example.com', state: 'member', role: 'view', updatedAt: iso(NOW), renewals: 0, runId: 'run-2', personEventAt: EVENT_AT, inviteId: hexId(1) });
     expect(learntEntry('a@example.com', member, { ...hr, member: 'view' }, STAMP)).toBeUndefined();
     expect(departed).toEqual({ ...member, departedAt: iso(NOW) });
     expect(learntEntry('a@example.com', departed, { member: 'view', desired: false }, STAMP)).toBeUndefined();

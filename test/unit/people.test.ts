@@ -44,8 +44,8 @@ describe('Function: toPerson', () => {
     [{ email: 42 }, 'email: must be a string'],
     [{ email: 'a@b.co', employeeId: '  ' }, 'employeeId: must not be empty'],
     [{ email: 'a@b.co', status: 'retired' }, 'status: must be "active" or "terminated"'],
-    [{ email: 'a@b.co', manager: { email: 'b@b.co' } }, 'manager: must be a string, number or boolean'],
-    [{ email: 'a@b.co', tags: ['x'] }, 'tags: must be a string, number or boolean'],
+    [{ email: 'a@b.co', manager: { email: 'b@b.co' } }, 'manager: must be a string, number or boolean, or a list of strings'],
+    [{ email: 'a@b.co', tags: [['x']] }, 'tags.0: must be a string, number or boolean'],
     ['a@b.co', '(root): must be an object'],
     [[{ email: 'a@b.co' }], '(root): must be an object'],
   ])('throws InputError naming the field for %j', (raw, message) => {

@@ -159,7 +159,7 @@ describe('Function: parseRoster (JSON)', () => {
     // Assert
     expect(people.map((p) => p.email)).toEqual(['jane.doe@example.com']);
     expect(badRows).toEqual([
-      { line: 5, field: 'manager', message: 'must be a string, number or boolean' },
+      { line: 5, field: 'manager', message: 'must be a string, number or boolean, or a list of strings' },
       { line: 9, field: '(row)', message: 'must be an object' },
       { line: 10, field: 'employeeId', message: 'same person as line 4' },
     ]);

@@ -20,7 +20,7 @@ describe('Function: isNotable', () => {
     ['failed', target({ failed: 1 }), true],
     ['incomplete', target({ complete: false }), true],
     ['unreachable', target({ error: { code: 'unreachable', message: 'x' } }), true],
-    ['changed', target({ done: { invite: 0, renew: 0, fixRole: 1, revoke: 0 } }), true],
+    ['changed', target({ done: { invite: 0, renew: 0, fixRole: 1, revoke: 0, remove: 0 } }), true],
   ])('returns %s --> %s', (_name, t, expected) => {
     // Act + Assess
     expect(isNotable(t)).toBe(expected);
@@ -33,9 +33,9 @@ describe('Function: runCompletedDetails', () => {
     const report: RunReport = {
       mode: 'apply', runId: 'r-7', complete: false,
       targets: [
-        target({ name: 'eng', done: { invite: 2, renew: 0, fixRole: 0, revoke: 0 } }),
+        target({ name: 'eng', done: { invite: 2, renew: 0, fixRole: 0, revoke: 0, remove: 0 } }),
         target({ name: 'quiet' }),
-        target({ name: 'ops', blocked: 'maxChangeFraction', complete: false, planned: { invite: 9, renew: 0, fixRole: 0, revoke: 0 } }),
+        target({ name: 'ops', blocked: 'maxChangeFraction', complete: false, planned: { invite: 9, renew: 0, fixRole: 0, revoke: 0, remove: 0 } }),
         target({ name: 'hr', complete: false, error: { code: 'forbidden', message: 'no scope' } }),
       ],
     };
@@ -47,7 +47,7 @@ describe('Function: runCompletedDetails', () => {
     expect(details.map((d) => d.target)).toEqual(['eng', 'ops', 'hr']);
     expect(details[1]).toEqual({
       stage: 'prod', runId: 'r-7', target: 'ops', trigger: 'schedule', mode: 'apply', complete: false,
-      planned: { invite: 9, renew: 0, fixRole: 0, revoke: 0 }, done: emptyActionCounts(), failed: 0, skipped: emptySkipCounts(),
+      planned: { invite: 9, renew: 0, fixRole: 0, revoke: 0, remove: 0 }, done: emptyActionCounts(), failed: 0, skipped: emptySkipCounts(),
       blocked: 'maxChangeFraction', errorCode: null, approveCommand: 'invite-sync approve --stage prod --run r-7',
     });
     expect(details[0]!.approveCommand).toBeNull();

@@ -81,7 +81,7 @@ describe('Function: reconcileTarget with list answers that cannot be trusted', (
     // Assess: old@example.com is pending; reading "nobody pending" would have invited them again
     expect(report.error?.code).toBe('other');
     expect(report.error?.message).toMatch(/no items|count 1 but holds 0/);
-    expect(report.planned).toEqual({ invite: 0, renew: 0, fixRole: 0, revoke: 0 });
+    expect(report.planned).toEqual({ invite: 0, renew: 0, fixRole: 0, revoke: 0, remove: 0 });
     expect(posts).toBe(0);
   });
 

@@ -15,6 +15,12 @@ export const MAX_START_AHEAD_DAYS = 400;
 const DAY_MS = 86_400_000;
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
+/** A person's attribute as one string (a list, which no date or zone can be, joined so the checks refuse it). */
+function attr(person: Person, field: string | undefined): string | undefined {
+  const v = field ? person.attributes[field] : undefined;
+  return v === undefined ? undefined : Array.isArray(v) ? v.join(',') : v;
+}
+
 /** Is `zone` an IANA time zone this runtime knows (Intl)? */
 export function isTimeZone(zone: string): boolean {
   try {
@@ -48,18 +54,12 @@ export function localMidnight(date: string, zone: string): number | undefined {
 /** The day after `date` (YYYY-MM-DD). */
 const nextDay = (date: string): string => new Date(Date.parse(`${date}T00:00:00Z`) + DAY_MS).toISOString().slice(0, 10);
 
-/** A single-valued attribute (a list attribute, e.g. from SCIM, is never a date or a zone). */
-const scalar = (person: Person, field: string | undefined): string | undefined => {
-  const v = field ? person.attributes[field] : undefined;
-  return typeof v === 'string' ? v : undefined;
-};
-
 /** When a person starts (local midnight of the start date) and stops counting (local midnight after the end date), epoch ms. */
 export function personDates(person: Person, s: DateSettings): { startsAt?: number; endsAt?: number } {
-  const zone = scalar(person, s.timeZoneField) || s.timeZone;
+  const zone = attr(person, s.timeZoneField) || s.timeZone;
   if (!isTimeZone(zone)) return {};
-  const start = scalar(person, s.startDateField);
-  const end = scalar(person, s.endDateField);
+  const start = attr(person, s.startDateField);
+  const end = attr(person, s.endDateField);
   const startsAt = start ? localMidnight(start, zone) : undefined;
   const endsAt = end && DATE.test(end) ? localMidnight(nextDay(end), zone) : undefined;
   return { ...(startsAt !== undefined ? { startsAt } : {}), ...(endsAt !== undefined ? { endsAt } : {}) };
@@ -75,14 +75,11 @@ export function dateIssues(person: Person, s: DateSettings, now: number): { path
   // a termination is never refused for its dates: it must land
   if (person.status === 'terminated') return [];
   const issues: { path: string; message: string }[] = [];
-  for (const field of [s.timeZoneField, s.startDateField, s.endDateField]) {
-    if (field && Array.isArray(person.attributes[field])) issues.push({ path: field, message: 'must be a single value, not a list' });
-  }
-  const zoneValue = scalar(person, s.timeZoneField);
+  const zoneValue = attr(person, s.timeZoneField);
   if (s.timeZoneField && zoneValue !== undefined && !isTimeZone(zoneValue)) issues.push({ path: s.timeZoneField, message: `unknown time zone "${zoneValue}" (an IANA name such as Europe/Berlin)` });
   const zone = zoneValue && isTimeZone(zoneValue) ? zoneValue : s.timeZone;
   const read = (field: string | undefined): number | undefined => {
-    const value = scalar(person, field);
+    const value = attr(person, field);
     if (!field || value === undefined) return undefined;
     const at = localMidnight(value, zone);
     if (at === undefined) issues.push({ path: field, message: `must be a date YYYY-MM-DD (got "${value}")` });

@@ -207,10 +207,10 @@ export interface Limits {
   minSizeForFraction: number;
   maxChangeFraction: number;
   maxBadRows: number;
-  /** a roster snapshot older than this (hours, by its occurredAt) is held back at ingest (`staleSnapshot`); default 72 */
-  maxSnapshotAgeHours?: number;
   /** seats of an org's member limit kept free for admins (seats.ts); default 0 */
   reserveSeats?: number;
+  /** a roster snapshot older than this (hours, by its occurredAt) is held back at ingest (`staleSnapshot`); default 72 */
+  maxSnapshotAgeHours?: number;
 }
 
 /** What the use cases need of the sync config (functions/config/ parses the file into a superset). */

@@ -1,4 +1,4 @@
-// lib/app.ts --> InviteSyncStack (one per stage) --> constructs: table, secrets, queue, reconcile + HTTP functions, API, triggers, monitoring, operator policy
+// lib/app.ts --> InviteSyncStack (one per stage) --> constructs: table, secrets, queue, reconcile + HTTP functions, API, triggers, drop bucket, monitoring, operator policy
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CfnOutput, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
@@ -15,6 +15,7 @@ import { WebhookApi } from './constructs/webhook-api.ts';
 import { Triggers } from './constructs/triggers.ts';
 import { METRICS_NAMESPACE, Monitoring, SERVICE_NAME } from './constructs/monitoring.ts';
 import { OperatorPolicy } from './constructs/operator-policy.ts';
+import { DropBucket } from './constructs/drop-bucket.ts';
 
 /** The repository root (holds package.json, package-lock.json, functions/ and config/). */
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -56,6 +57,8 @@ export class InviteSyncStack extends Stack {
   readonly syncFunction: SyncFunction;
   /** the HTTP-facing handlers (webhook): its own function, so reconciles never take its slots */
   readonly httpFunction: SyncFunction;
+  /** roster file drops (`rosters/<source>/<file>`), notifying the reconcile function */
+  readonly drops: DropBucket;
 
   constructor(scope: Construct, id: string, props: InviteSyncStackProps) {
     const { stage, config } = props;
@@ -150,6 +153,9 @@ export class InviteSyncStack extends Stack {
       });
     }
 
+    // S3 notifies the reconcile function directly (async invoke, Lambda's retries; drops are deduped by delivery id)
+    this.drops = new DropBucket(this, 'Drops', { stage, handler: sync.fn, retentionDays: config.dropRetentionDays, removalPolicy });
+
     const api = new WebhookApi(this, 'Webhook', {
       handler: http.fn,
       throttle: config.webhookThrottle,
@@ -187,6 +193,8 @@ export class InviteSyncStack extends Stack {
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: reconcile.deadLetterQueue.queueUrl, description: 'reconcile messages that failed three times: inspect, then redrive' });
     new CfnOutput(this, 'AlarmTopicArn', { value: monitoring.topic.topicArn, description: 'subscribe to get the alarms (notify.emails in the stage file does it for email)' });
     new CfnOutput(this, 'DashboardUrl', { value: monitoring.dashboardUrl });
+    new CfnOutput(this, 'DropBucketName', { value: this.drops.bucket.bucketName, description: 'HR roster files go to rosters/<source>/<file>.csv|.json here' });
+    new CfnOutput(this, 'RosterWriterRoleArn', { value: this.drops.writerRole.roleArn, description: 'the only role that may put roster files into the drop bucket' });
     new CfnOutput(this, 'OperatorPolicyArn', { value: operator.policy.managedPolicyArn, description: 'attach to the operator role: read runs, approve blocked runs, enqueue targets' });
   }
 }

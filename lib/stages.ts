@@ -67,6 +67,11 @@ export const StageConfigSchema = z
     notify: NotifySchema.default({ emails: [], topicArn: undefined }),
     /** @deprecated use `notify.emails`; still accepted and merged into it */
     alarmEmail: z.email('must be an email address').optional(),
+    /**
+     * Days a current roster file stays in the drop bucket before it expires (the files hold PII);
+     * noncurrent versions always expire after 30 days.
+     */
+    dropRetentionDays: z.number().int().min(1, 'must be at least 1 day').max(3650, 'must be at most 3650 days').default(30),
     /** throttling of the webhook HTTP API's default stage */
     webhookThrottle: z
       .object({

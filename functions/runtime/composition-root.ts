@@ -1,9 +1,10 @@
-// Lambda handler --> getContainer (once per cold start) --> adapters (DynamoDB, Losant, Secrets Manager, SQS) + config
+// Lambda handler --> getContainer (once per cold start) --> adapters (DynamoDB, Losant, Secrets Manager, SQS, S3 drops) + config
 import { isAbsolute, resolve } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { SyncConfig } from '../config/sync-config.schema.ts';
 import { readSyncConfigFile, SyncConfigFileError } from '../config/load-sync-config.ts';
 import type { Clock, InviteApi, ReconcileQueue, StateStore } from '../sync/ports.ts';
@@ -13,6 +14,8 @@ import { DynamoStateStore } from '../state/dynamo-store.ts';
 import { CachedSecret, type SecretSource } from '../secrets/secrets-manager.ts';
 import { SqsReconcileQueue } from '../queue/sqs-queue.ts';
 import { EventBridgeRunNotifier } from '../notify/eventbridge-notifier.ts';
+import { S3DropReader } from '../drops/s3-drop-reader.ts';
+import type { DropReader } from '../sync/drops.ts';
 import type { RunNotifier } from '../sync/run-events.ts';
 import { parseLambdaEnv } from './env.schema.ts';
 import { secretScimAuth, SCIM_TOKEN_REFRESH_MS, TokenThrottle, type ScimAuth } from '../scim/auth.ts';
@@ -36,6 +39,8 @@ export interface Container {
   runEvents?: RunEvents;
   /** the SCIM endpoint (/scim/v2); absent: SCIM is off (404) */
   scim?: ScimHost;
+  /** reads roster file drops (S3 ObjectCreated notifications); absent: the host takes no drops */
+  drops?: DropReader;
 }
 
 /** What the SCIM endpoint needs of its host. */
@@ -73,6 +78,7 @@ export interface ContainerOverrides {
   secretsClient?: SecretsManagerClient;
   sqsClient?: SQSClient;
   eventBridgeClient?: EventBridgeClient;
+  s3Client?: S3Client;
   log?: HandlerLog;
   metrics?: MetricsSink;
   clock?: Clock;
@@ -131,6 +137,7 @@ export async function createContainer(env: Record<string, string | undefined> = 
           },
         }
       : {}),
+    drops: new S3DropReader(overrides.s3Client ? { client: overrides.s3Client } : {}),
     ...(e.RUN_EVENT_BUS
       ? {
           runEvents: {

@@ -3,14 +3,14 @@
 // | port          | module            | data                                                    |
 // | ------------- | ----------------- | ------------------------------------------------------- |
 // | PeopleStore   | people-store.ts   | people of every source, multi-part snapshot parts       |
-// | DeliveryStore | delivery-store.ts | accepted webhook / event ids (dedupe)                   |
+// | DeliveryStore | delivery-store.ts | accepted webhook / event ids (dedupe), refused drops    |
 // | LedgerStore   | ledger-store.ts   | what invite-sync did per target and email               |
 // | LeaseStore    | lease-store.ts    | the lease per target and its change counter (dirty)     |
 // | RunStore      | run-store.ts      | run records, approvals, held-back snapshots             |
 //
 // Shared: table.ts (counted calls, guard, parse), keys.ts (the item model), store-rules.ts (what every
 // implementation, this one and test/helpers/memory-store.ts, decides alike).
-import type { AcquireLeaseOptions, DeliveryRef, EventOutcome, HeldSnapshot, Lease, LeaseEnds, LeaseState, ReplacePreview, ReplaceSourceResult, RunAction, RunRecord, SnapshotPartResult, SourceDelivery, StateStore } from '../sync/ports.ts';
+import type { AcquireLeaseOptions, DeliveryRef, EventOutcome, FailedDelivery, HeldSnapshot, Lease, LeaseEnds, LeaseState, ReplacePreview, ReplaceSourceResult, RunAction, RunRecord, SnapshotPartResult, SourceDelivery, StateStore } from '../sync/ports.ts';
 import type { BlockCode, LedgerEntry, Person, StoredPerson, TargetRef } from '../sync/types.ts';
 import { DynamoDeliveryStore } from './delivery-store.ts';
 import { DynamoLeaseStore } from './lease-store.ts';
@@ -68,6 +68,12 @@ export class DynamoStateStore implements StateStore {
   }
   recordDelivery(delivery: DeliveryRef, ttlSeconds: number): Promise<boolean> {
     return this.deliveries.recordDelivery(delivery, ttlSeconds);
+  }
+  recordFailedDelivery(failure: FailedDelivery, ttlSeconds: number): Promise<void> {
+    return this.deliveries.recordFailedDelivery(failure, ttlSeconds);
+  }
+  getFailedDelivery(delivery: DeliveryRef): Promise<FailedDelivery | null> {
+    return this.deliveries.getFailedDelivery(delivery);
   }
   noteSourceDelivery(source: string, at: string): Promise<void> {
     return this.deliveries.noteSourceDelivery(source, at);

@@ -39,6 +39,20 @@ export type SourceItem = z.infer<typeof SourceItemSchema>;
 export const DeliveryItemSchema = ItemKeySchema.extend({ expiresAt: z.number() });
 export type DeliveryItem = z.infer<typeof DeliveryItemSchema>;
 
+/** One problem of a failed delivery. */
+export const FailedRowSchema = z.object({ line: z.number().optional(), field: z.string(), message: z.string() });
+export const FailedRowsSchema = z.array(FailedRowSchema);
+
+/** pk `DELIVERY#<id>`, sk `FAILED#<source>`: a delivery refused whole; rows as JSON text, gzipped bytes when large */
+export const FailedDeliveryItemSchema = ItemKeySchema.extend({
+  source: z.string(),
+  id: z.string(),
+  failedAt: z.string(),
+  message: z.string(),
+  rows: z.union([z.string(), z.instanceof(Uint8Array)]),
+  rowCount: z.number().int().nonnegative(),
+  expiresAt: z.number(),
+});
 /** pk `DELIVERED`, sk `<source>`: when the source last delivered anything */
 export const SourceDeliveryItemSchema = ItemKeySchema.extend({ at: z.string() });
 
@@ -173,7 +187,7 @@ export const RunRecordSchema = z.object({
   runId: z.string(),
   complete: z.boolean(),
   targets: z.array(TargetReportSchema),
-  trigger: z.enum(['cli', 'webhook', 'event', 'schedule', 'queue', 'demo', 'scim']),
+  trigger: z.enum(['cli', 'webhook', 'event', 'schedule', 'queue', 'demo', 'scim', 's3']),
   startedAt: z.string(),
   finishedAt: z.string().optional(),
   held: z

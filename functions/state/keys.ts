@@ -7,6 +7,8 @@
 // | person        | `PEOPLE`                        | `<source>#<identity>`     | email, employeeId?, status, attributes (map), source, identity, lastEventAt, leftSource |
 // | delivery      | `DELIVERY#<id>`                 | `<source>`                | expiresAt (a delivery past it counts as absent); sk `-`: written by versions that   |
 // |               |                                 |                           | deduped on the id alone, counts for every source until it expires                   |
+// | failed deliv. | `DELIVERY#<id>`                 | `FAILED#<source>`         | source, id, failedAt, message, rows (JSON text; gzipped when over 300 KB), rowCount, |
+// |               |                                 |                           | expiresAt (30 days); a refused roster drop, never counted by hasDelivery            |
 // | ledger entry  | `LEDGER#<instanceId>#<orgId>`   | `<email>`                 | the LedgerEntry: email, state, role, inviteId?, updatedAt, invitedAt?, renewals, runId, personEventAt?, adopted?, departedAt?, unsent?, error? |
 // | lease         | `LEASE#<instanceId>#<orgId>`    | `-`                       | owner?, leaseExpiresAt? (epoch ms), seq (the target's change counter)              |
 // | lease end     | `LEASE#<instanceId>#<orgId>`    | `END#<owner>`             | owner, endedAt (epoch ms: when a taken-over or unlocked lease ended), expiresAt (30 days) |
@@ -41,6 +43,8 @@ export const keys = {
   /** per HR source, the occurredAt of its newest snapshot */
   source: (source: string): { pk: typeof SOURCES_PK; sk: string } => ({ pk: SOURCES_PK, sk: source }),
   delivery: (source: string, id: string) => ({ pk: `DELIVERY#${id}`, sk: source }),
+  /** a delivery refused whole (source names have no `#`, so this never reads as a delivery) */
+  failedDelivery: (source: string, id: string) => ({ pk: `DELIVERY#${id}`, sk: `FAILED#${source}` }),
   /** per HR source, when it last delivered anything */
   sourceDelivery: (source: string): { pk: typeof DELIVERED_PK; sk: string } => ({ pk: DELIVERED_PK, sk: source }),
   /** the delivery as versions before `(source, id)` wrote it: any source's event with this id */

@@ -100,7 +100,7 @@ export interface ReplaceSourceResult {
 }
 
 export interface RunRecord extends RunReport {
-  trigger: 'cli' | 'webhook' | 'event' | 'schedule' | 'queue' | 'demo' | 'scim';
+  trigger: 'cli' | 'webhook' | 'event' | 'schedule' | 'queue' | 'demo' | 'scim' | 's3';
   startedAt: string;
   finishedAt?: string;
   /** the snapshot this run holds back (`emptySnapshot`, `staleSnapshot`, `sourceChangeFraction`): `approve --run` stores it */
@@ -135,6 +135,18 @@ export interface DeliveryRef {
   id: string;
 }
 
+/** A delivery refused whole (a bad roster file drop): what was wrong, with every bad row. */
+export interface FailedDelivery extends DeliveryRef {
+  failedAt: string;
+  /** one line: `<origin>: 3 bad rows`, `x-amz-meta-occurred-at: must be …` */
+  message: string;
+  /** every problem (`line` 0 or absent: the file as a whole); at most what fits the item, see `rowCount` */
+  rows: { line?: number; field: string; message: string }[];
+  /** how many problems there were (more than `rows` when they did not all fit) */
+  rowCount: number;
+}
+
+/** Dedupe of webhook / event deliveries by `(source, id)`, and the deliveries refused whole. */
 /** When a source last delivered anything (item `DELIVERED`/`<source>`): what the source watch (`maxSilenceHours`) reads. */
 export interface SourceDelivery {
   source: string;
@@ -148,6 +160,10 @@ export interface DeliveryStore {
   hasDelivery(delivery: DeliveryRef): Promise<boolean>;
   /** records the id (conditional: only if absent or expired); false if it was already there */
   recordDelivery(delivery: DeliveryRef, ttlSeconds: number): Promise<boolean>;
+  /** records a refused delivery (overwrites an earlier failure of the same id); it does not count for hasDelivery */
+  recordFailedDelivery(failure: FailedDelivery, ttlSeconds: number): Promise<void>;
+  /** the failure recorded for this delivery, unless it expired */
+  getFailedDelivery(delivery: DeliveryRef): Promise<FailedDelivery | null>;
   /** records that `source` delivered at `at` (ISO): one write; an earlier time than the stored one changes nothing */
   noteSourceDelivery?(source: string, at: string): Promise<void>;
   /** every source's last delivery (one Query), by source name */

@@ -4,10 +4,11 @@
 // decisions from functions/state/store-rules.ts, so both implementations differ only in how they write.
 import { personIdentity } from '../../functions/sync/people.ts';
 import { indexRecords, resolvePersonEvent } from '../../functions/sync/identity.ts';
-import type { AcquireLeaseOptions, DeliveryRef, EventOutcome, HeldSnapshot, Lease, LeaseEnds, LeaseHolder, LeaseState, ReplacePreview, ReplaceSourceResult, RunAction, RunRecord, SnapshotPartResult, SourceDelivery, StateStore } from '../../functions/sync/ports.ts';
+import type { AcquireLeaseOptions, DeliveryRef, EventOutcome, FailedDelivery, HeldSnapshot, Lease, LeaseEnds, LeaseHolder, LeaseState, ReplacePreview, ReplaceSourceResult, RunAction, RunRecord, SnapshotPartResult, SourceDelivery, StateStore } from '../../functions/sync/ports.ts';
 import type { BlockCode, LedgerEntry, Person, StoredPerson, TargetRef } from '../../functions/sync/types.ts';
 import { PeopleSchema, RunActionsSchema, RunRecordSchema } from '../../functions/state/items.schema.ts';
 import { keys } from '../../functions/state/keys.ts';
+import { decodeFailedRows, encodeFailedRows } from '../../functions/state/delivery-store.ts';
 import {
   APPROVAL_TTL_SECONDS,
   LEASE_END_TTL_SECONDS,
@@ -58,6 +59,7 @@ export class MemoryStateStore implements StateStore {
   private counters: MemoryStoreStats = { reads: 0, writes: 0 };
   private readonly hooks = new Map<StoreMethod, (() => unknown)[]>();
   private readonly deliveries = new Map<string, number>();
+  private readonly failedDeliveries = new Map<string, { failure: FailedDelivery; rows: string | Uint8Array; expiresAt: number }>();
   private readonly people = new Map<string, StoredPerson>();
   /** per source, the occurredAt of its newest snapshot (the SOURCES item) */
   private readonly snapshotAt = new Map<string, string>();
@@ -110,6 +112,19 @@ export class MemoryStateStore implements StateStore {
     if (stored !== undefined && stored > now) return false;
     this.deliveries.set(key, now + ttlSeconds);
     return true;
+  }
+
+  async recordFailedDelivery(failure: FailedDelivery, ttlSeconds: number): Promise<void> {
+    await this.enter('recordFailedDelivery', 0, 1);
+    const key = pkOf(keys.failedDelivery(failure.source, failure.id));
+    this.failedDeliveries.set(key, { failure: { ...copy(failure), rows: [] }, rows: encodeFailedRows(failure.rows), expiresAt: this.nowSeconds() + ttlSeconds });
+  }
+
+  async getFailedDelivery(delivery: DeliveryRef): Promise<FailedDelivery | null> {
+    await this.enter('getFailedDelivery', 1, 0);
+    const stored = this.failedDeliveries.get(pkOf(keys.failedDelivery(delivery.source, delivery.id)));
+    if (!stored || stored.expiresAt <= this.nowSeconds()) return null;
+    return { ...copy(stored.failure), rows: decodeFailedRows(stored.rows) };
   }
 
   async noteSourceDelivery(source: string, at: string): Promise<void> {

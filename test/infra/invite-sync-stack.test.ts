@@ -235,7 +235,7 @@ describe('Class: InviteSyncStack', () => {
         'AWS/Lambda/Errors', 'AWS/Lambda/Errors', 'AWS/Lambda/Throttles', 'AWS/Lambda/Throttles',
         'AWS/SQS/ApproximateNumberOfMessagesVisible', 'AWS/SQS/ApproximateAgeOfOldestMessage',
         'InviteSync/InvitesFailed', 'InviteSync/RunsBlocked', 'InviteSync/ReconcileQueueFailures', 'InviteSync/EventsRejected',
-        'InviteSync/WebhookMisconfigured', 'InviteSync/InvitesNoSeat', 'InviteSync/SourceSilent', 'InviteSync/InvitesAmbiguous',
+        'InviteSync/WebhookMisconfigured', 'InviteSync/InvitesNoSeat', 'InviteSync/SourceSilent', 'InviteSync/InvitesAmbiguous', 'InviteSync/DropsFailed',
       ].sort(),
     );
     expect(alarms.filter((a) => a.Metrics)).toHaveLength(1);
@@ -290,7 +290,7 @@ describe('Class: InviteSyncStack', () => {
     expect(outputs).toEqual(
       expect.arrayContaining([
         'WebhookUrl', 'HrEventBusName', 'TableName', 'LosantTokenSecretArn', 'WebhookSecretArn', 'ReconcileQueueUrl',
-        'DeadLetterQueueUrl', 'AlarmTopicArn', 'DashboardUrl', 'OperatorPolicyArn',
+        'DeadLetterQueueUrl', 'AlarmTopicArn', 'DashboardUrl', 'OperatorPolicyArn', 'DropBucketName', 'RosterWriterRoleArn',
       ]),
     );
   });

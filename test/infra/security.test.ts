@@ -223,6 +223,7 @@ describe('Function: cdk-nag AwsSolutions checks', () => {
       'AwsSolutions-APIG4 Webhook/Api/POST--webhook/Resource',
       'AwsSolutions-L1 Http/Function/Resource',
       'AwsSolutions-L1 Sync/Function/Resource',
+      'AwsSolutions-S1 Drops/AccessLogs/Resource',
       'AwsSolutions-SMG4 LosantToken/Secret/Resource',
       'AwsSolutions-SMG4 ScimTokens/Secret/Resource',
       'AwsSolutions-SMG4 WebhookSecret/Secret/Resource',

@@ -13,6 +13,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
 import {
+  DROPS_FAILED,
   EVENTS_REJECTED,
   INVITES_AMBIGUOUS,
   INVITES_NO_SEAT,
@@ -51,6 +52,7 @@ export const ALARMED_METRICS: readonly { id: string; metric: string; description
   { id: 'WebhookMisconfigured', metric: WEBHOOK_MISCONFIGURED, description: 'The webhook secret holds an unusable key: every webhook is answered 503 until it is fixed.' },
   { id: 'InvitesNoSeat', metric: INVITES_NO_SEAT, description: 'An org has no free seat: invites (skip noSeat) wait until seats are freed or bought.' },
   { id: 'SourceSilent', metric: SOURCE_SILENT, description: 'An HR source has sent nothing for longer than expected: check the HR integration.' },
+  { id: 'DropsFailed', metric: DROPS_FAILED, description: 'A roster file drop was refused whole (bad rows, bad occurred-at, over 50 MB): see the failed delivery and its rows, fix the export, upload again.' },
 ];
 
 export interface MonitoredFunction {

@@ -33,6 +33,15 @@ export const WEBHOOK_MISCONFIGURED = 'WebhookMisconfigured';
 /** The run metric counting invites and renewals held back because the org has no free seat (functions/sync/seats.ts); alarmed. */
 export const INVITES_NO_SEAT = 'InvitesNoSeat' satisfies RunMetricName;
 
+/**
+ * The run metric counting members removed (policy.removeLeftMembers): a dashboard row per stage and target, no alarm
+ * of its own (removals pass the brakes like every change: a spike is a blocked run, alarmed as RunsBlocked).
+ */
+export const MEMBERS_REMOVED = 'MembersRemoved' satisfies RunMetricName;
+
+/** The run metric counting POSTs left unanswered and not found by lookup; alarmed. */
+export const INVITES_AMBIGUOUS = 'InvitesAmbiguous' satisfies RunMetricName;
+
 /** Counted when an HR source has sent nothing for longer than it is expected to (the source watch); alarmed. */
 export const SOURCE_SILENT = 'SourceSilent';
 

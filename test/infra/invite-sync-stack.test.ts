@@ -6,6 +6,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { STAGES, STAGE_NAMES, type Stage } from '../../lib/stages.ts';
 import { PROJECT_ROOT } from '../../lib/invite-sync-stack.ts';
 import { TABLE_DESIGN } from '../../functions/state/table-design.ts';
+import { RUN_METRICS } from '../../functions/runtime/metric-names.ts';
 import { functionResource, onlyResource, pick, synthStage, type Synthesized } from './synth.ts';
 
 const synths: Record<Stage, Synthesized> = {};
@@ -272,7 +273,7 @@ describe('Class: InviteSyncStack', () => {
     const body = JSON.stringify(dashboard.Properties?.DashboardBody);
 
     // Assert
-    for (const metric of ['InvitesSent', 'InvitesRenewed', 'InvitesFailed', 'RunsBlocked', 'DriftRemaining', 'RunDurationMs']) {
+    for (const metric of RUN_METRICS) {
       expect(body).toContain(`\\"InviteSync\\",\\"${metric}\\",\\"service\\",\\"invite-sync\\",\\"stage\\",\\"${stage}\\"`);
     }
     expect(body).toContain('\\"AWS/Lambda\\",\\"Errors\\"');

@@ -82,6 +82,13 @@ export const LimitsInputSchema = z
       .describe('the old name of maxChangesPerRun, still accepted (give one of the two)'),
     minSizeForFraction: z.number().int().min(0).default(50).describe('orgs smaller than this (pending + members) skip the fraction check'),
     maxChangeFraction: z.number().min(0).max(1000).default(0.5).describe('more changes than this fraction of pending + members blocks the run'),
+    windowMinutes: z
+      .number()
+      .int()
+      .min(0)
+      .max(24 * 60)
+      .default(60)
+      .describe('the brakes also count the changes made in a target by runs of the last this many minutes (one-person SCIM or webhook runs add up); 0 turns it off'),
     maxBadRows: z.number().int().min(0).default(0).describe('roster rows that may fail validation (they are left out)'),
     maxSnapshotAgeHours: z
       .number()

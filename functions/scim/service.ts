@@ -25,7 +25,8 @@ export interface ScimServiceDeps {
   scim: ScimStore;
   config: Pick<SyncConfig, 'targets' | 'sources' | 'scim'>;
   queue: ReconcileQueue;
-  leases: Pick<LeaseStore, 'markDirty'>;
+  /** marks targets dirty; notes the source's last delivery (SourceSilent / plan's Sources block) when it can */
+  leases: Pick<LeaseStore, 'markDirty'> & { noteSourceDelivery?(source: string, at: string): Promise<void> };
   clock: Clock;
   log: Log;
   metrics: MetricsSink;
@@ -296,6 +297,8 @@ async function writePeople(deps: ScimServiceDeps, source: string, userIds: reado
 
 /** Marks the source's targets dirty and queues them after the debounce; a queue failure is logged and counted, not answered. */
 async function queueTargets(deps: ScimServiceDeps, source: string, reason: string): Promise<void> {
+  // a SCIM write is a delivery of its source: maxSilenceHours watches SCIM sources too
+  await deps.leases.noteSourceDelivery?.(source, new Date(deps.clock.now()).toISOString());
   const policy = sourcePolicy(deps.config.sources, source);
   const targets = deps.config.targets.filter((t) => feedsTarget(policy, t.name));
   if (targets.length === 0) return;

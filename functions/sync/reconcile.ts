@@ -12,6 +12,7 @@ import { peopleFeeding } from './sources.ts';
 import { applyDates, dateSettings } from './dates.ts';
 import { roleFor } from './rules.ts';
 import { checkBrakes } from './brakes.ts';
+import { recentChanges } from './change-window.ts';
 import { applyActions } from './applier.ts';
 import { explainInto, outcomeRecorder } from './report-detail.ts';
 import { isBrakedRemainder } from './ledger.ts';
@@ -241,7 +242,9 @@ export async function reconcileTarget(deps: SyncDeps, config: SyncSettings, targ
       // never created because that run crashed or hit its deadline) are its remainder, not a new spike
       const clock = { now, ends: runEnds, leaseMs: config.leaseSeconds * 1000 };
       const fresh = plan.actions.filter((a) => !isBrakedRemainder(a, ledger.get(a.email), clock));
-      let block: BlockCode | null = checkBrakes(fresh.length === plan.actions.length ? plan : { ...plan, actions: fresh }, config.limits);
+      // the changes this target's runs of the last limits.windowMinutes made count too (read only when this plan changes something)
+      const recent = fresh.length > 0 ? await recentChanges(deps.store, target.name, now, config.limits.windowMinutes ?? 0, opts.runId) : 0;
+      let block: BlockCode | null = checkBrakes(fresh.length === plan.actions.length ? plan : { ...plan, actions: fresh }, config.limits, { recentChanges: recent });
       if (block && !opts.force && opts.mode === 'apply' && (await deps.store.takeApproval(target, plan.hash))) {
         log.info('approved plan released', { target: target.name, planHash: plan.hash });
         block = null;
@@ -249,7 +252,7 @@ export async function reconcileTarget(deps: SyncDeps, config: SyncSettings, targ
       opts.actionLog?.planned(target.name, plan.actions, block && !opts.force ? 'blocked' : opts.mode === 'plan' ? 'planned' : 'notStarted');
       if (block && !opts.force) {
         report.blocked = block;
-        log.warn('run blocked by a safety brake', { target: target.name, code: block, actions: plan.actions.length });
+        log.warn('run blocked by a safety brake', { target: target.name, code: block, actions: plan.actions.length, recentChanges: recent });
         break;
       }
       if (opts.mode === 'plan') {

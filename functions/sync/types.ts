@@ -211,6 +211,8 @@ export interface Limits {
   reserveSeats?: number;
   /** a roster snapshot older than this (hours, by its occurredAt) is held back at ingest (`staleSnapshot`); default 72 */
   maxSnapshotAgeHours?: number;
+  /** the brakes also count the changes done in this target by runs started this many minutes before (change-window.ts); 0 turns it off; default 60 */
+  windowMinutes?: number;
 }
 
 /** What the use cases need of the sync config (functions/config/ parses the file into a superset). */

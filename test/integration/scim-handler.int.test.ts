@@ -119,6 +119,9 @@ describe('SCIM on the HTTP function', () => {
     expect(people.map((p) => [p.source, p.email])).toEqual(expect.arrayContaining([['okta', email], ['entra', other]]));
     expect(people).toHaveLength(2);
     expect(people.every((p) => p.identity.startsWith('scim:'))).toBe(true);
+    // each SCIM write is a delivery of its source (maxSilenceHours, plan's Sources block)
+    const delivered = (await c.store.listSourceDeliveries()).map((d) => d.source);
+    expect(delivered).toEqual(expect.arrayContaining(['okta', 'entra']));
     // answered without Losant: only queued, 30 s later, trigger scim
     expect(emulator.invites(DEFAULT_ID, DEFAULT_ID).map((i) => i.email)).not.toContain(email);
     expect(entries.map((e) => [e.DelaySeconds, JSON.parse(e.MessageBody!).trigger, JSON.parse(e.MessageBody!).target])).toEqual([

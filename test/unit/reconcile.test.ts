@@ -417,3 +417,42 @@ describe('Function: reconcileTarget (holders, stop, stored actions)', () => {
     expect(listed?.runId).toBe(report.runId);
   });
 });
+
+describe('Function: runSync (changes over limits.windowMinutes)', () => {
+  const run = (w: World) => runSync(w.deps, w.config, { mode: 'apply', trigger: 'scim', deadline: w.clock.ms + 60_000 });
+
+  it('blocks a small run when the runs of the last hour already made the most changes a run may make', async () => {
+    // Prepare: at most 4 changes; three one-person runs (as SCIM sends them) within the window
+    const w = await world({ maxChangesPerRun: 4 });
+    for (const [i, email] of emails(4).entries()) {
+      await w.roster(emails(i + 1));
+      w.clock.ms += 5 * 60_000;
+      const r = await run(w);
+      // Assess each: the first four pass (1 + 1 + 1 + 1 = 4 changes)
+      expect(r.targets[0]?.blocked, email).toBeNull();
+    }
+    // Act: a fifth person 25 minutes after the first run
+    await w.roster(emails(5));
+    w.clock.ms += 5 * 60_000;
+    const fifth = await run(w);
+    // Assess: 4 recent + 1 planned > 4
+    expect(fifth.targets[0]?.blocked).toBe('maxInvitesPerRun');
+    expect(w.posts()).toBe(4);
+    // Act: once the first runs have left the window, the same plan goes out
+    w.clock.ms += 60 * 60_000;
+    const later = await run(w);
+    expect(later.targets[0]?.blocked).toBeNull();
+    expect(later.targets[0]?.done.invite).toBe(1);
+    expect(w.posts()).toBe(5);
+  });
+
+  it('counts nothing with windowMinutes 0', async () => {
+    const w = await world({ maxChangesPerRun: 1, windowMinutes: 0 });
+    for (let i = 1; i <= 3; i++) {
+      await w.roster(emails(i));
+      w.clock.ms += 60_000;
+      expect((await run(w)).targets[0]?.blocked).toBeNull();
+    }
+    expect(w.posts()).toBe(3);
+  });
+});

@@ -62,6 +62,7 @@ export function toJson(report: RunReport, opts: JsonOptions = {}): string {
       planned: t.planned,
       done: t.done,
       failed: t.failed,
+      ...(t.failures?.length ? { failures: t.failures } : {}),
       skipped: t.skipped,
       blocked: t.blocked,
       complete: t.complete,

@@ -1,4 +1,4 @@
-// lib/app.ts --> InviteSyncStack (one per stage) --> constructs: table, secrets, queue, reconcile + HTTP functions, API, triggers, monitoring, operator policy
+// lib/app.ts --> InviteSyncStack (one per stage) --> constructs: table, secrets, queue, reconcile + HTTP functions, API, triggers, drop bucket, monitoring, operator policy
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CfnOutput, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
@@ -15,6 +15,7 @@ import { WebhookApi } from './constructs/webhook-api.ts';
 import { Triggers } from './constructs/triggers.ts';
 import { METRICS_NAMESPACE, Monitoring, SERVICE_NAME } from './constructs/monitoring.ts';
 import { OperatorPolicy } from './constructs/operator-policy.ts';
+import { DropBucket } from './constructs/drop-bucket.ts';
 
 /** The repository root (holds package.json, package-lock.json, functions/ and config/). */
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -56,6 +57,8 @@ export class InviteSyncStack extends Stack {
   readonly syncFunction: SyncFunction;
   /** the HTTP-facing handlers (webhook): its own function, so reconciles never take its slots */
   readonly httpFunction: SyncFunction;
+  /** roster file drops (`rosters/<source>/<file>`), notifying the reconcile function */
+  readonly drops: DropBucket;
 
   constructor(scope: Construct, id: string, props: InviteSyncStackProps) {
     const { stage, config } = props;
@@ -86,6 +89,15 @@ export class InviteSyncStack extends Stack {
       id: 'AwsSolutions-SMG4',
       reason:
         'The webhook signing key is shared with the HR system, which must be reconfigured with every new key; rotation is done by the operator adding a second space-separated key, then removing the old one.',
+    });
+    const scimTokens = new OperatorSecret(this, 'ScimTokens', {
+      description: `invite-sync ${stage}: SCIM bearer tokens as JSON [{"token": "...", "source": "okta"}] (each token at least 24 characters)`,
+      removalPolicy,
+    });
+    Validations.of(scimTokens.cfnSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'A SCIM token is pasted into the identity provider, which must be reconfigured with every new token; rotation is done by the operator adding a second entry, updating the IdP, then removing the old entry.',
     });
     const reconcile = new ReconcileQueue(this, 'Reconcile', { consumerTimeout: FUNCTION_TIMEOUT, removalPolicy });
 
@@ -122,7 +134,7 @@ export class InviteSyncStack extends Stack {
     this.httpFunction = new SyncFunction(this, 'Http', {
       ...functionDefaults,
       entry: 'functions/handlers/webhook.handler.ts',
-      description: 'invite-sync HTTP: the signed HR webhook',
+      description: 'invite-sync HTTP: the signed HR webhook and SCIM 2.0',
       reservedConcurrency: config.httpReservedConcurrency,
       environment,
     });
@@ -130,6 +142,7 @@ export class InviteSyncStack extends Stack {
     http.bindTable(state.table);
     http.referSecret(losantToken.secret, 'LOSANT_TOKEN_SECRET_ARN');
     http.bindSecret(webhookSecret.secret, 'WEBHOOK_SECRET_ARN');
+    http.bindSecret(scimTokens.secret, 'SCIM_TOKEN_SECRET_ARN');
     http.bindQueueSender(reconcile.queue, 'RECONCILE_QUEUE_URL');
 
     for (const fn of [sync, http]) {
@@ -140,9 +153,13 @@ export class InviteSyncStack extends Stack {
       });
     }
 
+    // S3 notifies the reconcile function directly (async invoke, Lambda's retries; drops are deduped by delivery id)
+    this.drops = new DropBucket(this, 'Drops', { stage, handler: sync.fn, retentionDays: config.dropRetentionDays, removalPolicy });
+
     const api = new WebhookApi(this, 'Webhook', {
       handler: http.fn,
       throttle: config.webhookThrottle,
+      scimThrottle: config.scimThrottle,
       logRetention,
       logRemovalPolicy: removalPolicy,
     });
@@ -165,6 +182,8 @@ export class InviteSyncStack extends Stack {
     const operator = new OperatorPolicy(this, 'Operator', { table: state.table, queue: reconcile.queue });
 
     new CfnOutput(this, 'WebhookUrl', { value: api.webhookUrl, description: 'HR posts signed webhooks here' });
+    new CfnOutput(this, 'ScimBaseUrl', { value: api.scimBaseUrl, description: 'the SCIM 2.0 base URL for Okta / Entra' });
+    new CfnOutput(this, 'ScimTokenSecretArn', { value: scimTokens.secret.secretArn, description: 'put the SCIM tokens here: [{"token","source"}]' });
     new CfnOutput(this, 'HrEventBusName', { value: triggers.hrBus.eventBusName, description: 'HR puts person.* / roster.* events on this bus' });
     new CfnOutput(this, 'HrEventBusArn', { value: triggers.hrBus.eventBusArn });
     new CfnOutput(this, 'TableName', { value: state.table.tableName, description: 'STATE_TABLE for the CLI against this stage' });
@@ -174,6 +193,8 @@ export class InviteSyncStack extends Stack {
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: reconcile.deadLetterQueue.queueUrl, description: 'reconcile messages that failed three times: inspect, then redrive' });
     new CfnOutput(this, 'AlarmTopicArn', { value: monitoring.topic.topicArn, description: 'subscribe to get the alarms (notify.emails in the stage file does it for email)' });
     new CfnOutput(this, 'DashboardUrl', { value: monitoring.dashboardUrl });
+    new CfnOutput(this, 'DropBucketName', { value: this.drops.bucket.bucketName, description: 'HR roster files go to rosters/<source>/<file>.csv|.json here' });
+    new CfnOutput(this, 'RosterWriterRoleArn', { value: this.drops.writerRole.roleArn, description: 'the only role that may put roster files into the drop bucket' });
     new CfnOutput(this, 'OperatorPolicyArn', { value: operator.policy.managedPolicyArn, description: 'attach to the operator role: read runs, approve blocked runs, enqueue targets' });
   }
 }

@@ -67,6 +67,11 @@ export const StageConfigSchema = z
     notify: NotifySchema.default({ emails: [], topicArn: undefined }),
     /** @deprecated use `notify.emails`; still accepted and merged into it */
     alarmEmail: z.email('must be an email address').optional(),
+    /**
+     * Days a current roster file stays in the drop bucket before it expires (the files hold PII);
+     * noncurrent versions always expire after 30 days.
+     */
+    dropRetentionDays: z.number().int().min(1, 'must be at least 1 day').max(3650, 'must be at most 3650 days').default(30),
     /** throttling of the webhook HTTP API's default stage */
     webhookThrottle: z
       .object({
@@ -74,6 +79,14 @@ export const StageConfigSchema = z
         burstLimit: z.number().int().positive(),
       })
       .strict(),
+    /** throttling of the `/scim/v2/{proxy+}` route (an IdP's provisioning burst); the function also limits each token */
+    scimThrottle: z
+      .object({
+        rateLimit: z.number().positive(),
+        burstLimit: z.number().int().positive(),
+      })
+      .strict()
+      .default({ rateLimit: 20, burstLimit: 40 }),
   })
   .strict();
 

@@ -20,15 +20,24 @@ export interface ApproveFlags extends StateFlags {
   json?: boolean;
 }
 
+/** What the held snapshot is, for the approve prompt: why it was held and what storing it does. */
+function heldText(held: NonNullable<RunRecord['held']>, code: string | undefined): { what: string; does: string } {
+  if (code === undefined || code === 'emptySnapshot') return { what: 'an empty snapshot', does: `every person of ${held.source} counts as left` };
+  const why = code === 'staleSnapshot' ? `it is older than limits.maxSnapshotAgeHours or of unknown age (occurredAt ${held.occurredAt ?? 'unknown'})` : `it changes more than sources.${held.source}.maxChangeFraction of the source's people`;
+  return { what: `a snapshot of ${held.people ?? 0} people (${code}: ${why})`, does: `it replaces the people of ${held.source}, with its own occurredAt` };
+}
+
 /**
- * A run that held back an empty snapshot: approving stores it with its own occurredAt (everyone of its
- * source counts as left) and marks the run's targets dirty; the next apply or schedule reconciles them.
+ * A run that held back a snapshot (empty, stale, or changing too much of its source): approving stores it
+ * with its own occurredAt and marks the run's targets dirty; the next apply or schedule reconciles them.
  */
 async function approveHeld(rt: CliRuntime, run: RunRecord, flags: ApproveFlags, target: ApproveTarget): Promise<void> {
   const held = run.held!;
-  if (!flags.json) process.stdout.write(`run ${run.runId} held back an empty snapshot of source ${held.source}; approving stores it: every person of ${held.source} counts as left\n`);
+  const code = held.code ?? run.targets.find((t) => t.blocked)?.blocked ?? undefined;
+  const text = heldText(held, code);
+  if (!flags.json) process.stdout.write(`run ${run.runId} held back ${text.what} of source ${held.source}; approving stores it: ${text.does}\n`);
   const ask = !flags.yes && !flags.json && process.stdin.isTTY === true && process.stderr.isTTY === true;
-  if (ask && !(await confirm(`Store the empty snapshot of ${held.source}? [y/N] `))) {
+  if (ask && !(await confirm(`Store the held snapshot of ${held.source}? [y/N] `))) {
     process.stdout.write('not approved; nothing was recorded\n');
     process.exitCode = EXIT.failed;
     return;
@@ -51,8 +60,12 @@ async function approveHeld(rt: CliRuntime, run: RunRecord, flags: ApproveFlags, 
       queueError = err as Error;
     }
   }
-  if (flags.json) process.stdout.write(JSON.stringify({ runId: run.runId, approved, ...(target.queue ? { queued } : {}), snapshot: { source: held.source, occurredAt: released?.occurredAt, ...released?.replaced } }) + '\n');
-  else process.stdout.write(`approved run ${run.runId}: stored the empty snapshot of ${held.source} (${released?.replaced.left ?? 0} left); ${approved.join(', ')} reconcile ${queued.length ? 'now (queued)' : 'on the next run'}\n`);
+  const snapshot = { source: held.source, occurredAt: released?.occurredAt, ...(released ? { code: released.code, people: released.people } : {}), ...released?.replaced };
+  if (flags.json) process.stdout.write(JSON.stringify({ runId: run.runId, approved, ...(target.queue ? { queued } : {}), snapshot }) + '\n');
+  else {
+    const stored = released && released.people > 0 ? `the held snapshot of ${held.source} (${released.people} people: ${released.replaced.upserted} upserted, ${released.replaced.left} left)` : `the empty snapshot of ${held.source} (${released?.replaced.left ?? 0} left)`;
+    process.stdout.write(`approved run ${run.runId}: stored ${stored}; ${approved.join(', ')} reconcile ${queued.length ? 'now (queued)' : 'on the next run'}\n`);
+  }
   reportQueueError(queueError, approved);
 }
 

@@ -117,7 +117,8 @@ async function demo(configPath: string, rosterPath: string): Promise<number> {
     say('and one invite an admin revoked by hand after an earlier sync sent it.');
     say();
 
-    await ingestHrEvent(deps, { id: 'demo-roster', type: 'roster.snapshot', occurredAt: iso(now - 30 * DAY), source: 'default', people }, { targets: config.targets });
+    // the roster is dated before the earlier sync's invites (30 days back): the stale guard (72 h by default) is widened for it
+    await ingestHrEvent(deps, { id: 'demo-roster', type: 'roster.snapshot', occurredAt: iso(now - 30 * DAY), source: 'default', people }, { targets: config.targets, maxSnapshotAgeHours: 31 * 24 });
     say(`Roster: ${people.length} people from ${rosterPath} (${people.filter((p) => p.status === 'terminated').length} terminated).`);
     say();
 

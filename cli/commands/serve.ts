@@ -1,4 +1,4 @@
-// invite-sync serve --> node:http POST /webhook --> the Lambda's webhook handler; in-process queue --> reconcile
+// invite-sync serve --> node:http POST /webhook --> the Lambda's webhook handler; --drop-dir --> ingestDrop; in-process queue --> reconcile
 import type { Command } from 'commander';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -15,16 +15,25 @@ import { handleSchedule } from '../../functions/handlers/schedule.handler.ts';
 import { reconcileAndRecord } from '../../functions/handlers/run-reconcile.ts';
 import { errorResponse, type JsonResult } from '../../functions/handlers/http.ts';
 import { parseWebhookKeys, WebhookKeyError } from '../../functions/handlers/webhook-signature.ts';
+import { handleScimHttp, isScimPath, scimPayloadTooLarge } from '../../functions/handlers/scim.handler.ts';
+import { parseServeScimTokens, ScimTokenConfigError, staticScimAuth } from '../../functions/scim/auth.ts';
+import type { ScimHost } from '../../functions/runtime/composition-root.ts';
+import { DynamoStateStore } from '../../functions/state/dynamo-store.ts';
 import { createCliRuntime } from '../runtime.ts';
 import { createStderrLog, isLogLevel } from '../stderr-log.ts';
 import { CliError, EXIT } from '../exit-codes.ts';
 import { addStateOptions, stateChoice } from '../state-options.ts';
+import { stat } from 'node:fs/promises';
+import { resolve as resolvePath } from 'node:path';
+import { ingestDrop } from '../../functions/handlers/ingest-drop.ts';
+import { DropDirWatcher } from '../drop-dir.ts';
 
 interface ServeFlags {
   config: string;
   port: string;
   host: string;
   scheduleSeconds?: string;
+  dropDir?: string;
   stateDir?: string;
   ephemeral?: boolean;
   wait?: number;
@@ -48,11 +57,12 @@ function integer(flag: string, raw: string, min: number, max: number): number {
 export function register(program: Command): void {
   const cmd = program
     .command('serve')
-    .description('serve the webhook (POST /webhook, Standard Webhooks signed) on a local port; reconcile touched targets in the background')
+    .description('serve the webhook (POST /webhook, Standard Webhooks signed) and, with SCIM_TOKEN, SCIM 2.0 (/scim/v2) on a local port; reconcile touched targets in the background')
     .requiredOption('--config <file>', 'sync config file (JSON)')
     .requiredOption('--port <n>', 'port to listen on (0 = a free port)')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--schedule-seconds <n>', 're-check every target every n seconds (the schedule trigger)');
+    .option('--schedule-seconds <n>', 're-check every target every n seconds (the schedule trigger)')
+    .option('--drop-dir <dir>', 'take roster file drops from <dir>/<source>/<file>.csv|.json, like the S3 drop bucket (write, then rename)');
   addStateOptions(cmd, { wait: true }).action(async (flags: ServeFlags) => {
     await serve(flags);
   });
@@ -71,12 +81,22 @@ async function serve(flags: ServeFlags): Promise<void> {
     if (err instanceof WebhookKeyError) throw new CliError(`WEBHOOK_SECRET: ${err.message}`, EXIT.badInput);
     throw err;
   }
+  const scimTokens = process.env.SCIM_TOKEN?.trim();
+  let scimAuth;
+  try {
+    scimAuth = scimTokens ? staticScimAuth(parseServeScimTokens(scimTokens)) : undefined;
+  } catch (err) {
+    if (err instanceof ScimTokenConfigError) throw new CliError(err.message, EXIT.badInput);
+    throw err;
+  }
+  const dropDir = flags.dropDir === undefined ? undefined : await checkDropDir(flags.dropDir);
   const config = await loadSyncConfigFile(flags.config);
 
   const level = process.env.INVITE_SYNC_LOG_LEVEL;
   const baseLog = createStderrLog(isLogLevel(level) ? level : 'info');
   const rt = await createCliRuntime({ env: process.env, log: baseLog, maxAnswerBytes: config.limits.maxAnswerBytes, connections: config.concurrency, ...stateChoice(flags) });
-  const app = startServeApp({ config, api: rt.api, store: rt.store, clock: rt.clock, log: baseLog, webhookSecret: secret, scheduleSeconds });
+  const scim = scimAuth && rt.store instanceof DynamoStateStore ? { store: rt.store.scim, auth: scimAuth } : undefined;
+  const app = startServeApp({ config, api: rt.api, store: rt.store, clock: rt.clock, log: baseLog, webhookSecret: secret, scheduleSeconds, scim, dropDir });
   let listening: { host: string; port: number };
   try {
     listening = await app.listen(port, host);
@@ -84,7 +104,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     await rt.close();
     throw new CliError(`cannot listen on ${host}:${port}: ${(err as Error).message}`, EXIT.couldNotRun);
   }
-  baseLog.info('serve ready', { state: rt.stateDescription, targets: config.targets.length, scheduleSeconds: scheduleSeconds ?? 'off' });
+  baseLog.info('serve ready', { state: rt.stateDescription, targets: config.targets.length, scheduleSeconds: scheduleSeconds ?? 'off', scim: scim ? '/scim/v2' : 'off (set SCIM_TOKEN)', dropDir: dropDir ?? 'off' });
   const shownHost = listening.host.includes(':') ? `[${listening.host}]` : listening.host;
   process.stdout.write(`listening on http://${shownHost}:${listening.port}\n`);
 
@@ -110,12 +130,21 @@ export interface ServeAppOptions extends Pick<Container, 'config' | 'api' | 'sto
   /** the `whsec_…` key(s), space-separated */
   webhookSecret: string;
   scheduleSeconds?: number | undefined;
+  /** the SCIM endpoint (SCIM_TOKEN); absent: /scim/v2 answers 404 */
+  scim?: ScimHost | undefined;
+  /** watch `<dropDir>/<source>/` for roster files (cli/drop-dir.ts) */
+  dropDir?: string | undefined;
+  /** the drop dir's poll interval and stable time (tests); defaults DROP_POLL_MS and DROP_STABLE_MS */
+  dropPollMs?: number;
+  dropStableMs?: number;
 }
 
 export interface ServeApp {
   container: Container;
   queue: InProcessReconcileQueue;
   server: Server;
+  /** the drop dir watcher, when `dropDir` is set */
+  drops?: DropDirWatcher;
   listen(port: number, host: string): Promise<{ host: string; port: number }>;
   /** stops taking requests, waits for them, then for queued reconciles; true when all finished in time */
   stop(): Promise<boolean>;
@@ -131,9 +160,9 @@ export function startServeApp(opts: ServeAppOptions): ServeApp {
   const ref: { container?: Container } = {};
   const queue = new InProcessReconcileQueue({
     log,
-    worker: async (target) => {
+    worker: async (target, _reason, trigger) => {
       const c = ref.container!;
-      const report = await reconcileAndRecord(c, { targetNames: [target], trigger: 'queue', deadline: c.clock.now() + RECONCILE_DEADLINE_MS });
+      const report = await reconcileAndRecord(c, { targetNames: [target], trigger: trigger ?? 'queue', deadline: c.clock.now() + RECONCILE_DEADLINE_MS });
       return report.targets.every((t) => !t.error);
     },
   });
@@ -147,6 +176,7 @@ export function startServeApp(opts: ServeAppOptions): ServeApp {
     log,
     metrics: createLogMetrics(log),
     webhookSecret: staticSecret(opts.webhookSecret),
+    ...(opts.scim ? { scim: opts.scim } : {}),
   };
   ref.container = container;
 
@@ -168,10 +198,24 @@ export function startServeApp(opts: ServeAppOptions): ServeApp {
     }, opts.scheduleSeconds * 1000);
   }
 
+  let drops: DropDirWatcher | undefined;
+  if (opts.dropDir) {
+    drops = new DropDirWatcher({
+      dir: opts.dropDir,
+      ingest: (input) => ingestDrop(container, input),
+      log,
+      clock: container.clock,
+      ...(opts.dropPollMs !== undefined ? { intervalMs: opts.dropPollMs } : {}),
+      ...(opts.dropStableMs !== undefined ? { stableMs: opts.dropStableMs } : {}),
+    });
+    drops.start();
+  }
+
   return {
     container,
     queue,
     server,
+    ...(drops ? { drops } : {}),
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -183,6 +227,7 @@ export function startServeApp(opts: ServeAppOptions): ServeApp {
       }),
     async stop() {
       if (timer) clearInterval(timer);
+      await drops?.stop();
       await new Promise<void>((resolve) => {
         const grace = setTimeout(() => {
           server.closeAllConnections();
@@ -199,6 +244,14 @@ export function startServeApp(opts: ServeAppOptions): ServeApp {
   };
 }
 
+/** The drop dir as an absolute path; exit 2 naming the flag when it is not a directory. */
+async function checkDropDir(raw: string): Promise<string> {
+  const dir = resolvePath(raw.trim());
+  const st = await stat(dir).catch(() => undefined);
+  if (!st?.isDirectory()) throw new CliError(`--drop-dir: ${raw} is not a directory`, EXIT.badInput);
+  return dir;
+}
+
 function send(res: ServerResponse, result: JsonResult): void {
   res.writeHead(result.statusCode, { ...result.headers, 'content-length': Buffer.byteLength(result.body) });
   res.end(result.body);
@@ -207,6 +260,17 @@ function send(res: ServerResponse, result: JsonResult): void {
 async function handleRequest(container: Container, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const path = url.pathname.replace(/\/+$/, '') || '/';
+  if (isScimPath(path)) {
+    const body = await readBody(req);
+    if (body === 'tooLarge') {
+      res.setHeader('connection', 'close');
+      send(res, scimPayloadTooLarge());
+      if (!req.complete) req.destroy();
+      return;
+    }
+    const host = req.headers.host ?? 'localhost';
+    return send(res, await handleScimHttp(toApiEvent(req, url, body), container, { baseUrl: `http://${host}/scim/v2` }));
+  }
   if (path !== WEBHOOK_PATH || req.method !== 'POST') {
     req.resume();
     if (path !== WEBHOOK_PATH) return send(res, errorResponse(404, 'not_found', `no route ${path}`));

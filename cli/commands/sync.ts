@@ -7,6 +7,9 @@ import { loadSyncConfigFile } from '../../functions/config/load-sync-config.ts';
 import type { SyncConfig } from '../../functions/config/sync-config.schema.ts';
 import { parseRoster, formatFromPath } from '../../functions/sync/roster.ts';
 import { previewReplaceSource } from '../../functions/state/store-rules.ts';
+import { sourceHealth, type SourceHealth } from '../../functions/sync/source-health.ts';
+import { dateIssues, dateSettings, upcomingStarts } from '../../functions/sync/dates.ts';
+import { renderSourceHealth } from '../render/sources.ts';
 import { ingestHrEvent } from '../../functions/sync/ingest.ts';
 import { emptyTargetReport, newRunId, runSync } from '../../functions/sync/reconcile.ts';
 import { InputError } from '../../functions/sync/errors.ts';
@@ -98,7 +101,10 @@ async function readRoster(file: string, config: SyncConfig): Promise<Person[]> {
   } catch (err) {
     throw new InputError(`${file}: cannot read the roster: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  const { people } = parseRoster(text, formatFromPath(file), { maxBadRows: config.limits.maxBadRows, origin: file });
+  const dates = dateSettings(config);
+  const now = Date.now();
+  const check = dates ? (p: Person) => dateIssues(p, dates, now) : undefined;
+  const { people } = parseRoster(text, formatFromPath(file), { maxBadRows: config.limits.maxBadRows, origin: file, ...(check ? { check } : {}) });
   return people;
 }
 
@@ -173,6 +179,14 @@ async function runSyncCommand(mode: 'plan' | 'apply', flags: SyncFlags): Promise
     const report = await execute(rt, mode, config, roster, people, inputs, flags, progress, signals.signal);
     progress.stop();
     const extra: Record<string, unknown> = {};
+    if (mode === 'plan') {
+      // the source watch: each source's last delivery and its age (sources.<name>.maxSilenceHours)
+      const health = sourceHealth(config.sources, (await rt.store.listSourceDeliveries?.()) ?? [], rt.clock.now());
+      if (health.length) extra.sources = health;
+      const dates = dateSettings(config);
+      // people.startDateField: the next 50 people to start, by when (the schedule invites them on the day)
+      if (dates) extra.upcoming = upcomingStarts(people, dates, rt.clock.now(), 50);
+    }
     if (mode === 'plan' && flags.out) {
       const planHash = runPlanHash(report);
       if (planHash === null) progress.log(`invite-sync: the plan was not saved to ${flags.out}: a target could not be planned\n`);
@@ -197,6 +211,7 @@ function output(report: RunReport, mode: 'plan' | 'apply', config: SyncConfig, f
     const host = new URL(process.env.LOSANT_API_URL || DEFAULT_LOSANT_API_URL).host;
     process.stdout.write(renderPlan(report, { colors, full: flags.full ?? false, showSkipped: flags.showSkipped ?? false, maxRenewals: config.policy.maxRenewals }));
     process.stdout.write(renderTable(report, { host }));
+    if (Array.isArray(extra.sources)) process.stdout.write(renderSourceHealth(extra.sources as SourceHealth[]));
     const saved = extra.savedPlan as { path: string; planHash: string } | undefined;
     if (saved) process.stdout.write(`Saved the plan to ${saved.path}; apply exactly it with: invite-sync apply --plan ${saved.path}\n`);
     if (mode === 'plan' && warnings.length) process.stdout.write(`${warnings.length} rule warning${warnings.length === 1 ? '' : 's'} on stderr\n`);
@@ -266,7 +281,7 @@ async function execute(
     const ingested = await ingestHrEvent(
       deps,
       { id: `cli-${runId}`, type: 'roster.snapshot', occurredAt: new Date(now).toISOString(), source: inputs.source, people: roster },
-      { targets: config.targets, force: inputs.force, runId, trigger: 'cli' },
+      { targets: config.targets, force: inputs.force, runId, trigger: 'cli', channel: 'cli', maxSnapshotAgeHours: config.limits.maxSnapshotAgeHours, sources: config.sources, ...(dateSettings(config) ? { dates: dateSettings(config)! } : {}) },
     );
     // an empty roster is held back with this run's record: approve --run <runId> stores it
     if (ingested.run) return { mode, runId, complete: false, targets: ingested.run.targets };

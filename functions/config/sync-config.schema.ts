@@ -1,11 +1,12 @@
 // config file --> SyncConfigSchema --> SyncConfig (one format for the CLI and every deployed stage)
 import { z } from 'zod';
-import { ORG_ROLES, type Limits } from '../sync/types.ts';
+import { DEFAULT_MAX_SNAPSHOT_AGE_HOURS, ORG_ROLES, type Limits } from '../sync/types.ts';
 import { DEFAULT_MAX_ANSWER_BYTES } from '../losant/answers.ts';
 import { InputError } from '../sync/errors.ts';
 import { parseWith } from '../sync/parse-with.ts';
 import { isReservedName, RESERVED_NAME_MESSAGE } from '../sync/people.ts';
 import { SourcesSchema } from '../sync/sources.ts';
+import { isTimeZone } from '../sync/dates.ts';
 
 const HEX24 = /^[A-Fa-f\d]{24}$/;
 
@@ -82,6 +83,12 @@ export const LimitsInputSchema = z
     minSizeForFraction: z.number().int().min(0).default(50).describe('orgs smaller than this (pending + members) skip the fraction check'),
     maxChangeFraction: z.number().min(0).max(1000).default(0.5).describe('more changes than this fraction of pending + members blocks the run'),
     maxBadRows: z.number().int().min(0).default(0).describe('roster rows that may fail validation (they are left out)'),
+    maxSnapshotAgeHours: z
+      .number()
+      .positive()
+      .max(24 * 3660)
+      .default(DEFAULT_MAX_SNAPSHOT_AGE_HOURS)
+      .describe('a roster snapshot older than this (hours, by its occurredAt) is held back at ingest (staleSnapshot, approvable)'),
     reserveSeats: z
       .number()
       .int()
@@ -114,6 +121,20 @@ function toLimits({ maxChangesPerRun, maxInvitesPerRun, ...rest }: z.output<type
 /** `limits` parsed into the domain's Limits (maxInvitesPerRun accepted as the old name). */
 export const LimitsSchema = LimitsInputSchema.transform(toLimits);
 
+/** `scim`: how SCIM writes reach the reconcile queue. */
+export const ScimSettingsSchema = z
+  .object({
+    debounceSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(900)
+      .default(30)
+      .describe('a SCIM write queues its targets this many seconds later, so a burst of per-user requests is planned as one run (0-900)'),
+  })
+  .strict()
+  .describe('the SCIM 2.0 endpoint (/scim/v2)');
+
 export const SyncConfigSchema = z
   .object({
     $schema: z.string().optional().describe('path or URL of this JSON Schema, for editors'),
@@ -134,6 +155,21 @@ export const SyncConfigSchema = z
       .describe('the organizations to keep in step (names and orgs unique)'),
     policy: PolicySchema.default(PolicySchema.parse({})),
     sources: SourcesSchema,
+    timeZone: z
+      .string()
+      .refine(isTimeZone, 'must be an IANA time zone (e.g. Europe/Berlin)')
+      .default('UTC')
+      .describe('the zone of start and end dates whose person has no zone of their own (people.timeZoneField)'),
+    people: z
+      .object({
+        startDateField: z.string().min(1).optional().describe('the attribute holding the start date (YYYY-MM-DD): not invited before local midnight of it (skip key notStarted)'),
+        endDateField: z.string().min(1).optional().describe('the attribute holding the end date (YYYY-MM-DD): counts as left after the local end of it'),
+        timeZoneField: z.string().min(1).optional().describe("the attribute holding the person's IANA time zone (default: timeZone)"),
+      })
+      .strict()
+      .default({})
+      .describe('opt-in start and end dates read from person attributes'),
+    scim: ScimSettingsSchema.default(ScimSettingsSchema.parse({})),
     // default before the transform, so the JSON Schema (input view) shows it
     limits: LimitsInputSchema.default({ maxChangesPerRun: DEFAULT_MAX_CHANGES_PER_RUN, ...LimitsInputSchema.parse({}) }).transform(toLimits),
     concurrency: z.number().int().min(1).max(256).default(16).describe('Losant requests in flight at once'),

@@ -4,13 +4,14 @@ import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas';
 import { parseHrEvent, type HrEvent } from '../sync/events.ts';
 import { InputError } from '../sync/errors.ts';
 import type { IngestResult } from '../sync/ingest.ts';
+import type { BlockCode } from '../sync/types.ts';
 import { getContainer } from '../runtime/composition-root.ts';
 import { countRejectedEvent, ingestAndQueue, type IngestDeps } from './ingest-and-queue.ts';
 import { maskEmails } from '../sync/email.ts';
 import { EventShapeError } from './errors.ts';
 
 export type HrEventResult =
-  | { status: IngestResult['status']; eventId: string; touched: number; queued: boolean; runId?: string }
+  | { status: IngestResult['status']; eventId: string; touched: number; queued: boolean; runId?: string; blocked?: BlockCode }
   | { status: 'invalid'; message: string; issues: { path: string; message: string }[] };
 
 /** `{status: 'invalid'}` naming each bad field; logged and counted in `EventsRejected`. */
@@ -49,7 +50,7 @@ export async function handleHrEvent(event: EventBridgeEvent<string, unknown>, de
   deps.log.appendKeys({ eventId: hrEvent.id });
   try {
     const result = await ingestAndQueue(deps, hrEvent, 'event');
-    return { status: result.status, eventId: hrEvent.id, touched: result.touched.length, queued: result.queued, ...(result.run ? { runId: result.run.runId } : {}) };
+    return { status: result.status, eventId: hrEvent.id, touched: result.touched.length, queued: result.queued, ...(result.run ? { runId: result.run.runId } : {}), ...(result.blocked ? { blocked: result.blocked } : {}) };
   } catch (err) {
     // refused by the ingest (future occurredAt, identity conflict, parts): a retry could not fix it either
     if (err instanceof InputError) return invalid(deps, envelope, err);

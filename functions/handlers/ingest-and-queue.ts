@@ -1,6 +1,7 @@
 // webhook / EventBridge handler --> ingestAndQueue --> ingestHrEvent (store) --> ReconcileQueue (touched targets)
 import type { HrEvent } from '../sync/events.ts';
-import { ingestHrEvent, type IngestResult } from '../sync/ingest.ts';
+import { ingestHrEvent, type IngestOptions, type IngestResult } from '../sync/ingest.ts';
+import { dateSettings } from '../sync/dates.ts';
 import type { Container } from '../runtime/composition-root.ts';
 import { recordRunMetrics } from '../runtime/metrics.ts';
 import { EVENTS_REJECTED, RECONCILE_QUEUE_FAILURES } from '../runtime/metric-names.ts';
@@ -28,8 +29,15 @@ export interface IngestAndQueueResult extends IngestResult {
  * Store failures throw (the sender retries; the delivery id is recorded only after the people).
  * An event the ingest refuses throws `InputError` (the caller answers 400 / `invalid` and counts it).
  */
-export async function ingestAndQueue(deps: IngestDeps, event: HrEvent, via: 'webhook' | 'event'): Promise<IngestAndQueueResult> {
-  const result = await ingestHrEvent(deps, event, { targets: deps.config.targets, trigger: via });
+export async function ingestAndQueue(
+  deps: IngestDeps,
+  event: HrEvent,
+  via: 'webhook' | 'event' | 's3',
+  extra: Pick<IngestOptions, 'ageUnknown'> = {},
+): Promise<IngestAndQueueResult> {
+  const { targets, limits, sources } = deps.config;
+  const dates = dateSettings(deps.config);
+  const result = await ingestHrEvent(deps, event, { targets, trigger: via, channel: via, maxSnapshotAgeHours: limits.maxSnapshotAgeHours, sources, ...(dates ? { dates } : {}), ...extra });
   // a held empty snapshot is a blocked run: counted in RunsBlocked like a braked reconcile
   if (result.run) recordRunMetrics(deps.metrics, result.run, 0);
   if (result.touched.length === 0) return { ...result, queued: false };

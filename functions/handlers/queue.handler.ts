@@ -52,7 +52,7 @@ export async function handleReconcileBatch(
     let run = runs.get(message.target);
     if (!run) {
       const waitForLeaseMs = Math.max(0, Math.min(QUEUE_LEASE_WAIT_MS, (deadline - deps.clock.now()) / 4));
-      run = reconcileAndRecord(deps, { targetNames: [message.target], trigger: 'queue', deadline, waitForLeaseMs }).then((r) => r.targets[0]);
+      run = reconcileAndRecord(deps, { targetNames: [message.target], trigger: message.trigger === 'scim' ? 'scim' : 'queue', deadline, waitForLeaseMs }).then((r) => r.targets[0]);
       runs.set(message.target, run);
     }
     const report = await run;

@@ -1,11 +1,13 @@
-// EventBridge schedule rule (Scheduled Event) --> handleSchedule --> ReconcileQueue (every target)
+// EventBridge schedule rule (Scheduled Event) --> handleSchedule --> ReconcileQueue (every target) + the source watch (SourceSilent)
 import type { ScheduledEvent } from 'aws-lambda';
 import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas';
 import { z } from 'zod';
 import { getContainer, type Container } from '../runtime/composition-root.ts';
 import { EventShapeError } from './errors.ts';
+import { sourceHealth, type SourceHealth } from '../sync/source-health.ts';
+import { SOURCE_SILENT } from '../runtime/metric-names.ts';
 
-export type ScheduleDeps = Pick<Container, 'config' | 'queue' | 'log'>;
+export type ScheduleDeps = Pick<Container, 'config' | 'queue' | 'log'> & Partial<Pick<Container, 'store' | 'clock' | 'metrics'>>;
 
 export const ScheduledEventSchema = EventBridgeSchema.extend({
   source: z.literal('aws.events'),
@@ -24,7 +26,28 @@ export async function handleSchedule(event: ScheduledEvent, deps: ScheduleDeps):
   const names = deps.config.targets.map((t) => t.name);
   await deps.queue.enqueue(names, `schedule ${outer.data.id}`);
   deps.log.info('schedule queued every target', { scheduleEventId: outer.data.id, targets: names.length });
+  await watchSources(deps);
   return { queued: names.length };
+}
+
+/**
+ * The source watch: each source with `maxSilenceHours` that delivered nothing for that long is logged
+ * (source, last delivery, age) and counted in `SourceSilent` (alarmed). A failure to read is logged,
+ * never thrown: the targets are queued already and a retry of the schedule would queue them again.
+ */
+export async function watchSources(deps: ScheduleDeps): Promise<SourceHealth[]> {
+  if (!deps.store?.listSourceDeliveries || !deps.clock || !deps.metrics) return [];
+  try {
+    const health = sourceHealth(deps.config.sources, await deps.store.listSourceDeliveries(), deps.clock.now());
+    const silent = health.filter((h) => h.silent);
+    for (const h of silent) deps.log.warn('HR source silent', { source: h.source, lastDeliveryAt: h.lastDeliveryAt ?? 'never', ageHours: h.ageHours, maxSilenceHours: h.maxSilenceHours });
+    deps.metrics.addMetric(SOURCE_SILENT, 'Count', silent.length);
+    deps.metrics.publishStoredMetrics();
+    return health;
+  } catch (err) {
+    deps.log.error('source watch could not read the last deliveries', { error: (err as Error).message });
+    return [];
+  }
 }
 
 /** Lambda entry for the schedule rule alone. */

@@ -7,6 +7,7 @@ import { getContainer, type Container } from '../runtime/composition-root.ts';
 import { WEBHOOK_MISCONFIGURED } from '../runtime/metric-names.ts';
 import { maskEmails } from '../sync/email.ts';
 import { errorResponse, jsonResponse, type JsonResult } from './http.ts';
+import { handleScimHttp, isScimPath } from './scim.handler.ts';
 import { countRejectedEvent, ingestAndQueue, type IngestDeps } from './ingest-and-queue.ts';
 import { parseWebhookKeys, SIGNATURE_FAILURE_MESSAGES, verifyWebhookSignature, WebhookKeyError, type SignatureResult } from './webhook-signature.ts';
 
@@ -135,7 +136,7 @@ export async function handleWebhook(event: APIGatewayProxyEventV2, deps: Webhook
   try {
     const result = await ingestAndQueue(deps, hrEvent, 'webhook');
     if (result.status === 'duplicate') return jsonResponse(200, { status: 'duplicate', eventId: hrEvent.id });
-    return jsonResponse(202, { status: result.status, eventId: hrEvent.id, touched: result.touched.length, ...(result.run ? { runId: result.run.runId } : {}) });
+    return jsonResponse(202, { status: result.status, eventId: hrEvent.id, touched: result.touched.length, ...(result.run ? { runId: result.run.runId } : {}), ...(result.blocked ? { blocked: result.blocked } : {}) });
   } catch (err) {
     if (err instanceof InputError) return rejected(deps, err);
     deps.log.error('webhook event could not be stored', { error: (err as Error).message, errorName: (err as Error).name });
@@ -145,5 +146,14 @@ export async function handleWebhook(event: APIGatewayProxyEventV2, deps: Webhook
   }
 }
 
+/**
+ * The HTTP API's routes: `/scim/v2/…` to the SCIM handler, everything else to the webhook.
+ * @example const res = await handleHttp(event, container)
+ */
+export async function handleHttp(event: APIGatewayProxyEventV2, deps: Container): Promise<JsonResult> {
+  if (typeof event?.rawPath === 'string' && isScimPath(event.rawPath)) return handleScimHttp(event, deps);
+  return handleWebhook(event, deps);
+}
+
 /** Lambda entry for the HTTP API alone. */
-export const handler = async (event: APIGatewayProxyEventV2): Promise<JsonResult> => handleWebhook(event, await getContainer());
+export const handler = async (event: APIGatewayProxyEventV2): Promise<JsonResult> => handleHttp(event, await getContainer());

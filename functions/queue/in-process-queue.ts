@@ -1,5 +1,5 @@
 // serve's handlers --> InProcessReconcileQueue --> worker (reconcile one target) in the background
-import type { Log, ReconcileQueue } from '../sync/ports.ts';
+import type { EnqueueOptions, Log, ReconcileQueue } from '../sync/ports.ts';
 
 /** The queue no longer takes work (it is draining for shutdown). */
 export class QueueClosedError extends Error {
@@ -11,7 +11,7 @@ export class QueueClosedError extends Error {
 
 export interface InProcessQueueOptions {
   /** reconciles one target; false (or a throw) means "try again later" (lease busy, Losant unreachable…) */
-  worker: (target: string, reason: string) => Promise<boolean>;
+  worker: (target: string, reason: string, trigger?: EnqueueOptions['trigger']) => Promise<boolean>;
   log: Log;
   /** targets reconciled at the same time (never the same target twice); default 2 */
   concurrency?: number;
@@ -24,6 +24,7 @@ export interface InProcessQueueOptions {
 interface Pending {
   reason: string;
   attempt: number;
+  trigger?: EnqueueOptions['trigger'];
 }
 
 /**
@@ -38,22 +39,33 @@ export class InProcessReconcileQueue implements ReconcileQueue {
   readonly #running = new Set<string>();
   readonly #retryTimers = new Map<string, ReturnType<typeof setTimeout>>();
   readonly #idleWaiters: Array<() => void> = [];
+  /** targets waiting out an enqueue delay (SCIM's debounce): the first write's timer stands, later ones join it */
+  readonly #delayed = new Map<string, { timer: ReturnType<typeof setTimeout>; job: Pending }>();
   #closed = false;
 
   constructor(opts: InProcessQueueOptions) {
     this.#opts = { concurrency: 2, maxAttempts: 3, retryDelayMs: 2000, ...opts };
   }
 
-  enqueue(targetNames: string[], reason: string): Promise<void> {
+  enqueue(targetNames: string[], reason: string, opts: EnqueueOptions = {}): Promise<void> {
     if (this.#closed) return Promise.reject(new QueueClosedError('the reconcile queue is shutting down'));
+    const delayMs = Math.max(0, (opts.delaySeconds ?? 0) * 1000);
     for (const name of new Set(targetNames)) {
+      if (delayMs > 0) {
+        if (this.#delayed.has(name) || this.#pending.has(name)) continue;
+        const job: Pending = { reason, attempt: 1, ...(opts.trigger ? { trigger: opts.trigger } : {}) };
+        const timer = setTimeout(() => this.#release(name), delayMs);
+        timer.unref?.();
+        this.#delayed.set(name, { timer, job });
+        continue;
+      }
       const timer = this.#retryTimers.get(name);
       if (timer) {
         // new work supersedes a waiting retry
         clearTimeout(timer);
         this.#retryTimers.delete(name);
       }
-      this.#pending.set(name, { reason, attempt: 1 });
+      this.#pending.set(name, { reason, attempt: 1, ...(opts.trigger ? { trigger: opts.trigger } : {}) });
     }
     this.#pump();
     return Promise.resolve();
@@ -61,7 +73,7 @@ export class InProcessReconcileQueue implements ReconcileQueue {
 
   /** targets waiting, running or waiting for a retry */
   get size(): number {
-    return new Set([...this.#pending.keys(), ...this.#running, ...this.#retryTimers.keys()]).size;
+    return new Set([...this.#pending.keys(), ...this.#running, ...this.#retryTimers.keys(), ...this.#delayed.keys()]).size;
   }
 
   /**
@@ -72,6 +84,8 @@ export class InProcessReconcileQueue implements ReconcileQueue {
     this.#closed = true;
     for (const timer of this.#retryTimers.values()) clearTimeout(timer);
     this.#retryTimers.clear();
+    // delayed work is not dropped at shutdown: it runs now
+    for (const name of [...this.#delayed.keys()]) this.#release(name);
     if (this.#isIdle()) return true;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const idle = new Promise<boolean>((resolve) => this.#idleWaiters.push(() => resolve(true)));
@@ -86,7 +100,17 @@ export class InProcessReconcileQueue implements ReconcileQueue {
   }
 
   #isIdle(): boolean {
-    return this.#pending.size === 0 && this.#running.size === 0 && this.#retryTimers.size === 0;
+    return this.#pending.size === 0 && this.#running.size === 0 && this.#retryTimers.size === 0 && this.#delayed.size === 0;
+  }
+
+  /** A delayed target's wait is over: it joins the pending work. */
+  #release(name: string): void {
+    const delayed = this.#delayed.get(name);
+    if (!delayed) return;
+    clearTimeout(delayed.timer);
+    this.#delayed.delete(name);
+    if (!this.#pending.has(name)) this.#pending.set(name, delayed.job);
+    this.#pump();
   }
 
   #pump(): void {
@@ -102,7 +126,7 @@ export class InProcessReconcileQueue implements ReconcileQueue {
   async #run(name: string, job: Pending): Promise<void> {
     let ok = false;
     try {
-      ok = await this.#opts.worker(name, job.reason);
+      ok = await this.#opts.worker(name, job.reason, job.trigger);
     } catch (err) {
       this.#opts.log.error('queued reconcile threw', { target: name, error: (err as Error).message });
     }
@@ -120,7 +144,7 @@ export class InProcessReconcileQueue implements ReconcileQueue {
     const delay = this.#opts.retryDelayMs * 2 ** (job.attempt - 1);
     const timer = setTimeout(() => {
       this.#retryTimers.delete(name);
-      if (!this.#pending.has(name)) this.#pending.set(name, { reason: job.reason, attempt: job.attempt + 1 });
+      if (!this.#pending.has(name)) this.#pending.set(name, { ...job, attempt: job.attempt + 1 });
       this.#pump();
     }, delay);
     timer.unref?.();

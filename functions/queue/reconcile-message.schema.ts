@@ -7,12 +7,14 @@ export const MAX_REASON_LENGTH = 256;
 export const ReconcileMessageSchema = z.object({
   target: z.string({ error: 'required' }).min(1, 'must not be empty').max(128, 'longer than 128 characters'),
   reason: z.string().max(MAX_REASON_LENGTH * 4).optional(),
+  /** the run's trigger when not `queue` (SCIM writes queue with `scim`); unknown values count as `queue` */
+  trigger: z.string().optional().catch(undefined),
 });
 export type ReconcileMessage = z.infer<typeof ReconcileMessageSchema>;
 
 /** The body for one target (the reason is cut to 256 characters). */
-export function reconcileMessageBody(target: string, reason: string): string {
-  const message: ReconcileMessage = { target, reason: reason.slice(0, MAX_REASON_LENGTH) };
+export function reconcileMessageBody(target: string, reason: string, trigger?: 'scim'): string {
+  const message: ReconcileMessage = { target, reason: reason.slice(0, MAX_REASON_LENGTH), ...(trigger ? { trigger } : {}) };
   return JSON.stringify(message);
 }
 

@@ -1,10 +1,12 @@
 // webhook / event / schedule handler --> SqsReconcileQueue --> SQS SendMessageBatch (one message per target)
 import { SendMessageBatchCommand, SQSClient, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
-import type { ReconcileQueue } from '../sync/ports.ts';
+import type { EnqueueOptions, ReconcileQueue } from '../sync/ports.ts';
 import { reconcileMessageBody } from './reconcile-message.schema.ts';
 
 /** SQS takes at most 10 entries per SendMessageBatch. */
 const BATCH_LIMIT = 10;
+/** SQS DelaySeconds is 0-900. */
+const MAX_DELAY_SECONDS = 900;
 
 /** Targets that could not be queued after the retries. */
 export class QueueError extends Error {
@@ -39,13 +41,13 @@ export class SqsReconcileQueue implements ReconcileQueue {
     this.#maxAttempts = Math.max(1, opts.maxAttempts ?? 3);
   }
 
-  async enqueue(targetNames: string[], reason: string): Promise<void> {
+  async enqueue(targetNames: string[], reason: string, opts: EnqueueOptions = {}): Promise<void> {
     const names = [...new Set(targetNames)];
     const failed: string[] = [];
     let lastError: unknown;
     for (let i = 0; i < names.length; i += BATCH_LIMIT) {
       const chunk = names.slice(i, i + BATCH_LIMIT);
-      const result = await this.#sendChunk(chunk, reason);
+      const result = await this.#sendChunk(chunk, reason, opts);
       failed.push(...result.failed);
       lastError = result.error ?? lastError;
     }
@@ -54,9 +56,10 @@ export class SqsReconcileQueue implements ReconcileQueue {
     }
   }
 
-  async #sendChunk(chunk: string[], reason: string): Promise<{ failed: string[]; error?: unknown }> {
+  async #sendChunk(chunk: string[], reason: string, opts: EnqueueOptions): Promise<{ failed: string[]; error?: unknown }> {
     this.#client ??= new SQSClient({});
-    let entries: SendMessageBatchRequestEntry[] = chunk.map((name, i) => ({ Id: `t${i}`, MessageBody: reconcileMessageBody(name, reason) }));
+    const delay = opts.delaySeconds === undefined ? {} : { DelaySeconds: Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.round(opts.delaySeconds))) };
+    let entries: SendMessageBatchRequestEntry[] = chunk.map((name, i) => ({ Id: `t${i}`, MessageBody: reconcileMessageBody(name, reason, opts.trigger), ...delay }));
     const nameOf = new Map(entries.map((e, i) => [e.Id!, chunk[i]!]));
     const givenUp: string[] = [];
     let error: unknown;

@@ -1,9 +1,10 @@
-// Lambda handler --> getContainer (once per cold start) --> adapters (DynamoDB, Losant, Secrets Manager, SQS) + config
+// Lambda handler --> getContainer (once per cold start) --> adapters (DynamoDB, Losant, Secrets Manager, SQS, S3 drops) + config
 import { isAbsolute, resolve } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { SyncConfig } from '../config/sync-config.schema.ts';
 import { readSyncConfigFile, SyncConfigFileError } from '../config/load-sync-config.ts';
 import type { Clock, InviteApi, ReconcileQueue, StateStore } from '../sync/ports.ts';
@@ -13,8 +14,12 @@ import { DynamoStateStore } from '../state/dynamo-store.ts';
 import { CachedSecret, type SecretSource } from '../secrets/secrets-manager.ts';
 import { SqsReconcileQueue } from '../queue/sqs-queue.ts';
 import { EventBridgeRunNotifier } from '../notify/eventbridge-notifier.ts';
+import { S3DropReader } from '../drops/s3-drop-reader.ts';
+import type { DropReader } from '../sync/drops.ts';
 import type { RunNotifier } from '../sync/run-events.ts';
 import { parseLambdaEnv } from './env.schema.ts';
+import { secretScimAuth, SCIM_TOKEN_REFRESH_MS, TokenThrottle, type ScimAuth } from '../scim/auth.ts';
+import type { ScimStore } from '../scim/ports.ts';
 import { createLambdaLogger, type HandlerLog } from './logger.ts';
 import { createLambdaMetrics, type MetricsSink } from './metrics.ts';
 
@@ -32,7 +37,23 @@ export interface Container {
   webhookSecret: SecretSource;
   /** where notable runs are announced, and the approve command their events carry; absent: no events */
   runEvents?: RunEvents;
+  /** the SCIM endpoint (/scim/v2); absent: SCIM is off (404) */
+  scim?: ScimHost;
+  /** reads roster file drops (S3 ObjectCreated notifications); absent: the host takes no drops */
+  drops?: DropReader;
 }
+
+/** What the SCIM endpoint needs of its host. */
+export interface ScimHost {
+  store: ScimStore;
+  auth: ScimAuth;
+  /** per-token request budget; absent: none */
+  throttle?: TokenThrottle;
+}
+
+/** Per-token SCIM budget in the function (the API stage's `scimThrottle` limits the route as a whole). */
+export const SCIM_TOKEN_RATE_PER_SECOND = 20;
+export const SCIM_TOKEN_BURST = 40;
 
 /** The Sync Run Completed announcements of a host. */
 export interface RunEvents {
@@ -57,6 +78,7 @@ export interface ContainerOverrides {
   secretsClient?: SecretsManagerClient;
   sqsClient?: SQSClient;
   eventBridgeClient?: EventBridgeClient;
+  s3Client?: S3Client;
   log?: HandlerLog;
   metrics?: MetricsSink;
   clock?: Clock;
@@ -95,16 +117,27 @@ export async function createContainer(env: Record<string, string | undefined> = 
   const losantToken = new CachedSecret({ secretId: e.LOSANT_TOKEN_SECRET_ARN, label: 'Losant API token', ...secretOpts });
   const webhookSecret = new CachedSecret({ secretId: e.WEBHOOK_SECRET_ARN, label: 'webhook signing key', ...secretOpts });
 
+  const store = new DynamoStateStore({ tableName: e.STATE_TABLE, ...(overrides.dynamoClient ? { client: overrides.dynamoClient } : {}) });
   return {
     stage: e.STAGE,
     config,
     api: new LosantClient({ baseUrl: e.LOSANT_API_URL, token: (o?: { refresh?: boolean }) => losantToken.get(o), log, maxAnswerBytes: config.limits.maxAnswerBytes, connections: config.concurrency }),
-    store: new DynamoStateStore({ tableName: e.STATE_TABLE, ...(overrides.dynamoClient ? { client: overrides.dynamoClient } : {}) }),
+    store,
     queue: new SqsReconcileQueue({ queueUrl: e.RECONCILE_QUEUE_URL, ...(overrides.sqsClient ? { client: overrides.sqsClient } : {}) }),
     clock,
     log,
     metrics,
     webhookSecret,
+    ...(e.SCIM_TOKEN_SECRET_ARN
+      ? {
+          scim: {
+            store: store.scim,
+            auth: secretScimAuth(new CachedSecret({ secretId: e.SCIM_TOKEN_SECRET_ARN, label: 'SCIM tokens', minRefreshIntervalMs: SCIM_TOKEN_REFRESH_MS, ...secretOpts })),
+            throttle: new TokenThrottle({ ratePerSecond: SCIM_TOKEN_RATE_PER_SECOND, burst: SCIM_TOKEN_BURST, now: () => clock.now() }),
+          },
+        }
+      : {}),
+    drops: new S3DropReader(overrides.s3Client ? { client: overrides.s3Client } : {}),
     ...(e.RUN_EVENT_BUS
       ? {
           runEvents: {

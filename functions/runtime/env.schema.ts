@@ -19,6 +19,8 @@ export const LambdaEnvSchema = z.object({
   RECONCILE_QUEUE_URL: z.url({ protocol: /^https?$/, error: 'must be the SQS queue URL' }),
   /** where notable runs put their `Sync Run Completed` event (the CDK sets `default`); unset: no events */
   RUN_EVENT_BUS: z.string().trim().min(1).optional(),
+  /** Secrets Manager ARN of the SCIM tokens (`[{ "token", "source" }]`); unset: /scim/v2 answers 404 */
+  SCIM_TOKEN_SECRET_ARN: z.string().trim().min(1).optional(),
   /** relative to LAMBDA_TASK_ROOT, or absolute */
   SYNC_CONFIG_FILE: z.string().trim().min(1).default('sync-config.json'),
   LAMBDA_TASK_ROOT: z.string().min(1).optional(),

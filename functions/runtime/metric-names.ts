@@ -33,9 +33,24 @@ export const WEBHOOK_MISCONFIGURED = 'WebhookMisconfigured';
 /** The run metric counting invites and renewals held back because the org has no free seat (functions/sync/seats.ts); alarmed. */
 export const INVITES_NO_SEAT = 'InvitesNoSeat' satisfies RunMetricName;
 
+/**
+ * The run metric counting members removed (policy.removeLeftMembers): a dashboard row per stage and target, no alarm
+ * of its own (removals pass the brakes like every change: a spike is a blocked run, alarmed as RunsBlocked).
+ */
+export const MEMBERS_REMOVED = 'MembersRemoved' satisfies RunMetricName;
+
+/** The run metric counting POSTs left unanswered and not found by lookup; alarmed. */
+export const INVITES_AMBIGUOUS = 'InvitesAmbiguous' satisfies RunMetricName;
+
 /** Counted when an HR source has sent nothing for longer than it is expected to (the source watch); alarmed. */
 export const SOURCE_SILENT = 'SourceSilent';
 
+/** Counted for every roster drop whose key is refused: nested deeper, an invalid source name, not .csv/.json, or a source whose `via` lacks `s3`. */
+export const DROPS_REJECTED = 'DropsRejected';
+
+/** Counted for every roster drop refused whole (bad rows, bad occurred-at, over 50 MB): recorded as a failed delivery; alarmed. */
+export const DROPS_FAILED = 'DropsFailed';
+
 /** Every custom metric name the handlers publish. */
-export const METRIC_NAMES = [...RUN_METRICS, SEATS_FREE, RECONCILE_QUEUE_FAILURES, EVENTS_REJECTED, WEBHOOK_MISCONFIGURED] as const;
+export const METRIC_NAMES = [...RUN_METRICS, SEATS_FREE, RECONCILE_QUEUE_FAILURES, EVENTS_REJECTED, WEBHOOK_MISCONFIGURED, DROPS_REJECTED, DROPS_FAILED] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];

@@ -3,20 +3,21 @@
 // | port          | module            | data                                                    |
 // | ------------- | ----------------- | ------------------------------------------------------- |
 // | PeopleStore   | people-store.ts   | people of every source, multi-part snapshot parts       |
-// | DeliveryStore | delivery-store.ts | accepted webhook / event ids (dedupe)                   |
+// | DeliveryStore | delivery-store.ts | accepted webhook / event ids (dedupe), refused drops    |
 // | LedgerStore   | ledger-store.ts   | what invite-sync did per target and email               |
 // | LeaseStore    | lease-store.ts    | the lease per target and its change counter (dirty)     |
 // | RunStore      | run-store.ts      | run records, approvals, held-back snapshots             |
 //
 // Shared: table.ts (counted calls, guard, parse), keys.ts (the item model), store-rules.ts (what every
 // implementation, this one and test/helpers/memory-store.ts, decides alike).
-import type { AcquireLeaseOptions, DeliveryRef, EventOutcome, HeldSnapshot, Lease, LeaseEnds, LeaseState, ReplaceSourceResult, RunAction, RunRecord, SnapshotPartResult, StateStore } from '../sync/ports.ts';
+import type { AcquireLeaseOptions, DeliveryRef, EventOutcome, FailedDelivery, HeldSnapshot, Lease, LeaseEnds, LeaseState, ReplacePreview, ReplaceSourceResult, RunAction, RunRecord, SnapshotPartResult, SourceDelivery, StateStore } from '../sync/ports.ts';
 import type { BlockCode, LedgerEntry, Person, StoredPerson, TargetRef } from '../sync/types.ts';
 import { DynamoDeliveryStore } from './delivery-store.ts';
 import { DynamoLeaseStore } from './lease-store.ts';
 import { DynamoLedgerStore } from './ledger-store.ts';
 import { DynamoPeopleStore } from './people-store.ts';
 import { DynamoRunStore } from './run-store.ts';
+import { DynamoScimStore } from './scim-store.ts';
 import { StateTable } from './table.ts';
 import type { StateTableOptions, StateStoreStats } from './table.ts';
 
@@ -38,6 +39,8 @@ export class DynamoStateStore implements StateStore {
   readonly ledger: DynamoLedgerStore;
   readonly leases: DynamoLeaseStore;
   readonly runs: DynamoRunStore;
+  /** SCIM users and groups (not part of the StateStore port: only the SCIM service uses it) */
+  readonly scim: DynamoScimStore;
   private readonly table: StateTable;
 
   constructor(options: DynamoStateStoreOptions) {
@@ -47,6 +50,7 @@ export class DynamoStateStore implements StateStore {
     this.ledger = new DynamoLedgerStore(this.table);
     this.leases = new DynamoLeaseStore(this.table);
     this.runs = new DynamoRunStore(this.table);
+    this.scim = new DynamoScimStore(this.table, this.people);
   }
 
   /** Calls made and capacity consumed (ReturnConsumedCapacity TOTAL) since construction or `resetStats()`. */
@@ -65,6 +69,18 @@ export class DynamoStateStore implements StateStore {
   recordDelivery(delivery: DeliveryRef, ttlSeconds: number): Promise<boolean> {
     return this.deliveries.recordDelivery(delivery, ttlSeconds);
   }
+  recordFailedDelivery(failure: FailedDelivery, ttlSeconds: number): Promise<void> {
+    return this.deliveries.recordFailedDelivery(failure, ttlSeconds);
+  }
+  getFailedDelivery(delivery: DeliveryRef): Promise<FailedDelivery | null> {
+    return this.deliveries.getFailedDelivery(delivery);
+  }
+  noteSourceDelivery(source: string, at: string): Promise<void> {
+    return this.deliveries.noteSourceDelivery(source, at);
+  }
+  listSourceDeliveries(): Promise<SourceDelivery[]> {
+    return this.deliveries.listSourceDeliveries();
+  }
 
   listPeople(): Promise<StoredPerson[]> {
     return this.people.listPeople();
@@ -75,8 +91,11 @@ export class DynamoStateStore implements StateStore {
   replaceSource(source: string, people: Person[], occurredAt: string): Promise<ReplaceSourceResult> {
     return this.people.replaceSource(source, people, occurredAt);
   }
-  putSnapshotPart(source: string, snapshotId: string, part: number, parts: number, people: Person[]): Promise<SnapshotPartResult> {
-    return this.people.putSnapshotPart(source, snapshotId, part, parts, people);
+  putSnapshotPart(source: string, snapshotId: string, part: number, parts: number, people: Person[], ttlSeconds?: number): Promise<SnapshotPartResult> {
+    return this.people.putSnapshotPart(source, snapshotId, part, parts, people, ttlSeconds);
+  }
+  previewReplaceSource(source: string, people: Person[], occurredAt: string): Promise<ReplacePreview> {
+    return this.people.previewReplaceSource(source, people, occurredAt);
   }
   readSnapshot(source: string, snapshotId: string): Promise<Person[]> {
     return this.people.readSnapshot(source, snapshotId);
@@ -135,7 +154,7 @@ export class DynamoStateStore implements StateStore {
   takeApproval(target: TargetRef, planHash: string): Promise<boolean> {
     return this.runs.takeApproval(target, planHash);
   }
-  putBlockedSnapshot(source: string, snapshotId: string, code: BlockCode, held?: Pick<HeldSnapshot, 'runId' | 'occurredAt' | 'eventId'>): Promise<void> {
+  putBlockedSnapshot(source: string, snapshotId: string, code: BlockCode, held?: Pick<HeldSnapshot, 'runId' | 'occurredAt' | 'eventId' | 'people'>): Promise<void> {
     return this.runs.putBlockedSnapshot(source, snapshotId, code, held);
   }
   takeBlockedSnapshot(source: string, snapshotId: string): Promise<HeldSnapshot | null> {

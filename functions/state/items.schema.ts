@@ -39,6 +39,23 @@ export type SourceItem = z.infer<typeof SourceItemSchema>;
 export const DeliveryItemSchema = ItemKeySchema.extend({ expiresAt: z.number() });
 export type DeliveryItem = z.infer<typeof DeliveryItemSchema>;
 
+/** One problem of a failed delivery. */
+export const FailedRowSchema = z.object({ line: z.number().optional(), field: z.string(), message: z.string() });
+export const FailedRowsSchema = z.array(FailedRowSchema);
+
+/** pk `DELIVERY#<id>`, sk `FAILED#<source>`: a delivery refused whole; rows as JSON text, gzipped bytes when large */
+export const FailedDeliveryItemSchema = ItemKeySchema.extend({
+  source: z.string(),
+  id: z.string(),
+  failedAt: z.string(),
+  message: z.string(),
+  rows: z.union([z.string(), z.instanceof(Uint8Array)]),
+  rowCount: z.number().int().nonnegative(),
+  expiresAt: z.number(),
+});
+/** pk `DELIVERED`, sk `<source>`: when the source last delivered anything */
+export const SourceDeliveryItemSchema = ItemKeySchema.extend({ at: z.string() });
+
 /** pk `LEDGER#<instanceId>#<orgId>`, sk `<email>` */
 export const LedgerItemSchema = ItemKeySchema.extend({
   email: z.string(),
@@ -170,10 +187,12 @@ export const RunRecordSchema = z.object({
   runId: z.string(),
   complete: z.boolean(),
   targets: z.array(TargetReportSchema),
-  trigger: z.enum(['cli', 'webhook', 'event', 'schedule', 'queue', 'demo']),
+  trigger: z.enum(['cli', 'webhook', 'event', 'schedule', 'queue', 'demo', 'scim', 's3']),
   startedAt: z.string(),
   finishedAt: z.string().optional(),
-  held: z.object({ source: z.string(), snapshotId: z.string() }).optional(),
+  held: z
+    .object({ source: z.string(), snapshotId: z.string(), code: z.enum(BLOCK_CODES).optional(), occurredAt: z.string().optional(), people: z.number().optional() })
+    .optional(),
 }) satisfies z.ZodType<RunRecord>;
 
 /** pk `BLOCKED#<source>`, sk `<snapshotId>`; runId, occurredAt and eventId are absent on items the landed version wrote */
@@ -184,4 +203,22 @@ export const BlockedItemSchema = ItemKeySchema.extend({
   runId: z.string().optional(),
   occurredAt: z.string().optional(),
   eventId: z.string().optional(),
+  people: z.number().optional(),
 });
+
+/** pk `SCIM#<source>#<kind>`, sk `<id>`: a SCIM user or group (doc: its attributes as JSON text) */
+export const ScimResourceItemSchema = ItemKeySchema.extend({
+  id: z.string(),
+  kind: z.enum(['User', 'Group']),
+  doc: z.string(),
+  version: z.number().int().positive(),
+  created: z.string(),
+  lastModified: z.string(),
+});
+export type ScimResourceItem = z.infer<typeof ScimResourceItemSchema>;
+
+/** pk `SCIMIDX#<source>#<kind>`, sk `<attr>#<lower-cased value>`: who holds a unique value */
+export const ScimUniqueItemSchema = ItemKeySchema.extend({ id: z.string() });
+
+/** pk `SCIMMEMBER#<source>#<userId>`, sk `<groupId>`: one group membership */
+export const ScimMemberItemSchema = ItemKeySchema;

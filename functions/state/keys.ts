@@ -7,6 +7,8 @@
 // | person        | `PEOPLE`                        | `<source>#<identity>`     | email, employeeId?, status, attributes (map), source, identity, lastEventAt, leftSource |
 // | delivery      | `DELIVERY#<id>`                 | `<source>`                | expiresAt (a delivery past it counts as absent); sk `-`: written by versions that   |
 // |               |                                 |                           | deduped on the id alone, counts for every source until it expires                   |
+// | failed deliv. | `DELIVERY#<id>`                 | `FAILED#<source>`         | source, id, failedAt, message, rows (JSON text; gzipped when over 300 KB), rowCount, |
+// |               |                                 |                           | expiresAt (30 days); a refused roster drop, never counted by hasDelivery            |
 // | ledger entry  | `LEDGER#<instanceId>#<orgId>`   | `<email>`                 | the LedgerEntry: email, state, role, inviteId?, updatedAt, invitedAt?, renewals, runId, personEventAt?, adopted?, departedAt?, unsent?, error? |
 // | lease         | `LEASE#<instanceId>#<orgId>`    | `-`                       | owner?, leaseExpiresAt? (epoch ms), seq (the target's change counter)              |
 // | lease end     | `LEASE#<instanceId>#<orgId>`    | `END#<owner>`             | owner, endedAt (epoch ms: when a taken-over or unlocked lease ended), expiresAt (30 days) |
@@ -15,9 +17,13 @@
 // | run list      | `RUNS#<yyyy-mm>` (startedAt's)  | `<startedAt>#<runId>`     | body (RunRecord as JSON), expiresAt: recent runs by Query, newest first, no Scan    |
 // | approval      | `APPROVAL#<instanceId>#<orgId>` | `<planHash>`              | runId, approvedBy? (the approver's ARN), expiresAt (7 days)                         |
 // | snapshot part | `SNAPSHOT#<source>#<snapshotId>`| `PART#<000001>`           | part, parts, people (JSON text; gzipped JSON bytes when over 300 KB), expiresAt (2 days) |
+// | SCIM resource | `SCIM#<source>#<User|Group>`    | `<id>`                    | id, kind, doc (attributes as JSON text), version, created, lastModified             |
+// | SCIM unique   | `SCIMIDX#<source>#<User|Group>` | `<attr>#<lower value>`    | id: who holds this userName / externalId / displayName (same transaction as it)     |
+// | SCIM member   | `SCIMMEMBER#<source>#<userId>`  | `<groupId>`               | (none): the user is a member of the group                                           |
 // | blocked snap. | `BLOCKED#<source>`              | `<snapshotId>`            | code, blockedAt, expiresAt (30 days)                                                |
 //
 // | source        | `SOURCES`                       | `<source>`                | snapshotAt: occurredAt of the source's newest snapshot (stamps every person of it)  |
+// | last delivery | `DELIVERED`                     | `<source>`                | at: when the source last delivered anything (our clock; duplicates count)          |
 //
 // identity = `emp:<employeeId>`, or `email:<normalised email>` without one.
 // A person's identity comes from the domain's rule (sync/people.ts personIdentity).
@@ -26,6 +32,7 @@ import type { TargetRef } from '../sync/types.ts';
 
 export const PEOPLE_PK = 'PEOPLE';
 export const SOURCES_PK = 'SOURCES';
+export const DELIVERED_PK = 'DELIVERED';
 export const SINGLETON_SK = '-';
 
 const targetKey = (t: TargetRef): string => `${t.instanceId.toLowerCase()}#${t.orgId.toLowerCase()}`;
@@ -36,6 +43,10 @@ export const keys = {
   /** per HR source, the occurredAt of its newest snapshot */
   source: (source: string): { pk: typeof SOURCES_PK; sk: string } => ({ pk: SOURCES_PK, sk: source }),
   delivery: (source: string, id: string) => ({ pk: `DELIVERY#${id}`, sk: source }),
+  /** a delivery refused whole (source names have no `#`, so this never reads as a delivery) */
+  failedDelivery: (source: string, id: string) => ({ pk: `DELIVERY#${id}`, sk: `FAILED#${source}` }),
+  /** per HR source, when it last delivered anything */
+  sourceDelivery: (source: string): { pk: typeof DELIVERED_PK; sk: string } => ({ pk: DELIVERED_PK, sk: source }),
   /** the delivery as versions before `(source, id)` wrote it: any source's event with this id */
   legacyDelivery: (id: string) => ({ pk: `DELIVERY#${id}`, sk: SINGLETON_SK }),
   ledgerPk: (t: TargetRef) => `LEDGER#${targetKey(t)}`,
@@ -57,6 +68,11 @@ export const keys = {
   }),
   snapshotPartPrefix: 'PART#',
   blocked: (source: string, snapshotId: string) => ({ pk: `BLOCKED#${source}`, sk: snapshotId }),
+  scimResourcePk: (source: string, kind: string) => `SCIM#${source}#${kind}`,
+  scimResource: (source: string, kind: string, id: string) => ({ pk: `SCIM#${source}#${kind}`, sk: id }),
+  scimUnique: (source: string, kind: string, attr: string, lowerValue: string) => ({ pk: `SCIMIDX#${source}#${kind}`, sk: `${attr}#${lowerValue}` }),
+  scimMemberPk: (source: string, userId: string) => `SCIMMEMBER#${source}#${userId}`,
+  scimMember: (source: string, userId: string, groupId: string) => ({ pk: `SCIMMEMBER#${source}#${userId}`, sk: groupId }),
 } as const;
 
 /** `pk: …, sk: …` with emails masked: how errors name an item. */

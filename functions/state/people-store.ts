@@ -6,12 +6,12 @@ import { gunzip, gzip } from 'node:zlib';
 import { personIdentity } from '../sync/people.ts';
 import { indexRecords, resolvePersonEvent } from '../sync/identity.ts';
 import { StateError } from '../sync/errors.ts';
-import type { EventOutcome, PeopleStore, ReplaceSourceResult, SnapshotPartResult } from '../sync/ports.ts';
+import type { EventOutcome, PeopleStore, ReplacePreview, ReplaceSourceResult, SnapshotPartResult } from '../sync/ports.ts';
 import type { Person, StoredPerson } from '../sync/types.ts';
 import { PeopleSchema, PersonItemSchema, SnapshotPartItemSchema, SourceItemSchema } from './items.schema.ts';
 import type { PersonItem, SnapshotPartItem } from './items.schema.ts';
 import { PEOPLE_PK, SOURCES_PK, keys } from './keys.ts';
-import { SNAPSHOT_TTL_SECONDS, assertCompleteSnapshot, canonicalTime, checkPartsAgree, checkSnapshotPart, effectiveLastEventAt, planReplaceSource, planStaleJoins } from './store-rules.ts';
+import { SNAPSHOT_TTL_SECONDS, assertCompleteSnapshot, canonicalTime, checkPartsAgree, checkSnapshotPart, effectiveLastEventAt, planReplaceSource, planStaleJoins, previewOf } from './store-rules.ts';
 import { conditional } from './table.ts';
 import type { Item, StateTable } from './table.ts';
 
@@ -115,7 +115,16 @@ export class DynamoPeopleStore implements PeopleStore {
     });
   }
 
-  async putSnapshotPart(source: string, snapshotId: string, part: number, parts: number, people: Person[]): Promise<SnapshotPartResult> {
+  /** What replaceSource would change now: nothing for a snapshot older than the source's last one (two reads, no write). */
+  async previewReplaceSource(source: string, people: Person[], occurredAt: string): Promise<ReplacePreview> {
+    return this.table.guard('previewReplaceSource', async () => {
+      const at = canonicalTime('previewReplaceSource', occurredAt);
+      const [stored, snapshotAt] = await Promise.all([this.sourcePeople(source), this.snapshotTime(source)]);
+      return previewOf(stored, people, at, snapshotAt);
+    });
+  }
+
+  async putSnapshotPart(source: string, snapshotId: string, part: number, parts: number, people: Person[], ttlSeconds = SNAPSHOT_TTL_SECONDS): Promise<SnapshotPartResult> {
     checkSnapshotPart(part, parts);
     return this.table.guard('putSnapshotPart', async () => {
       const stored = await this.table.queryAll({
@@ -134,7 +143,7 @@ export class DynamoPeopleStore implements PeopleStore {
           part,
           parts,
           people: body,
-          expiresAt: this.table.nowSeconds() + SNAPSHOT_TTL_SECONDS,
+          expiresAt: this.table.nowSeconds() + ttlSeconds,
         },
       });
       let received = 0;
@@ -260,6 +269,18 @@ export class DynamoPeopleStore implements PeopleStore {
             },
           ]),
     ]);
+  }
+
+  /**
+   * Puts a person under an identity its channel assigns (SCIM: `scim:<id>`), unconditionally: the
+   * channel orders its own writes (a SCIM resource's version). Other sources still meet it by email
+   * and employeeId (speakingPeople).
+   */
+  async putIdentifiedPerson(source: string, identity: string, person: Person, lastEventAt: string): Promise<void> {
+    await this.table.guard('putIdentifiedPerson', async () => {
+      const at = canonicalTime('putIdentifiedPerson', lastEventAt);
+      await this.table.put({ Item: { ...this.personItem(source, person, at), ...keys.person(source, identity), identity } });
+    });
   }
 
   private personItem(source: string, person: Person, at: string, leftSource = false): PersonItem {

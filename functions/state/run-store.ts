@@ -117,7 +117,7 @@ export class DynamoRunStore implements RunStore {
     );
   }
 
-  async putBlockedSnapshot(source: string, snapshotId: string, code: BlockCode, held: Pick<HeldSnapshot, 'runId' | 'occurredAt' | 'eventId'> = {}): Promise<void> {
+  async putBlockedSnapshot(source: string, snapshotId: string, code: BlockCode, held: Pick<HeldSnapshot, 'runId' | 'occurredAt' | 'eventId' | 'people'> = {}): Promise<void> {
     return this.table.guard('putBlockedSnapshot', async () => {
       await this.table.put({
         Item: {
@@ -147,8 +147,8 @@ export class DynamoRunStore implements RunStore {
       });
       if (!taken || !old) return null;
       const item = this.table.parse(BlockedItemSchema, old, 'blocked snapshot', key);
-      const { code, runId, occurredAt, eventId } = item;
-      return { source, snapshotId, code, ...(runId ? { runId } : {}), ...(occurredAt ? { occurredAt } : {}), ...(eventId ? { eventId } : {}) };
+      const { code, runId, occurredAt, eventId, people } = item;
+      return { source, snapshotId, code, ...(runId ? { runId } : {}), ...(occurredAt ? { occurredAt } : {}), ...(eventId ? { eventId } : {}), ...(people ? { people } : {}) };
     });
   }
 }

@@ -142,6 +142,17 @@ export function planReplaceSource<S extends StoredFields>(stored: readonly S[], 
 }
 
 /**
+ * What replaceSource would change (sync/ingest.ts `sourceChangeFraction`): upserts with a change plus
+ * leaves, against the source's active (not left) people. A snapshot older than `snapshotAt` changes nothing.
+ */
+export function previewOf<S extends StoredFields>(stored: readonly S[], people: readonly Person[], at: string, snapshotAt: string | undefined): { changes: number; active: number } {
+  const active = stored.filter((p) => !p.leftSource).length;
+  if (snapshotAt !== undefined && snapshotAt > at) return { changes: 0, active };
+  const { upserts, leaves } = planReplaceSource(stored, people, at);
+  return { changes: upserts.length + leaves.length, active };
+}
+
+/**
  * A snapshot older than the source's last one changes nobody's fields, but its rows with an
  * employeeId still say which email-only records are that person: the merges in-order delivery
  * would have made (sync/identity.ts), with the newer records' fields.

@@ -1,7 +1,9 @@
 // handler / CLI --> ingestHrEvent --> StateStore (people, snapshot parts, deliveries, dirty marks)
 import type { Clock, Log, ReplaceSourceResult, RunRecord, StateStore } from './ports.ts';
-import { holdEmptySnapshot } from './held-snapshot.ts';
-import type { BlockCode, Person, Target } from './types.ts';
+import { holdSnapshot } from './held-snapshot.ts';
+import { DEFAULT_MAX_SNAPSHOT_AGE_HOURS, type BlockCode, type Person, type Target } from './types.ts';
+import { dateIssues, type DateSettings } from './dates.ts';
+import { acceptsChannel, sourcePolicy, type Channel, type SourceSettings } from './sources.ts';
 import type { HrEvent } from './events.ts';
 import { InputError } from './errors.ts';
 
@@ -15,7 +17,7 @@ export interface IngestHrEventDeps {
 export interface IngestOptions {
   /** the sync config's targets: every one a person change may touch */
   targets: Target[];
-  /** apply an empty snapshot anyway (the `emptySnapshot` brake) */
+  /** apply a snapshot the ingest would hold back anyway (`emptySnapshot`, `staleSnapshot`, `sourceChangeFraction`) */
   force?: boolean;
   /** how long a delivery id is remembered (default 7 days) */
   deliveryTtlSeconds?: number;
@@ -23,6 +25,16 @@ export interface IngestOptions {
   runId?: string;
   /** who delivered the event, for a held snapshot's run record (default `event`) */
   trigger?: RunRecord['trigger'];
+  /** the channel it arrived by (default `event`): a source whose `via` lacks it refuses the event (InputError naming `source`) */
+  channel?: Channel;
+  /** true: the snapshot's occurredAt cannot be trusted (e.g. a file without occurred-at) → held `staleSnapshot` whatever its age */
+  ageUnknown?: boolean;
+  /** `limits.maxSnapshotAgeHours`: an older snapshot (by occurredAt vs the clock) is held `staleSnapshot` (default 72) */
+  maxSnapshotAgeHours?: number;
+  /** the sync config's `sources` map (via, maxChangeFraction); a source not in it gets the defaults */
+  sources?: Readonly<Record<string, SourceSettings>>;
+  /** start / end date attributes (sync/dates.ts `dateSettings(config)`): a bad date is an InputError naming the field */
+  dates?: DateSettings;
 }
 
 export interface IngestResult {
@@ -31,7 +43,7 @@ export interface IngestResult {
    * - duplicate: this delivery id was already accepted; nothing happened
    * - stale: older than what is stored for that person; nothing changed
    * - partial: a part of a multi-part snapshot was stored; the rest has not arrived
-   * - blocked: an empty snapshot was held back (brake `emptySnapshot`)
+   * - blocked: a snapshot was held back (`emptySnapshot`, `staleSnapshot`, `sourceChangeFraction`)
    */
   status: 'applied' | 'duplicate' | 'stale' | 'partial' | 'blocked';
   /** names of the targets to reconcile */
@@ -54,17 +66,60 @@ function refuseFuture(event: HrEvent, now: number): void {
   throw new InputError(`occurredAt: ${message}`, [{ path: 'occurredAt', message }]);
 }
 
+/** Throws `InputError` (field `source`) when the event's source does not take deliveries by `channel` (`sources.<name>.via`). */
+function refuseChannel(event: HrEvent, opts: IngestOptions): void {
+  const channel = opts.channel ?? 'event';
+  const policy = sourcePolicy(opts.sources, event.source);
+  if (acceptsChannel(policy, channel)) return;
+  const message = `source "${event.source}" does not accept ${channel} deliveries (sources.${event.source}.via: ${policy.via.join(', ')})`;
+  throw new InputError(`source: ${message}`, [{ path: 'source', message }]);
+}
+
+/** Throws `InputError` naming `person.<field>` / `people.<n>.<field>` for a bad start or end date or zone. */
+function refuseBadDates(event: HrEvent, dates: DateSettings | undefined, now: number): void {
+  if (!dates) return;
+  const listed = event.type === 'roster.snapshot' ? event.people.map((p, i) => ({ p, at: `people.${i}` })) : [{ p: event.person, at: 'person' }];
+  const issues = listed.flatMap(({ p, at }) => dateIssues(p, dates, now).map((i) => ({ path: `${at}.${i.path}`, message: i.message })));
+  if (issues.length) throw new InputError(`${issues[0]!.path}: ${issues[0]!.message}`, issues);
+}
+
+/** Why a complete snapshot must be held back before storage, or null to store it. */
+async function holdCode(deps: IngestHrEventDeps, event: HrEvent, people: Person[], opts: IngestOptions): Promise<BlockCode | null> {
+  if (opts.force) return null;
+  const maxAgeMs = (opts.maxSnapshotAgeHours ?? DEFAULT_MAX_SNAPSHOT_AGE_HOURS) * 3600_000;
+  if (opts.ageUnknown || deps.clock.now() - Date.parse(event.occurredAt) > maxAgeMs) return 'staleSnapshot';
+  if (people.length === 0) return 'emptySnapshot';
+  const { maxChangeFraction } = sourcePolicy(opts.sources, event.source);
+  if (maxChangeFraction !== undefined && deps.store.previewReplaceSource) {
+    const { changes, active } = await deps.store.previewReplaceSource(event.source, people, event.occurredAt);
+    // a source's first snapshot (nobody active yet) has nothing to compare with
+    if (active > 0 && changes > maxChangeFraction * active) {
+      deps.log.warn('snapshot changes too much of its source', { source: event.source, changes, active, maxChangeFraction });
+      return 'sourceChangeFraction';
+    }
+  }
+  return null;
+}
+
 /**
  * Applies one validated HR event to the stored people. Idempotent per event id and per person
  * (an event older than the last one applied for that person changes nothing).
  * Throws `InputError` naming the field for an event that cannot be applied (nothing is stored and
  * its delivery id is not recorded, so a corrected resend is processed): `occurredAt` more than 5
- * minutes ahead, a snapshot part whose `parts` disagrees with the parts already received.
+ * minutes ahead, a snapshot part whose `parts` disagrees with the parts already received, a source
+ * whose `via` does not list `opts.channel` (`source`).
+ * A complete snapshot is held back (a blocked run; `approve --run` stores it with its own occurredAt)
+ * when it is older than `maxSnapshotAgeHours` or `ageUnknown` (`staleSnapshot`), empty (`emptySnapshot`),
+ * or changes more than its source's `maxChangeFraction` of the source's active people (`sourceChangeFraction`).
  * @example const r = await ingestHrEvent(deps, parseHrEvent(body), { targets: config.targets })
  */
 export async function ingestHrEvent(deps: IngestHrEventDeps, event: HrEvent, opts: IngestOptions): Promise<IngestResult> {
   const { store } = deps;
   refuseFuture(event, deps.clock.now());
+  refuseChannel(event, opts);
+  refuseBadDates(event, opts.dates, deps.clock.now());
+  // the source watch (maxSilenceHours): every accepted delivery counts, duplicates too
+  await store.noteSourceDelivery?.(event.source, new Date(deps.clock.now()).toISOString());
   const delivery = { source: event.source, id: event.id };
   if (await store.hasDelivery(delivery)) return { status: 'duplicate', touched: [] };
 
@@ -100,11 +155,12 @@ async function ingestSnapshot(
     if (!stored.complete) return { status: 'partial', touched: [], parts: { received: stored.received, parts } };
     people = await store.readSnapshot(event.source, snapshotId);
   }
-  if (people.length === 0 && !opts.force) {
-    const held = { source: event.source, snapshotId: event.snapshotId ?? event.id, occurredAt: event.occurredAt, eventId: event.id };
-    const run = await holdEmptySnapshot(deps, held, opts.targets, opts.trigger ?? 'event', opts.runId);
+  const code = await holdCode(deps, event, people, opts);
+  if (code) {
+    const held = { source: event.source, snapshotId: event.snapshotId ?? event.id, occurredAt: event.occurredAt, eventId: event.id, people };
+    const run = await holdSnapshot(deps, held, code, opts.targets, opts.trigger ?? 'event', opts.runId);
     if (parts > 1) await store.deleteSnapshot(event.source, event.snapshotId!);
-    return { status: 'blocked', touched: [], blocked: 'emptySnapshot', run };
+    return { status: 'blocked', touched: [], blocked: code, run };
   }
   const replaced = await store.replaceSource(event.source, people, event.occurredAt);
   if (parts > 1) await store.deleteSnapshot(event.source, event.snapshotId!);

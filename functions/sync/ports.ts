@@ -100,11 +100,11 @@ export interface ReplaceSourceResult {
 }
 
 export interface RunRecord extends RunReport {
-  trigger: 'cli' | 'webhook' | 'event' | 'schedule' | 'queue' | 'demo';
+  trigger: 'cli' | 'webhook' | 'event' | 'schedule' | 'queue' | 'demo' | 'scim' | 's3';
   startedAt: string;
   finishedAt?: string;
-  /** the empty snapshot this run holds back (brake `emptySnapshot`): `approve --run` stores it */
-  held?: { source: string; snapshotId: string };
+  /** the snapshot this run holds back (`emptySnapshot`, `staleSnapshot`, `sourceChangeFraction`): `approve --run` stores it */
+  held?: { source: string; snapshotId: string; code?: BlockCode; occurredAt?: string; people?: number };
 }
 
 /** An empty snapshot held back before storage (item `BLOCKED#<source>`, sk `<snapshotId>`). */
@@ -117,6 +117,16 @@ export interface HeldSnapshot {
   /** the snapshot's own occurredAt: what it is stored with when approved */
   occurredAt?: string;
   eventId?: string;
+  /** how many people it holds (stored as snapshot parts under `heldPartsId(snapshotId)`); absent or 0: an empty snapshot */
+  people?: number;
+}
+
+/** What a snapshot would change in its source, without writing (the `sourceChangeFraction` hold). */
+export interface ReplacePreview {
+  /** people it would upsert with a change, plus people it would mark left */
+  changes: number;
+  /** the source's stored people that have not left */
+  active: number;
 }
 
 /** A delivery as deduped: the HR event's `id` within its `source` (two HR sources may reuse an id). */
@@ -125,12 +135,39 @@ export interface DeliveryRef {
   id: string;
 }
 
-/** Dedupe of webhook / event deliveries by `(source, id)`. */
+/** A delivery refused whole (a bad roster file drop): what was wrong, with every bad row. */
+export interface FailedDelivery extends DeliveryRef {
+  failedAt: string;
+  /** one line: `<origin>: 3 bad rows`, `x-amz-meta-occurred-at: must be …` */
+  message: string;
+  /** every problem (`line` 0 or absent: the file as a whole); at most what fits the item, see `rowCount` */
+  rows: { line?: number; field: string; message: string }[];
+  /** how many problems there were (more than `rows` when they did not all fit) */
+  rowCount: number;
+}
+
+/** Dedupe of webhook / event deliveries by `(source, id)`, and the deliveries refused whole. */
+/** When a source last delivered anything (item `DELIVERED`/`<source>`): what the source watch (`maxSilenceHours`) reads. */
+export interface SourceDelivery {
+  source: string;
+  /** ISO time of the newest delivery (by our clock at arrival; duplicates count) */
+  lastDeliveryAt: string;
+}
+
+/** Dedupe of webhook / event deliveries by `(source, id)`, and each source's last delivery time. */
 export interface DeliveryStore {
   /** true if this delivery was already recorded (and has not expired) */
   hasDelivery(delivery: DeliveryRef): Promise<boolean>;
   /** records the id (conditional: only if absent or expired); false if it was already there */
   recordDelivery(delivery: DeliveryRef, ttlSeconds: number): Promise<boolean>;
+  /** records a refused delivery (overwrites an earlier failure of the same id); it does not count for hasDelivery */
+  recordFailedDelivery(failure: FailedDelivery, ttlSeconds: number): Promise<void>;
+  /** the failure recorded for this delivery, unless it expired */
+  getFailedDelivery(delivery: DeliveryRef): Promise<FailedDelivery | null>;
+  /** records that `source` delivered at `at` (ISO): one write; an earlier time than the stored one changes nothing */
+  noteSourceDelivery?(source: string, at: string): Promise<void>;
+  /** every source's last delivery (one Query), by source name */
+  listSourceDeliveries?(): Promise<SourceDelivery[]>;
 }
 
 /** The people of every source as HR sent them, and multi-part snapshots until every part arrived. */
@@ -144,8 +181,10 @@ export interface PeopleStore {
    * stored people the list lacks are marked `leftSource`. Each write is conditional on lastEventAt < occurredAt.
    */
   replaceSource(source: string, people: Person[], occurredAt: string): Promise<ReplaceSourceResult>;
-  /** stores one part of a multi-part snapshot (idempotent per part number); `InputError` outside 1..parts */
-  putSnapshotPart(source: string, snapshotId: string, part: number, parts: number, people: Person[]): Promise<SnapshotPartResult>;
+  /** stores one part of a multi-part snapshot (idempotent per part number); `InputError` outside 1..parts. Kept `ttlSeconds` (default 2 days) */
+  putSnapshotPart(source: string, snapshotId: string, part: number, parts: number, people: Person[], ttlSeconds?: number): Promise<SnapshotPartResult>;
+  /** what `replaceSource(source, people, occurredAt)` would change now (a read; nothing is written) */
+  previewReplaceSource?(source: string, people: Person[], occurredAt: string): Promise<ReplacePreview>;
   /** all people of a complete snapshot, parts in order; `StateError` when a part is missing */
   readSnapshot(source: string, snapshotId: string): Promise<Person[]>;
   deleteSnapshot(source: string, snapshotId: string): Promise<void>;
@@ -226,7 +265,7 @@ export interface RunStore {
   /** conditional delete: true once for an approval that exists and has not expired */
   takeApproval(target: TargetRef, planHash: string): Promise<boolean>;
   /** records an empty snapshot that was held back (brake `emptySnapshot`), kept 30 days */
-  putBlockedSnapshot?(source: string, snapshotId: string, code: BlockCode, held?: Pick<HeldSnapshot, 'runId' | 'occurredAt' | 'eventId'>): Promise<void>;
+  putBlockedSnapshot?(source: string, snapshotId: string, code: BlockCode, held?: Pick<HeldSnapshot, 'runId' | 'occurredAt' | 'eventId' | 'people'>): Promise<void>;
   /** removes a held snapshot and returns it (conditional: once); null when there is none (released or expired) */
   takeBlockedSnapshot?(source: string, snapshotId: string): Promise<HeldSnapshot | null>;
 }
@@ -254,5 +293,13 @@ export const systemClock: Clock = { now: () => Date.now() };
 
 /** Where touched targets wait to be reconciled (SQS in AWS, in-process for `serve`). */
 export interface ReconcileQueue {
-  enqueue(targetNames: string[], reason: string): Promise<void>;
+  enqueue(targetNames: string[], reason: string, opts?: EnqueueOptions): Promise<void>;
+}
+
+/** How a queued target is run: after a delay (SCIM's debounce), recorded under a trigger (default `queue`). */
+export interface EnqueueOptions {
+  /** seconds before the reconcile may start (SQS DelaySeconds, at most 900) */
+  delaySeconds?: number;
+  /** the run record's trigger */
+  trigger?: 'scim';
 }

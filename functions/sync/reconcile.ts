@@ -8,6 +8,9 @@ import { isApiError, LeaseBusyError, RunDeadlineError, RunInterruptedError } fro
 import { takeLease } from './lease.ts';
 import { RunActionLog } from './run-actions.ts';
 import { planTarget } from './planner.ts';
+import { peopleFeeding } from './sources.ts';
+import { applyDates, dateSettings } from './dates.ts';
+import { roleFor } from './rules.ts';
 import { checkBrakes } from './brakes.ts';
 import { applyActions } from './applier.ts';
 import { explainInto, outcomeRecorder } from './report-detail.ts';
@@ -185,9 +188,11 @@ export async function reconcileTarget(deps: SyncDeps, config: SyncSettings, targ
       const now = deps.clock.now();
       // an intent proves nothing alone: what it may claim is bounded by its run's end (ownership.ts, ledger.ts)
       const runEnds = await loadRunEnds(deps.store, target, ledgerList, config.leaseSeconds);
+      // only the people of sources that feed this target (sources.<name>.targets), as their start and end dates say now
+      const dated = applyDates(peopleFeeding(config.sources, target.name, people), dateSettings(config), now);
       const uncut: Plan = planTarget({
         rules: target.rules,
-        people,
+        people: dated.people,
         pending,
         members,
         ledger: ledgerList,
@@ -207,7 +212,7 @@ export async function reconcileTarget(deps: SyncDeps, config: SyncSettings, targ
         reserveSeats: config.limits.reserveSeats ?? 0,
         members,
         pending,
-        people,
+        people: dated.people,
         rules: target.rules,
       });
       const plan = seated.plan;
@@ -221,6 +226,10 @@ export async function reconcileTarget(deps: SyncDeps, config: SyncSettings, targ
       report.desired = plan.desired;
       report.pending = plan.pending;
       report.members = plan.members;
+      // people the rules want who have not started yet (people.startDateField): not invited today
+      const waiting = dated.notStarted.filter((n) => roleFor(n.person, target.rules) !== null).map((n) => n.person.email);
+      plan.skipped.notStarted = new Set(waiting).size;
+      if (plan.skippedPeople) plan.skippedPeople.notStarted = [...new Set(waiting)].sort();
       report.skipped = plan.skipped;
       report.planHash = plan.hash;
       if (opts.explain) explainInto(report, plan, pending, deps.clock.now(), round, seated.seats);

@@ -25,6 +25,8 @@ export interface ParseRosterOptions {
   maxBadRows?: number;
   /** names the input in messages, e.g. the file path. Default 'roster' */
   origin?: string;
+  /** more checks of a valid row (e.g. sync/dates.ts dateIssues): each issue makes the row bad, naming its field */
+  check?: (person: Person) => { path: string; message: string }[];
 }
 
 /** Longest CSV record accepted (characters); a longer one is almost surely an unclosed quote. */
@@ -68,6 +70,11 @@ export function parseRoster(text: string, format: RosterFormat, opts: ParseRoste
       for (const issue of inputIssues(result.error)) {
         badRows.push({ line, field: issue.path === '(root)' ? '(row)' : issue.path, message: issue.message });
       }
+      continue;
+    }
+    const more = opts.check?.(result.data) ?? [];
+    if (more.length) {
+      for (const issue of more) badRows.push({ line, field: issue.path, message: issue.message });
       continue;
     }
     valid.push({ line, person: result.data });

@@ -80,3 +80,19 @@ export function acceptsChannel(policy: SourcePolicy, channel: Channel): boolean 
 export function feedsTarget(policy: SourcePolicy, targetName: string): boolean {
   return policy.targets === undefined || policy.targets.includes(targetName);
 }
+
+/**
+ * The people a target may see: those of sources whose policy feeds `targetName` (`targets`, default all).
+ * A target's desired set is built from these alone, so a source's records neither invite nor speak for
+ * anyone in a target it does not feed.
+ * @example planTarget({ ..., people: peopleFeeding(config.sources, target.name, people) })
+ */
+export function peopleFeeding<P extends { source: string }>(sources: Readonly<Record<string, SourceSettings>> | undefined, targetName: string, people: readonly P[]): P[] {
+  if (sources === undefined || !Object.values(sources).some((s) => s.targets !== undefined)) return [...people];
+  const feeds = new Map<string, boolean>();
+  return people.filter((p) => {
+    let ok = feeds.get(p.source);
+    if (ok === undefined) feeds.set(p.source, (ok = feedsTarget(sourcePolicy(sources, p.source), targetName)));
+    return ok;
+  });
+}

@@ -1,4 +1,5 @@
 // Domain vocabulary shared by every layer. Pure types and constants: no I/O here.
+import type { SourceSettings } from './sources.ts';
 
 /** Roles an org invite or member can have (orgInvitePost.json `role`). */
 export const ORG_ROLES = ['admin', 'edit', 'collaborate', 'view', 'none'] as const;
@@ -144,12 +145,23 @@ export const SKIP_REASONS = [
   'ownUser',
   /** not a planner verdict: invites and renewals past the org's free seats (seats.ts cutToSeats); not a brake */
   'noSeat',
+  /** not a planner verdict: a wanted person before local midnight of their start date (people.startDateField) */
+  'notStarted',
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 export type SkipCounts = Record<SkipReason, number>;
 export type ActionCounts = Record<ActionKind, number>;
 
-export const BLOCK_CODES = ['maxInvitesPerRun', 'maxChangeFraction', 'emptySnapshot', 'emptyDesired'] as const;
+export const BLOCK_CODES = [
+  'maxInvitesPerRun',
+  'maxChangeFraction',
+  'emptySnapshot',
+  'emptyDesired',
+  /** a roster snapshot older than limits.maxSnapshotAgeHours (or of unknown age), held back at ingest */
+  'staleSnapshot',
+  /** a snapshot changing more than sources.<name>.maxChangeFraction of its source's active people, held back at ingest */
+  'sourceChangeFraction',
+] as const;
 export type BlockCode = (typeof BLOCK_CODES)[number];
 
 export interface Plan {
@@ -186,6 +198,9 @@ export interface Policy {
 }
 
 /** The safety brakes (config `limits`). */
+/** Default of `limits.maxSnapshotAgeHours`: an older roster snapshot is held back at ingest (`staleSnapshot`). */
+export const DEFAULT_MAX_SNAPSHOT_AGE_HOURS = 72;
+
 export interface Limits {
   /** more changes of any kind (invite, renew, fixRole, revoke, remove) than this in one target block the run (code `maxInvitesPerRun`) */
   maxChangesPerRun: number;
@@ -194,6 +209,8 @@ export interface Limits {
   maxBadRows: number;
   /** seats of an org's member limit kept free for admins (seats.ts); default 0 */
   reserveSeats?: number;
+  /** a roster snapshot older than this (hours, by its occurredAt) is held back at ingest (`staleSnapshot`); default 72 */
+  maxSnapshotAgeHours?: number;
 }
 
 /** What the use cases need of the sync config (functions/config/ parses the file into a superset). */
@@ -205,6 +222,12 @@ export interface SyncSettings {
   concurrency: number;
   /** how long one run holds a target's lease */
   leaseSeconds: number;
+  /** the `sources` map (sync/sources.ts): which targets each source feeds; absent: every source feeds every target */
+  sources?: Readonly<Record<string, SourceSettings>>;
+  /** opt-in start / end date attributes (sync/dates.ts) */
+  people?: { startDateField?: string; endDateField?: string; timeZoneField?: string };
+  /** the default zone of dates (default UTC) */
+  timeZone?: string;
 }
 
 /** A target once its plan has run, as `plan`/`apply` show it (the `steadyState` of `--json`). */
@@ -318,4 +341,5 @@ export const emptySkipCounts = (): SkipCounts => ({
   lastAdmin: 0,
   ownUser: 0,
   noSeat: 0,
+  notStarted: 0,
 });

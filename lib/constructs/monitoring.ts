@@ -13,8 +13,11 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
 import {
+  DROPS_FAILED,
   EVENTS_REJECTED,
+  INVITES_AMBIGUOUS,
   INVITES_NO_SEAT,
+  MEMBERS_REMOVED,
   METRIC_NAMES,
   METRICS_NAMESPACE,
   RECONCILE_QUEUE_FAILURES,
@@ -40,7 +43,7 @@ export const ALARMED_METRICS: readonly { id: string; metric: string; description
   { id: 'InvitesFailed', metric: 'InvitesFailed', description: 'Losant refused at least one invite in 5 minutes.' },
   {
     id: 'InvitesAmbiguous',
-    metric: 'InvitesAmbiguous',
+    metric: INVITES_AMBIGUOUS,
     description: 'A POST of an invite went unanswered and a lookup did not find it: the next run adopts it if it appears, else invites.',
   },
   { id: 'RunsBlocked', metric: 'RunsBlocked', description: 'A safety brake blocked a run: review the plan and approve it, or fix the roster.' },
@@ -49,6 +52,7 @@ export const ALARMED_METRICS: readonly { id: string; metric: string; description
   { id: 'WebhookMisconfigured', metric: WEBHOOK_MISCONFIGURED, description: 'The webhook secret holds an unusable key: every webhook is answered 503 until it is fixed.' },
   { id: 'InvitesNoSeat', metric: INVITES_NO_SEAT, description: 'An org has no free seat: invites (skip noSeat) wait until seats are freed or bought.' },
   { id: 'SourceSilent', metric: SOURCE_SILENT, description: 'An HR source has sent nothing for longer than expected: check the HR integration.' },
+  { id: 'DropsFailed', metric: DROPS_FAILED, description: 'A roster file drop was refused whole (bad rows, bad occurred-at, over 50 MB): see the failed delivery and its rows, fix the export, upload again.' },
 ];
 
 export interface MonitoredFunction {
@@ -168,8 +172,8 @@ export class Monitoring extends Construct {
       widgets: [
         [
           new cloudwatch.GraphWidget({
-            title: `Invites (${props.stage})`,
-            left: [this.metric('InvitesSent'), this.metric('InvitesRenewed'), this.metric('InvitesFailed')],
+            title: `Invites, removals (${props.stage})`,
+            left: ['InvitesSent', 'InvitesRenewed', 'InvitesFailed', INVITES_AMBIGUOUS, INVITES_NO_SEAT, MEMBERS_REMOVED].map((n) => this.metric(n)),
             width: 12,
           }),
           new cloudwatch.GraphWidget({ title: 'Blocked runs', left: [this.metric('RunsBlocked')], width: 6 }),
@@ -187,8 +191,8 @@ export class Monitoring extends Construct {
         ],
         ...props.targets.map((target) => [
           new cloudwatch.GraphWidget({
-            title: `${target}: invites, free seats`,
-            left: ['InvitesSent', 'InvitesRenewed', 'InvitesFailed', INVITES_NO_SEAT].map((n) => this.metric(n, { target })),
+            title: `${target}: invites, removals, free seats`,
+            left: ['InvitesSent', 'InvitesRenewed', 'InvitesFailed', INVITES_NO_SEAT, MEMBERS_REMOVED].map((n) => this.metric(n, { target })),
             // a gauge per target (only orgs with a member limit publish it)
             right: [this.metric(SEATS_FREE, { target, statistic: cloudwatch.Stats.MINIMUM })],
             width: 12,

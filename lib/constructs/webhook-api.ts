@@ -1,4 +1,5 @@
 // HR system --signed POST /webhook--> WebhookApi (HTTP API, $default stage) --> the function (payload v2)
+// IdP --Bearer ANY /scim/v2/{proxy+}--> the same function (route throttled by the stage's scimThrottle)
 import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -20,9 +21,15 @@ const ACCESS_LOG_FIELDS = {
   integrationError: '$context.integrationErrorMessage',
 };
 
+/** The SCIM route (its path is the function's SCIM_BASE_PATH). */
+export const SCIM_ROUTE_BASE = '/scim/v2';
+export const SCIM_ROUTE_KEY = `ANY ${SCIM_ROUTE_BASE}/{proxy+}`;
+
 export interface WebhookApiProps {
   readonly handler: lambda.IFunction;
   readonly throttle: { rateLimit: number; burstLimit: number };
+  /** throttling of the SCIM route alone (stage route settings) */
+  readonly scimThrottle: { rateLimit: number; burstLimit: number };
   readonly logRetention: logs.RetentionDays;
   /** @default RemovalPolicy.DESTROY */
   readonly logRemovalPolicy?: RemovalPolicy;
@@ -39,12 +46,14 @@ export class WebhookApi extends Construct {
   readonly accessLogs: logs.LogGroup;
   /** https://…/webhook */
   readonly webhookUrl: string;
+  /** https://…/scim/v2: the SCIM base URL an IdP is given */
+  readonly scimBaseUrl: string;
 
   constructor(scope: Construct, id: string, props: WebhookApiProps) {
     super(scope, id);
     this.api = new apigwv2.HttpApi(this, 'Api', {
       apiName: `${Stack.of(this).stackName}-webhook`,
-      description: 'invite-sync: HR webhook (Standard Webhooks signatures, checked by the function)',
+      description: 'invite-sync: HR webhook (Standard Webhooks signatures) and SCIM 2.0 (bearer tokens), both checked by the function',
       createDefaultStage: false,
     });
     this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
@@ -60,13 +69,8 @@ export class WebhookApi extends Construct {
         format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
       },
     });
-    const [route] = this.api.addRoutes({
-      path: '/webhook',
-      methods: [apigwv2.HttpMethod.POST],
-      integration: new HttpLambdaIntegration('Handler', props.handler, {
-        payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
-      }),
-    });
+    const integration = new HttpLambdaIntegration('Handler', props.handler, { payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0 });
+    const [route] = this.api.addRoutes({ path: '/webhook', methods: [apigwv2.HttpMethod.POST], integration });
     if (route?.node.defaultChild) {
       Validations.of(route.node.defaultChild).acknowledge({
         id: 'AwsSolutions-APIG4',
@@ -74,6 +78,23 @@ export class WebhookApi extends Construct {
           'The HR system cannot obtain AWS or Cognito credentials; every request is authenticated by its Standard Webhooks HMAC signature, which the function verifies against the webhook secret before reading the body.',
       });
     }
+    const scimRoutes = this.api.addRoutes({ path: `${SCIM_ROUTE_BASE}/{proxy+}`, methods: [apigwv2.HttpMethod.ANY], integration });
+    for (const r of scimRoutes) {
+      if (r.node.defaultChild) {
+        Validations.of(r.node.defaultChild).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason:
+            'Identity providers (Okta, Entra) provision with a static SCIM bearer token and cannot sign AWS requests; the function checks the token (constant time, per-token throttle) before reading the body.',
+        });
+      }
+    }
+    const cfnStage = this.stage.node.defaultChild as apigwv2.CfnStage;
+    cfnStage.routeSettings = {
+      // a Json property: CloudFormation spells it as written
+      [SCIM_ROUTE_KEY]: { ThrottlingRateLimit: props.scimThrottle.rateLimit, ThrottlingBurstLimit: props.scimThrottle.burstLimit },
+    };
+    for (const r of scimRoutes) cfnStage.node.addDependency(r);
     this.webhookUrl = `${this.stage.url.replace(/\/$/, '')}/webhook`;
+    this.scimBaseUrl = `${this.stage.url.replace(/\/$/, '')}${SCIM_ROUTE_BASE}`;
   }
 }

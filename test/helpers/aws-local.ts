@@ -21,13 +21,14 @@ export function localSecretsClient(values: Record<string, string>): SecretsManag
   return client;
 }
 
-/** An SQS client whose SendMessageBatch succeeds and pushes each message body (parsed) onto `sent`, when given. */
-export function localSqsClient(sent?: { target: string; reason: string }[]): SQSClient {
+/** An SQS client whose SendMessageBatch succeeds and pushes each message body (parsed) onto `sent` and each entry (DelaySeconds…) onto `entries`, when given. */
+export function localSqsClient(sent?: { target: string; reason: string }[], entries?: NonNullable<SendMessageBatchCommandInput['Entries']>): SQSClient {
   const client = new SQSClient({ region: 'eu-central-1', credentials: LOCAL_AWS_CREDENTIALS });
   client.middlewareStack.add(
     () => async (args) => {
       const input = args.input as SendMessageBatchCommandInput;
       for (const e of input.Entries ?? []) sent?.push(JSON.parse(e.MessageBody!) as { target: string; reason: string });
+      entries?.push(...(input.Entries ?? []));
       const output: SendMessageBatchCommandOutput = { $metadata: {}, Failed: [], Successful: (input.Entries ?? []).map((e) => ({ Id: e.Id!, MessageId: randomUUID(), MD5OfMessageBody: '' })) };
       return { output, response: {} };
     },

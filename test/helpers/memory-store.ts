@@ -4,10 +4,11 @@
 // decisions from functions/state/store-rules.ts, so both implementations differ only in how they write.
 import { personIdentity } from '../../functions/sync/people.ts';
 import { indexRecords, resolvePersonEvent } from '../../functions/sync/identity.ts';
-import type { AcquireLeaseOptions, DeliveryRef, EventOutcome, HeldSnapshot, Lease, LeaseEnds, LeaseHolder, LeaseState, ReplaceSourceResult, RunAction, RunRecord, SnapshotPartResult, StateStore } from '../../functions/sync/ports.ts';
+import type { AcquireLeaseOptions, DeliveryRef, EventOutcome, FailedDelivery, HeldSnapshot, Lease, LeaseEnds, LeaseHolder, LeaseState, ReplacePreview, ReplaceSourceResult, RunAction, RunRecord, SnapshotPartResult, SourceDelivery, StateStore } from '../../functions/sync/ports.ts';
 import type { BlockCode, LedgerEntry, Person, StoredPerson, TargetRef } from '../../functions/sync/types.ts';
 import { PeopleSchema, RunActionsSchema, RunRecordSchema } from '../../functions/state/items.schema.ts';
 import { keys } from '../../functions/state/keys.ts';
+import { decodeFailedRows, encodeFailedRows } from '../../functions/state/delivery-store.ts';
 import {
   APPROVAL_TTL_SECONDS,
   LEASE_END_TTL_SECONDS,
@@ -22,6 +23,7 @@ import {
   lastPerEmail,
   planReplaceSource,
   planStaleJoins,
+  previewOf,
   runHasTarget,
   RUN_LIST_DAYS,
 } from '../../functions/state/store-rules.ts';
@@ -57,6 +59,7 @@ export class MemoryStateStore implements StateStore {
   private counters: MemoryStoreStats = { reads: 0, writes: 0 };
   private readonly hooks = new Map<StoreMethod, (() => unknown)[]>();
   private readonly deliveries = new Map<string, number>();
+  private readonly failedDeliveries = new Map<string, { failure: FailedDelivery; rows: string | Uint8Array; expiresAt: number }>();
   private readonly people = new Map<string, StoredPerson>();
   /** per source, the occurredAt of its newest snapshot (the SOURCES item) */
   private readonly snapshotAt = new Map<string, string>();
@@ -86,6 +89,8 @@ export class MemoryStateStore implements StateStore {
     this.hooks.set(method, [...(this.hooks.get(method) ?? []), hook]);
   }
 
+  /** Each source's last delivery time (`noteSourceDelivery`). */
+  private readonly sourceDeliveries = new Map<string, string>();
   /** Held-back snapshots recorded by `putBlockedSnapshot`. */
   blockedSnapshots(): (HeldSnapshot & { blockedAt: string; expiresAt: number })[] {
     return [...this.blocked.values()].map(copy);
@@ -107,6 +112,30 @@ export class MemoryStateStore implements StateStore {
     if (stored !== undefined && stored > now) return false;
     this.deliveries.set(key, now + ttlSeconds);
     return true;
+  }
+
+  async recordFailedDelivery(failure: FailedDelivery, ttlSeconds: number): Promise<void> {
+    await this.enter('recordFailedDelivery', 0, 1);
+    const key = pkOf(keys.failedDelivery(failure.source, failure.id));
+    this.failedDeliveries.set(key, { failure: { ...copy(failure), rows: [] }, rows: encodeFailedRows(failure.rows), expiresAt: this.nowSeconds() + ttlSeconds });
+  }
+
+  async getFailedDelivery(delivery: DeliveryRef): Promise<FailedDelivery | null> {
+    await this.enter('getFailedDelivery', 1, 0);
+    const stored = this.failedDeliveries.get(pkOf(keys.failedDelivery(delivery.source, delivery.id)));
+    if (!stored || stored.expiresAt <= this.nowSeconds()) return null;
+    return { ...copy(stored.failure), rows: decodeFailedRows(stored.rows) };
+  }
+
+  async noteSourceDelivery(source: string, at: string): Promise<void> {
+    await this.enter('noteSourceDelivery', 0, 1);
+    const stored = this.sourceDeliveries.get(source);
+    if (stored === undefined || stored < at) this.sourceDeliveries.set(source, at);
+  }
+
+  async listSourceDeliveries(): Promise<SourceDelivery[]> {
+    await this.enter('listSourceDeliveries', 1, 0);
+    return [...this.sourceDeliveries].sort(([a], [b]) => (a < b ? -1 : 1)).map(([source, lastDeliveryAt]) => ({ source, lastDeliveryAt }));
   }
 
   // --- people ---
@@ -165,14 +194,20 @@ export class MemoryStateStore implements StateStore {
     return result;
   }
 
-  async putSnapshotPart(source: string, snapshotId: string, part: number, parts: number, people: Person[]): Promise<SnapshotPartResult> {
+  async previewReplaceSource(source: string, people: Person[], occurredAt: string): Promise<ReplacePreview> {
+    const at = canonicalTime('previewReplaceSource', occurredAt);
+    await this.enter('previewReplaceSource', 2, 0);
+    return previewOf(this.sourcePeople(source), people, at, this.snapshotAt.get(source));
+  }
+
+  async putSnapshotPart(source: string, snapshotId: string, part: number, parts: number, people: Person[], ttlSeconds = SNAPSHOT_TTL_SECONDS): Promise<SnapshotPartResult> {
     checkSnapshotPart(part, parts);
     await this.enter('putSnapshotPart', 1, 1);
     const pk = keys.snapshotPk(source, snapshotId);
     const items = this.snapshots.get(pk) ?? new Map<number, PartItem>();
     checkPartsAgree(snapshotId, [...items.values()].map((item) => item.parts), parts);
     this.snapshots.set(pk, items);
-    items.set(part, { part, parts, people: JSON.stringify(people), expiresAt: this.nowSeconds() + SNAPSHOT_TTL_SECONDS });
+    items.set(part, { part, parts, people: JSON.stringify(people), expiresAt: this.nowSeconds() + ttlSeconds });
     const received = [...items.values()].filter((item) => item.parts === parts).length;
     return { received, parts, complete: received >= parts };
   }
@@ -337,7 +372,7 @@ export class MemoryStateStore implements StateStore {
     return true;
   }
 
-  async putBlockedSnapshot(source: string, snapshotId: string, code: BlockCode, held: Pick<HeldSnapshot, 'runId' | 'occurredAt' | 'eventId'> = {}): Promise<void> {
+  async putBlockedSnapshot(source: string, snapshotId: string, code: BlockCode, held: Pick<HeldSnapshot, 'runId' | 'occurredAt' | 'eventId' | 'people'> = {}): Promise<void> {
     await this.enter('putBlockedSnapshot', 0, 1);
     const expiresAt = this.nowSeconds() + BLOCKED_TTL_SECONDS;
     this.blocked.set(pkOf(keys.blocked(source, snapshotId)), { source, snapshotId, code, blockedAt: new Date(this.now()).toISOString(), expiresAt, ...copy(held) });

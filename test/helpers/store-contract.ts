@@ -287,6 +287,52 @@ export function describeStoreContract(implementation: string, make: MakeStore): 
     });
   });
 
+  describe(`Contract: ${implementation} noteSourceDelivery / listSourceDeliveries`, () => {
+    it('keeps the latest delivery time per source with one write each; an earlier time changes nothing', async () => {
+      // Prepare
+      const { store } = makeStore();
+      const a = uniqueId('src-a');
+      const b = uniqueId('src-b');
+
+      // Act
+      store.resetStats();
+      await store.noteSourceDelivery?.(a, iso(10));
+      const writes = store.stats().writes;
+      await store.noteSourceDelivery?.(a, iso(30));
+      await store.noteSourceDelivery?.(a, iso(20));
+      await store.noteSourceDelivery?.(b, iso(5));
+      const listed = ((await store.listSourceDeliveries?.()) ?? []).filter((d) => d.source === a || d.source === b);
+
+      // Assess
+      expect(writes).toBe(1);
+      expect(listed.sort((x, y) => (x.source < y.source ? -1 : 1))).toEqual([
+        { source: a, lastDeliveryAt: iso(30) },
+        { source: b, lastDeliveryAt: iso(5) },
+      ]);
+    });
+  });
+
+  describe(`Contract: ${implementation} previewReplaceSource`, () => {
+    it('returns changes (changed upserts + leaves) and active people without writing; an older snapshot changes nothing', async () => {
+      // Prepare
+      const { store } = makeStore();
+      const source = uniqueId('preview');
+      await store.replaceSource(source, [person(1), person(2), person(3), person(4)], iso(10));
+
+      // Act
+      store.resetStats();
+      const preview = await store.previewReplaceSource?.(source, [person(1), person(2, { attributes: { department: 'ops' } }), person(5)], iso(20));
+      const writes = store.stats().writes;
+      const older = await store.previewReplaceSource?.(source, [], iso(5));
+
+      // Assess: person 2 changed, 5 is new, 3 and 4 leave
+      expect(preview).toEqual({ changes: 4, active: 4 });
+      expect(writes).toBe(0);
+      expect(older).toEqual({ changes: 0, active: 4 });
+      expect((await peopleOf(store, source)).filter((p) => !p.leftSource)).toHaveLength(4);
+    });
+  });
+
   describe(`Contract: ${implementation} replaceSource`, () => {
     it('returns upserted for new people, then unchanged with one write (the source\'s snapshot time) for the same list', async () => {
       // Prepare

@@ -6,6 +6,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { STAGES, STAGE_NAMES, type Stage } from '../../lib/stages.ts';
 import { PROJECT_ROOT } from '../../lib/invite-sync-stack.ts';
 import { TABLE_DESIGN } from '../../functions/state/table-design.ts';
+import { RUN_METRICS } from '../../functions/runtime/metric-names.ts';
 import { functionResource, onlyResource, pick, synthStage, type Synthesized } from './synth.ts';
 
 const synths: Record<Stage, Synthesized> = {};
@@ -181,8 +182,8 @@ describe('Class: InviteSyncStack', () => {
     const [rate, burst] = pick(EXPECTED, stage).throttle;
 
     // Act + Assert
-    const [, route] = onlyResource(template, 'AWS::ApiGatewayV2::Route');
-    expect(route.Properties).toMatchObject({ RouteKey: 'POST /webhook', Target: { 'Fn::Join': ['', ['integrations/', { Ref: integrationId }]] } });
+    const route = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).find((r) => r.Properties?.RouteKey === 'POST /webhook');
+    expect(route?.Properties).toMatchObject({ RouteKey: 'POST /webhook', Target: { 'Fn::Join': ['', ['integrations/', { Ref: integrationId }]] } });
     template.hasResourceProperties('AWS::ApiGatewayV2::Integration', { IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
@@ -235,7 +236,7 @@ describe('Class: InviteSyncStack', () => {
         'AWS/Lambda/Errors', 'AWS/Lambda/Errors', 'AWS/Lambda/Throttles', 'AWS/Lambda/Throttles',
         'AWS/SQS/ApproximateNumberOfMessagesVisible', 'AWS/SQS/ApproximateAgeOfOldestMessage',
         'InviteSync/InvitesFailed', 'InviteSync/RunsBlocked', 'InviteSync/ReconcileQueueFailures', 'InviteSync/EventsRejected',
-        'InviteSync/WebhookMisconfigured', 'InviteSync/InvitesNoSeat', 'InviteSync/SourceSilent', 'InviteSync/InvitesAmbiguous',
+        'InviteSync/WebhookMisconfigured', 'InviteSync/InvitesNoSeat', 'InviteSync/SourceSilent', 'InviteSync/InvitesAmbiguous', 'InviteSync/DropsFailed',
       ].sort(),
     );
     expect(alarms.filter((a) => a.Metrics)).toHaveLength(1);
@@ -272,7 +273,7 @@ describe('Class: InviteSyncStack', () => {
     const body = JSON.stringify(dashboard.Properties?.DashboardBody);
 
     // Assert
-    for (const metric of ['InvitesSent', 'InvitesRenewed', 'InvitesFailed', 'RunsBlocked', 'DriftRemaining', 'RunDurationMs']) {
+    for (const metric of RUN_METRICS) {
       expect(body).toContain(`\\"InviteSync\\",\\"${metric}\\",\\"service\\",\\"invite-sync\\",\\"stage\\",\\"${stage}\\"`);
     }
     expect(body).toContain('\\"AWS/Lambda\\",\\"Errors\\"');
@@ -290,12 +291,12 @@ describe('Class: InviteSyncStack', () => {
     expect(outputs).toEqual(
       expect.arrayContaining([
         'WebhookUrl', 'HrEventBusName', 'TableName', 'LosantTokenSecretArn', 'WebhookSecretArn', 'ReconcileQueueUrl',
-        'DeadLetterQueueUrl', 'AlarmTopicArn', 'DashboardUrl', 'OperatorPolicyArn',
+        'DeadLetterQueueUrl', 'AlarmTopicArn', 'DashboardUrl', 'OperatorPolicyArn', 'DropBucketName', 'RosterWriterRoleArn',
       ]),
     );
   });
 
-  it.each(STAGE_NAMES)('creates both %s secrets empty, for the operator to fill after the first deploy', (stage) => {
+  it.each(STAGE_NAMES)('creates the three %s secrets (Losant token, webhook keys, SCIM tokens) empty, for the operator to fill after the first deploy', (stage) => {
     // Arrange
     const { template } = pick(synths, stage);
 
@@ -303,7 +304,7 @@ describe('Class: InviteSyncStack', () => {
     const secrets = Object.values(template.findResources('AWS::SecretsManager::Secret')).map((s) => s.Properties);
 
     // Assert
-    expect(secrets).toHaveLength(2);
+    expect(secrets).toHaveLength(3);
     for (const secret of secrets) {
       expect(secret).not.toHaveProperty('GenerateSecretString');
       expect(secret).not.toHaveProperty('SecretString');

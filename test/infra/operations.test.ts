@@ -168,7 +168,10 @@ describe('Class: Monitoring', () => {
       expect(body).toContain(`${target}: invites`);
       expect(body).toContain(`\\"InviteSync\\",\\"InvitesSent\\",\\"service\\",\\"invite-sync\\",\\"stage\\",\\"${stage}\\",\\"target\\",\\"${target}\\"`);
       expect(body).toContain(`\\"InviteSync\\",\\"SeatsFree\\",\\"service\\",\\"invite-sync\\",\\"stage\\",\\"${stage}\\",\\"target\\",\\"${target}\\"`);
+      // removals (policy.removeLeftMembers): a dashboard line per target, no alarm (they pass the brakes; a spike is RunsBlocked)
+      expect(body).toContain(`\\"InviteSync\\",\\"MembersRemoved\\",\\"service\\",\\"invite-sync\\",\\"stage\\",\\"${stage}\\",\\"target\\",\\"${target}\\"`);
     }
+    expect(Object.values(b.template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties.MetricName)).not.toContain('MembersRemoved');
     expect(body).toContain('Last blocked, failed or incomplete runs');
     expect(body).toContain("filter message = 'reconcile finished' and (RunsBlocked > 0 or InvitesFailed > 0");
     expect(body).toContain(logGroupId);

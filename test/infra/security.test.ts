@@ -60,6 +60,7 @@ describe('Function: least privilege of the function roles', () => {
       const [tableId] = onlyResource(s.template, 'AWS::DynamoDB::Table');
       const secretIds = Object.keys(s.template.findResources('AWS::SecretsManager::Secret'));
       const ownSecret = secretIds.find((id) => id.startsWith(which === 'syncFunction' ? 'LosantToken' : 'WebhookSecret'))!;
+      const scimSecret = secretIds.find((id) => id.startsWith('ScimTokens'))!;
       const [queueId] = Object.entries(s.template.findResources('AWS::SQS::Queue')).find(([, q]) => q.Properties.RedrivePolicy)!;
       const [, fn] = functionResource(s, which);
       const logGroupId = (fn.Properties?.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
@@ -70,6 +71,8 @@ describe('Function: least privilege of the function roles', () => {
         [JSON.stringify({ 'Fn::GetAtt': [logGroupId, 'Arn'] }), ['logs:CreateLogStream', 'logs:PutLogEvents']],
         [JSON.stringify({ 'Fn::GetAtt': [tableId, 'Arn'] }), [...STATE_TABLE_ACTIONS]],
         [JSON.stringify({ Ref: ownSecret }), ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret']],
+        // the HTTP function also serves SCIM: it reads the SCIM tokens
+        ...(reconciles ? [] : [[JSON.stringify({ Ref: scimSecret }), ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret']] as [string, string[]]]),
         [JSON.stringify({ 'Fn::GetAtt': [queueId, 'Arn'] }), reconciles ? [...new Set([...SEND, ...RECEIVE])] : SEND],
         ...(reconciles ? [[DEFAULT_BUS, ['events:PutEvents']] as [string, string[]]] : []),
       ]);
@@ -78,7 +81,7 @@ describe('Function: least privilege of the function roles', () => {
       const { role, statements } = functionRolePolicy(s, which);
 
       // Assert
-      expect(secretIds).toHaveLength(2);
+      expect(secretIds).toHaveLength(3);
       expect(role.ManagedPolicyArns ?? []).toEqual([]);
       expect(statements.length).toBeGreaterThan(0);
       const granted = new Map<string, Set<string>>();
@@ -216,10 +219,13 @@ describe('Function: cdk-nag AwsSolutions checks', () => {
 
     // Assert
     expect(acks.map((a) => `${a.id} ${a.construct.replace(`InviteSync-${stage}/`, '')}`).sort()).toEqual([
+      'AwsSolutions-APIG4 Webhook/Api/ANY--scim--v2--{proxy+}/Resource',
       'AwsSolutions-APIG4 Webhook/Api/POST--webhook/Resource',
       'AwsSolutions-L1 Http/Function/Resource',
       'AwsSolutions-L1 Sync/Function/Resource',
+      'AwsSolutions-S1 Drops/AccessLogs/Resource',
       'AwsSolutions-SMG4 LosantToken/Secret/Resource',
+      'AwsSolutions-SMG4 ScimTokens/Secret/Resource',
       'AwsSolutions-SMG4 WebhookSecret/Secret/Resource',
     ]);
     for (const ack of acks) {

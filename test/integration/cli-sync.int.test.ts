@@ -89,7 +89,7 @@ describe('Command: invite-sync plan|apply', () => {
     expect(Object.keys(report).sort()).toEqual(['complete', 'mode', 'runId', 'targets']);
     expect(report.mode).toBe('apply');
     expect(report.targets[0]).toMatchObject({ name: 'eng', desired: 2, planned: { invite: 2, renew: 0, fixRole: 0, revoke: 0 }, done: { invite: 2 }, failed: 0, blocked: null, complete: true });
-    expect(Object.keys(report.targets[0].skipped).sort()).toEqual(['alreadyMember', 'alreadyPending', 'invitedRecently', 'lastAdmin', 'missingScope', 'noSeat', 'notOurs', 'ownUser', 'removedOutsideSync', 'renewalsExhausted', 'roleMismatch', 'settling']);
+    expect(Object.keys(report.targets[0].skipped).sort()).toEqual(['alreadyMember', 'alreadyPending', 'invitedRecently', 'lastAdmin', 'missingScope', 'noSeat', 'notOurs', 'notStarted', 'ownUser', 'removedOutsideSync', 'renewalsExhausted', 'roleMismatch', 'settling']);
     expect(emulator.invites(DEFAULT_ID, DEFAULT_ID).map((i) => i.email.toLowerCase())).toEqual(expect.arrayContaining(['cli-a@example.com', 'cli-b@example.com']));
 
     const planned = await run(['plan', '--config', config, '--json'], envFor(table));

@@ -14,7 +14,7 @@ import { createContainer, type Container } from '../../functions/runtime/composi
 import { keyedLog } from '../../functions/runtime/logger.ts';
 import { dispatch } from '../../functions/handlers/index.handler.ts';
 import { signWebhook } from '../../functions/handlers/webhook-signature.ts';
-import { UnknownEventError } from '../../functions/handlers/errors.ts';
+import { EventShapeError, UnknownEventError } from '../../functions/handlers/errors.ts';
 import type { JsonResult } from '../../functions/handlers/http.ts';
 import type { HrEventResult } from '../../functions/handlers/hr-event.handler.ts';
 import { localDynamoClient, uniqueTableName } from '../helpers/dynamo.ts';
@@ -265,6 +265,10 @@ describe('Function: handler (SQS batch)', () => {
 
 describe('Function: handler (unknown events)', () => {
   it('throws UnknownEventError for a shape no trigger sends', async () => {
-    await expect(dispatch({ Records: [{ eventSource: 'aws:s3' }] }, LAMBDA_CONTEXT, c)).rejects.toBeInstanceOf(UnknownEventError);
+    await expect(dispatch({ Records: [{ eventSource: 'aws:kinesis' }] }, LAMBDA_CONTEXT, c)).rejects.toBeInstanceOf(UnknownEventError);
+  });
+
+  it('throws EventShapeError for an S3 record without bucket and key (S3 drops are a known trigger now)', async () => {
+    await expect(dispatch({ Records: [{ eventSource: 'aws:s3' }] }, LAMBDA_CONTEXT, c)).rejects.toBeInstanceOf(EventShapeError);
   });
 });

@@ -178,12 +178,13 @@ describe('Function: detectTrigger', () => {
     ['eventbridge-scheduled.json', 'schedule'],
     ['eventbridge-hr-event.json', 'hrEvent'],
     ['sqs-reconcile.json', 'sqs'],
+    ['s3-object-created.json', 's3'],
   ])('returns the trigger of %s', (file, expected) => {
     expect(detectTrigger(fixture(file))).toBe(expected);
   });
 
   it('returns null for shapes no trigger sends', () => {
-    expect([null, 'x', [], { Records: [] }, { Records: [{ eventSource: 'aws:s3' }] }, { version: '1.0', requestContext: {} }].map(detectTrigger)).toEqual([null, null, null, null, null, null]);
+    expect([null, 'x', [], { Records: [] }, { Records: [{ eventSource: 'aws:kinesis' }] }, { Records: [{ eventSource: 'aws:s3' }, { eventSource: 'aws:sqs' }] }, { version: '1.0', requestContext: {} }].map(detectTrigger)).toEqual([null, null, null, null, null, null, null]);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { acceptsChannel, feedsTarget, sourcePolicy } from '../../functions/sync/sources.ts';
+import { acceptsChannel, feedsTarget, peopleFeeding, sourcePolicy } from '../../functions/sync/sources.ts';
 import { parseSyncConfig } from '../../functions/config/sync-config.schema.ts';
 
 const target = (name: string, org: string) => ({ name, instanceId: 'a'.repeat(24), orgId: org.repeat(24), rules: [{ when: {}, role: 'view' }] });
@@ -31,5 +31,20 @@ describe('sources map', () => {
     expect(() => parseSyncConfig({ targets: [target('eng', 'b')], sources: { hr: { targets: ['nope'] } } })).toThrow(/sources\.hr\.targets\.0.*no target is named "nope"/);
     expect(() => parseSyncConfig({ targets: [target('eng', 'b')], sources: { 'bad name': {} } })).toThrow(/sources/);
     expect(() => parseSyncConfig({ targets: [target('eng', 'b')], sources: { hr: { via: ['ftp'] } } })).toThrow(/sources\.hr\.via/);
+  });
+
+  it('keeps for a target only the people of sources that feed it (peopleFeeding)', () => {
+    // Arrange
+    const people = [{ source: 'hr', email: 'a' }, { source: 'contractors', email: 'b' }, { source: 'other', email: 'c' }];
+    const sources = { contractors: { targets: ['eng'], trustUploadTime: false } };
+
+    // Act
+    const eng = peopleFeeding(sources, 'eng', people).map((p) => p.email);
+    const ops = peopleFeeding(sources, 'ops', people).map((p) => p.email);
+
+    // Assert
+    expect(eng).toEqual(['a', 'b', 'c']);
+    expect(ops).toEqual(['a', 'c']);
+    expect(peopleFeeding(undefined, 'ops', people)).toHaveLength(3);
   });
 });

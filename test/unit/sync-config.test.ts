@@ -45,7 +45,7 @@ describe('Function: parseSyncConfig', () => {
 
     // Assert
     expect(config.policy).toEqual({ renewExpired: true, maxRenewals: 3, revokeLeft: false, fixRole: false, adoptExpired: true, manageAdopted: false, removeLeftMembers: false });
-    expect(config.limits).toEqual({ maxChangesPerRun: 500, minSizeForFraction: 50, maxChangeFraction: 0.5, maxBadRows: 0, maxAnswerBytes: 64 * 1024 * 1024, reserveSeats: 0 });
+    expect(config.limits).toEqual({ maxChangesPerRun: 500, minSizeForFraction: 50, maxChangeFraction: 0.5, maxBadRows: 0, maxAnswerBytes: 64 * 1024 * 1024, reserveSeats: 0, maxSnapshotAgeHours: 72 });
     expect([config.concurrency, config.leaseSeconds, config.mode]).toEqual([16, 120, 'apply']);
     expect(config.targets[0]?.rules).toEqual([{ when: {}, role: 'view' }]);
   });

@@ -12,6 +12,7 @@ import { runSync, type SyncDeps } from '../../../functions/sync/reconcile.ts';
 import { ingestHrEvent } from '../../../functions/sync/ingest.ts';
 import { toPerson } from '../../../functions/sync/people.ts';
 import { StateError } from '../../../functions/sync/errors.ts';
+import { SETTLE_MS } from '../../../functions/sync/ownership.ts';
 import type { RunReport } from '../../../functions/sync/types.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../cli/local-dynamodb.ts';
 import { dynamoEndpoint, localDynamoClient, uniqueTableName } from '../../helpers/dynamo.ts';
@@ -132,7 +133,12 @@ describe('Function: runSync (apply) with DynamoDB faults', () => {
         faulted.push(await runSync(w.deps, w.config, { mode: 'apply', trigger: 'schedule', deadline: Date.now() + 30_000, waitForLeaseMs: 11_000 }));
       }
       w.faults.active = false;
-      const final = await runSync(w.deps, w.config, { mode: 'apply', trigger: 'schedule', deadline: Date.now() + 30_000, waitForLeaseMs: 15_000 });
+      // An intent whose run died on a DynamoDB error may have had its POST in flight: the next run leaves it
+      // settling (ledger.ts intentStatus) until its run's end (at most the lease after it) + SETTLE_SECONDS.
+      // The clean run comes after that, as the schedule's would.
+      const later = w.config.leaseSeconds * 1000 + SETTLE_MS + 1000;
+      const settledDeps = { ...w.deps, clock: { now: () => Date.now() + later } };
+      const final = await runSync(settledDeps, w.config, { mode: 'apply', trigger: 'schedule', deadline: Date.now() + later + 30_000, waitForLeaseMs: 15_000 });
 
       // Assess
       const figures = faultFigures(w.emulator);

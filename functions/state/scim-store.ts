@@ -1,0 +1,288 @@
+// SCIM service --> ScimStore port --> DynamoScimStore --> StateTable
+// Items (see keys.ts): resource (pk `SCIM#<source>#<kind>`, sk `<id>`), unique value
+// (pk `SCIMIDX#<source>#<kind>`, sk `<attr>#<lower-cased value>`, written in the same transaction as the
+// resource), membership (pk `SCIMMEMBER#<source>#<userId>`, sk `<groupId>`).
+import { randomBytes } from 'node:crypto';
+import type { ListPage, ListQuery, ScimKind, ScimStore, StoredResource, UniqueAttr, WriteOptions } from '../scim/ports.ts';
+import { etagOf } from '../scim/ports.ts';
+import { scimFail } from '../scim/fail.ts';
+import type { Person } from '../sync/types.ts';
+import { ScimMemberItemSchema, ScimResourceItemSchema, ScimUniqueItemSchema } from './items.schema.ts';
+import type { ScimResourceItem } from './items.schema.ts';
+import { describeKey, keys } from './keys.ts';
+import { StateError } from '../sync/errors.ts';
+import type { DynamoPeopleStore } from './people-store.ts';
+import type { StateTable } from './table.ts';
+
+/** Largest page a list returns (RFC 7644 §3.4.2.4 lets the server cap `count`; advertised in ServiceProviderConfig). */
+export const SCIM_STORE_MAX_PAGE = 200;
+const WRITE_ATTEMPTS = 5;
+
+const UNIQUE: Record<ScimKind, readonly UniqueAttr[]> = { User: ['userName', 'externalId'], Group: ['displayName'] };
+
+/** A server-assigned id: 16 random bytes, base64url (case-sensitive, never reused). */
+export function newScimId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+/** The doc's unique values (lower-cased), by attribute; absent or non-string values are not indexed. */
+function uniqueValues(kind: ScimKind, doc: Record<string, unknown>): Map<UniqueAttr, string> {
+  const out = new Map<UniqueAttr, string>();
+  for (const attr of UNIQUE[kind]) {
+    const v = doc[attr];
+    if (typeof v === 'string' && v.length > 0) out.set(attr, v.toLowerCase());
+  }
+  return out;
+}
+
+function matchesIfMatch(ifMatch: string | undefined, version: number): boolean {
+  if (ifMatch === undefined) return true;
+  const tags = ifMatch.split(',').map((t) => t.trim());
+  return tags.some((t) => t === '*' || t === etagOf(version) || t === `"${version}"`);
+}
+
+/**
+ * The DynamoDB implementation of the `ScimStore` port.
+ * @example const scim = new DynamoScimStore(table, people); const u = await scim.create('okta', 'User', { userName: 'jane' })
+ */
+export class DynamoScimStore implements ScimStore {
+  private readonly table: StateTable;
+  private readonly people: DynamoPeopleStore;
+
+  constructor(table: StateTable, people: DynamoPeopleStore) {
+    this.table = table;
+    this.people = people;
+  }
+
+  async create(source: string, kind: ScimKind, doc: Record<string, unknown>): Promise<StoredResource> {
+    const now = new Date(this.table.now()).toISOString();
+    const resource: StoredResource = { id: newScimId(), kind, doc, version: 1, created: now, lastModified: now };
+    const TableName = this.table.tableName;
+    const unique = uniqueValues(kind, doc);
+    const ok = await this.table.guard('scimCreate', () =>
+      this.table.transactWrite([
+        { Put: { TableName, Item: this.item(source, resource), ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': 'pk' } } },
+        ...[...unique].map(([attr, value]) => ({
+          Put: {
+            TableName,
+            Item: { ...keys.scimUnique(source, kind, attr, value), id: resource.id },
+            ConditionExpression: 'attribute_not_exists(#pk)',
+            ExpressionAttributeNames: { '#pk': 'pk' },
+          },
+        })),
+      ]),
+    );
+    if (!ok) throw await this.uniquenessError(source, kind, unique);
+    return resource;
+  }
+
+  async get(source: string, kind: ScimKind, id: string): Promise<StoredResource | null> {
+    return this.table.guard('scimGet', async () => {
+      const item = await this.table.getItem(ScimResourceItemSchema, keys.scimResource(source, kind, id), 'SCIM resource');
+      return item ? this.toResource(item) : null;
+    });
+  }
+
+  async replace(source: string, kind: ScimKind, id: string, doc: Record<string, unknown>, opts: WriteOptions = {}): Promise<StoredResource> {
+    return (await this.update(source, kind, id, () => doc, opts)).after;
+  }
+
+  async update(
+    source: string,
+    kind: ScimKind,
+    id: string,
+    change: (current: StoredResource) => Record<string, unknown>,
+    opts: WriteOptions = {},
+  ): Promise<{ before: StoredResource; after: StoredResource }> {
+    for (let attempt = 1; ; attempt += 1) {
+      const before = await this.mustGet(source, kind, id);
+      if (!matchesIfMatch(opts.ifMatch, before.version)) throw scimFail(412, undefined, `If-Match does not name the current version ${etagOf(before.version)}`);
+      const doc = change(before);
+      const after: StoredResource = { ...before, doc, version: before.version + 1, lastModified: this.laterIso(before.lastModified) };
+      const was = uniqueValues(kind, before.doc);
+      const will = uniqueValues(kind, doc);
+      const TableName = this.table.tableName;
+      const items = [
+        {
+          Put: {
+            TableName,
+            Item: this.item(source, after),
+            ConditionExpression: '#v = :seen',
+            ExpressionAttributeNames: { '#v': 'version' },
+            ExpressionAttributeValues: { ':seen': before.version },
+          },
+        },
+      ] as NonNullable<Parameters<StateTable['transactWrite']>[0]>;
+      const added = new Map<UniqueAttr, string>();
+      for (const attr of UNIQUE[kind]) {
+        const old = was.get(attr);
+        const next = will.get(attr);
+        if (old === next) continue;
+        if (old !== undefined) {
+          items.push({
+            Delete: {
+              TableName,
+              Key: keys.scimUnique(source, kind, attr, old),
+              ConditionExpression: '#id = :id',
+              ExpressionAttributeNames: { '#id': 'id' },
+              ExpressionAttributeValues: { ':id': id },
+            },
+          });
+        }
+        if (next !== undefined) {
+          added.set(attr, next);
+          items.push({
+            Put: {
+              TableName,
+              Item: { ...keys.scimUnique(source, kind, attr, next), id },
+              ConditionExpression: 'attribute_not_exists(#pk) OR #id = :id',
+              ExpressionAttributeNames: { '#pk': 'pk', '#id': 'id' },
+              ExpressionAttributeValues: { ':id': id },
+            },
+          });
+        }
+      }
+      if (await this.table.guard('scimUpdate', () => this.table.transactWrite(items))) return { before, after };
+      const now = await this.get(source, kind, id);
+      if (now === null) throw scimFail(404, undefined, `${kind} ${id} not found`);
+      if (now.version === before.version) throw await this.uniquenessError(source, kind, added, id);
+      // another write came between: If-Match named the version it replaced
+      if (opts.ifMatch !== undefined && !matchesIfMatch(opts.ifMatch, now.version)) throw scimFail(412, undefined, `If-Match does not name the current version ${etagOf(now.version)}`);
+      if (attempt >= WRITE_ATTEMPTS) throw scimFail(409, undefined, `${kind} ${id} kept changing; retry`);
+    }
+  }
+
+  async delete(source: string, kind: ScimKind, id: string, opts: WriteOptions = {}): Promise<StoredResource> {
+    for (let attempt = 1; ; attempt += 1) {
+      const before = await this.mustGet(source, kind, id);
+      if (!matchesIfMatch(opts.ifMatch, before.version)) throw scimFail(412, undefined, `If-Match does not name the current version ${etagOf(before.version)}`);
+      const TableName = this.table.tableName;
+      const ok = await this.table.guard('scimDelete', () =>
+        this.table.transactWrite([
+          {
+            Delete: {
+              TableName,
+              Key: keys.scimResource(source, kind, id),
+              ConditionExpression: '#v = :seen',
+              ExpressionAttributeNames: { '#v': 'version' },
+              ExpressionAttributeValues: { ':seen': before.version },
+            },
+          },
+          ...[...uniqueValues(kind, before.doc)].map(([attr, value]) => ({
+            Delete: {
+              TableName,
+              Key: keys.scimUnique(source, kind, attr, value),
+              ConditionExpression: 'attribute_not_exists(#pk) OR #id = :id',
+              ExpressionAttributeNames: { '#pk': 'pk', '#id': 'id' },
+              ExpressionAttributeValues: { ':id': id },
+            },
+          })),
+        ]),
+      );
+      if (ok) return before;
+      if (attempt >= WRITE_ATTEMPTS) throw scimFail(409, undefined, `${kind} ${id} kept changing; retry`);
+    }
+  }
+
+  async list(source: string, kind: ScimKind, query: ListQuery): Promise<ListPage> {
+    return this.table.guard('scimList', async () => {
+      const candidates = await this.candidates(source, kind, query.indexed ?? []);
+      const matching = query.matches ? candidates.filter(query.matches) : candidates;
+      matching.sort((a, b) => (a.created === b.created ? (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) : a.created < b.created ? -1 : 1));
+      const start = Math.max(1, Math.floor(query.startIndex));
+      const count = Math.min(SCIM_STORE_MAX_PAGE, Math.max(0, Math.floor(query.count)));
+      return { totalResults: matching.length, resources: matching.slice(start - 1, start - 1 + count) };
+    });
+  }
+
+  async groupsOf(source: string, userId: string): Promise<string[]> {
+    return this.table.guard('scimGroupsOf', async () => {
+      const items = await this.table.queryAll({
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': 'pk' },
+        ExpressionAttributeValues: { ':pk': keys.scimMemberPk(source, userId) },
+        ConsistentRead: true,
+      });
+      return items.map((raw) => this.table.parse(ScimMemberItemSchema, raw, 'SCIM membership', raw).sk);
+    });
+  }
+
+  async setMemberships(source: string, groupId: string, added: readonly string[], removed: readonly string[]): Promise<void> {
+    if (added.length === 0 && removed.length === 0) return;
+    await this.table.guard('scimSetMemberships', () =>
+      this.table.batchWriteAll('scimSetMemberships', [
+        ...added.map((userId) => ({ PutRequest: { Item: { ...keys.scimMember(source, userId, groupId) } } })),
+        ...removed.map((userId) => ({ DeleteRequest: { Key: keys.scimMember(source, userId, groupId) } })),
+      ]),
+    );
+  }
+
+  putPerson(source: string, identity: string, person: Person, lastEventAt: string): Promise<void> {
+    return this.people.putIdentifiedPerson(source, identity, person, lastEventAt);
+  }
+
+  /** Reads the resources an indexed term names (one lookup), or the whole kind of the source. */
+  private async candidates(source: string, kind: ScimKind, indexed: readonly { attr: string; value: string }[]): Promise<StoredResource[]> {
+    for (const term of indexed) {
+      const attr = term.attr.toLowerCase();
+      if (attr === 'id') {
+        const r = await this.get(source, kind, term.value);
+        return r ? [r] : [];
+      }
+      const unique = UNIQUE[kind].find((a) => a.toLowerCase() === attr);
+      if (unique) {
+        const hit = await this.table.getItem(ScimUniqueItemSchema, keys.scimUnique(source, kind, unique, term.value.toLowerCase()), 'SCIM unique value');
+        if (!hit) return [];
+        const r = await this.get(source, kind, hit.id);
+        return r ? [r] : [];
+      }
+    }
+    const items = await this.table.queryAll({
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': 'pk' },
+      ExpressionAttributeValues: { ':pk': keys.scimResourcePk(source, kind) },
+      ConsistentRead: true,
+    });
+    return items.map((raw) => this.toResource(this.table.parse(ScimResourceItemSchema, raw, 'SCIM resource', raw)));
+  }
+
+  private async mustGet(source: string, kind: ScimKind, id: string): Promise<StoredResource> {
+    const r = await this.get(source, kind, id);
+    if (r === null) throw scimFail(404, undefined, `${kind} ${id} not found`);
+    return r;
+  }
+
+  /** 409 `uniqueness` naming the first attribute whose value another resource holds. */
+  private async uniquenessError(source: string, kind: ScimKind, values: Map<UniqueAttr, string>, self?: string): Promise<Error> {
+    for (const [attr, value] of values) {
+      const hit = await this.table.getItem(ScimUniqueItemSchema, keys.scimUnique(source, kind, attr, value), 'SCIM unique value');
+      if (hit && hit.id !== self) return scimFail(409, 'uniqueness', `another ${kind} has this ${attr}`);
+    }
+    return scimFail(409, 'uniqueness', `another ${kind} has one of its unique values (${UNIQUE[kind].join(', ')}); retry`);
+  }
+
+  /** Now, or 1 ms after `previous` when the clock has not moved past it (lastModified only grows). */
+  private laterIso(previous: string): string {
+    const now = this.table.now();
+    const prev = Date.parse(previous);
+    return new Date(Number.isNaN(prev) || now > prev ? now : prev + 1).toISOString();
+  }
+
+  private item(source: string, r: StoredResource): ScimResourceItem {
+    return {
+      ...keys.scimResource(source, r.kind, r.id),
+      id: r.id,
+      kind: r.kind,
+      doc: JSON.stringify(r.doc),
+      version: r.version,
+      created: r.created,
+      lastModified: r.lastModified,
+    };
+  }
+
+  private toResource(item: ScimResourceItem): StoredResource {
+    const doc = this.table.parseJson(item.doc, 'SCIM resource', item);
+    if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new StateError(`malformed SCIM resource item (${describeKey(item)}): doc is not an object`);
+    return { id: item.id, kind: item.kind, doc: doc as Record<string, unknown>, version: item.version, created: item.created, lastModified: item.lastModified };
+  }
+}

@@ -1,0 +1,109 @@
+// Issue 16 (start and end dates): runSync over DynamoDB Local and the Losant emulator (real HTTP) with an injected
+// clock that walks two hires across local midnight of their start date, in Asia/Tokyo and America/Los_Angeles.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { dynamoEndpoint } from '../helpers/dynamo.ts';
+import { runCli } from '../helpers/cli.ts';
+import { DEFAULT_ID, DEFAULT_TOKEN } from '../../emulator/index.ts';
+import { ingestHrEvent } from '../../functions/sync/ingest.ts';
+import { dateSettings, localMidnight } from '../../functions/sync/dates.ts';
+import { runSync } from '../../functions/sync/reconcile.ts';
+import { InputError } from '../../functions/sync/errors.ts';
+import { toPerson } from '../../functions/sync/people.ts';
+import { startHarness, type Harness } from '../helpers/sync-harness.ts';
+
+const DAY = 86_400_000;
+const MINUTE = 60_000;
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness({ config: { timeZone: 'Europe/Berlin', people: { startDateField: 'startDate', endDateField: 'endDate', timeZoneField: 'tz' } } });
+});
+
+afterAll(async () => {
+  await h?.close();
+});
+
+/** A start date 10 days from now (relative: nothing here ages). */
+const START = new Date(Date.now() + 10 * DAY).toISOString().slice(0, 10);
+const invited = (): string[] => h.emulator.invites(DEFAULT_ID, DEFAULT_ID).map((i) => i.email).sort();
+const applyAt = (now: number) => runSync({ ...h.deps, clock: { now: () => now } }, h.config, { mode: 'apply', trigger: 'schedule', deadline: now + 60_000 });
+
+describe('Function: runSync (people.startDateField across local midnight)', () => {
+  it('invites each hire on the first run after local midnight of their start date, not before; skip key notStarted', async () => {
+    // Arrange
+    const people = [
+      toPerson({ email: 'tokyo@example.com', startDate: START, tz: 'Asia/Tokyo' }),
+      toPerson({ email: 'la@example.com', startDate: START, tz: 'America/Los_Angeles' }),
+    ];
+    await ingestHrEvent(h.deps, { id: 'hires', type: 'roster.snapshot', occurredAt: new Date(Date.now() - MINUTE).toISOString(), source: 'default', people }, { targets: h.config.targets, dates: dateSettings(h.config)! });
+    const tokyo = localMidnight(START, 'Asia/Tokyo')!;
+    const la = localMidnight(START, 'America/Los_Angeles')!;
+
+    // Act
+    const beforeTokyo = await applyAt(tokyo - MINUTE);
+    const invitedBeforeTokyo = invited();
+    const afterTokyo = await applyAt(tokyo + MINUTE);
+    const invitedAfterTokyo = invited();
+    const beforeLa = await applyAt(la - MINUTE);
+    const invitedBeforeLa = invited();
+    const afterLa = await applyAt(la + MINUTE);
+
+    // Assess
+    expect(la - tokyo).toBeGreaterThanOrEqual(16 * 3600_000);
+    expect(beforeTokyo.targets[0]).toMatchObject({ desired: 0, skipped: { notStarted: 2 } });
+    expect(invitedBeforeTokyo).toEqual([]);
+    expect(afterTokyo.targets[0]).toMatchObject({ desired: 1, skipped: { notStarted: 1 } });
+    expect(invitedAfterTokyo).toEqual(['tokyo@example.com']);
+    expect(beforeLa.targets[0]).toMatchObject({ skipped: { notStarted: 1 } });
+    expect(invitedBeforeLa).toEqual(['tokyo@example.com']);
+    expect(afterLa.targets[0]).toMatchObject({ desired: 2, skipped: { notStarted: 0 } });
+    expect(invited()).toEqual(['la@example.com', 'tokyo@example.com']);
+  });
+
+  it('refuses a snapshot with a start date over 400 days ahead, naming people.<n>.startDate; stores nothing', async () => {
+    // Arrange
+    const far = new Date(Date.now() + 401 * DAY).toISOString().slice(0, 10);
+    const event = { id: 'far', type: 'roster.snapshot' as const, occurredAt: new Date().toISOString(), source: 'far', people: [toPerson({ email: 'ok@example.com' }), toPerson({ email: 'far@example.com', startDate: far })] };
+
+    // Act
+    const err = await ingestHrEvent(h.deps, event, { targets: h.config.targets, dates: dateSettings(h.config)! }).catch((e: unknown) => e);
+
+    // Assess
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as InputError).message).toBe('people.1.startDate: more than 400 days ahead');
+    expect((await h.store.listPeople()).filter((p) => p.source === 'far')).toEqual([]);
+  });
+});
+
+describe('Function: plan (upcoming starts)', () => {
+  it('lists upcoming: [{ email, startsAt }] by startsAt in plan --json, a bad roster date is a bad row naming the field', async () => {
+    // Arrange: the hires of the first test start in 10 days, both still ahead of the real clock
+    const dir = await mkdtemp(join(tmpdir(), 'invite-sync-dates-'));
+    const config = join(dir, 'sync-config.json');
+    const roster = join(dir, 'bad.csv');
+    await writeFile(config, JSON.stringify({ targets: h.config.targets, people: { startDateField: 'startDate', timeZoneField: 'tz' } }));
+    await writeFile(roster, 'email,startDate\nbad@example.com,2030-02-30\n');
+    const env = { LOSANT_API_URL: h.emulator.url, LOSANT_API_TOKEN: DEFAULT_TOKEN, DYNAMODB_ENDPOINT: dynamoEndpoint(), STATE_TABLE: h.tableName };
+
+    try {
+      // Act
+      const plan = await runCli(['plan', '--config', config, '--json'], env);
+      const bad = await runCli(['plan', '--config', config, '--roster', roster], env);
+
+      // Assess
+      // the first test's runs (clock 10 days ahead) sent both invites; by the real clock nobody has started: emptyDesired
+      expect(plan.code).toBe(3);
+      expect((JSON.parse(plan.stdout) as { upcoming: unknown }).upcoming).toEqual([
+        { email: 'tokyo@example.com', startsAt: new Date(localMidnight(START, 'Asia/Tokyo')!).toISOString() },
+        { email: 'la@example.com', startsAt: new Date(localMidnight(START, 'America/Los_Angeles')!).toISOString() },
+      ]);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('line 2: startDate: must be a date YYYY-MM-DD (got "2030-02-30")');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

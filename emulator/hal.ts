@@ -5,7 +5,8 @@
 // and link names are not documented: the emulator uses the resource's schema name (`orgInvite`,
 // `instanceOrgMember`, plural for the collection) and `self` / `org` links by path. A guess, so a
 // client cannot depend on the values, only on meeting the fields.
-import { ROUTE } from './contract.ts';
+import { ROUTE, type InviteSortField, type ListQuery } from './contract.ts';
+import type { EmulatorState } from './state.ts';
 
 type Route = (typeof ROUTE)[keyof typeof ROUTE];
 
@@ -52,4 +53,41 @@ export function withLinks(where: Where, body: unknown): unknown {
     default:
       return 'success' in body ? body : invite(body);
   }
+}
+
+const ITEMS_OPEN = '{"items":[]';
+
+/** The collection envelope GET/POST invites answers around `items` (which comes first). */
+function envelope(where: Where, items: unknown[], q: ListQuery<InviteSortField>): Record<string, unknown> {
+  return { items, instanceId: where.instanceId.toLowerCase(), orgId: where.orgId.toLowerCase(), count: items.length, ...q };
+}
+
+/**
+ * The JSON text of the invite collection answer (GET invites, POST invites), byte for byte
+ * `invitesBodyPlain`'s, without an object or a sort per invite: the state keeps the invites sorted and
+ * each item's JSON ready (EmulatorState.inviteItemsJson); the envelope is serialized with an empty
+ * `items` and the item list spliced in. Returns a Buffer the caller owns (from `alloc`, default Buffer.allocUnsafe).
+ * @example res.end(invitesBody(state, { route: ROUTE.invites, instanceId, orgId }, { sortField: 'inviteDate', sortDirection: 'desc' }, true));
+ */
+export function invitesBody(
+  state: EmulatorState,
+  where: Where,
+  q: ListQuery<InviteSortField>,
+  links: boolean,
+  alloc?: (size: number) => Buffer,
+): Buffer {
+  return state.inviteItemsBuffer(where.instanceId, where.orgId, q, links, '{"items":', (count) => {
+    const shell = envelope(where, [], q);
+    shell.count = count;
+    return JSON.stringify(links ? withLinks(where, shell) : shell).slice(ITEMS_OPEN.length);
+  }, alloc);
+}
+
+/**
+ * The reference invitesBody must equal: every invite viewed, sorted and passed through withLinks, then
+ * JSON.stringify. Test-only (the property test); the server answers with invitesBody.
+ */
+export function invitesBodyPlain(state: EmulatorState, where: Where, q: ListQuery<InviteSortField>, links: boolean): string {
+  const body = envelope(where, state.listInvitesPlain(where.instanceId, where.orgId, q), q);
+  return JSON.stringify(links ? withLinks(where, body) : body);
 }

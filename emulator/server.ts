@@ -6,7 +6,7 @@ import {
   type InviteSortField, type ListQuery, type Role,
 } from './contract.ts';
 import { TokenBucketLimiter, mulberry32 } from './faults.ts';
-import { withLinks } from './hal.ts';
+import { invitesBody, withLinks } from './hal.ts';
 import { parseSeed, type EmulatorSeed } from './seed.ts';
 import { EmulatorConflictError, EmulatorNotFoundError, EmulatorState, EmulatorStateError, type EmulatorInvite, type ResourceRole } from './state.ts';
 
@@ -88,6 +88,34 @@ export class EmulatorStartError extends Error {
   }
 }
 
+/**
+ * Reused memory for large answer bodies (invite collections of a big org: megabytes per POST). Fresh
+ * megabyte buffers cost page faults and garbage collection on every answer; a body goes back here
+ * once its answer has been written to the socket.
+ */
+class BodyPool {
+  private readonly free: Buffer[] = [];
+
+  /** A buffer of exactly `size` bytes (a view of a pooled one when one is big enough). */
+  readonly take = (size: number): Buffer => {
+    if (size < 64 * 1024) return Buffer.allocUnsafe(size);
+    for (let k = this.free.length - 1; k >= 0; k--) {
+      const buf = this.free[k] as Buffer;
+      if (buf.length >= size && buf.length <= 2 * size) {
+        this.free.splice(k, 1);
+        return buf.subarray(0, size);
+      }
+    }
+    return Buffer.allocUnsafeSlow(Math.ceil((size * 1.25) / 65536) * 65536).subarray(0, size);
+  };
+
+  /** Returns a body `take` gave out (small ones are left to the GC). */
+  give(body: Buffer): void {
+    if (body.length < 64 * 1024 || this.free.length >= 64) return;
+    this.free.push(Buffer.from(body.buffer, body.byteOffset, body.buffer.byteLength - body.byteOffset));
+  }
+}
+
 /** Biggest request body read; larger ones get 413. */
 const MAX_BODY_BYTES = 1024 * 1024;
 const INVITE_DEFAULTS = { sortField: 'inviteDate', sortDirection: 'desc' } as const;
@@ -98,6 +126,8 @@ const MEMBER_SORT_FIELDS = ['email', 'role'] as const;
 interface Outcome {
   status: number;
   body: unknown;
+  /** the body already serialized (an invite collection); sent as is, `_links` included unless plainAnswers */
+  text?: Buffer;
   headers?: Record<string, string>;
   /** take effect, then destroy the socket instead of answering */
   lose?: boolean;
@@ -239,10 +269,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     duplicateInvites = 0;
   };
 
-  const collection = (m: RouteMatch, q: ListQuery<InviteSortField>) => {
-    const items = state.listInvites(m.instanceId, m.orgId, q);
-    return { items, instanceId: m.instanceId.toLowerCase(), orgId: m.orgId.toLowerCase(), count: items.length, ...q };
-  };
+  const links = !options.plainAnswers;
+  const bodies = new BodyPool();
+  /** The invite collection answer, serialized without building an object per invite (see invitesBody). */
+  const collection = (status: number, m: RouteMatch, q: ListQuery<InviteSortField>): Outcome => ({ status, body: undefined, text: invitesBody(state, m, q, links, bodies.take) });
 
   /** 400 when members + unexpired pending invites already fill the org's member limit (the body is a guess: undocumented). */
   const seatRefusal = (m: RouteMatch): Outcome | undefined => {
@@ -288,7 +318,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     if (m.route === ROUTE.org) return answer(200, state.orgView(m.instanceId, m.orgId));
     if (m.route === ROUTE.invites && method === 'GET') {
       const parsed = parseListQuery(params, INVITE_SORT_FIELDS, INVITE_DEFAULTS);
-      return parsed.ok ? answer(200, collection(m, parsed.query)) : fail(400, 'Validation', parsed.message);
+      return parsed.ok ? collection(200, m, parsed.query) : fail(400, 'Validation', parsed.message);
     }
     if (m.route === ROUTE.members) {
       const parsed = parseListQuery(params, MEMBER_SORT_FIELDS, MEMBER_DEFAULTS);
@@ -304,7 +334,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       if (full) return full;
       if (state.hasLiveInvite(m.instanceId, m.orgId, post.email)) duplicateInvites++;
       state.createInvite(m.instanceId, m.orgId, post);
-      return answer(201, collection(m, INVITE_DEFAULTS));
+      return collection(201, m, INVITE_DEFAULTS);
     }
     const inviteId = m.inviteId as string;
     if (method === 'GET') return answer(200, state.getInvite(m.instanceId, m.orgId, inviteId));
@@ -346,7 +376,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       if (err instanceof EmulatorConflictError) return fail(400, 'Validation', err.message);
       throw err;
     }
-    if (outcome.status < 300 && !options.plainAnswers) outcome = { ...outcome, body: withLinks(m, outcome.body) };
+    if (outcome.status < 300 && links && outcome.text === undefined) outcome = { ...outcome, body: withLinks(m, outcome.body) };
     return lose && outcome.status < 300 ? { ...outcome, lose: true } : outcome;
   }
 
@@ -362,8 +392,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   }
 
   function send(res: ServerResponse, o: Outcome): void {
-    const text = JSON.stringify(o.body);
-    res.writeHead(o.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...o.headers });
+    const text = o.text ?? JSON.stringify(o.body);
+    res.writeHead(o.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': typeof text === 'string' ? Buffer.byteLength(text) : text.length, ...o.headers });
+    // a pooled body goes back once the socket has taken all of it ('finish'); a dropped answer's is left to the GC
+    if (o.text) res.once('finish', () => bodies.give(o.text as Buffer));
     res.end(text);
   }
 

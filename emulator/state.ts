@@ -70,10 +70,34 @@ interface StoredInvite {
   expiredOverride: boolean | undefined;
   /** creation order: breaks ties of equal sort keys */
   seq: number;
+  /** the item's JSON in pieces (see ItemJson), per answer flavour; dropped whenever the invite changes */
+  json: { plain?: ItemJson; links?: ItemJson };
+}
+
+/**
+ * One invite's JSON as the collection answers it, cut around the only part that moves with the clock:
+ * `head` ends with `"ttl":`, then the ttl's digits, then `live` (not expired) or `expired`.
+ */
+interface ItemJson {
+  head: string;
+  live: string;
+  expired: string;
 }
 
 interface StoredOrg {
   id: string;
+  /** lower-cased id of the instance the org belongs to */
+  instanceId: string;
+  /** every invite in ascending order of each sort field (ties: creation order); descending is the reverse */
+  sorted: Record<InviteSortField, StoredInvite[]>;
+  /** key: lower-cased email */
+  byEmail: Map<string, Set<StoredInvite>>;
+  /** bumped by every change to the invites; keys the answer cache */
+  version: number;
+  /** serialized item lists by query and flavour, valid for one version and one clock reading */
+  answers: Map<string, { version: number; at: number; json: string; count: number }>;
+  /** the unfiltered item lists as bytes, by flavour and order, kept up to date by inserts at either end (see ItemsImage) */
+  images: Map<string, ItemsImage>;
   name: string;
   /** `limits.member`; undefined: no limit */
   memberLimit: number | undefined;
@@ -116,6 +140,56 @@ function compareKeys(a: string | number, b: string | number): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** Ascending order of `field`, ties by creation order: the order GET answers (descending is its exact reverse). */
+function compareBy(field: InviteSortField, a: StoredInvite, b: StoredInvite): number {
+  const key = SORT_KEY[field];
+  return compareKeys(key(a), key(b)) || a.seq - b.seq;
+}
+
+const SORT_FIELDS: readonly InviteSortField[] = ['email', 'role', 'inviteDate'];
+
+/** Index of the first element of `list` not before `inv` (binary search; `list` is sorted by `field`). */
+function lowerBound(list: readonly StoredInvite[], field: InviteSortField, inv: StoredInvite): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareBy(field, list[mid] as StoredInvite, inv) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The bytes of an unfiltered invite list (`item,item,…`, no brackets) in one answer order, with room to
+ * grow at both ends: a new invite that sorts first or last is written into the room, and a request
+ * copies `[start, end)` and rewrites only each item's ttl digits. Any other change drops the image.
+ */
+interface ItemsImage {
+  field: InviteSortField;
+  desc: boolean;
+  links: boolean;
+  buf: Buffer;
+  start: number;
+  end: number;
+  /** per item, in answer order: the invite, the absolute offset of its ttl digits, how many, expired as written */
+  invs: StoredInvite[];
+  ttlAt: number[];
+  width: number[];
+  expired: boolean[];
+}
+
+/** A whole ttl's digit count, or 0 for a ttl the image cannot hold (a fraction or NaN from an odd clock). */
+function digits(n: number): number {
+  if (!Number.isSafeInteger(n) || n < 0) return 0;
+  let w = 1;
+  for (let x = n; x >= 10; x = Math.floor(x / 10)) w++;
+  return w;
+}
+
+/** The JSON of a number as JSON.stringify writes it. */
+const jsonNumber = (n: number): string => (Number.isFinite(n) ? String(n) : 'null');
+
 /** The emulator's whole mutable state. Every method is synchronous, so requests never interleave inside one. */
 export class EmulatorState {
   readonly tokens = new Map<string, ReadonlySet<string>>();
@@ -141,7 +215,10 @@ export class EmulatorState {
       const orgs = new Map<string, StoredOrg>();
       this.instances.set(this.claimId(inst.id), orgs);
       for (const o of inst.orgs ?? []) {
-        const org: StoredOrg = { id: o.id.toLowerCase(), name: o.name ?? `Organization ${o.id.toLowerCase()}`, memberLimit: o.memberLimit, invites: new Map(), members: new Map() };
+        const org: StoredOrg = {
+          id: o.id.toLowerCase(), instanceId: inst.id.toLowerCase(), name: o.name ?? `Organization ${o.id.toLowerCase()}`, memberLimit: o.memberLimit,
+          invites: new Map(), members: new Map(), sorted: { email: [], role: [], inviteDate: [] }, byEmail: new Map(), version: 0, answers: new Map(), images: new Map(),
+        };
         orgs.set(org.id, org);
         for (const inv of o.invites ?? []) {
           this.insertInvite(org, {
@@ -271,9 +348,214 @@ export class EmulatorState {
       inviteDateMs: input.inviteDateMs ?? this.now(),
       expiredOverride: input.hasExpired,
       seq: this.seq++,
+      json: {},
     };
     org.invites.set(inv.id, inv);
+    this.index(org, inv);
     return inv;
+  }
+
+  /** Puts the invite into the org's sorted lists and email index. */
+  private index(org: StoredOrg, inv: StoredInvite): void {
+    for (const f of SORT_FIELDS) {
+      const list = org.sorted[f];
+      // new invites usually sort last (the newest inviteDate): skip the search then
+      const last = list[list.length - 1];
+      if (last === undefined || compareBy(f, last, inv) < 0) list.push(inv);
+      else list.splice(lowerBound(list, f, inv), 0, inv);
+    }
+    const key = inv.email.toLowerCase();
+    let same = org.byEmail.get(key);
+    if (!same) org.byEmail.set(key, (same = new Set()));
+    same.add(inv);
+    org.version++;
+    for (const [k, image] of org.images) if (!this.grow(org, image, inv)) org.images.delete(k);
+  }
+
+  /** Writes a just-indexed invite into the image when it sorts first or last there; false: the image must go. */
+  private grow(org: StoredOrg, image: ItemsImage, inv: StoredInvite): boolean {
+    const list = org.sorted[image.field];
+    const atHead = image.desc ? list[list.length - 1] === inv : list[0] === inv;
+    const atTail = image.desc ? list[0] === inv : list[list.length - 1] === inv;
+    if (!atHead && !atTail) return false;
+    const nowMs = this.now();
+    const piece = this.itemJson(org, inv, image.links);
+    const remaining = Math.max(0, inv.inviteDateMs + INVITE_LIFETIME_MS - nowMs);
+    const hasExpired = inv.expiredOverride ?? remaining === 0;
+    const ttl = hasExpired ? 0 : remaining;
+    const w = digits(ttl);
+    if (w === 0) return false;
+    const first = image.invs.length === 0;
+    // an empty image grows at its head: only a tail insert needs the comma before it
+    const head = Buffer.from(atHead ? piece.head : `,${piece.head}`, 'utf8');
+    const tail = Buffer.from(`${hasExpired ? piece.expired : piece.live}${atHead && !first ? ',' : ''}`, 'utf8');
+    const size = head.length + w + tail.length;
+    if (atHead ? image.start < size : image.buf.length - image.end < size) this.regrow(image, size);
+    const at = atHead ? image.start - size : image.end;
+    head.copy(image.buf, at);
+    image.buf.write(String(ttl), at + head.length, 'latin1');
+    tail.copy(image.buf, at + head.length + w);
+    if (atHead) {
+      image.start = at;
+      image.invs.unshift(inv);
+      image.ttlAt.unshift(at + head.length);
+      image.width.unshift(w);
+      image.expired.unshift(hasExpired);
+    } else {
+      image.end = at + size;
+      image.invs.push(inv);
+      image.ttlAt.push(at + head.length);
+      image.width.push(w);
+      image.expired.push(hasExpired);
+    }
+    return true;
+  }
+
+  /** Moves the image into a buffer with room for `need` more bytes at each end (offsets move with it). */
+  private regrow(image: ItemsImage, need: number): void {
+    const used = image.end - image.start;
+    const room = Math.max(need, used, 4096);
+    const buf = Buffer.allocUnsafe(used + 2 * room);
+    image.buf.copy(buf, room, image.start, image.end);
+    const shift = room - image.start;
+    for (let k = 0; k < image.ttlAt.length; k++) image.ttlAt[k] = (image.ttlAt[k] as number) + shift;
+    image.buf = buf;
+    image.start = room;
+    image.end = room + used;
+  }
+
+  /** The image of an unfiltered list, made from the items' JSON pieces; undefined when the clock reads a fraction. */
+  private buildImage(org: StoredOrg, field: InviteSortField, desc: boolean, links: boolean, nowMs: number): ItemsImage | undefined {
+    const list = org.sorted[field];
+    const n = list.length;
+    const image: ItemsImage = { field, desc, links, buf: Buffer.alloc(0), start: 0, end: 0, invs: [], ttlAt: [], width: [], expired: [] };
+    const texts: string[] = [];
+    let bytes = 0;
+    for (let k = 0; k < n; k++) {
+      const inv = list[desc ? n - 1 - k : k] as StoredInvite;
+      const piece = this.itemJson(org, inv, links);
+      const remaining = Math.max(0, inv.inviteDateMs + INVITE_LIFETIME_MS - nowMs);
+      const hasExpired = inv.expiredOverride ?? remaining === 0;
+      const ttl = hasExpired ? 0 : remaining;
+      const w = digits(ttl);
+      if (w === 0) return undefined;
+      const head = k === 0 ? piece.head : `,${piece.head}`;
+      const tail = hasExpired ? piece.expired : piece.live;
+      const headBytes = Buffer.byteLength(head, 'utf8');
+      texts.push(head, String(ttl), tail);
+      image.invs.push(inv);
+      image.ttlAt.push(bytes + headBytes);
+      image.width.push(w);
+      image.expired.push(hasExpired);
+      bytes += headBytes + w + Buffer.byteLength(tail, 'utf8');
+    }
+    const body = Buffer.from(texts.join(''), 'utf8');
+    image.buf = body;
+    image.end = body.length;
+    this.regrow(image, 4096);
+    return image;
+  }
+
+  /**
+   * The invite collection answer as bytes: `prefix` + the JSON of the `items` array + `suffix(count)`,
+   * byte for byte what the plain serializer writes. An unfiltered list comes from the org's image (one
+   * copy into `alloc(size)`, then only the ttl digits rewritten); a filtered one from inviteItemsJson.
+   * @example const body = state.inviteItemsBuffer(I, O, q, true, '{"items":', (n) => `,"count":${n}}`);
+   */
+  inviteItemsBuffer(
+    instanceId: string,
+    orgId: string,
+    q: ListQuery<InviteSortField>,
+    links: boolean,
+    prefix: string,
+    suffix: (count: number) => string,
+    alloc: (size: number) => Buffer = Buffer.allocUnsafe,
+  ): Buffer {
+    const org = this.org(instanceId, orgId);
+    const slow = (): Buffer => {
+      const { json, count } = this.inviteItemsJson(instanceId, orgId, q, links);
+      return Buffer.from(`${prefix}${json}${suffix(count)}`, 'utf8');
+    };
+    if (q.filterField !== undefined && q.filter !== undefined) return slow();
+    const nowMs = this.now();
+    const key = `${links ? 'L' : 'P'}|${q.sortField}|${q.sortDirection}`;
+    let image = org.images.get(key);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      if (!image) {
+        image = this.buildImage(org, q.sortField, q.sortDirection !== 'asc', links, nowMs);
+        if (!image) return slow();
+        org.images.set(key, image);
+      }
+      const head = Buffer.from(`${prefix}[`, 'utf8');
+      const tail = Buffer.from(`]${suffix(image.invs.length)}`, 'utf8');
+      const used = image.end - image.start;
+      const out = alloc(head.length + used + tail.length);
+      head.copy(out, 0);
+      image.buf.copy(out, head.length, image.start, image.end);
+      tail.copy(out, head.length + used);
+      const shift = head.length - image.start;
+      // whole milliseconds only (an odd clock's fraction goes the slow way); ttls fit 31 bits
+      let fits = Number.isInteger(nowMs);
+      const { invs, ttlAt, width, expired } = image;
+      for (let k = 0; fits && k < invs.length; k++) {
+        const inv = invs[k] as StoredInvite;
+        const remaining = Math.max(0, inv.inviteDateMs + INVITE_LIFETIME_MS - nowMs);
+        const hasExpired = inv.expiredOverride ?? remaining === 0;
+        let ttl = hasExpired ? 0 : remaining;
+        const w = width[k] as number;
+        const at = (ttlAt[k] as number) + shift;
+        if (hasExpired !== expired[k] || ttl > 0x7fffffff) fits = false;
+        for (let p = at + w - 1; p >= at; p--) {
+          out[p] = 48 + (ttl % 10);
+          ttl = (ttl / 10) | 0;
+        }
+        // the same number of digits as written into the image: nothing left over, no leading zero
+        if (ttl !== 0 || (w > 1 && out[at] === 48)) fits = false;
+      }
+      if (fits) return out;
+      // an invite ran out or its ttl lost a digit since the image was made: make it again, once
+      org.images.delete(key);
+      image = undefined;
+    }
+    return slow();
+  }
+
+  /** Takes the invite out of the sorted lists and email index (before a change of its sort keys, or its deletion). */
+  private unindex(org: StoredOrg, inv: StoredInvite): void {
+    for (const f of SORT_FIELDS) {
+      const list = org.sorted[f];
+      const at = lowerBound(list, f, inv);
+      if (list[at] === inv) list.splice(at, 1);
+    }
+    const key = inv.email.toLowerCase();
+    const same = org.byEmail.get(key);
+    same?.delete(inv);
+    if (same?.size === 0) org.byEmail.delete(key);
+    inv.json = {};
+    org.version++;
+    org.images.clear();
+  }
+
+  /** True when the invite counts as expired now. */
+  private expired(inv: StoredInvite, nowMs: number): boolean {
+    return inv.expiredOverride ?? inv.inviteDateMs + INVITE_LIFETIME_MS - nowMs <= 0;
+  }
+
+  /** The invite's JSON pieces for one flavour (see ItemJson), made once per change of the invite. */
+  private itemJson(org: StoredOrg, inv: StoredInvite, links: boolean): ItemJson {
+    const cached = links ? inv.json.links : inv.json.plain;
+    if (cached) return cached;
+    const { id, email, role, applicationRoles, dashboardRoles } = inv;
+    const fixed = JSON.stringify({ id, email, role, applicationRoles, dashboardRoles, inviteDate: new Date(inv.inviteDateMs).toISOString() });
+    let rest = `,"disallowTransfer":${String(inv.disallowTransfer)}`;
+    if (links) {
+      const path = `/instances/${org.instanceId}/orgs/${org.id}`;
+      rest += `,"_type":"orgInvite","_links":${JSON.stringify({ self: { href: `${path}/invites/${id}` }, org: { href: path } })}`;
+    }
+    const made: ItemJson = { head: `${fixed.slice(0, -1)},"ttl":`, live: `,"hasExpired":false${rest}}`, expired: `,"hasExpired":true${rest}}` };
+    if (links) inv.json.links = made;
+    else inv.json.plain = made;
+    return made;
   }
 
   private view(inv: StoredInvite): EmulatorInvite {
@@ -292,8 +574,38 @@ export class EmulatorState {
     };
   }
 
+  /** The org's invites a list query selects, in its order (from the sorted lists: no sorting per request). */
+  private selected(org: StoredOrg, q: ListQuery<InviteSortField>): StoredInvite[] {
+    const { filterField, filter } = q;
+    const desc = q.sortDirection !== 'asc';
+    if (filterField === undefined || filter === undefined) {
+      const list = org.sorted[q.sortField];
+      return desc ? list.slice().reverse() : list.slice();
+    }
+    // a filter without `*` is a whole, case-insensitive match: the email index has the candidates
+    if (filterField === 'email' && !filter.includes('*')) {
+      const few = [...(org.byEmail.get(filter.toLowerCase()) ?? [])].sort((a, b) => compareBy(q.sortField, a, b));
+      return desc ? few.reverse() : few;
+    }
+    const out: StoredInvite[] = [];
+    const list = org.sorted[q.sortField];
+    for (let k = 0; k < list.length; k++) {
+      const i = list[desc ? list.length - 1 - k : k] as StoredInvite;
+      if (globMatch(filter, i[filterField])) out.push(i);
+    }
+    return out;
+  }
+
   /** Pending invites of an org, filtered and sorted as GET answers them. */
   listInvites(instanceId: string, orgId: string, q: ListQuery<InviteSortField>): EmulatorInvite[] {
+    return this.selected(this.org(instanceId, orgId), q).map((i) => this.view(i));
+  }
+
+  /**
+   * The reference listInvites answers must equal: filter, sort and view every invite on each call.
+   * Test-only (the property test compares the fast answers with it); the server never calls it.
+   */
+  listInvitesPlain(instanceId: string, orgId: string, q: ListQuery<InviteSortField>): EmulatorInvite[] {
     const org = this.org(instanceId, orgId);
     const key = SORT_KEY[q.sortField];
     const sign = q.sortDirection === 'asc' ? 1 : -1;
@@ -302,6 +614,36 @@ export class EmulatorState {
       .filter((i) => filterField === undefined || filter === undefined || globMatch(filter, i[filterField]))
       .sort((a, b) => sign * (compareKeys(key(a), key(b)) || a.seq - b.seq))
       .map((i) => this.view(i));
+  }
+
+  /**
+   * The JSON of the `items` array GET/POST invites answers for this query (`links`: each item with its
+   * `_type` and `_links`), byte for byte what JSON.stringify of listInvites (through withLinks) writes,
+   * and how many items it holds. Each item's JSON is made once per change of the invite; a request only
+   * joins the pieces around the ttl. The same query at the same clock reading and state is answered
+   * from a cache.
+   * @example const { json, count } = state.inviteItemsJson(I, O, { sortField: 'inviteDate', sortDirection: 'desc' }, true);
+   */
+  inviteItemsJson(instanceId: string, orgId: string, q: ListQuery<InviteSortField>, links: boolean): { json: string; count: number } {
+    const org = this.org(instanceId, orgId);
+    const nowMs = this.now();
+    const key = `${links ? 'L' : 'P'}|${q.sortField}|${q.sortDirection}|${q.filterField ?? ''}|${q.filter === undefined ? '-' : `+${q.filter}`}`;
+    const hit = org.answers.get(key);
+    if (hit && hit.version === org.version && hit.at === nowMs) return hit;
+    const chosen = this.selected(org, q);
+    const parts: string[] = new Array<string>(chosen.length);
+    for (let k = 0; k < chosen.length; k++) {
+      const inv = chosen[k] as StoredInvite;
+      const piece = this.itemJson(org, inv, links);
+      const remaining = Math.max(0, inv.inviteDateMs + INVITE_LIFETIME_MS - nowMs);
+      const hasExpired = inv.expiredOverride ?? remaining === 0;
+      parts[k] = hasExpired ? `${piece.head}0${piece.expired}` : piece.head + jsonNumber(remaining) + piece.live;
+    }
+    const made = { version: org.version, at: nowMs, json: `[${parts.join(',')}]`, count: chosen.length };
+    // a handful of queries per org: keep the most recent few
+    if (org.answers.size >= 16) org.answers.clear();
+    org.answers.set(key, made);
+    return made;
   }
 
   /** Members of an org, filtered and sorted as GET answers them. */
@@ -318,15 +660,17 @@ export class EmulatorState {
 
   /** True when the org already has an unexpired pending invite for this email (case-insensitive). */
   hasLiveInvite(instanceId: string, orgId: string, email: string): boolean {
-    const lower = email.toLowerCase();
-    return [...this.org(instanceId, orgId).invites.values()].some((i) => i.email.toLowerCase() === lower && !this.view(i).hasExpired);
+    const nowMs = this.now();
+    for (const i of this.org(instanceId, orgId).byEmail.get(email.toLowerCase()) ?? []) if (!this.expired(i, nowMs)) return true;
+    return false;
   }
 
   /** Seats taken: members plus unexpired pending invites (expired ones do not count). */
   seatsTaken(instanceId: string, orgId: string): number {
     const org = this.org(instanceId, orgId);
+    const nowMs = this.now();
     let live = 0;
-    for (const i of org.invites.values()) if (!this.view(i).hasExpired) live++;
+    for (const i of org.invites.values()) if (!this.expired(i, nowMs)) live++;
     return org.members.size + live;
   }
 
@@ -369,26 +713,34 @@ export class EmulatorState {
 
   /** Resend: new role info (when given), inviteDate = now, not expired. */
   resendInvite(instanceId: string, orgId: string, inviteId: string, info: { role?: Role; applicationRoles?: ResourceRole[]; dashboardRoles?: ResourceRole[] }): EmulatorInvite {
-    const inv = this.storedInvite(this.org(instanceId, orgId), inviteId);
+    const org = this.org(instanceId, orgId);
+    const inv = this.storedInvite(org, inviteId);
+    this.unindex(org, inv);
     if (info.role !== undefined) inv.role = info.role;
     if (info.applicationRoles !== undefined) inv.applicationRoles = info.applicationRoles;
     if (info.dashboardRoles !== undefined) inv.dashboardRoles = info.dashboardRoles;
     inv.inviteDateMs = this.now();
     inv.expiredOverride = undefined;
+    this.index(org, inv);
     return this.view(inv);
   }
 
   deleteInvite(instanceId: string, orgId: string, inviteId: string): void {
     const org = this.org(instanceId, orgId);
-    org.invites.delete(this.storedInvite(org, inviteId).id);
+    const inv = this.storedInvite(org, inviteId);
+    this.unindex(org, inv);
+    org.invites.delete(inv.id);
   }
 
   /** Removes every pending invite of `email` and returns them, newest first; throws when there is none. */
   private takeInvites(org: StoredOrg, email: string): StoredInvite[] {
     const lower = email.toLowerCase();
-    const taken = [...org.invites.values()].filter((i) => i.email.toLowerCase() === lower).sort((a, b) => b.inviteDateMs - a.inviteDateMs || b.seq - a.seq);
+    const taken = [...(org.byEmail.get(lower) ?? [])].sort((a, b) => b.inviteDateMs - a.inviteDateMs || b.seq - a.seq);
     if (taken.length === 0) throw new EmulatorStateError(`org ${org.id} has no pending invite for that email`);
-    for (const i of taken) org.invites.delete(i.id);
+    for (const i of taken) {
+      this.unindex(org, i);
+      org.invites.delete(i.id);
+    }
     return taken;
   }
 

@@ -6,7 +6,7 @@ import { startEmulator, type EmulatorFaults, type EmulatorOptions, type RunningE
 
 export type HostRequest =
   | { id: number; op: 'start'; options: EmulatorOptions }
-  | { id: number; op: 'stats' | 'reset' | 'close' }
+  | { id: number; op: 'stats' | 'reset' | 'close' | 'cpu' }
   | { id: number; op: 'setFaults'; faults: EmulatorFaults }
   | { id: number; op: 'invites'; instanceId: string; orgId: string };
 
@@ -32,6 +32,9 @@ async function handle(req: HostRequest): Promise<unknown> {
     case 'setFaults':
       running().setFaults(req.faults);
       return null;
+    case 'cpu':
+      // the host's own CPU (user + system, µs): what building and sending answers costs the emulator
+      return process.cpuUsage();
     case 'invites':
       return running().invites(req.instanceId, req.orgId);
     case 'close':

@@ -14,6 +14,8 @@ export interface RemoteEmulator {
   reset(): Promise<void>;
   setFaults(f: EmulatorFaults): Promise<void>;
   invites(instanceId: string, orgId: string): Promise<EmulatorInvite[]>;
+  /** the emulator process's CPU so far (process.cpuUsage, µs) */
+  cpu(): Promise<NodeJS.CpuUsage>;
   close(): Promise<void>;
 }
 
@@ -72,6 +74,7 @@ export async function startRemoteEmulator(scope: Scope, options: EmulatorOptions
     reset: () => call<void>({ op: 'reset' }),
     setFaults: (faults) => call<void>({ op: 'setFaults', faults }),
     invites: (instanceId, orgId) => call<EmulatorInvite[]>({ op: 'invites', instanceId, orgId }),
+    cpu: () => call<NodeJS.CpuUsage>({ op: 'cpu' }),
     close,
   };
 }

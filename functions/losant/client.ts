@@ -7,7 +7,7 @@ import type { OwnUser } from '../sync/offboard.ts';
 import { isApiError } from '../sync/errors.ts';
 import { maskEmail } from '../sync/email.ts';
 import { newestInvite } from '../sync/invites.ts';
-import { checkedBody, parseAnswer, parseInviteItem, rawEmailMatches, toMember, toPendingInvite, trustedItems } from './answers.ts';
+import { checkedBody, parseAnswer, parseInviteItem, rawEmailMatches, scanCollectionForEmail, toMember, toPendingInvite, trustedItems } from './answers.ts';
 import { normalizeEmailForCompare } from './email.ts';
 import type { RateGovernor } from './governor.ts';
 import { Retrier, type RetryOptions } from './retry.ts';
@@ -39,6 +39,31 @@ export interface LosantClientOptions {
   onRequest?: (e: RequestEvent) => void;
   /** the longest answer body read, bytes (sync config `limits.maxAnswerBytes`); default 64 MiB */
   maxAnswerBytes?: number;
+}
+
+/**
+ * The invite a POST created, from its answer without parsing the whole collection: only the items whose
+ * `email` is the address sent (scanCollectionForEmail), each checked against the published schema, its
+ * email and the role sent; the newest of them (newestInvite). Undefined when anything is not certain:
+ * the caller then parses the whole answer, which decides (and reports a bad answer) as before.
+ */
+function createdByScan(text: string, sent: { email: string; role: OrgRole }, wanted: string, spec: RequestSpec): PendingInvite | undefined {
+  const scan = scanCollectionForEmail(text, sent.email);
+  if (!scan || !OrgInviteCollectionEnvelopeSchema.safeParse(scan.envelope).success) return undefined;
+  const checked: PendingInvite[] = [];
+  for (const raw of scan.items) {
+    const item = OrgInviteSchema.safeParse(raw);
+    if (!item.success || item.data.role !== sent.role) return undefined;
+    let invite: PendingInvite;
+    try {
+      invite = toPendingInvite(item.data, spec);
+    } catch {
+      return undefined;
+    }
+    if (invite.email !== wanted) return undefined;
+    checked.push(invite);
+  }
+  return newestInvite(checked);
 }
 
 const sleepReal = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -154,10 +179,7 @@ export class LosantClient implements InviteApi {
     return this.retrier.run<CreateInviteResult>(this.transport, spec, opts, {
       onSuccess: async (answer, attempt) => {
         // created; an answer too long to read is no reason to POST again: look the invite up
-        const data = answer.cutOff ? {} : parseAnswer(this.transport.errors, answer, OrgInviteCollectionEnvelopeSchema, spec, attempt);
-        const mine = (data.items ?? []).filter((i) => rawEmailMatches(i, wanted));
-        const checked = mine.map((i) => toPendingInvite(parseInviteItem(this.transport.errors, i, spec, answer.status, attempt), spec));
-        const found = newestInvite(checked);
+        const found = answer.cutOff ? undefined : (createdByScan(answer.text, body, wanted, spec) ?? this.createdByFullParse(answer, wanted, spec, attempt));
         if (found) return { invite: found, recovered: false };
         // created, but the answer does not list it: ask for it by email
         const looked = await this.findInvite(target, body.email, opts);
@@ -243,6 +265,13 @@ export class LosantClient implements InviteApi {
   /** Closes the default agent (a dispatcher passed in stays open: its owner closes it). */
   async close(): Promise<void> {
     await this.transport.close();
+  }
+
+  /** The newest invite of `wanted` in a POST answer, the whole collection parsed and checked (an invalid item fails the call). */
+  private createdByFullParse(answer: { text: string; status: number; cutOff: boolean }, wanted: string, spec: RequestSpec, attempt: number): PendingInvite | undefined {
+    const data = parseAnswer(this.transport.errors, answer, OrgInviteCollectionEnvelopeSchema, spec, attempt);
+    const mine = (data.items ?? []).filter((i) => rawEmailMatches(i, wanted));
+    return newestInvite(mine.map((i) => toPendingInvite(parseInviteItem(this.transport.errors, i, spec, answer.status, attempt), spec)));
   }
 
   /** A call whose 2xx answer is read with `schema` (retried as the Retrier says). */

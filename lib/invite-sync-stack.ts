@@ -114,6 +114,7 @@ export class InviteSyncStack extends Stack {
       ...functionDefaults,
       description: 'invite-sync reconcile: schedule, HR bus and reconcile queue',
       reservedConcurrency: config.reservedConcurrency,
+      memoryMb: config.memoryMb,
       environment,
     });
     const sync = this.syncFunction;

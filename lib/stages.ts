@@ -55,6 +55,11 @@ export const StageConfigSchema = z
      * @default - unreserved (the event source's maximumConcurrency is then 2)
      */
     reservedConcurrency: unset(z.number().int().min(1)),
+    /**
+     * Memory of the reconcile function (schedule, queue, HR bus, roster drops), MB. Roster drops up to
+     * memoryMb ÷ 24 are read (1024: 42.7 MB; 1280 and more: the 50 MB cap), larger ones are refused.
+     */
+    memoryMb: z.number().int().min(256, 'must be at least 256').max(10240, 'must be at most 10240 (Lambda)').default(1024),
     /** Reserved concurrency of the HTTP function (webhook). @default - unreserved: low-quota accounts cannot reserve */
     httpReservedConcurrency: unset(z.number().int().min(1)),
     logRetentionDays: z.literal(LOG_RETENTION_DAYS, {

@@ -18,7 +18,7 @@ export interface S3DropReaderOptions {
  */
 export class S3DropReader implements DropReader {
   private readonly client: S3Client;
-  private readonly maxBytes: number;
+  readonly maxBytes: number;
 
   constructor(options: S3DropReaderOptions = {}) {
     this.client = options.client ?? new S3Client({});

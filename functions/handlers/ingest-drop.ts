@@ -22,6 +22,8 @@ export interface DropInput {
   key: string;
   /** reads the object (only when the key and the source's `via` allow it) */
   read: () => Promise<DropRead>;
+  /** the reader's limit, for the refusal's message (default MAX_DROP_BYTES) */
+  maxBytes?: number;
 }
 
 export type DropResult =
@@ -71,8 +73,11 @@ export async function ingestDrop(deps: IngestDeps, input: DropInput): Promise<Dr
     return { status: 'missing', key };
   }
   if (read.kind === 'tooLarge') {
-    const message = `${key}: ${read.size} bytes, more than ${MAX_DROP_BYTES} (50 MB): split the roster`;
-    return fail(deps, key, { source: parsed.source, id: `${input.location}#size:${read.size}`, message, rows: [{ field: '(file)', message: 'larger than 50 MB' }] });
+    const limit = input.maxBytes ?? MAX_DROP_BYTES;
+    const mb = (limit / (1024 * 1024)).toFixed(1);
+    const why = limit < MAX_DROP_BYTES ? ` (what this function's memory holds; raise the stage's memoryMb for up to ${MAX_DROP_BYTES / (1024 * 1024)} MB)` : '';
+    const message = `${key}: ${read.size} bytes, more than ${limit} (${mb} MB)${why}: split the roster`;
+    return fail(deps, key, { source: parsed.source, id: `${input.location}#size:${read.size}`, message, rows: [{ field: '(file)', message: `larger than ${mb} MB` }] });
   }
 
   let deliveryId: string;

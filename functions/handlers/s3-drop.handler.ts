@@ -2,7 +2,7 @@
 import type { S3Event } from 'aws-lambda';
 import { z } from 'zod';
 import type { Container } from '../runtime/composition-root.ts';
-import { decodeS3EventKey, MAX_DROP_BYTES } from '../sync/drops.ts';
+import { decodeS3EventKey } from '../sync/drops.ts';
 import { EventShapeError } from './errors.ts';
 import { ingestDrop, type DropResult } from './ingest-drop.ts';
 import type { IngestDeps } from './ingest-and-queue.ts';
@@ -44,9 +44,9 @@ export async function handleS3Drops(event: S3Event | unknown, deps: S3DropDeps):
     const bucket = record.s3.bucket.name;
     const key = decodeS3EventKey(record.s3.object.key);
     const { versionId, size } = record.s3.object;
-    // the notification already says how big the object is: a file over 50 MB is not even fetched
-    const read = () => (size !== undefined && size > MAX_DROP_BYTES ? Promise.resolve({ kind: 'tooLarge' as const, size }) : reader.read(bucket, key, versionId));
-    results.push(await ingestDrop(deps, { location: `s3:${bucket}/${key}`, key, read }));
+    // the notification already says how big the object is: a file over the reader's limit is not even fetched
+    const read = () => (size !== undefined && size > reader.maxBytes ? Promise.resolve({ kind: 'tooLarge' as const, size }) : reader.read(bucket, key, versionId));
+    results.push(await ingestDrop(deps, { location: `s3:${bucket}/${key}`, key, read, maxBytes: reader.maxBytes }));
   }
   return results;
 }

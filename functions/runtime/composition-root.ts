@@ -15,7 +15,7 @@ import { CachedSecret, type SecretSource } from '../secrets/secrets-manager.ts';
 import { SqsReconcileQueue } from '../queue/sqs-queue.ts';
 import { EventBridgeRunNotifier } from '../notify/eventbridge-notifier.ts';
 import { S3DropReader } from '../drops/s3-drop-reader.ts';
-import type { DropReader } from '../sync/drops.ts';
+import { maxDropBytes, type DropReader } from '../sync/drops.ts';
 import type { RunNotifier } from '../sync/run-events.ts';
 import { parseLambdaEnv } from './env.schema.ts';
 import { secretScimAuth, SCIM_TOKEN_REFRESH_MS, TokenThrottle, type ScimAuth } from '../scim/auth.ts';
@@ -137,7 +137,7 @@ export async function createContainer(env: Record<string, string | undefined> = 
           },
         }
       : {}),
-    drops: new S3DropReader(overrides.s3Client ? { client: overrides.s3Client } : {}),
+    drops: new S3DropReader({ maxBytes: maxDropBytes(e.AWS_LAMBDA_FUNCTION_MEMORY_SIZE), ...(overrides.s3Client ? { client: overrides.s3Client } : {}) }),
     ...(e.RUN_EVENT_BUS
       ? {
           runEvents: {

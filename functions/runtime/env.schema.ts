@@ -21,6 +21,8 @@ export const LambdaEnvSchema = z.object({
   RUN_EVENT_BUS: z.string().trim().min(1).optional(),
   /** Secrets Manager ARN of the SCIM tokens (`[{ "token", "source" }]`); unset: /scim/v2 answers 404 */
   SCIM_TOKEN_SECRET_ARN: z.string().trim().min(1).optional(),
+  /** set by the Lambda runtime: the function's memory (MB), which bounds the roster drops it reads */
+  AWS_LAMBDA_FUNCTION_MEMORY_SIZE: z.coerce.number().int().positive().optional(),
   /** relative to LAMBDA_TASK_ROOT, or absolute */
   SYNC_CONFIG_FILE: z.string().trim().min(1).default('sync-config.json'),
   LAMBDA_TASK_ROOT: z.string().min(1).optional(),

@@ -8,6 +8,23 @@ import type { Person } from './types.ts';
 
 /** Largest roster file taken from a drop (bytes); a bigger one is refused before it is read. */
 export const MAX_DROP_BYTES = 50 * 1024 * 1024;
+/**
+ * Memory a drop takes while it is parsed and stored, per byte of file: a 50 MB CSV of 633 009 people
+ * peaked at about 1 GB RSS (20×), so 24× leaves room for the runtime.
+ */
+export const DROP_MEMORY_FACTOR = 24;
+
+/**
+ * The largest drop a function with `memoryMb` of memory reads: MAX_DROP_BYTES, or less where the
+ * memory would not hold it (1024 MB: 42.7 MB), so a big file is refused with a reason instead of
+ * ending the function out of memory. Undefined memory (the CLI): MAX_DROP_BYTES.
+ * @example maxDropBytes(1024) // 44739242
+ */
+export function maxDropBytes(memoryMb?: number): number {
+  if (memoryMb === undefined || !Number.isFinite(memoryMb) || memoryMb <= 0) return MAX_DROP_BYTES;
+  return Math.min(MAX_DROP_BYTES, Math.floor((memoryMb * 1024 * 1024) / DROP_MEMORY_FACTOR));
+}
+
 /** Key prefix of roster drops in the bucket: `rosters/<source>/<file>`. */
 export const DROP_PREFIX = 'rosters/';
 /** The metadata key (S3 `x-amz-meta-occurred-at`) that says when the export was taken. */
@@ -24,13 +41,15 @@ export type DropRead =
       /** the `occurred-at` metadata (S3 `x-amz-meta-occurred-at`) */
       occurredAtMetadata?: string | undefined;
     }
-  /** bigger than MAX_DROP_BYTES: refused before being read */
+  /** bigger than the reader's `maxBytes`: refused before being read */
   | { kind: 'tooLarge'; size: number }
   /** gone before it could be read (deleted or overwritten): nothing to do */
   | { kind: 'missing' };
 
 /** Reads a dropped object (S3: functions/drops/s3-drop-reader.ts). */
 export interface DropReader {
+  /** the largest object it reads (maxDropBytes) */
+  readonly maxBytes: number;
   read(bucket: string, key: string, versionId?: string): Promise<DropRead>;
 }
 

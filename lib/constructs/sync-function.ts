@@ -48,6 +48,8 @@ export interface SyncFunctionProps {
   readonly logRemovalPolicy?: RemovalPolicy;
   /** @default - unreserved */
   readonly reservedConcurrency?: number;
+  /** memory, MB (default 512) */
+  readonly memoryMb?: number;
   /** environment beyond what the bind helpers set */
   readonly environment: Record<string, string>;
 }
@@ -87,7 +89,7 @@ export class SyncFunction extends Construct {
       depsLockFilePath: join(props.projectRoot, 'package-lock.json'),
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
-      memorySize: 512,
+      memorySize: props.memoryMb ?? 512,
       timeout: FUNCTION_TIMEOUT,
       role: this.role,
       logGroup: this.logGroup,

@@ -39,7 +39,7 @@ describe('Class: InviteSyncStack', () => {
     );
   });
 
-  it.each(STAGE_NAMES)('runs the %s function on nodejs22.x arm64 with 512 MB, 5 minutes and the stage reserved concurrency', (stage) => {
+  it.each(STAGE_NAMES)('runs the %s reconcile function on nodejs22.x arm64 with the stage memoryMb (default 1024), 5 minutes and the stage reserved concurrency', (stage) => {
     // Arrange
     const { template } = pick(synths, stage);
 
@@ -47,7 +47,7 @@ describe('Class: InviteSyncStack', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
-      MemorySize: 512,
+      MemorySize: pick(STAGES, stage).memoryMb,
       Timeout: 300,
       Handler: 'index.handler',
       ReservedConcurrentExecutions: pick(EXPECTED, stage).reserved,

@@ -125,7 +125,7 @@ describe('Function: loadStageConfig', () => {
     [{ notify: { emails: [], topicArn: 'arn:aws:sqs:us-east-1:123456789012:q' } }, 'config/bad.stage.json: notify.topicArn: must be an SNS topic ARN'],
     [{ losantApiUrl: 'http://losant.internal' }, 'config/bad.stage.json: losantApiUrl: must be an https URL'],
     [{ httpReservedConcurrency: 0 }, 'config/bad.stage.json: httpReservedConcurrency: Too small: expected number to be >=1'],
-    [{ memoryMb: 1024 }, 'config/bad.stage.json: memoryMb: unknown field'],
+    [{ memoryMb: 64 }, 'config/bad.stage.json: memoryMb: must be at least 256'],
   ])('throws one InputError line naming the field of a bad stage file (%j)', (change, message) => {
     // Arrange
     const dir = stageDir({ bad: { ...devDoc(), ...change } });

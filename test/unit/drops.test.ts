@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdtemp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeS3EventKey, dropDeliveryId, dropEvents, dropOccurredAt, parseDropKey, sha256Hex } from '../../functions/sync/drops.ts';
+import { decodeS3EventKey, dropDeliveryId, dropEvents, dropOccurredAt, MAX_DROP_BYTES, maxDropBytes, parseDropKey, sha256Hex } from '../../functions/sync/drops.ts';
 import { MAX_PEOPLE_PER_EVENT } from '../../functions/sync/events.ts';
 import { ingestDrop, type DropInput, type DropResult } from '../../functions/handlers/ingest-drop.ts';
 import type { IngestDeps } from '../../functions/handlers/ingest-and-queue.ts';
@@ -173,7 +173,7 @@ describe('Function: handleS3Drops', () => {
     event.Records[0]!.s3 = { ...(event.Records[0]!.s3 as object), object: { key: 'rosters/hr/May+2026.csv', size: 30, versionId: 'v-1' } };
     event.Records.push({ ...event.Records[0]!, eventName: 'ObjectRemoved:Delete' });
     const reads: unknown[][] = [];
-    const drops = { read: async (...args: unknown[]) => (reads.push(args), { kind: 'object' as const, bytes: Buffer.from('email\na@example.com\n'), lastModified: new Date(now.ms), occurredAtMetadata: new Date(now.ms).toISOString() }) };
+    const drops = { maxBytes: MAX_DROP_BYTES, read: async (...args: unknown[]) => (reads.push(args), { kind: 'object' as const, bytes: Buffer.from('email\na@example.com\n'), lastModified: new Date(now.ms), occurredAtMetadata: new Date(now.ms).toISOString() }) };
 
     // Act
     const results = await handleS3Drops(event, { ...d, drops });
@@ -181,6 +181,34 @@ describe('Function: handleS3Drops', () => {
     // Assert
     expect(reads).toEqual([['is-dev-drops-123456789012-us-east-1', 'rosters/hr/May 2026.csv', 'v-1']]);
     expect(results).toMatchObject([{ status: 'applied', key: 'rosters/hr/May 2026.csv', people: 1 }]);
+  });
+});
+
+describe('Function: maxDropBytes', () => {
+  it('reads up to 50 MB, less where the function memory would not hold the file (memoryMb ÷ 24)', () => {
+    expect(maxDropBytes(undefined)).toBe(MAX_DROP_BYTES);
+    expect(maxDropBytes(1024)).toBe(44_739_242);
+    expect(maxDropBytes(512)).toBe(22_369_621);
+    expect(maxDropBytes(1280)).toBe(MAX_DROP_BYTES);
+    expect(maxDropBytes(10_240)).toBe(MAX_DROP_BYTES);
+  });
+
+  it("refuses a notification's object over the reader's limit without reading it, naming memoryMb", async () => {
+    // Arrange: a reader of a 512 MB function, an object of 30 MB by the notification
+    const now = { ms: Date.parse('2031-03-04T05:06:07Z') };
+    const d = deps(now);
+    const event = JSON.parse(readFileSync(new URL('../fixtures/lambda/s3-object-created.json', import.meta.url), 'utf8')) as { Records: Record<string, unknown>[] };
+    event.Records[0]!.s3 = { ...(event.Records[0]!.s3 as object), object: { key: 'rosters/hr/big.csv', size: 30 * 1024 * 1024, versionId: 'v-1' } };
+    let reads = 0;
+    const drops = { maxBytes: maxDropBytes(512), read: async () => (reads++, { kind: 'missing' as const }) };
+
+    // Act
+    const results = await handleS3Drops(event, { ...d, drops });
+
+    // Assert
+    expect(reads).toBe(0);
+    expect(results).toMatchObject([{ status: 'failed', key: 'rosters/hr/big.csv' }]);
+    expect(JSON.stringify(results)).toMatch(/more than 22369621 \(21\.3 MB\).*memoryMb/);
   });
 });
 

@@ -8,6 +8,9 @@ import { ROOT, runNode } from './processes.ts';
 /** The handler entry the CDK construct bundles (lib/constructs/sync-function.ts). */
 export const HANDLER_ENTRY = join(ROOT, 'functions/handlers/index.handler.ts');
 
+/** The HTTP function's entry (lib/invite-sync-stack.ts, SyncFunction 'Http'). */
+export const HTTP_ENTRY = join(ROOT, 'functions/handlers/webhook.handler.ts');
+
 /** The esbuild options NodejsFunction uses for that function: minified ESM for node22, source map apart. */
 export const LAMBDA_BUILD_OPTIONS: BuildOptions = {
   bundle: true,
@@ -127,8 +130,8 @@ export interface HandlerAnalysis {
  * Builds the handler once with a metafile, finds which of our files it bundles and what they import
  * from third-party packages, and writes an entry that imports exactly those bindings and nothing of ours.
  */
-export async function analyseHandler(): Promise<HandlerAnalysis> {
-  const result = await build({ ...LAMBDA_BUILD_OPTIONS, entryPoints: [HANDLER_ENTRY], outfile: join(ROOT, 'bench/.out/handler.mjs'), metafile: true, write: false });
+export async function analyseHandler(entry: string = HANDLER_ENTRY): Promise<HandlerAnalysis> {
+  const result = await build({ ...LAMBDA_BUILD_OPTIONS, entryPoints: [entry], outfile: join(ROOT, 'bench/.out/handler.mjs'), metafile: true, write: false });
   const meta: Metafile = result.metafile;
   const ourFiles = Object.keys(meta.inputs).filter((p) => !p.includes('node_modules/'));
   const imports = new Map<string, PackageImport>();

@@ -104,6 +104,8 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   timeoutMs: number;
   cwd?: string;
+  /** the node binary (default: the one running the bench), e.g. Node 22 from `npx -y node@22` */
+  node?: string;
 }
 
 /**
@@ -114,7 +116,7 @@ export function runNode(script: string, args: string[], options: RunOptions): Pr
   return new Promise((resolve, reject) => {
     const start = performance.now();
     const child = track(
-      spawn(process.execPath, [...(options.execArgv ?? []), script, ...args], {
+      spawn(options.node ?? process.execPath, [...(options.execArgv ?? []), script, ...args], {
         cwd: options.cwd ?? ROOT,
         env: options.env ?? process.env,
         stdio: ['ignore', 'pipe', 'pipe'],

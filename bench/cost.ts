@@ -108,7 +108,7 @@ export function monthCost(perRun: PerRun, runs: number, memoryMb: number, fixed:
     { item: 'Lambda requests', quantity: runs, unit: 'requests', usd: runs * prices.lambdaRequest },
     { item: 'DynamoDB reads', quantity: perRun.readUnits * runs, unit: 'RRU', usd: perRun.readUnits * runs * prices.dynamoReadRequestUnit },
     { item: 'DynamoDB writes', quantity: perRun.writeUnits * runs, unit: 'WRU', usd: perRun.writeUnits * runs * prices.dynamoWriteRequestUnit },
-    { item: 'SQS requests (runs)', quantity: perRun.sqsRequests * runs, unit: 'requests', usd: perRun.sqsRequests * runs * prices.sqsRequest },
+    { item: 'SQS requests of runs', quantity: perRun.sqsRequests * runs, unit: 'requests', usd: perRun.sqsRequests * runs * prices.sqsRequest },
     { item: 'Secrets Manager API calls', quantity: perRun.secretCalls * runs, unit: 'calls', usd: perRun.secretCalls * runs * prices.secretApiCall },
     { item: 'Log ingestion', quantity: logGb, unit: 'GB', usd: logGb * prices.logIngestGb },
   ];
@@ -146,4 +146,31 @@ export function scalePerRun(perRun: PerRun, fromPeople: number, toPeople: number
  */
 export function sqsPollRequestsPerMonth(pollers = 5, waitSeconds = 20): number {
   return (pollers * HOURS_PER_MONTH * 3600) / waitSeconds;
+}
+
+/** One size's month for the printed table. */
+export interface SizedMonth {
+  people: number;
+  /** `measured` at this size, or `scaled from N` */
+  basis: string;
+  perRun: PerRun;
+  month: MonthCost;
+}
+
+const usd = (v: number): string => (v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(2) : v.toFixed(4));
+const qty = (v: number): string => (v >= 1000 ? Math.round(v).toLocaleString('en-US') : v === 0 || v >= 1 ? String(Math.round(v * 100) / 100) : v.toPrecision(2));
+
+/** A month per size as a Markdown table (one column per size; quantities and USD). */
+export function renderCostTable(sizes: readonly SizedMonth[]): string {
+  if (sizes.length === 0) return '';
+  const head = ['item', ...sizes.map((s) => `${s.people.toLocaleString('en-US')} people (${s.basis})`)];
+  const rows: string[][] = [];
+  const first = sizes[0]!.month;
+  rows.push(['runs a month', ...sizes.map((s) => qty(s.month.runs))]);
+  rows.push(['run duration (ms)', ...sizes.map((s) => qty(s.perRun.durationMs))]);
+  first.variable.forEach((l, i) => rows.push([`${l.item} (${l.unit})`, ...sizes.map((s) => `${qty(s.month.variable[i]!.quantity)}: $${usd(s.month.variable[i]!.usd)}`)]));
+  first.fixed.forEach((l, i) => rows.push([`${l.item} (${l.unit}, fixed)`, ...sizes.map((s) => `${qty(s.month.fixed[i]!.quantity)}: $${usd(s.month.fixed[i]!.usd)}`)]));
+  rows.push(['**total a month (USD)**', ...sizes.map((s) => `**$${usd(s.month.totalUsd)}**`)]);
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
 }

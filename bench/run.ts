@@ -1,4 +1,4 @@
-// npm run bench --> run.ts --> scenarios (planner, apply, converged run, cold start, webhook, SCIM) --> table + bench/results.json
+// npm run bench --> run.ts --> scenarios (planner, apply, converged run, cold start, webhook, SCIM, cost of a month) --> table + bench/results.json
 //
 // Each figure is measured beside its baseline in the same invocation. Missing a target is reported,
 // never a crash: the exit code is non-zero only when the bench itself failed.
@@ -15,8 +15,9 @@ import { convergedScenario } from './scenarios/converged.ts';
 import { coldStartScenario } from './scenarios/cold-start.ts';
 import { webhookScenario } from './scenarios/webhook.ts';
 import { scimScenario } from './scenarios/scim.ts';
+import { costScenario } from './scenarios/cost.ts';
 
-const SCENARIOS: Scenario[] = [plannerScenario, applyLatencyScenario, applyRateScenario, convergedScenario, coldStartScenario, webhookScenario, scimScenario];
+const SCENARIOS: Scenario[] = [plannerScenario, applyLatencyScenario, applyRateScenario, convergedScenario, coldStartScenario, webhookScenario, scimScenario, costScenario];
 
 const RESULTS_FILE = new URL('./results.json', import.meta.url);
 

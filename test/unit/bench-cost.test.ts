@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HOURS_PER_MONTH, monthCost, PRICES, runsPerMonth, scalePerRun, sqsPollRequestsPerMonth, type Fixed, type PerRun } from '../../bench/cost.ts';
+import { HOURS_PER_MONTH, monthCost, renderCostTable, PRICES, runsPerMonth, scalePerRun, sqsPollRequestsPerMonth, type Fixed, type PerRun } from '../../bench/cost.ts';
 
 const perRun: PerRun = { durationMs: 999.2, readUnits: 100, writeUnits: 4, sqsRequests: 2, secretCalls: 1, logBytes: 1024 ** 3 / 1000 };
 const fixed: Fixed = { alarmMetrics: 17, dashboards: 1, secrets: 3, kmsKeys: 1, customMetrics: 10, sqsPollRequests: 1_000_000 };
@@ -33,7 +33,7 @@ describe('monthCost', () => {
   it('prices request units, SQS, secret calls and logs per run', () => {
     expect(line(month.variable, 'DynamoDB reads').usd).toBeCloseTo(100_000 * 0.125e-6, 12);
     expect(line(month.variable, 'DynamoDB writes').usd).toBeCloseTo(4000 * 0.625e-6, 12);
-    expect(line(month.variable, 'SQS requests (runs)').usd).toBeCloseTo(2000 * 0.4e-6, 12);
+    expect(line(month.variable, 'SQS requests of runs').usd).toBeCloseTo(2000 * 0.4e-6, 12);
     expect(line(month.variable, 'Secrets Manager API calls').usd).toBeCloseTo(1000 * 0.05e-4, 12);
     expect(line(month.variable, 'Log ingestion').quantity).toBeCloseTo(1, 9);
     expect(line(month.variable, 'Log ingestion').usd).toBeCloseTo(0.5, 9);
@@ -61,5 +61,15 @@ describe('scalePerRun', () => {
 describe('sqsPollRequestsPerMonth', () => {
   it('counts five 20 s long polls back to back', () => {
     expect(sqsPollRequestsPerMonth()).toBe(657_000);
+  });
+});
+
+describe('renderCostTable', () => {
+  it('prints a column per size with the total in USD', () => {
+    const month = monthCost(perRun, 10, 1024, fixed);
+    const text = renderCostTable([{ people: 1000, basis: 'measured', perRun, month }]);
+    expect(text.split('\n')[0]).toBe('| item | 1,000 people (measured) |');
+    expect(text).toContain(`| **total a month (USD)** | **$${month.totalUsd.toFixed(2)}** |`);
+    expect(text).toContain('| Log ingestion (GB) | 0.010: $0.0050 |');
   });
 });

@@ -53,13 +53,15 @@ export function runsPerMonth(scheduleExpression: string): number {
 
 /** What one scheduled run costs in counted units (measured or scaled from a measured size). */
 export interface PerRun {
-  /** billed Lambda duration of one run, ms (AWS rounds each invocation up to 1 ms) */
+  /** billed Lambda duration of one run, ms, summed over its invocations (AWS rounds each up to 1 ms) */
   durationMs: number;
+  /** Lambda invocations a run takes (schedule + one SQS-triggered reconcile per target batch) */
+  invocations: number;
   /** DynamoDB read request units (strongly consistent 4 KB reads; the store's ConsumedCapacity) */
   readUnits: number;
   /** DynamoDB write request units */
   writeUnits: number;
-  /** SQS requests the run makes (continuations, sends) */
+  /** SQS requests the run makes beyond the event source's polling (SendMessageBatch of the schedule, DeleteMessageBatch of the consumed batch, continuations) */
   sqsRequests: number;
   /** Secrets Manager GetSecretValue calls (cached per cold start: 1 when every run is a cold start) */
   secretCalls: number;
@@ -105,7 +107,7 @@ export function monthCost(perRun: PerRun, runs: number, memoryMb: number, fixed:
   const logGb = (perRun.logBytes * runs) / GB;
   const variable: CostLine[] = [
     { item: 'Lambda duration', quantity: gbSeconds, unit: 'GB-s', usd: gbSeconds * prices.lambdaArmGbSecond },
-    { item: 'Lambda requests', quantity: runs, unit: 'requests', usd: runs * prices.lambdaRequest },
+    { item: 'Lambda requests', quantity: perRun.invocations * runs, unit: 'requests', usd: perRun.invocations * runs * prices.lambdaRequest },
     { item: 'DynamoDB reads', quantity: perRun.readUnits * runs, unit: 'RRU', usd: perRun.readUnits * runs * prices.dynamoReadRequestUnit },
     { item: 'DynamoDB writes', quantity: perRun.writeUnits * runs, unit: 'WRU', usd: perRun.writeUnits * runs * prices.dynamoWriteRequestUnit },
     { item: 'SQS requests of runs', quantity: perRun.sqsRequests * runs, unit: 'requests', usd: perRun.sqsRequests * runs * prices.sqsRequest },
@@ -126,7 +128,7 @@ export function monthCost(perRun: PerRun, runs: number, memoryMb: number, fixed:
   return { runs, variable, fixed: fixedLines, variableUsd, fixedUsd, totalUsd: variableUsd + fixedUsd };
 }
 
-/** `perRun` measured at `fromPeople`, scaled linearly to `toPeople` (secret calls do not scale). */
+/** `perRun` measured at `fromPeople`, scaled linearly to `toPeople` (invocations, SQS requests and secret calls are per run, not per person). */
 export function scalePerRun(perRun: PerRun, fromPeople: number, toPeople: number): PerRun {
   if (!(fromPeople > 0)) throw new Error(`scalePerRun: fromPeople must be > 0, got ${fromPeople}`);
   const k = toPeople / fromPeople;
@@ -134,7 +136,8 @@ export function scalePerRun(perRun: PerRun, fromPeople: number, toPeople: number
     durationMs: perRun.durationMs * k,
     readUnits: perRun.readUnits * k,
     writeUnits: perRun.writeUnits * k,
-    sqsRequests: perRun.sqsRequests * k,
+    invocations: perRun.invocations,
+    sqsRequests: perRun.sqsRequests,
     secretCalls: perRun.secretCalls,
     logBytes: perRun.logBytes * k,
   };
@@ -167,7 +170,7 @@ export function renderCostTable(sizes: readonly SizedMonth[]): string {
   const rows: string[][] = [];
   const first = sizes[0]!.month;
   rows.push(['runs a month', ...sizes.map((s) => qty(s.month.runs))]);
-  rows.push(['run duration (ms)', ...sizes.map((s) => qty(s.perRun.durationMs))]);
+  rows.push(['billed ms a run (all invocations)', ...sizes.map((s) => qty(s.perRun.durationMs))]);
   first.variable.forEach((l, i) => rows.push([`${l.item} (${l.unit})`, ...sizes.map((s) => `${qty(s.month.variable[i]!.quantity)}: $${usd(s.month.variable[i]!.usd)}`)]));
   first.fixed.forEach((l, i) => rows.push([`${l.item} (${l.unit}, fixed)`, ...sizes.map((s) => `${qty(s.month.fixed[i]!.quantity)}: $${usd(s.month.fixed[i]!.usd)}`)]));
   rows.push(['**total a month (USD)**', ...sizes.map((s) => `**$${usd(s.month.totalUsd)}**`)]);

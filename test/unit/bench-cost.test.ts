@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { HOURS_PER_MONTH, monthCost, renderCostTable, PRICES, runsPerMonth, scalePerRun, sqsPollRequestsPerMonth, type Fixed, type PerRun } from '../../bench/cost.ts';
 
-const perRun: PerRun = { durationMs: 999.2, readUnits: 100, writeUnits: 4, sqsRequests: 2, secretCalls: 1, logBytes: 1024 ** 3 / 1000 };
+const perRun: PerRun = { durationMs: 999.2, invocations: 2, readUnits: 100, writeUnits: 4, sqsRequests: 2, secretCalls: 1, logBytes: 1024 ** 3 / 1000 };
 const fixed: Fixed = { alarmMetrics: 17, dashboards: 1, secrets: 3, kmsKeys: 1, customMetrics: 10, sqsPollRequests: 1_000_000 };
 const line = (lines: { item: string; usd: number; quantity: number }[], item: string) => {
   const found = lines.find((l) => l.item === item);
@@ -28,7 +28,8 @@ describe('monthCost', () => {
     const l = line(month.variable, 'Lambda duration');
     expect(l.quantity).toBeCloseTo(1000 * 2 * 1.0, 9); // 999.2 ms bills as 1 000 ms, 2 GB
     expect(l.usd).toBeCloseTo(2000 * PRICES.lambdaArmGbSecond, 12);
-    expect(line(month.variable, 'Lambda requests').usd).toBeCloseTo(1000 * 0.2e-6, 12);
+    expect(line(month.variable, 'Lambda requests').quantity).toBe(2000);
+    expect(line(month.variable, 'Lambda requests').usd).toBeCloseTo(2000 * 0.2e-6, 12);
   });
   it('prices request units, SQS, secret calls and logs per run', () => {
     expect(line(month.variable, 'DynamoDB reads').usd).toBeCloseTo(100_000 * 0.125e-6, 12);
@@ -50,11 +51,15 @@ describe('monthCost', () => {
 });
 
 describe('scalePerRun', () => {
-  it('scales the counts linearly but not the per-cold-start secret call', () => {
+  it('scales the per-person counts linearly but not the per-run invocations, SQS requests and secret call', () => {
     const s = scalePerRun(perRun, 10_000, 100_000);
     expect(s.readUnits).toBe(1000);
+    expect(s.writeUnits).toBe(40);
     expect(s.durationMs).toBeCloseTo(9992, 9);
     expect(s.secretCalls).toBe(1);
+    expect(s.invocations).toBe(2);
+    expect(s.sqsRequests).toBe(2);
+    expect(() => scalePerRun(perRun, 0, 10)).toThrow(/fromPeople/);
   });
 });
 

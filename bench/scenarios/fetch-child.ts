@@ -1,4 +1,4 @@
-// bench scenario 8 (parent) --> fetch-child (this file, on Node 20 or Node 22) --> emulator over HTTP:
+// bench scenario 9 (parent) --> fetch-child (this file, on Node 20 or Node 22) --> emulator over HTTP:
 // the invite POST-then-GET pattern on undici's Agent and on Node's built-in fetch, interleaved in one process.
 //
 // argv: <emulator url> <instance id> <token> <orgs JSON: string[]> <emails per run> <concurrency>

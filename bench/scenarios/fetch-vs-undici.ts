@@ -38,9 +38,9 @@ async function node22(): Promise<string | undefined> {
   }
 }
 
-/** Scenario 8: issue 18 item 5, keep undici unless fetch is within 10 % and saves ≥ 300 KB. */
+/** Scenario 9: issue 18 item 5, keep undici unless fetch is within 10 % and saves ≥ 300 KB. */
 export const fetchVsUndiciScenario: Scenario = {
-  id: '8',
+  id: '9',
   title: "Node's fetch vs undici's Agent: time and bundle bytes",
   async run(ctx, scope) {
     const node22Path = await node22();
@@ -64,8 +64,8 @@ export const fetchVsUndiciScenario: Scenario = {
     }
     const stats = await emu.stats();
     if (stats.duplicateInvites) throw new Error(`the emulator saw ${stats.duplicateInvites} duplicate invites`);
-    if (!node22Path) ctx.notes.push('8: Node 22 not run (npx -y node@22 could not provide it)');
-    ctx.notes.push(`8: ${PER_RUN} emails per run (POST the invite, then GET filtered by the email: ${2 * PER_RUN} requests), ${LATENCY_MS} ms, ${CONCURRENCY} at a time, fresh empty org per run, ${PAIRS} pairs alternating order after a warm-up each`);
+    if (!node22Path) ctx.notes.push('9: Node 22 not run (npx -y node@22 could not provide it)');
+    ctx.notes.push(`9: ${PER_RUN} emails per run (POST the invite, then GET filtered by the email: ${2 * PER_RUN} requests), ${LATENCY_MS} ms, ${CONCURRENCY} at a time, fresh empty org per run, ${PAIRS} pairs alternating order after a warm-up each`);
     const rows: Row[] = [];
     const letters = 'abcdef';
     let worst = 0;
@@ -74,7 +74,7 @@ export const fetchVsUndiciScenario: Scenario = {
       const f = median(o.fetchMs);
       worst = Math.max(worst, f / u);
       rows.push({
-        id: `8${letters[i]}`,
+        id: `9${letters[i]}`,
         metric: `fetch, ${2 * PER_RUN} invite POST/GET, ${LATENCY_MS} ms, ${CONCURRENCY} at a time, Node ${o.node} (median of ${PAIRS})`,
         value: f,
         unit: 'ms',
@@ -86,7 +86,7 @@ export const fetchVsUndiciScenario: Scenario = {
     });
     const idealMs = (2 * PER_RUN * LATENCY_MS) / CONCURRENCY;
     rows.push({
-      id: `8${letters[outs.length]}`,
+      id: `9${letters[outs.length]}`,
       metric: 'bundle bytes fetch would save (undici in the metafile, smaller of the two Lambda bundles)',
       value: saved / KB,
       unit: 'KB',
@@ -96,7 +96,7 @@ export const fetchVsUndiciScenario: Scenario = {
     });
     const switchTo = worst <= 1.1 && saved >= 300 * KB;
     rows.push({
-      id: `8${letters[outs.length + 1]}`,
+      id: `9${letters[outs.length + 1]}`,
       metric: 'decision (issue 18: keep undici unless fetch is within 10 % and saves ≥ 300 KB)',
       value: worst,
       unit: '× worst ratio',

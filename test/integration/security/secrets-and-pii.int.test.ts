@@ -238,7 +238,7 @@ describe('Function: handleWebhook and LosantClient with the Lambda logger (proce
       expect(output).toMatch(/"level":"DEBUG"/);
       expect(output).toMatch(/webhook rejected/);
       // positive control: addresses do reach the output, masked
-      expect(output).toMatch(/[a-z]\*\*\*@[a-z]\*\*\*\./);
+      expect(output).toMatch(/[a-z]\*\*\*@[a-z]\*\*\*\./i);
       expect(findLeaks(output, SECRETS)).toEqual([]);
       expect(findLeaks(errors.join('\n'), SECRETS)).toEqual([]);
     } finally {

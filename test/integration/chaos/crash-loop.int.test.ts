@@ -11,7 +11,8 @@ import { dynamoEndpoint, localDynamoClient, uniqueTableName } from '../../helper
 import { INSTANCE, ORG, person, startHarness, type Harness } from '../../helpers/sync-harness.ts';
 import { chaosCount, faultFigures, inviteCounts, ledgerDisagreements, seededRandom } from '../../helpers/chaos.ts';
 import { clockAheadEnv, runCli } from '../../helpers/cli.ts';
-import { SETTLE_SECONDS } from '../../../functions/sync/ownership.ts';
+import { SETTLE_MS, SETTLE_SECONDS } from '../../../functions/sync/ownership.ts';
+import { runSync } from '../../../functions/sync/reconcile.ts';
 
 const target = { instanceId: DEFAULT_ID, orgId: DEFAULT_ID };
 const INVITES_ROUTE = '/instances/:instanceId/orgs/:orgId/invites';
@@ -117,7 +118,12 @@ describe('Function: runSync (apply) cut short by its deadline', () => {
     // Act
     const cut = await h.apply({ deadline: Date.now() + readMs + 400 });
     const sentByCut = inviteCounts(h.emulator, { instanceId: INSTANCE, orgId: ORG }).size;
-    const later = await h.apply();
+    // A POST the deadline cut off in flight (or still queued for one of the `concurrency` connections) may or
+    // may not have reached Losant: its intent settles until the cut run's end + SETTLE_SECONDS (ledger.ts).
+    // The later run comes after that, as the schedule's next one would; the lease is judged by the store's
+    // own clock, so a lease the cut run kept would still make it wait.
+    const settled = SETTLE_MS + 1000;
+    const later = await runSync({ ...h.deps, clock: { now: () => Date.now() + settled } }, h.config, { mode: 'apply', trigger: 'cli', deadline: Date.now() + settled + 60_000 });
 
     // Assess
     expect(cut.complete).toBe(false);

@@ -1,7 +1,8 @@
 // unit: SCIM filters (RFC 7644 §3.4.2.2), PATCH paths, indexed terms and paging (functions/scim/filter.ts)
 import { describe, expect, it } from 'vitest';
 import { filterMatches, indexedTerms, MAX_PAGE, pageWindow, parseFilter, parsePath } from '../../functions/scim/filter.ts';
-import { ENTERPRISE_USER_SCHEMA, ScimError, USER_SCHEMA } from '../../functions/scim/errors.ts';
+import { ENTERPRISE_USER_SCHEMA, USER_SCHEMA } from '../../functions/scim/errors.ts';
+import { scimError } from '../helpers/errors.ts';
 
 // the RFC 7643 §8.2 full user, trimmed
 const bjensen = {
@@ -19,16 +20,6 @@ const bjensen = {
   ],
   [ENTERPRISE_USER_SCHEMA]: { employeeNumber: '701984', department: 'Tour Operations', manager: { value: '26118915-6090-4610-87e4-49d8ca9f808d' } },
   meta: { resourceType: 'User', created: '2010-01-23T04:56:22Z', lastModified: '2011-05-13T04:42:34Z', version: 'W/"3694e05e9dff591"' },
-};
-
-const scimError = (fn: () => unknown): ScimError => {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ScimError) return e;
-    throw e;
-  }
-  throw new Error('expected a ScimError');
 };
 
 describe('Function: parseFilter + filterMatches (RFC 7644 §3.4.2.2 examples)', () => {

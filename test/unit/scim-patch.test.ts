@@ -2,8 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { applyPatch } from '../../functions/scim/patch.ts';
-import { ENTERPRISE_USER_SCHEMA, PATCH_OP_SCHEMA, ScimError } from '../../functions/scim/errors.ts';
+import { ENTERPRISE_USER_SCHEMA, PATCH_OP_SCHEMA } from '../../functions/scim/errors.ts';
 import { parseGroup, parseUser, stamp, type ScimGroup, type ScimUser } from '../../functions/scim/resources.ts';
+import { scimError } from '../helpers/errors.ts';
 
 const at = { id: 'u-1', now: '2026-01-02T03:04:05.000Z', version: 'W/"1"' };
 const patch = (...Operations: unknown[]) => ({ schemas: [PATCH_OP_SCHEMA], Operations });
@@ -25,16 +26,6 @@ const user = (body: Record<string, unknown> = {}): ScimUser =>
   );
 const group = (members: string[] = ['u-1', 'u-2']): ScimGroup =>
   stamp(parseGroup({ displayName: 'Losant-Admins', members: members.map((value) => ({ value })) }), 'Group', { ...at, id: 'g-1' });
-
-const scimError = (fn: () => unknown): ScimError => {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ScimError) return e;
-    throw e;
-  }
-  throw new Error('expected a ScimError');
-};
 
 describe('Function: applyPatch (Okta)', () => {
   it('deactivates with a path-less replace (Okta SCIM 2.0 guide)', () => {

@@ -1,23 +1,14 @@
 // unit: a SCIM user as the domain Person (functions/scim/person.ts) and group rules on it (functions/sync/rules.ts)
 import { describe, expect, it } from 'vitest';
 import { SCIM_IDENTITY_PREFIX, scimIdentity, scimUserToPerson } from '../../functions/scim/person.ts';
-import { ENTERPRISE_USER_SCHEMA, ScimError } from '../../functions/scim/errors.ts';
+import { ENTERPRISE_USER_SCHEMA } from '../../functions/scim/errors.ts';
 import { parseUser, stamp, type ScimUser } from '../../functions/scim/resources.ts';
 import { roleFor } from '../../functions/sync/rules.ts';
 import type { Rule } from '../../functions/sync/types.ts';
+import { scimError } from '../helpers/errors.ts';
 
 const scimUser = (body: Record<string, unknown>): ScimUser =>
   stamp(parseUser({ userName: 'jdoe', ...body }), 'User', { id: 'u-1', now: '2026-01-01T00:00:00.000Z', version: 'W/"1"' });
-
-const scimError = (fn: () => unknown): ScimError => {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ScimError) return e;
-    throw e;
-  }
-  throw new Error('expected a ScimError');
-};
 
 describe('Function: scimUserToPerson', () => {
   it('maps an Okta/Entra user with the enterprise extension', () => {

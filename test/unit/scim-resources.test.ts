@@ -2,19 +2,10 @@
 import { describe, expect, it } from 'vitest';
 import { ENTERPRISE_USER_SCHEMA, ERROR_SCHEMA, GROUP_SCHEMA, ScimError, scimErrorBody, USER_SCHEMA } from '../../functions/scim/errors.ts';
 import { parseGroup, parseUser, replaceResource, stamp, toScimGroup, toScimUser } from '../../functions/scim/resources.ts';
+import { scimError } from '../helpers/errors.ts';
 
 const BASE = 'https://sync.example.com/scim/v2/';
 const at = { id: 'u-1', now: '2026-01-02T03:04:05.000Z', version: 'W/"1"' };
-
-const scimError = (fn: () => unknown): ScimError => {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ScimError) return e;
-    throw e;
-  }
-  throw new Error('expected a ScimError');
-};
 
 describe('Function: scimErrorBody', () => {
   it('renders the RFC 7644 §3.12 error with status as a string', () => {

@@ -1,7 +1,9 @@
 // bench/scenarios/big.ts (parent) --> big-child (fresh process) --> runSync apply twice: full read-plan-apply, then converged
 //
 // Its own process so that process.resourceUsage().maxRSS is the run's, not the bench's (the emulator and
-// DynamoDB Local run elsewhere). argv[2]: the JSON of ChildInput. Prints one JSON line (ChildOutput).
+// DynamoDB Local run elsewhere). argv[2]: the JSON of ChildInput; argv[3]: `full` (a full run, then a
+// converged run in the same, warm process) or `converged` (one converged run: its own peak RSS).
+// Prints one JSON line (ChildOutput).
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../cli/local-dynamodb.ts';
 import { DEFAULT_TOKEN, type EmulatorStats } from '../../emulator/index.ts';
@@ -58,7 +60,8 @@ export interface RunOut {
 export interface ChildOutput {
   /** maxRSS once everything is imported and the clients exist, before any run */
   idleRssMb: number;
-  full: RunOut;
+  /** absent in mode `converged` */
+  full?: RunOut;
   converged: RunOut;
 }
 
@@ -73,6 +76,8 @@ async function emulator(url: string, path: 'stats' | 'reset'): Promise<EmulatorS
 
 async function main(): Promise<void> {
   const input = JSON.parse(process.argv[2] ?? '') as ChildInput;
+  const mode = process.argv[3];
+  if (mode !== 'full' && mode !== 'converged') throw new Error(`usage: big-child.ts <ChildInput JSON> full|converged (got ${mode})`);
   const client = new DynamoDBClient({ endpoint: input.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   const meter = DynamoMeter.attach(client);
   const store = new DynamoStateStore({ tableName: input.tableName, client });
@@ -118,11 +123,11 @@ async function main(): Promise<void> {
     };
   };
 
-  const full = await run();
+  const full = mode === 'full' ? await run() : undefined;
   const converged = await run();
   await api.close();
   client.destroy();
-  process.stdout.write(`${JSON.stringify({ idleRssMb, full, converged } satisfies ChildOutput)}\n`);
+  process.stdout.write(`${JSON.stringify({ idleRssMb, ...(full ? { full } : {}), converged } satisfies ChildOutput)}\n`);
 }
 
 await main();

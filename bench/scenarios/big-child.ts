@@ -55,6 +55,8 @@ export interface RunOut {
   meter: MeterSummary;
   losant: LosantCounts;
   warnings: string[];
+  /** info, warn and error lines of the run by message (a POST answered late shows as its lookup) */
+  messages: Record<string, number>;
 }
 
 export interface ChildOutput {
@@ -81,7 +83,13 @@ async function main(): Promise<void> {
   const client = new DynamoDBClient({ endpoint: input.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   const meter = DynamoMeter.attach(client);
   const store = new DynamoStateStore({ tableName: input.tableName, client });
-  const log = quietLog();
+  const base = quietLog();
+  const messages: Record<string, number> = {};
+  const counted = (level: 'info' | 'warn' | 'error') => (message: string, extra?: Record<string, unknown>) => {
+    messages[`${level} ${message}`] = (messages[`${level} ${message}`] ?? 0) + 1;
+    base[level](message, extra);
+  };
+  const log = { ...base, info: counted('info'), warn: counted('warn'), error: counted('error') };
   const api = new LosantClient({ baseUrl: input.emulatorUrl, token: DEFAULT_TOKEN, log });
   // the stage's defaults: the prod sync config names its own targets; this one target stands for them
   const config = parseSyncConfig({ targets: [{ name: 'big', instanceId: input.instanceId, orgId: input.orgId, rules: BENCH_RULES }] });
@@ -91,7 +99,8 @@ async function main(): Promise<void> {
     await emulator(input.emulatorUrl, 'reset');
     store.resetStats();
     meter.reset();
-    log.warnings.length = 0;
+    base.warnings.length = 0;
+    for (const k of Object.keys(messages)) delete messages[k];
     const cpu = process.cpuUsage();
     const start = performance.now();
     const report = await runSync({ api, store, clock: systemClock, log }, config, { mode: 'apply', trigger: 'schedule', deadline: Date.now() + input.runBudgetMs });
@@ -119,7 +128,8 @@ async function main(): Promise<void> {
       store: store.stats(),
       meter: meter.summary(),
       losant: { posts, getOrg, getInvites, getMembers, other: countRequests(stats, {}) - posts - getOrg - getInvites - getMembers, duplicateInvites: stats.duplicateInvites },
-      warnings: [...log.warnings],
+      warnings: [...base.warnings],
+      messages: { ...messages },
     };
   };
 

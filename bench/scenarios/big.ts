@@ -152,7 +152,7 @@ export const bigScenario: Scenario = {
         baseline: { label: 'the idle child', value: round(child.idleRssMb, 0), unit: 'MB' },
         target: `≤ 70 % of ${stage.memoryMb} MB = ${round(rssLimitMb, 0)} MB`,
         status: within(full.maxRssMb, rssLimitMb),
-        note: `${full.losant.posts} POSTs (${full.done?.invite ?? 0} invited, ${full.failed} failed, ${full.losant.duplicateInvites} duplicates); ${MISSING} missing of ${PEOPLE} to keep the time bounded: each POST answer lists every pending invite (GET invites after the runs: ${round(answerBytes / 1e6, 1)} MB); ${full.losant.getInvites} GET invites (1 list + lookups by email)`,
+        note: `${full.losant.posts} POSTs (${full.done?.invite ?? 0} invited, ${full.failed} failed, ${full.losant.duplicateInvites} duplicates); ${MISSING} missing of ${PEOPLE} to keep the time bounded: each POST answer lists every pending invite (GET invites after the runs: ${round(answerBytes / 1e6, 1)} MB); ${full.losant.getInvites} GET invites (1 list + lookups by email); log: ${Object.entries(full.messages).slice(0, 6).map(([m, n]) => `${m} ×${n}`).join(', ') || 'nothing at info or above'}`,
       },
       {
         id: '11d',

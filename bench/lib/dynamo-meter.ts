@@ -134,6 +134,8 @@ function units(out: { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] }
 const WRITE_COMMANDS = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'BatchWriteItemCommand', 'TransactWriteItemsCommand']);
 const READ_COMMANDS = new Set(['GetItemCommand', 'QueryCommand', 'ScanCommand', 'BatchGetItemCommand', 'TransactGetItemsCommand']);
 
+let meters = 0;
+
 const emptyTally = (): PrefixTally => ({ reads: 0, itemsRead: 0, bytesRead: 0, readUnits: 0, writes: 0, itemsWritten: 0, writeUnits: 0 });
 
 /**
@@ -157,7 +159,7 @@ export class DynamoMeter {
         meter.book(String(context.commandName), args.input as Input, out.output as unknown as Record<string, unknown>);
         return out;
       },
-      { step: 'build', name: 'benchDynamoMeter' },
+      { step: 'build', name: `benchDynamoMeter${++meters}` },
     );
     return meter;
   }

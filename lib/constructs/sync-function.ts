@@ -1,4 +1,4 @@
-// InviteSyncStack --> SyncFunction (reconcile: index.handler.ts; HTTP: webhook.handler.ts) --> NodejsFunction
+// InviteSyncStack --> SyncFunction (reconcile: reconcile.handler.ts; HTTP: webhook.handler.ts) --> NodejsFunction
 import { posix, relative, isAbsolute, join } from 'node:path';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -37,7 +37,7 @@ const ESM_REQUIRE_BANNER = "import { createRequire } from 'node:module'; const r
 export interface SyncFunctionProps {
   /** directory holding package.json and package-lock.json */
   readonly projectRoot: string;
-  /** the handler module, relative to the project root. @default 'functions/handlers/index.handler.ts' */
+  /** the handler module, relative to the project root. @default 'functions/handlers/reconcile.handler.ts' */
   readonly entry?: string;
   /** @default 'invite-sync: keeps Losant org invites in step with the HR roster' */
   readonly description?: string;
@@ -83,7 +83,7 @@ export class SyncFunction extends Construct {
 
     const configSource = bundleSourcePath(props.projectRoot, props.syncConfigFile);
     this.fn = new NodejsFunction(this, 'Function', {
-      entry: join(props.projectRoot, props.entry ?? 'functions/handlers/index.handler.ts'),
+      entry: join(props.projectRoot, props.entry ?? 'functions/handlers/reconcile.handler.ts'),
       handler: 'handler',
       projectRoot: props.projectRoot,
       depsLockFilePath: join(props.projectRoot, 'package-lock.json'),

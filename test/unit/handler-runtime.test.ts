@@ -5,6 +5,7 @@ import { createLambdaLogger, keyedLog, maskingReplacer, REDACTED } from '../../f
 import { createLambdaMetrics, recordRunMetrics, runMetricValues, RUN_METRICS } from '../../functions/runtime/metrics.ts';
 import { EnvironmentError, parseLambdaEnv } from '../../functions/runtime/env.schema.ts';
 import { detectTrigger, dispatch } from '../../functions/handlers/index.handler.ts';
+import { dispatchReconcile } from '../../functions/handlers/reconcile.handler.ts';
 import { UnknownEventError } from '../../functions/handlers/errors.ts';
 import type { Container } from '../../functions/runtime/composition-root.ts';
 import type { RunReport, TargetReport } from '../../functions/sync/types.ts';
@@ -201,5 +202,22 @@ describe('Function: dispatch', () => {
     expect(logged).toHaveLength(1);
     expect(logged[0]).toContain('secretValue');
     expect(logged[0]).not.toContain('jane@example.com');
+  });
+});
+
+describe('Function: dispatchReconcile', () => {
+  it('throws UnknownEventError for an HTTP API request (the HTTP function serves those) and logs only its keys', async () => {
+    // Arrange
+    const logged: string[] = [];
+    const log = keyedLog({ debug: () => {}, info: () => {}, warn: () => {}, error: (m, e) => logged.push(`${m} ${JSON.stringify(e)}`) });
+    const deps = { log } as unknown as Container;
+    const event = fixture('http-api-webhook.json');
+    // Act
+    const run = dispatchReconcile(event, { getRemainingTimeInMillis: () => 60_000 }, deps);
+    // Assert
+    expect(detectTrigger(event)).toBe('http');
+    await expect(run).rejects.toBeInstanceOf(UnknownEventError);
+    expect(logged).toEqual([expect.stringContaining('unknown event shape rejected')]);
+    expect(logged[0]).toContain('requestContext');
   });
 });

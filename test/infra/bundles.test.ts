@@ -1,0 +1,32 @@
+// What each deployed function's entry bundles: the construct's esbuild options, its metafile, no synth.
+import { describe, expect, it } from 'vitest';
+import { build } from 'esbuild';
+import { HANDLER_ENTRY, HTTP_ENTRY, LAMBDA_BUILD_OPTIONS } from '../../bench/lib/bundle.ts';
+
+/** Our files (not node_modules) and the packages the entry's bundle holds. */
+async function bundled(entry: string): Promise<{ ours: string[]; packages: Set<string> }> {
+  const result = await build({ ...LAMBDA_BUILD_OPTIONS, entryPoints: [entry], outfile: 'bundle.mjs', metafile: true, write: false });
+  const inputs = Object.keys(result.metafile.inputs);
+  const packages = new Set(inputs.flatMap((p) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(p)?.[1] ?? []));
+  return { ours: inputs.filter((p) => !p.includes('node_modules/')), packages };
+}
+
+describe('Lambda bundles', () => {
+  it('returns a reconcile bundle without the HTTP routes: no webhook, no SCIM service or protocol code, no Standard Webhooks', async () => {
+    // Act
+    const { ours, packages } = await bundled(HANDLER_ENTRY);
+    // Assert
+    expect(ours).toContain('functions/handlers/queue.handler.ts');
+    expect(ours).toContain('functions/handlers/s3-drop.handler.ts');
+    expect(ours.filter((f) => /handlers\/(webhook|scim|index)\.|webhook-signature|functions\/scim\/(service|filter|patch|resources|projection|discovery)\./.test(f))).toEqual([]);
+    expect(packages.has('standardwebhooks')).toBe(false);
+  });
+
+  it('returns an HTTP bundle with the webhook and SCIM routes', async () => {
+    // Act
+    const { ours, packages } = await bundled(HTTP_ENTRY);
+    // Assert
+    expect(ours).toEqual(expect.arrayContaining(['functions/handlers/webhook.handler.ts', 'functions/handlers/scim.handler.ts', 'functions/scim/service.ts']));
+    expect(packages.has('standardwebhooks')).toBe(true);
+  });
+});

@@ -1,6 +1,6 @@
 // EventBridge (HR bus, detail = HR event) --> handleHrEvent --> parseHrEvent --> ingestAndQueue
 import type { EventBridgeEvent } from 'aws-lambda';
-import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas';
+import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
 import { parseHrEvent, type HrEvent } from '../sync/events.ts';
 import { InputError } from '../sync/errors.ts';
 import type { IngestResult } from '../sync/ingest.ts';

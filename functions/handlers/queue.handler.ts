@@ -1,7 +1,7 @@
 // SQS (one message per target) --> handleReconcileBatch --> reconcileAndRecord per target --> partial batch response
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { SqsSchema } from '@aws-lambda-powertools/parser/schemas';
+import { SqsSchema } from '@aws-lambda-powertools/parser/schemas/sqs';
 import type { TargetReport } from '../sync/types.ts';
 import { getContainer } from '../runtime/composition-root.ts';
 import { parseReconcileMessage } from '../queue/reconcile-message.schema.ts';

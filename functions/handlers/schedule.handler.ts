@@ -1,6 +1,6 @@
 // EventBridge schedule rule (Scheduled Event) --> handleSchedule --> ReconcileQueue (every target) + the source watch (SourceSilent)
 import type { ScheduledEvent } from 'aws-lambda';
-import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas';
+import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
 import { z } from 'zod';
 import { getContainer, type Container } from '../runtime/composition-root.ts';
 import { EventShapeError } from './errors.ts';

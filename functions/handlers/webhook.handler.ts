@@ -1,6 +1,6 @@
 // API Gateway HTTP API (POST /webhook) --> handleWebhook: size, signature, media type, event --> ingestAndQueue --> 202
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { APIGatewayProxyEventV2Schema } from '@aws-lambda-powertools/parser/schemas';
+import { APIGatewayProxyEventV2Schema } from '@aws-lambda-powertools/parser/schemas/api-gatewayv2';
 import { parseHrEvent, type HrEvent } from '../sync/events.ts';
 import { InputError } from '../sync/errors.ts';
 import { getContainer, type Container } from '../runtime/composition-root.ts';

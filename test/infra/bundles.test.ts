@@ -4,11 +4,11 @@ import { build } from 'esbuild';
 import { HANDLER_ENTRY, HTTP_ENTRY, LAMBDA_BUILD_OPTIONS } from '../../bench/lib/bundle.ts';
 
 /** Our files (not node_modules) and the packages the entry's bundle holds. */
-async function bundled(entry: string): Promise<{ ours: string[]; packages: Set<string> }> {
+async function bundled(entry: string): Promise<{ ours: string[]; packages: Set<string>; inputs: string[] }> {
   const result = await build({ ...LAMBDA_BUILD_OPTIONS, entryPoints: [entry], outfile: 'bundle.mjs', metafile: true, write: false });
   const inputs = Object.keys(result.metafile.inputs);
   const packages = new Set(inputs.flatMap((p) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(p)?.[1] ?? []));
-  return { ours: inputs.filter((p) => !p.includes('node_modules/')), packages };
+  return { ours: inputs.filter((p) => !p.includes('node_modules/')), packages, inputs };
 }
 
 describe('Lambda bundles', () => {
@@ -28,5 +28,17 @@ describe('Lambda bundles', () => {
     // Assert
     expect(ours).toEqual(expect.arrayContaining(['functions/handlers/webhook.handler.ts', 'functions/handlers/scim.handler.ts', 'functions/scim/service.ts']));
     expect(packages.has('standardwebhooks')).toBe(true);
+  });
+
+  it.each([
+    ['reconcile', HANDLER_ENTRY],
+    ['HTTP', HTTP_ENTRY],
+  ])('returns a %s bundle with only the Powertools envelope schemas it parses (subpath imports, not the schemas index)', async (_name, entry) => {
+    // Act
+    const { inputs } = await bundled(entry);
+    // Assert
+    const schemas = inputs.filter((p) => p.includes('@aws-lambda-powertools/parser/lib/esm/schemas/'));
+    expect(schemas.length).toBeGreaterThan(0);
+    expect(schemas.filter((p) => /schemas\/(index|cognito|s3|dynamodb|kinesis)\.js$/.test(p))).toEqual([]);
   });
 });

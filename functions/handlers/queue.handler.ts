@@ -3,7 +3,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { SqsSchema } from '@aws-lambda-powertools/parser/schemas/sqs';
 import type { TargetReport } from '../sync/types.ts';
-import { getContainer } from '../runtime/composition-root.ts';
+import { getReconcileContainer } from '../runtime/reconcile-container.ts';
 import { parseReconcileMessage } from '../queue/reconcile-message.schema.ts';
 import { reconcileAndRecord, type ReconcileDeps } from './run-reconcile.ts';
 import { EventShapeError, PoisonMessageError, ReconcileIncompleteError } from './errors.ts';
@@ -71,4 +71,4 @@ export async function handleReconcileBatch(
 }
 
 /** Lambda entry for the SQS event source alone. */
-export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => handleReconcileBatch(event, context, await getContainer());
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => handleReconcileBatch(event, context, await getReconcileContainer());

@@ -1,6 +1,6 @@
 // Lambda (schedule, HR bus, reconcile queue, S3 drops) --> handler: detect the event shape --> HR event | schedule | queue | S3 drop handler
 import type { Context, EventBridgeEvent, S3Event, ScheduledEvent, SQSEvent } from 'aws-lambda';
-import { getContainer, type Container } from '../runtime/composition-root.ts';
+import { getReconcileContainer, type ReconcileContainer } from '../runtime/reconcile-container.ts';
 import { handleHrEvent } from './hr-event.handler.ts';
 import { handleSchedule } from './schedule.handler.ts';
 import { handleReconcileBatch } from './queue.handler.ts';
@@ -14,7 +14,7 @@ import { detectTrigger, unknownEvent } from './trigger-kind.ts';
  * UnknownEventError.
  * @example await dispatchReconcile(event, context, container)
  */
-export async function dispatchReconcile(event: unknown, context: Pick<Context, 'getRemainingTimeInMillis'>, deps: Container): Promise<unknown> {
+export async function dispatchReconcile(event: unknown, context: Pick<Context, 'getRemainingTimeInMillis'>, deps: ReconcileContainer): Promise<unknown> {
   switch (detectTrigger(event)) {
     case 'schedule':
       return handleSchedule(event as ScheduledEvent, deps);
@@ -31,6 +31,7 @@ export async function dispatchReconcile(event: unknown, context: Pick<Context, '
 
 /**
  * The reconcile function's entry (lib/invite-sync-stack.ts, SyncFunction 'Sync'). It does not import
- * the HTTP routes (webhook, SCIM): those are the HTTP function's (webhook.handler.ts).
+ * the HTTP routes (webhook, SCIM) and builds no webhook key or SCIM adapters: those are the HTTP
+ * function's (webhook.handler.ts).
  */
-export const handler = async (event: unknown, context: Context): Promise<unknown> => dispatchReconcile(event, context, await getContainer());
+export const handler = async (event: unknown, context: Context): Promise<unknown> => dispatchReconcile(event, context, await getReconcileContainer());

@@ -12,22 +12,24 @@ async function bundled(entry: string): Promise<{ ours: string[]; packages: Set<s
 }
 
 describe('Lambda bundles', () => {
-  it('returns a reconcile bundle without the HTTP routes: no webhook, no SCIM service or protocol code, no Standard Webhooks', async () => {
+  it('returns a reconcile bundle without the HTTP routes: no webhook, no SCIM service, protocol or token code, no Standard Webhooks', async () => {
     // Act
     const { ours, packages } = await bundled(HANDLER_ENTRY);
     // Assert
-    expect(ours).toContain('functions/handlers/queue.handler.ts');
-    expect(ours).toContain('functions/handlers/s3-drop.handler.ts');
-    expect(ours.filter((f) => /handlers\/(webhook|scim|index)\.|webhook-signature|functions\/scim\/(service|filter|patch|resources|projection|discovery)\./.test(f))).toEqual([]);
+    expect(ours).toEqual(expect.arrayContaining(['functions/handlers/queue.handler.ts', 'functions/handlers/s3-drop.handler.ts', 'functions/losant/client.ts', 'functions/drops/s3-drop-reader.ts']));
+    expect(ours.filter((f) => /handlers\/(webhook|scim|index)\.|webhook-signature|http-container|composition-root|functions\/scim\/(service|filter|patch|resources|projection|discovery|auth)\./.test(f))).toEqual([]);
     expect(packages.has('standardwebhooks')).toBe(false);
+    expect(packages.has('undici')).toBe(true);
   });
 
-  it('returns an HTTP bundle with the webhook and SCIM routes', async () => {
+  it('returns an HTTP bundle with the webhook and SCIM routes and without the Losant client (no undici), the S3 drop reader or run events', async () => {
     // Act
     const { ours, packages } = await bundled(HTTP_ENTRY);
     // Assert
-    expect(ours).toEqual(expect.arrayContaining(['functions/handlers/webhook.handler.ts', 'functions/handlers/scim.handler.ts', 'functions/scim/service.ts']));
+    expect(ours).toEqual(expect.arrayContaining(['functions/handlers/webhook.handler.ts', 'functions/handlers/scim.handler.ts', 'functions/scim/service.ts', 'functions/scim/auth.ts']));
+    expect(ours.filter((f) => /functions\/losant\/(client|transport)|s3-drop-reader|eventbridge-notifier|reconcile-container|composition-root/.test(f))).toEqual([]);
     expect(packages.has('standardwebhooks')).toBe(true);
+    expect(packages.has('undici')).toBe(false);
   });
 
   it.each([

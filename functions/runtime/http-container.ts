@@ -2,6 +2,7 @@
 import { CachedSecret, type SecretSource } from '../secrets/secrets-manager.ts';
 import { secretScimAuth, SCIM_TOKEN_REFRESH_MS, TokenThrottle, type ScimAuth } from '../scim/auth.ts';
 import type { ScimStore } from '../scim/ports.ts';
+import { scimStoreOf } from '../state/scim-store.ts';
 import { coldStartOnce, hostParts, type ContainerOverrides, type HostContainer, type HostParts } from './host-container.ts';
 
 /** What the SCIM endpoint needs of its host. */
@@ -32,7 +33,7 @@ export function httpParts({ env: e, host, store, secretOpts }: HostParts): Omit<
     ...(e.SCIM_TOKEN_SECRET_ARN
       ? {
           scim: {
-            store: store.scim,
+            store: scimStoreOf(store),
             auth: secretScimAuth(new CachedSecret({ secretId: e.SCIM_TOKEN_SECRET_ARN, label: 'SCIM tokens', minRefreshIntervalMs: SCIM_TOKEN_REFRESH_MS, ...secretOpts })),
             throttle: new TokenThrottle({ ratePerSecond: SCIM_TOKEN_RATE_PER_SECOND, burst: SCIM_TOKEN_BURST, now: () => clock.now() }),
           },

@@ -12,12 +12,12 @@ async function bundled(entry: string): Promise<{ ours: string[]; packages: Set<s
 }
 
 describe('Lambda bundles', () => {
-  it('returns a reconcile bundle without the HTTP routes: no webhook, no SCIM service, protocol or token code, no Standard Webhooks', async () => {
+  it('returns a reconcile bundle without the HTTP routes: no webhook, no SCIM service, store, protocol or token code, no Standard Webhooks', async () => {
     // Act
     const { ours, packages } = await bundled(HANDLER_ENTRY);
     // Assert
     expect(ours).toEqual(expect.arrayContaining(['functions/handlers/queue.handler.ts', 'functions/handlers/s3-drop.handler.ts', 'functions/losant/client.ts', 'functions/drops/s3-drop-reader.ts']));
-    expect(ours.filter((f) => /handlers\/(webhook|scim|index)\.|webhook-signature|http-container|composition-root|functions\/scim\/(service|filter|patch|resources|projection|discovery|auth)\./.test(f))).toEqual([]);
+    expect(ours.filter((f) => /handlers\/(webhook|scim|index)\.|webhook-signature|http-container|composition-root|state\/scim-store|functions\/scim\/(service|filter|patch|resources|projection|discovery|auth)\./.test(f))).toEqual([]);
     expect(packages.has('standardwebhooks')).toBe(false);
     expect(packages.has('undici')).toBe(true);
   });

@@ -163,7 +163,7 @@ export const longApplyScenario: Scenario = {
         note: gaps.length ? `gaps ${gaps.map((g) => round(g, 2)).join(', ')} ms` : 'only one invocation: nothing continued',
       },
       {
-        id: '10e',
+        id: '10d',
         metric: `longest invocation (a Lambda is stopped at its ${BUDGET_MS / 1000} s timeout)`,
         value: longest,
         unit: 'ms',
@@ -173,7 +173,7 @@ export const longApplyScenario: Scenario = {
         status: within(longest, BUDGET_MS - QUEUE_SAFETY_MARGIN_MS),
       },
       {
-        id: '10d',
+        id: '10e',
         metric: 'duplicate invites / every invite sent once / messages left for retry',
         value: stats.duplicateInvites,
         unit: '',

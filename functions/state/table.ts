@@ -61,6 +61,11 @@ export interface StateStoreStats {
   maxWriteUnitsPerKeySecond: number;
   /** the partition key of `maxWriteUnitsPerKeySecond` (the first to reach it); absent before any write */
   maxWriteUnitsKey?: string;
+  /**
+   * Write units computed the same way over all keys: what DynamoDB bills. `writeUnits` is what the service
+   * reported; DynamoDB Local reports 2 per transaction whatever it holds, so on Local this one is the bill.
+   */
+  computedWriteUnits: number;
 }
 
 export type Item = Record<string, unknown>;
@@ -147,6 +152,7 @@ export class StateTable {
   /** per partition key: the second (epoch s) last written and the units of it, and the key's busiest second */
   private keyWrites = new Map<string, { second: number; units: number }>();
   private hottest: { units: number; key?: string } = { units: 0 };
+  private computedUnits = 0;
 
   constructor(options: StateTableOptions) {
     this.tableName = options.tableName;
@@ -160,7 +166,7 @@ export class StateTable {
 
   /** Calls made and capacity consumed (ReturnConsumedCapacity TOTAL) since construction or `resetStats()`. */
   stats(): StateStoreStats {
-    return { ...this.counters, maxWriteUnitsPerKeySecond: this.hottest.units, ...(this.hottest.key !== undefined ? { maxWriteUnitsKey: this.hottest.key } : {}) };
+    return { ...this.counters, computedWriteUnits: this.computedUnits, maxWriteUnitsPerKeySecond: this.hottest.units, ...(this.hottest.key !== undefined ? { maxWriteUnitsKey: this.hottest.key } : {}) };
   }
 
   /** Sets every counter of `stats()` back to 0. */
@@ -168,6 +174,7 @@ export class StateTable {
     this.counters = { reads: 0, writes: 0, readUnits: 0, writeUnits: 0 };
     this.keyWrites = new Map();
     this.hottest = { units: 0 };
+    this.computedUnits = 0;
   }
 
   /** Counts `units` written to partition key `pk` in the wall clock's current second. */
@@ -186,7 +193,10 @@ export class StateTable {
       const { pk, units } = writeUnitsOf(w);
       perKey.set(pk, (perKey.get(pk) ?? 0) + units * factor);
     }
-    for (const [pk, units] of perKey) this.noteKeyWrite(pk, units);
+    for (const [pk, units] of perKey) {
+      this.computedUnits += units;
+      this.noteKeyWrite(pk, units);
+    }
   }
 
   /** The wall clock (epoch ms) the per-key write counts use: what pacing writes per key per second must read. */

@@ -150,7 +150,7 @@ describe('Function: DynamoPeopleStore shards and digests', () => {
     const ms = Date.now() - started;
     const stats = store.stats();
     console.log(
-      `[shards] replaceSource of ${people.length}: ${ms} ms, ${stats.writes} write calls, ${stats.writeUnits} WU consumed, ` +
+      `[shards] replaceSource of ${people.length}: ${ms} ms, ${stats.writes} write calls, ${stats.writeUnits} WU reported by Local, ${stats.computedWriteUnits} computed, ` +
         `max ${stats.maxWriteUnitsPerKeySecond} WU in one second on ${stats.maxWriteUnitsKey}`,
     );
 
@@ -158,7 +158,8 @@ describe('Function: DynamoPeopleStore shards and digests', () => {
     expect(result.upserted).toBe(3_000);
     expect(stats.writes).toBeLessThanOrEqual(Math.ceil(3_000 / PEOPLE_WRITES_PER_TRANSACTION) + PEOPLE_SHARDS + 1);
     expect(stats.maxWriteUnitsKey).toMatch(/^PEOPLE#\d+$/);
-    const share = (3_000 * 2 + (3_000 / PEOPLE_WRITES_PER_TRANSACTION) * 2) / PEOPLE_SHARDS;
+    const share = stats.computedWriteUnits / PEOPLE_SHARDS;
+    expect(stats.computedWriteUnits).toBeGreaterThanOrEqual(3_000 * 2);
     expect(stats.maxWriteUnitsPerKeySecond).toBeLessThanOrEqual(share * 1.5);
     expect(stats.maxWriteUnitsPerKeySecond).toBeLessThanOrEqual(SHARD_WRITE_UNITS_PER_SECOND);
   });
@@ -182,7 +183,9 @@ describe('Function: DynamoPeopleStore.migrateLegacyPeople', () => {
     const reader = storeOn(tableName, { now: T0 + 1_000 });
     const during = await reader.listPeople();
     const busy = await reader.people.migrateLegacyPeople();
-    // after the lease expired: another process resumes, and a third run finds nothing to do
+    // after the lease expired: another process resumes, and a third run finds nothing to do (the dead
+    // process's transactions already in flight may still have landed: count again)
+    const leftBeforeResume = await countPk(tableName, LEGACY_PEOPLE_PK);
     const later = storeOn(tableName, { now: T0 + 120_000 });
     const resumed = await later.people.migrateLegacyPeople();
     const again = await later.people.migrateLegacyPeople();
@@ -197,7 +200,7 @@ describe('Function: DynamoPeopleStore.migrateLegacyPeople', () => {
     expect(busy).toEqual({ outcome: 'busy', moved: 0 });
     expect(during).toHaveLength(450);
     expect(resumed.outcome).toBe('done');
-    expect(resumed.moved).toBe(leftAfterCrash);
+    expect(resumed.moved).toBe(leftBeforeResume);
     expect(again).toEqual({ outcome: 'done', moved: 0 });
     expect(await countPk(tableName, LEGACY_PEOPLE_PK)).toBe(0);
     expect(done?.doneAt?.S).toBeDefined();

@@ -408,9 +408,11 @@ export class DynamoPeopleStore implements PeopleStore {
         ExpressionAttributeValues: { ':pk': pk, ':prefix': keys.personPrefix(source), ':email': person.email, ...(byId ? { ':emp': person.employeeId } : {}) },
         ConsistentRead: true,
       });
-    const [legacy, ...shards] = await Promise.all([query(LEGACY_PEOPLE_PK), ...PEOPLE_SHARD_PKS.map(query)]);
+    // the legacy partition before the shards: a person a migration moves meanwhile is then read at least once
+    const legacy = await query(LEGACY_PEOPLE_PK);
+    const shards = await Promise.all(PEOPLE_SHARD_PKS.map(query));
     const parse = (items: Item[]) => items.map((raw) => this.table.parse(PersonItemSchema, raw, 'person', raw)).filter((item) => item.source === source);
-    return this.merged(parse(shards.flat()), parse(legacy ?? []), true);
+    return this.merged(parse(shards.flat()), parse(legacy), true);
   }
 
   /** The source's people: every shard through the digest cache (listPeople's), and the legacy partition. */

@@ -28,8 +28,6 @@ const WRITE_ATTEMPTS = 5;
 const CONFLICT_ATTEMPTS = 10;
 /** Person writes in one transaction of replaceSource or the migration (each ≤ 2 actions, plus the digest: ≤ 100). */
 export const PEOPLE_WRITES_PER_TRANSACTION = 40;
-/** The write units replaceSource and the migration send to one shard in one second (DynamoDB serves 1 000 a key). */
-export const SHARD_WRITE_UNITS_PER_SECOND = 800;
 /** How long the people migration's lease lasts without a checkpoint renewing it. */
 const MIGRATION_LEASE_MS = 60_000;
 /** Legacy people the migration moves between two checkpoints. */
@@ -149,7 +147,7 @@ export class DynamoPeopleStore implements PeopleStore {
 
   /**
    * Upserts and leaves without merges go in transactions of up to 40 per shard (with the shard's digest),
-   * one transaction per shard in flight, at most SHARD_WRITE_UNITS_PER_SECOND a shard; a transaction whose
+   * one transaction per shard in flight, at most `keyWriteUnitsPerSecond` (800) a shard a second; a transaction whose
    * condition failed is sent again one person at a time. Writes that merge records go one by one.
    */
   async replaceSource(source: string, people: Person[], occurredAt: string): Promise<ReplaceSourceResult> {
@@ -455,26 +453,31 @@ export class DynamoPeopleStore implements PeopleStore {
   /**
    * Batched writes: per shard, transactions of up to 40 writes sent one after another (a shard's digest is in
    * each, so two at once would conflict), `writeConcurrency` shards at once, each paced to at most
-   * SHARD_WRITE_UNITS_PER_SECOND; a batch whose condition failed is sent again write by write (`alone`).
+   * `keyWriteUnitsPerSecond` (StateTableOptions, default 800); a batch whose condition failed is sent again write by write (`alone`).
    * Results keep the input order.
    */
   private async writeByShard<R>(writes: readonly ShardWrite<R>[]): Promise<R[]> {
     const results = new Array<R>(writes.length);
     const byShard = new Map<number, number[]>();
-    writes.forEach((w, i) => byShard.set(w.shard, [...(byShard.get(w.shard) ?? []), i]));
+    writes.forEach((w, i) => {
+      const list = byShard.get(w.shard);
+      if (list) list.push(i);
+      else byShard.set(w.shard, [i]);
+    });
+    const cap = this.table.keyWriteUnitsPerSecond;
     await mapLimit([...byShard.values()], this.shardsInFlight(), async (indexes) => {
       const pace = { second: -1, units: 0 };
       for (const batch of chunk(indexes, PEOPLE_WRITES_PER_TRANSACTION)) {
         const group = batch.map((i) => writes[i] as ShardWrite<R>);
         const units = transactWriteUnits(group.flatMap((w) => w.write.actions)) + 2;
-        const second = Math.floor(this.table.wallClock() / 1000);
-        if (second === pace.second && pace.units + units > SHARD_WRITE_UNITS_PER_SECOND) {
-          await sleep((second + 1) * 1000 - this.table.wallClock());
-          pace.second = Math.floor(this.table.wallClock() / 1000);
-          pace.units = 0;
-        } else if (second !== pace.second) {
-          pace.second = second;
-          pace.units = 0;
+        // wait for the next second of the clock the per-key counts use while this batch would pass the cap
+        for (let second = Math.floor(this.table.wallClock() / 1000); ; second = Math.floor(this.table.wallClock() / 1000)) {
+          if (second !== pace.second) {
+            pace.second = second;
+            pace.units = 0;
+          }
+          if (pace.units === 0 || pace.units + units <= cap) break;
+          await sleep(Math.max(1, (second + 1) * 1000 - this.table.wallClock()));
         }
         pace.units += units;
         if (await this.commit(group.map((w) => w.write))) batch.forEach((i, k) => (results[i] = group[k]?.ok as R));
@@ -483,6 +486,7 @@ export class DynamoPeopleStore implements PeopleStore {
     });
     return results;
   }
+
 
   /** Shards written at once: the table's write concurrency (one transaction in flight per shard). */
   private shardsInFlight(): number {

@@ -45,7 +45,15 @@ export interface StateTableOptions {
   writeConcurrency?: number;
   /** epoch ms of the wall clock that buckets the per-key write counts into seconds; default `Date.now` */
   statsClock?: () => number;
+  /**
+   * write units batched person writes (replaceSource, the people migration) send to one shard in one second
+   * of `statsClock`; default 800 (DynamoDB serves 1 000 a partition key)
+   */
+  keyWriteUnitsPerSecond?: number;
 }
+
+/** The default of StateTableOptions.keyWriteUnitsPerSecond: below DynamoDB's 1 000 write units a key a second. */
+export const KEY_WRITE_UNITS_PER_SECOND = 800;
 
 /** Calls and consumed capacity since construction or the last `resetStats()`. */
 export interface StateStoreStats {
@@ -146,6 +154,8 @@ export class StateTable {
   readonly now: () => number;
   /** conditional item writes in flight at once */
   readonly writeConcurrency: number;
+  /** write units batched person writes send to one shard a second (StateTableOptions) */
+  readonly keyWriteUnitsPerSecond: number;
   private readonly doc: DynamoDBDocumentClient;
   private readonly statsClock: () => number;
   private counters = { reads: 0, writes: 0, readUnits: 0, writeUnits: 0 };
@@ -162,6 +172,7 @@ export class StateTable {
     this.now = options.now ?? Date.now;
     this.writeConcurrency = Math.max(1, options.writeConcurrency ?? 8);
     this.statsClock = options.statsClock ?? Date.now;
+    this.keyWriteUnitsPerSecond = Math.max(1, options.keyWriteUnitsPerSecond ?? KEY_WRITE_UNITS_PER_SECOND);
   }
 
   /** Calls made and capacity consumed (ReturnConsumedCapacity TOTAL) since construction or `resetStats()`. */

@@ -8,7 +8,8 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { DynamoStateStore } from '../../functions/state/dynamo-store.ts';
 import { PersonItemSchema } from '../../functions/state/items.schema.ts';
 import { LEGACY_PEOPLE_PK, PEOPLE_SHARDS, keys, peopleShard } from '../../functions/state/keys.ts';
-import { PEOPLE_WRITES_PER_TRANSACTION, SHARD_WRITE_UNITS_PER_SECOND } from '../../functions/state/people-store.ts';
+import { PEOPLE_WRITES_PER_TRANSACTION } from '../../functions/state/people-store.ts';
+import { KEY_WRITE_UNITS_PER_SECOND } from '../../functions/state/table.ts';
 import { createTableIfMissing } from '../../functions/state/table-design.ts';
 import { personIdentity } from '../../functions/sync/people.ts';
 import type { Person, StoredPerson } from '../../functions/sync/types.ts';
@@ -161,7 +162,25 @@ describe('Function: DynamoPeopleStore shards and digests', () => {
     const share = stats.computedWriteUnits / PEOPLE_SHARDS;
     expect(stats.computedWriteUnits).toBeGreaterThanOrEqual(3_000 * 2);
     expect(stats.maxWriteUnitsPerKeySecond).toBeLessThanOrEqual(share * 1.5);
-    expect(stats.maxWriteUnitsPerKeySecond).toBeLessThanOrEqual(SHARD_WRITE_UNITS_PER_SECOND);
+    expect(stats.maxWriteUnitsPerKeySecond).toBeLessThanOrEqual(KEY_WRITE_UNITS_PER_SECOND);
+  });
+
+  it('paces each shard to keyWriteUnitsPerSecond: a cap of 100 holds every key at or under 100 units a second', async () => {
+    // Prepare: 1 600 people, ~100 a shard: ~200 units a shard, so ~2 transactions of 40 (82 units) must wait a second
+    const tableName = await freshTable('paced');
+    const store = new DynamoStateStore({ tableName, client, now: () => T0, keyWriteUnitsPerSecond: 100 });
+
+    // Act
+    const started = Date.now();
+    const result = await store.replaceSource('hr', Array.from({ length: 1_600 }, (_, i) => person(i)), iso(1));
+    const ms = Date.now() - started;
+    const stats = store.stats();
+    console.log(`[shards] paced to 100 WU a key a second: 1600 people in ${ms} ms, max ${stats.maxWriteUnitsPerKeySecond} WU in one second on ${stats.maxWriteUnitsKey}`);
+
+    // Assess
+    expect(result.upserted).toBe(1_600);
+    expect(stats.maxWriteUnitsPerKeySecond).toBeLessThanOrEqual(100);
+    expect(ms).toBeGreaterThanOrEqual(1_000);
   });
 });
 

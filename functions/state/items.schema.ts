@@ -199,7 +199,8 @@ export const RunRecordSchema = z.object({
   runId: z.string(),
   complete: z.boolean(),
   targets: z.array(TargetReportSchema),
-  trigger: z.enum(['cli', 'webhook', 'event', 'schedule', 'queue', 'demo', 'scim', 's3']),
+  trigger: z.enum(['cli', 'webhook', 'event', 'schedule', 'queue', 'demo', 'scim', 's3', 'continuation']),
+  continuation: z.object({ count: z.number().int().positive(), origin: z.string(), previous: z.string() }).optional().catch(undefined),
   startedAt: z.string(),
   finishedAt: z.string().optional(),
   held: z

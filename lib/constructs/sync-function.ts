@@ -14,7 +14,7 @@ import { RUN_EVENT_BUS, RUN_EVENT_SOURCE } from '../../functions/notify/run-even
 /** File name of the stage's sync config inside the bundle; the handler reads SYNC_CONFIG_FILE. */
 export const BUNDLED_SYNC_CONFIG = 'sync-config.json';
 
-/** Lambda timeout; the reconcile queue's visibility timeout is derived from it. */
+/** Lambda timeout unless the function is given its own (the reconcile function: the stage's `timeoutSeconds`). */
 export const FUNCTION_TIMEOUT = Duration.minutes(5);
 
 /** What the state store (functions/state/dynamo-store.ts) does with the table; transactions need no more. */
@@ -50,6 +50,8 @@ export interface SyncFunctionProps {
   readonly reservedConcurrency?: number;
   /** memory, MB (default 512) */
   readonly memoryMb?: number;
+  /** @default FUNCTION_TIMEOUT (5 minutes) */
+  readonly timeout?: Duration;
   /** environment beyond what the bind helpers set */
   readonly environment: Record<string, string>;
 }
@@ -90,7 +92,7 @@ export class SyncFunction extends Construct {
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memoryMb ?? 512,
-      timeout: FUNCTION_TIMEOUT,
+      timeout: props.timeout ?? FUNCTION_TIMEOUT,
       role: this.role,
       logGroup: this.logGroup,
       reservedConcurrentExecutions: props.reservedConcurrency,

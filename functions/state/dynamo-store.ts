@@ -23,7 +23,7 @@ import type { StateTableOptions, StateStoreStats } from './table.ts';
 
 export type { StateStoreStats } from './table.ts';
 
-/** tableName, client (default `new DynamoDBClient({})`), now (default `Date.now`), writeConcurrency (default 8). */
+/** tableName, client (default `new DynamoDBClient({})`), now (default `Date.now`), writeConcurrency (default 8), statsClock, keyWriteUnitsPerSecond (default 800). */
 export type DynamoStateStoreOptions = StateTableOptions;
 
 /**

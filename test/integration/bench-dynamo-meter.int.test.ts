@@ -1,9 +1,9 @@
 // bench/lib/dynamo-meter.ts against DynamoDB Local: what it books per key prefix agrees with what DynamoDB reports
+// (commands sent through the document client, as the state store sends them)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoMeter, itemBytes, prefixOf } from '../../bench/lib/dynamo-meter.ts';
-import { people } from '../../bench/lib/roster.ts';
-import { DynamoStateStore } from '../../functions/state/dynamo-store.ts';
+import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { createTableIfMissing } from '../../functions/state/table-design.ts';
 import { localDynamoClient, uniqueTableName } from '../helpers/dynamo.ts';
 
@@ -23,58 +23,59 @@ describe('itemBytes (AWS item size rules)', () => {
   });
 });
 
-describe('DynamoMeter on a state store', () => {
+describe('DynamoMeter on a DynamoDB Local table', () => {
   let client: DynamoDBClient;
-  const tableName = uniqueTableName('meter');
-  let now = 1_000_000;
+  let doc: DynamoDBDocumentClient;
+  const TableName = uniqueTableName('meter');
+  const now = 1_000_000;
 
   beforeAll(async () => {
     client = localDynamoClient();
-    await createTableIfMissing(client, tableName);
+    doc = DynamoDBDocumentClient.from(client);
+    await createTableIfMissing(client, TableName);
   });
   afterAll(async () => {
-    await client?.send(new DeleteTableCommand({ TableName: tableName })).catch(() => undefined);
+    await client?.send(new DeleteTableCommand({ TableName })).catch(() => undefined);
     client?.destroy();
   });
 
-  it("books a snapshot's writes and a listing's reads under PEOPLE, as the store's totals and DynamoDB's capacity say", async () => {
+  it('books batch writes by item and key, and a Query\'s item bytes land in the capacity DynamoDB charges (⌈bytes ÷ 4 KB⌉)', async () => {
     const meter = DynamoMeter.attach(client, () => now);
-    const store = new DynamoStateStore({ tableName, client });
-    const list = people(60);
-    await store.replaceSource('default', list, '2025-06-01T00:00:00.000Z');
+    const items = Array.from({ length: 60 }, (_, i) => ({ pk: 'T#a', sk: `s${String(i).padStart(3, '0')}`, email: `person${i}@example.com`, n: i * 1001, ok: i % 2 === 0, attributes: { department: 'Engineering', title: 'Analyst' }, tags: ['x', 'y'] }));
+    for (let i = 0; i < items.length; i += 25) {
+      await doc.send(new BatchWriteCommand({ RequestItems: { [TableName]: items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })) }, ReturnConsumedCapacity: 'TOTAL' }));
+    }
     const written = meter.summary();
-    // 60 conditional puts of people and the source's snapshot time, all in one (frozen) second
-    expect(written.byPrefix.PEOPLE).toMatchObject({ itemsWritten: 60, writes: 60, reads: 1, itemsRead: 0 });
-    expect(written.byPrefix.SOURCES).toMatchObject({ itemsWritten: 1 });
-    expect(written.maxKeyWriteUnitsPerSecond).toEqual({ pk: 'PEOPLE', units: store.stats().writeUnits - 1 });
-    expect(written.keysWritten).toBe(2);
+    expect(written.byPrefix.T).toMatchObject({ writes: 3, itemsWritten: 60, reads: 0 });
+    expect(written.keysWritten).toBe(1);
+    // every write in one (frozen) second, all on one key
+    expect(written.maxKeyWriteUnitsPerSecond).toEqual({ pk: 'T#a', units: written.byPrefix.T!.writeUnits });
 
     meter.reset();
-    store.resetStats();
-    now += 5_000;
-    const listed = await store.listPeople();
-    expect(listed).toHaveLength(60);
-    const read = meter.summary();
-    expect(read.byPrefix.PEOPLE).toMatchObject({ reads: 1, itemsRead: 60, itemsWritten: 0 });
-    // one page, consistent: DynamoDB charges ⌈bytes ÷ 4 KB⌉, so the meter's bytes land in that unit
-    const units = read.byPrefix.PEOPLE!.readUnits;
-    expect(units).toBeGreaterThan(0);
-    expect(Math.ceil(read.byPrefix.PEOPLE!.bytesRead / 4096)).toBe(units);
-    expect(units + (read.byPrefix.SOURCES?.readUnits ?? 0)).toBe(store.stats().readUnits);
-    expect(read.maxKeyWriteUnitsPerSecond).toBeNull();
+    const out = await doc.send(new QueryCommand({ TableName, KeyConditionExpression: '#p = :v', ExpressionAttributeNames: { '#p': 'pk' }, ExpressionAttributeValues: { ':v': 'T#a' }, ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }));
+    const read = meter.summary().byPrefix.T!;
+    expect(read).toMatchObject({ reads: 1, itemsRead: 60, itemsWritten: 0 });
+    expect(read.readUnits).toBe(out.ConsumedCapacity?.CapacityUnits);
+    expect(Math.ceil(read.bytesRead / 4096)).toBe(read.readUnits);
+    expect(meter.summary().maxKeyWriteUnitsPerSecond).toBeNull();
   });
 
-  it('counts the items of a transaction and a batch, not the calls, and ConditionCheck items as touched only', async () => {
+  it("counts a transaction's items per key prefix: a ConditionCheck touches its key without writing it", async () => {
     const meter = DynamoMeter.attach(client, () => now);
-    const store = new DynamoStateStore({ tableName, client });
-    const target = { instanceId: '575ec8687ae143cd83dc4a97', orgId: '575ec8687ae143cd83dc4a98' };
-    const entries = Array.from({ length: 30 }, (_, i) => ({ email: `p${i}@example.com`, state: 'sent' as const, role: 'view' as const, updatedAt: '2025-06-01T00:00:00.000Z', renewals: 0, runId: 'r-1' }));
-    await store.putLedgerEntries(target, entries);
-    // a person event: a transaction of the person's put and a ConditionCheck of the source's snapshot time
-    await store.applyPersonEvent('default', { email: 'new@example.com', status: 'active', employeeId: 'E-new', attributes: {} }, '2025-06-02T00:00:00.000Z');
+    await doc.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          { Put: { TableName, Item: { pk: 'U#1', sk: '-', v: 1 } } },
+          { Put: { TableName, Item: { pk: 'U#2', sk: '-', v: 2 } } },
+          { ConditionCheck: { TableName, Key: { pk: 'T#a', sk: 's000' }, ConditionExpression: 'attribute_exists(pk)' } },
+        ],
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+    await doc.send(new GetCommand({ TableName, Key: { pk: 'U#1', sk: '-' }, ReturnConsumedCapacity: 'TOTAL' }));
     const s = meter.summary();
-    expect(s.byPrefix.LEDGER).toMatchObject({ itemsWritten: 30, writes: 2 }); // two batches of ≤ 25
-    expect(s.byPrefix.PEOPLE?.itemsWritten).toBe(1);
-    expect(s.byPrefix.SOURCES).toMatchObject({ writes: 1, itemsWritten: 0 }); // touched by the check, not written
+    expect(s.byPrefix.U).toMatchObject({ writes: 1, itemsWritten: 2, reads: 1, itemsRead: 1 });
+    expect(s.byPrefix.T).toMatchObject({ writes: 1, itemsWritten: 0 });
+    expect(s.keysWritten).toBe(3);
   });
 });

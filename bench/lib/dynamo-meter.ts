@@ -196,7 +196,9 @@ export class DynamoMeter {
             : []
           : command === 'QueryCommand' || command === 'ScanCommand'
             ? ((output.Items ?? []) as Record<string, unknown>[])
-            : [];
+            : command === 'BatchGetItemCommand'
+              ? Object.values((output.Responses ?? {}) as Record<string, Record<string, unknown>[]>).flat()
+              : ((output.Responses ?? []) as { Item?: Record<string, unknown> }[]).flatMap((r) => (r.Item ? [r.Item] : []));
       const prefixes = [...new Set(pks.map(prefixOf))];
       const share = units(output, 'read') / prefixes.length;
       for (const prefix of prefixes) {

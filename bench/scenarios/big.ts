@@ -1,8 +1,8 @@
 // bench/run.ts --> scenario 11 --> one-time seed (replaceSource timed) + emulator (own process) --> big-child: full apply, then converged run
 //
 // 100 000 people in one DynamoDB Local table, an org where all but MISSING of them are pending or members.
-// The seed is the slow part (DynamoDB Local writes ~500 people a second through replaceSource), so it runs
-// once per invocation, never per repetition; the measured runs happen once each, in a fresh child process.
+// The seed is the slow part (a 100 000-row replaceSource, ~45 s on DynamoDB Local), so it runs once per
+// invocation, never per repetition; the measured runs happen once each, in fresh child processes.
 import { DEFAULT_ID, DEFAULT_TOKEN } from '../../emulator/index.ts';
 import { DynamoStateStore } from '../../functions/state/dynamo-store.ts';
 import type { LedgerEntry } from '../../functions/sync/types.ts';
@@ -14,7 +14,6 @@ import { startRemoteEmulator } from '../lib/remote-emulator.ts';
 import { within, type Row } from '../lib/report.ts';
 import { emailOf, orgIdOf, people } from '../lib/roster.ts';
 import { round } from '../lib/stats.ts';
-import { seedPeople } from '../lib/seed-people.ts';
 import type { ChildInput, ChildOutput, RunOut } from './big-child.ts';
 
 const ID = '11';
@@ -25,8 +24,6 @@ const MISSING = 100;
 /** people 0 … PENDING−1 hold a pending invite (sent a day ago), the next MEMBERS are members */
 const PENDING = 79_000;
 const MEMBERS = PEOPLE - PENDING - MISSING;
-/** the replaceSource timed when the scenario is not selected on its own (`npm run bench` with every scenario) */
-const CAPPED_SNAPSHOT = 10_000;
 const CHILD = new URL('./big-child.ts', import.meta.url).pathname;
 const RCU_BYTES = 4096;
 
@@ -41,13 +38,6 @@ export const bigScenario: Scenario = {
   async run(ctx, scope) {
     const stage = loadStageConfig(STAGE);
     const rssLimitMb = 0.7 * stage.memoryMb;
-    // run on its own (`npm run bench -- 11`): the whole 100 000-row snapshot through replaceSource (~3–4 minutes
-    // on DynamoDB Local); with every scenario: people seeded by BatchWriteItem and a 10 000-row snapshot timed
-    // (`npm run bench -- 11 --capped`: the capped seed on its own)
-    const args = process.argv.slice(2);
-    const fullSnapshot = args.includes(ID) && !args.includes('--capped');
-    const snapshotRows = fullSnapshot ? PEOPLE : CAPPED_SNAPSHOT;
-
     const orgId = orgIdOf(1100);
     const target = { instanceId: DEFAULT_ID, orgId };
     const invitedAt = new Date(Date.now() - 86_400_000).toISOString();
@@ -62,23 +52,16 @@ export const bigScenario: Scenario = {
     const roster = people(PEOPLE);
     const occurredAt = new Date(Date.now() - 3_600_000).toISOString();
 
-    // the one snapshot of the invocation
-    let snapStore = setup;
-    if (!fullSnapshot) {
-      process.stderr.write(`bench: 11: seeding ${PEOPLE} people by BatchWriteItem, timing a ${CAPPED_SNAPSHOT}-row replaceSource on its own table\n`);
-      await seedPeople(ddb, tableName, roster, 'default', occurredAt);
-      snapStore = new DynamoStateStore({ tableName: await ctx.table(ddb, 'big-snapshot', scope), client: ddb });
-    } else {
-      process.stderr.write(`bench: 11: replaceSource of ${PEOPLE} people (a few minutes on DynamoDB Local)\n`);
-    }
-    snapStore.resetStats();
+    // the one snapshot of the invocation: every person through the store's own snapshot path
+    process.stderr.write(`bench: 11: replaceSource of ${PEOPLE} people\n`);
+    setup.resetStats();
     meter.reset();
     const snapStart = performance.now();
-    const snapResult = await snapStore.replaceSource('default', fullSnapshot ? roster : roster.slice(0, CAPPED_SNAPSHOT), occurredAt);
+    const snapResult = await setup.replaceSource('default', roster, occurredAt);
     const snapMs = performance.now() - snapStart;
-    const snapCalls = snapStore.stats();
+    const snapCalls = setup.stats();
     const snapMeter = meter.summary();
-    if (snapResult.upserted !== snapshotRows) throw new Error(`replaceSource upserted ${snapResult.upserted} of ${snapshotRows} rows: ${JSON.stringify(snapResult)}`);
+    if (snapResult.upserted !== PEOPLE) throw new Error(`replaceSource upserted ${snapResult.upserted} of ${PEOPLE} rows: ${JSON.stringify(snapResult)}`);
 
     // the ledger of every pending invite, as the runs that sent them wrote it
     const emu = await emuStarted;
@@ -118,15 +101,14 @@ export const bigScenario: Scenario = {
     const peopleUnits = Math.ceil(peopleBytes / RCU_BYTES);
     const convergedPeopleRcu = people0(converged).readUnits;
     const convergedItems = sumTallies(converged.meter.byPrefix, (t) => t.itemsWritten);
-    const snapPerSecond = snapshotRows / (snapMs / 1000);
-    const snapLabel = fullSnapshot ? `${PEOPLE.toLocaleString('en-US')}-row` : `${CAPPED_SNAPSHOT.toLocaleString('en-US')}-row (capped; \`npm run bench -- 11\` times ${PEOPLE.toLocaleString('en-US')})`;
+    const snapPerSecond = PEOPLE / (snapMs / 1000);
     const invitedOk = full.done?.invite === MISSING && full.losant.duplicateInvites === 0;
     const convergedRequestsOk = converged.losant.getOrg === 1 && converged.losant.getInvites === 1 && converged.losant.getMembers === 1 && converged.losant.other === 0 && converged.losant.posts === 0;
 
     const rows: Row[] = [
       {
         id: '11a',
-        metric: `replaceSource, ${snapLabel} snapshot into an empty source`,
+        metric: `replaceSource, ${PEOPLE.toLocaleString('en-US')}-row snapshot into an empty source`,
         value: round(snapPerSecond, 0),
         unit: 'rows/s',
         status: 'info',
@@ -202,7 +184,7 @@ export const bigScenario: Scenario = {
         ratio: peopleUnits ? convergedPeopleRcu / peopleUnits : undefined,
         target: '≤ 0.5× bytes/4 KB',
         status: peopleUnits ? within(convergedPeopleRcu, 0.5 * peopleUnits) : 'error',
-        note: `${people0(converged).itemsRead} people items in ${people0(converged).reads} reads; the full run read ${people0(full).itemsRead} for ${round(people0(full).readUnits, 0)} RCU; whole converged run ${round(converged.store.readUnits, 0)} RCU in ${converged.store.reads} reads`,
+        note: `${people0(converged).itemsRead} PEOPLE items (people and shard digests) in ${people0(converged).reads} reads; the full run read ${people0(full).itemsRead} for ${round(people0(full).readUnits, 0)} RCU; whole converged run ${round(converged.store.readUnits, 0)} RCU in ${converged.store.reads} reads`,
       },
     ];
     return {
@@ -210,7 +192,7 @@ export const bigScenario: Scenario = {
       details: {
         shape: { people: PEOPLE, pending: PENDING, members: MEMBERS, missing: MISSING },
         stage: { name: STAGE, memoryMb: stage.memoryMb, timeoutSeconds: stage.timeoutSeconds },
-        snapshot: { rows: snapshotRows, full: fullSnapshot, ms: round(snapMs, 0), result: snapResult, calls: snapCalls, meter: snapMeter },
+        snapshot: { rows: PEOPLE, ms: round(snapMs, 0), result: snapResult, calls: snapCalls, meter: snapMeter },
         peopleBytes,
         answerBytes,
         child,

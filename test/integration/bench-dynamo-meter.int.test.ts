@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoMeter, itemBytes, prefixOf } from '../../bench/lib/dynamo-meter.ts';
-import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { createTableIfMissing } from '../../functions/state/table-design.ts';
 import { localDynamoClient, uniqueTableName } from '../helpers/dynamo.ts';
 
@@ -60,7 +60,7 @@ describe('DynamoMeter on a DynamoDB Local table', () => {
     expect(meter.summary().maxKeyWriteUnitsPerSecond).toBeNull();
   });
 
-  it("counts a transaction's items per key prefix: a ConditionCheck touches its key without writing it", async () => {
+  it("counts a transaction's items per key prefix (a ConditionCheck touches its key without writing it) and a BatchGet's items", async () => {
     const meter = DynamoMeter.attach(client, () => now);
     await doc.send(
       new TransactWriteCommand({
@@ -73,8 +73,10 @@ describe('DynamoMeter on a DynamoDB Local table', () => {
       }),
     );
     await doc.send(new GetCommand({ TableName, Key: { pk: 'U#1', sk: '-' }, ReturnConsumedCapacity: 'TOTAL' }));
+    await doc.send(new BatchGetCommand({ RequestItems: { [TableName]: { Keys: [{ pk: 'U#1', sk: '-' }, { pk: 'U#2', sk: '-' }, { pk: 'U#3', sk: '-' }] } }, ReturnConsumedCapacity: 'TOTAL' }));
     const s = meter.summary();
-    expect(s.byPrefix.U).toMatchObject({ writes: 1, itemsWritten: 2, reads: 1, itemsRead: 1 });
+    // the Get's item and the two of three keys the BatchGet found
+    expect(s.byPrefix.U).toMatchObject({ writes: 1, itemsWritten: 2, reads: 2, itemsRead: 3 });
     expect(s.byPrefix.T).toMatchObject({ writes: 1, itemsWritten: 0 });
     expect(s.keysWritten).toBe(3);
   });

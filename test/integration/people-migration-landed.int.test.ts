@@ -8,11 +8,10 @@ import { mkdtemp, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { startEmulator, DEFAULT_ID, DEFAULT_TOKEN } from '../../emulator/index.ts';
 import { DynamoStateStore } from '../../functions/state/dynamo-store.ts';
 import { LEGACY_PEOPLE_PK, PEOPLE_SHARDS } from '../../functions/state/keys.ts';
-import { dynamoEndpoint, localDynamoClient, uniqueTableName } from '../helpers/dynamo.ts';
+import { dynamoEndpoint, dyingClient, localDynamoClient, uniqueTableName } from '../helpers/dynamo.ts';
 import { clockAheadEnv, runCli } from '../helpers/cli.ts';
 
 /** The commit before people moved to shards ("the landed version" of the people store). */
@@ -40,20 +39,6 @@ function runLanded(args: string[], env: Record<string, string>): Promise<{ code:
   });
 }
 
-/** A client that dies (throws, as a killed process stops) at its `n + 1`-th TransactWriteItems. */
-function dyingClient(n: number): DynamoDBClient {
-  const dying = localDynamoClient();
-  let sent = 0;
-  dying.middlewareStack.add(
-    (next, context) => async (args) => {
-      if (/TransactWrite/.test(String(context.commandName)) && ++sent > n) throw new Error('the process died here');
-      return next(args);
-    },
-    { step: 'initialize', name: 'dieAfterTransactions' },
-  );
-  return dying;
-}
-
 it('migrates the people the landed version stored (one migration killed midway) and converges with 0 revokes and 0 duplicates', async () => {
   // Prepare: the landed CLI invites a roster of 300; its people sit in pk PEOPLE
   const emulator = await startEmulator({ port: 0, latencyMs: 5 });
@@ -75,7 +60,9 @@ it('migrates the people the landed version stored (one migration killed midway) 
   const postsByLanded = posts();
 
   // Act: a migration killed at its 6th transaction (page 1: a transaction per shard), readers meanwhile see everyone
-  const crashed: unknown = await new DynamoStateStore({ tableName: table, client: dyingClient(5) }).people.migrateLegacyPeople().catch((e: unknown) => e);
+  const dying = dyingClient(5);
+  const crashed: unknown = await new DynamoStateStore({ tableName: table, client: dying.client }).people.migrateLegacyPeople().catch((e: unknown) => e);
+  await dying.settled();
   const leftAfterCrash = await count(LEGACY_PEOPLE_PK);
   const during = await new DynamoStateStore({ tableName: table, client }).listPeople();
   // a CLI run past the dead migration's lease: its first read resumes the migration, then it plans and applies

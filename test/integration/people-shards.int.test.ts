@@ -13,7 +13,7 @@ import { KEY_WRITE_UNITS_PER_SECOND } from '../../functions/state/table.ts';
 import { createTableIfMissing } from '../../functions/state/table-design.ts';
 import { personIdentity } from '../../functions/sync/people.ts';
 import type { Person, StoredPerson } from '../../functions/sync/types.ts';
-import { localDynamoClient, uniqueTableName } from '../helpers/dynamo.ts';
+import { dyingClient, localDynamoClient, uniqueTableName } from '../helpers/dynamo.ts';
 import { T0, iso, person } from '../helpers/store-contract.ts';
 
 const client: DynamoDBClient = localDynamoClient();
@@ -34,20 +34,6 @@ function storeOn(tableName: string, opts: { now?: number; client?: DynamoDBClien
 }
 
 const sorted = (people: StoredPerson[]) => [...people].sort((a, b) => `${a.source}#${a.identity}`.localeCompare(`${b.source}#${b.identity}`));
-
-/** A client that dies (throws, as a killed process stops) at its `n + 1`-th TransactWriteItems. */
-function dyingClient(n: number): DynamoDBClient {
-  const dying = localDynamoClient();
-  let sent = 0;
-  dying.middlewareStack.add(
-    (next, context) => async (args) => {
-      if (/TransactWrite/.test(String(context.commandName)) && ++sent > n) throw new Error('the process died here');
-      return next(args);
-    },
-    { step: 'initialize', name: 'dieAfterTransactions' },
-  );
-  return dying;
-}
 
 /** Person items exactly as main at 67e0d9d wrote them: pk `PEOPLE`, sk `<source>#<identity>` (checked by the landed shape). */
 function legacyItem(source: string, p: Person, lastEventAt: string, leftSource = false): Record<string, unknown> {
@@ -195,7 +181,9 @@ describe('Function: DynamoPeopleStore.migrateLegacyPeople', () => {
     await putRaw(tableName, [newer, older]);
 
     // Act: the first migration dies at its 20th transaction (page 1 took 16 or fewer, one per shard)
-    const crashed: unknown = await storeOn(tableName, { client: dyingClient(19) }).people.migrateLegacyPeople().catch((e: unknown) => e);
+    const dying = dyingClient(19);
+    const crashed: unknown = await storeOn(tableName, { client: dying.client }).people.migrateLegacyPeople().catch((e: unknown) => e);
+    await dying.settled();
     const checkpoint = await rawItem(tableName, keys.peopleMigration());
     const leftAfterCrash = await countPk(tableName, LEGACY_PEOPLE_PK);
     // a reader while the dead owner's lease runs: its own migration is busy, so it reads both

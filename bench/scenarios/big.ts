@@ -186,6 +186,25 @@ export const bigScenario: Scenario = {
         status: peopleUnits ? within(convergedPeopleRcu, 0.5 * peopleUnits) : 'error',
         note: `${people0(converged).itemsRead} PEOPLE items (people and shard digests) in ${people0(converged).reads} reads; the full run read ${people0(full).itemsRead} for ${round(people0(full).readUnits, 0)} RCU; whole converged run ${round(converged.store.readUnits, 0)} RCU in ${converged.store.reads} reads`,
       },
+      {
+        id: '11i',
+        metric: 'full run: most write units one partition key took in one second (the store\'s per-key counts)',
+        value: round(full.store.maxWriteUnitsPerKeySecond, 0),
+        unit: 'WU',
+        status: 'info',
+        note: `key ${full.store.maxWriteUnitsKey ?? '(none)'}: the full run writes ${full.meter.byPrefix.LEDGER?.itemsWritten ?? 0} ledger items (the members it records and its invites) into the target's one ledger partition; DynamoDB serves 1 000 a key`,
+      },
+      {
+        id: '11j',
+        metric: 'converged run (warm): read capacity beyond the people',
+        value: round(converged.store.readUnits - convergedPeopleRcu, 0),
+        unit: 'RCU',
+        status: 'info',
+        note: Object.entries(converged.meter.byPrefix)
+          .filter(([k, t]) => k !== 'PEOPLE' && t.reads > 0)
+          .map(([k, t]) => `${k} ${round(t.readUnits, 0)} RCU (${t.itemsRead} items)`)
+          .join(', '),
+      },
     ];
     return {
       rows,

@@ -9,6 +9,7 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../cli/local-dynamodb.ts';
 import { DEFAULT_TOKEN, type EmulatorStats } from '../../emulator/index.ts';
 import { parseSyncConfig } from '../../functions/config/sync-config.schema.ts';
 import { LosantClient } from '../../functions/losant/client.ts';
+import { answerBytesInFlight } from '../../functions/losant/answer-budget.ts';
 import { DynamoStateStore, type StateStoreStats } from '../../functions/state/dynamo-store.ts';
 import { runSync } from '../../functions/sync/reconcile.ts';
 import { systemClock } from '../../functions/sync/ports.ts';
@@ -26,6 +27,8 @@ export interface ChildInput {
   orgId: string;
   /** ms each run may take (runSync's deadline) */
   runBudgetMs: number;
+  /** the stage's memoryMb: the Lambda's AWS_LAMBDA_FUNCTION_MEMORY_SIZE, which sizes the client's answer budget */
+  memoryMb: number;
 }
 
 export interface LosantCounts {
@@ -90,9 +93,17 @@ async function main(): Promise<void> {
     base[level](message, extra);
   };
   const log = { ...base, info: counted('info'), warn: counted('warn'), error: counted('error') };
-  const api = new LosantClient({ baseUrl: input.emulatorUrl, token: DEFAULT_TOKEN, log });
   // the stage's defaults: the prod sync config names its own targets; this one target stands for them
   const config = parseSyncConfig({ targets: [{ name: 'big', instanceId: input.instanceId, orgId: input.orgId, rules: BENCH_RULES }] });
+  // the client as the reconcile function's container builds it (functions/runtime/reconcile-container.ts)
+  const api = new LosantClient({
+    baseUrl: input.emulatorUrl,
+    token: DEFAULT_TOKEN,
+    log,
+    maxAnswerBytes: config.limits.maxAnswerBytes,
+    maxAnswerBytesInFlight: answerBytesInFlight(input.memoryMb),
+    connections: config.concurrency,
+  });
   const idleRssMb = maxRssMb();
 
   const run = async (): Promise<RunOut> => {

@@ -80,7 +80,7 @@ export const bigScenario: Scenario = {
 
     // the run may take what the stage's reconcile function may (its timeout)
     const runBudgetMs = stage.timeoutSeconds * 1000;
-    const input: ChildInput = { endpoint: (await ctx.dynamo()).endpoint, tableName, emulatorUrl: emu.url, instanceId: DEFAULT_ID, orgId, runBudgetMs };
+    const input: ChildInput = { endpoint: (await ctx.dynamo()).endpoint, tableName, emulatorUrl: emu.url, instanceId: DEFAULT_ID, orgId, runBudgetMs, memoryMb: stage.memoryMb };
     const childRun = async (mode: 'full' | 'converged'): Promise<ChildOutput> =>
       lastJsonLine<ChildOutput>(await runNode(CHILD, [JSON.stringify(input), mode], { execArgv: execArgvTsx(), timeoutMs: 2 * runBudgetMs + 60_000 }), `big child ${mode}`);
     const child = await childRun('full');

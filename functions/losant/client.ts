@@ -39,6 +39,8 @@ export interface LosantClientOptions {
   onRequest?: (e: RequestEvent) => void;
   /** the longest answer body read, bytes (sync config `limits.maxAnswerBytes`); default 64 MiB */
   maxAnswerBytes?: number;
+  /** answer bytes on their way at once (answer-budget.ts: pass answerBytesInFlight(memoryMb)); default a 1024 MB function's */
+  maxAnswerBytesInFlight?: number;
 }
 
 /**
@@ -105,6 +107,7 @@ export class LosantClient implements InviteApi {
       ...(opts.governor ? { governor: opts.governor } : {}),
       ...(opts.onRequest ? { onRequest: opts.onRequest } : {}),
       ...(opts.maxAnswerBytes === undefined ? {} : { maxAnswerBytes: opts.maxAnswerBytes }),
+      ...(opts.maxAnswerBytesInFlight === undefined ? {} : { maxAnswerBytesInFlight: opts.maxAnswerBytesInFlight }),
     });
     this.retrier = new Retrier({ ...opts.retry, log, sleep, now, random: opts.random ?? Math.random });
     this.paths = new LosantPaths(this.transport.prefix);
@@ -260,6 +263,11 @@ export class LosantClient implements InviteApi {
       if (isApiError(err) && (err.kind === 'forbidden' || err.kind === 'notFound')) return 'unknown';
       throw err;
     }
+  }
+
+  /** The answer budget's counters: bytes of answers on their way now, the most there were, requests held back. */
+  answerBudgetStats(): { bytesInFlight: number; peakBytesInFlight: number; held: number } {
+    return this.transport.answerBudget.stats();
   }
 
   /** Closes the default agent (a dispatcher passed in stays open: its owner closes it). */

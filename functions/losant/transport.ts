@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import type { CallOptions, Log } from '../sync/ports.ts';
 import { LOSANT_REQUEST_TIMEOUT_MS } from '../sync/ownership.ts';
 import { DEFAULT_MAX_ANSWER_BYTES } from './answers.ts';
+import { AnswerBudget, answerBytesInFlight } from './answer-budget.ts';
 import { errorCode, LosantErrors, type NoAnswerReason } from './errors.ts';
 import { AdaptiveRateGovernor, type RateGovernor } from './governor.ts';
 import type { RequestSpec } from './routes.ts';
@@ -29,6 +30,8 @@ export interface Answer {
   text: string;
   /** the body was longer than `maxAnswerBytes`: reading stopped there and the connection was closed */
   cutOff: boolean;
+  /** the body's length in bytes (as far as it was read) */
+  bytes?: number;
   token: string;
 }
 
@@ -60,6 +63,8 @@ export interface TransportOptions {
   governor?: RateGovernor;
   /** the longest answer body read, bytes; a longer one is cut off there (memory stays bounded); default 64 MiB */
   maxAnswerBytes?: number;
+  /** answer bytes on their way at once (answer-budget.ts); default answerBytesInFlight() of a 1024 MB function */
+  maxAnswerBytesInFlight?: number;
   log: Log;
   now: () => number;
   sleep: (ms: number) => Promise<void>;
@@ -92,6 +97,7 @@ export class LosantTransport {
   private readonly log: Log;
   private readonly now: () => number;
   private readonly onRequest: ((e: RequestEvent) => void) | undefined;
+  readonly answerBudget: AnswerBudget;
 
   constructor(opts: TransportOptions) {
     const base = new URL(opts.baseUrl);
@@ -102,6 +108,7 @@ export class LosantTransport {
     this.tokenSource = opts.token;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? LOSANT_REQUEST_TIMEOUT_MS;
     this.maxAnswerBytes = opts.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES;
+    this.answerBudget = new AnswerBudget(opts.maxAnswerBytesInFlight ?? answerBytesInFlight());
     this.log = opts.log;
     this.now = opts.now;
     this.governor = opts.governor ?? new AdaptiveRateGovernor({ now: opts.now, sleep: opts.sleep });
@@ -115,7 +122,23 @@ export class LosantTransport {
     await this.governor.acquire(opts.deadline).catch((err: unknown) => {
       throw this.errors.make('deadline', spec, attempt - 1, 'deadline reached while waiting for the rate limit', { cause: err });
     });
-    this.checkStart(spec, opts, attempt);
+    const path = spec.path.split('?')[0] ?? spec.path;
+    const booked = await this.answerBudget.acquire(path, this.now, opts.deadline, opts.signal).catch((err: unknown) => {
+      throw this.errors.make('deadline', spec, attempt - 1, 'deadline reached while earlier answers held the memory for this one', { cause: err });
+    });
+    let answerBytes: number | undefined;
+    try {
+      this.checkStart(spec, opts, attempt);
+      const outcome = await this.exchange(spec, opts, attempt);
+      if (outcome.ok) answerBytes = outcome.bytes;
+      return outcome;
+    } finally {
+      this.answerBudget.release(path, booked, answerBytes);
+    }
+  }
+
+  /** The request and its answer, once pacing and the answer budget let it start. */
+  private async exchange(spec: RequestSpec, opts: CallOptions, attempt: number): Promise<Outcome> {
     const token = await this.getToken(spec, attempt);
     this.lastToken = token;
     const left = opts.deadline === undefined ? Number.POSITIVE_INFINITY : opts.deadline - this.now();
@@ -139,11 +162,11 @@ export class LosantTransport {
         body: spec.body === undefined ? null : JSON.stringify(spec.body),
         signal,
       });
-      const text = await readAtMost(res.body, this.maxAnswerBytes, res.headers['content-length']);
+      const read = await readAtMost(res.body, this.maxAnswerBytes, res.headers['content-length']);
       status = res.statusCode;
       const retryAfterMs = status === 429 ? parseRetryAfter(res.headers['retry-after'], this.now()) : undefined;
       this.governor.onResponse(status, retryAfterMs);
-      return { ok: true, status, retryAfterMs, text: text ?? '', cutOff: text === undefined, token };
+      return { ok: true, status, retryAfterMs, text: read?.text ?? '', cutOff: read === undefined, bytes: read?.bytes ?? this.maxAnswerBytes, token };
     } catch (err) {
       if (opts.signal?.aborted) return { ok: false, reason: 'aborted', sent: true, cause: opts.signal.reason };
       if (timer.signal.aborted) return { ok: false, reason: byDeadline ? 'deadline' : 'timeout', sent: true, cause: err };
@@ -200,23 +223,30 @@ export class LosantTransport {
  * received): then reading stops and the body is destroyed, which closes the connection. Holds at most
  * `max` bytes (plus one chunk) in memory.
  */
-async function readAtMost(body: Readable, max: number, contentLength: string | string[] | undefined): Promise<string | undefined> {
+async function readAtMost(body: Readable, max: number, contentLength: string | string[] | undefined): Promise<{ text: string; bytes: number } | undefined> {
   const announced = Number(Array.isArray(contentLength) ? contentLength[0] : contentLength);
   if (Number.isFinite(announced) && announced > max) {
     body.destroy();
     return undefined;
   }
+  // an announced length: one buffer of that size, each chunk copied in and let go (the bytes are held once, not twice)
+  let into = Number.isFinite(announced) && announced > 0 ? Buffer.allocUnsafe(announced) : undefined;
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > max) {
+    if (size + chunk.length > max) {
       body.destroy();
       return undefined;
     }
-    chunks.push(chunk);
+    if (into && size + chunk.length <= into.length) chunk.copy(into, size);
+    else {
+      if (into) chunks.push(into.subarray(0, size)); // more than announced: keep what came, collect the rest
+      into = undefined;
+      chunks.push(chunk);
+    }
+    size += chunk.length;
   }
-  return Buffer.concat(chunks, size).toString('utf8');
+  return { text: into ? into.toString('utf8', 0, size) : Buffer.concat(chunks, size).toString('utf8'), bytes: size };
 }
 
 /**

@@ -1,6 +1,7 @@
 // reconcile.handler (schedule, HR bus, queue, S3 drops) --> getReconcileContainer (once per cold start) --> host parts + Losant client, S3 drop reader, run events
 import type { InviteApi } from '../sync/ports.ts';
 import { LosantClient } from '../losant/client.ts';
+import { answerBytesInFlight } from '../losant/answer-budget.ts';
 import { CachedSecret } from '../secrets/secrets-manager.ts';
 import { EventBridgeRunNotifier } from '../notify/eventbridge-notifier.ts';
 import { S3DropReader } from '../drops/s3-drop-reader.ts';
@@ -39,7 +40,7 @@ export function reconcileParts({ env: e, host, secretOpts, overrides }: HostPart
   const losantToken = new CachedSecret({ secretId: e.LOSANT_TOKEN_SECRET_ARN, label: 'Losant API token', ...secretOpts });
   const { config, log } = host;
   return {
-    api: new LosantClient({ baseUrl: e.LOSANT_API_URL, token: (o?: { refresh?: boolean }) => losantToken.get(o), log, maxAnswerBytes: config.limits.maxAnswerBytes, connections: config.concurrency }),
+    api: new LosantClient({ baseUrl: e.LOSANT_API_URL, token: (o?: { refresh?: boolean }) => losantToken.get(o), log, maxAnswerBytes: config.limits.maxAnswerBytes, maxAnswerBytesInFlight: answerBytesInFlight(e.AWS_LAMBDA_FUNCTION_MEMORY_SIZE), connections: config.concurrency }),
     drops: new S3DropReader({ maxBytes: maxDropBytes(e.AWS_LAMBDA_FUNCTION_MEMORY_SIZE), ...(overrides.s3Client ? { client: overrides.s3Client } : {}) }),
     ...(e.RUN_EVENT_BUS
       ? {

@@ -1,4 +1,4 @@
-// npm run bench --> run.ts --> scenarios (planner, apply, converged run, cold start, webhook, SCIM, cost of a month, fetch vs undici) --> table + bench/results.json
+// npm run bench --> run.ts --> scenarios (planner, apply, converged run, cold start, webhook, SCIM, cost of a month, fetch vs undici, long apply, 100 000 people) --> table + bench/results.json
 //
 // Each figure is measured beside its baseline in the same invocation. Missing a target is reported,
 // never a crash: the exit code is non-zero only when the bench itself failed.
@@ -17,8 +17,10 @@ import { webhookScenario } from './scenarios/webhook.ts';
 import { scimScenario } from './scenarios/scim.ts';
 import { costScenario } from './scenarios/cost.ts';
 import { fetchVsUndiciScenario } from './scenarios/fetch-vs-undici.ts';
+import { longApplyScenario } from './scenarios/long-apply.ts';
+import { bigScenario } from './scenarios/big.ts';
 
-const SCENARIOS: Scenario[] = [plannerScenario, applyLatencyScenario, applyRateScenario, convergedScenario, coldStartScenario, webhookScenario, scimScenario, costScenario, fetchVsUndiciScenario];
+const SCENARIOS: Scenario[] = [plannerScenario, applyLatencyScenario, applyRateScenario, convergedScenario, coldStartScenario, webhookScenario, scimScenario, costScenario, fetchVsUndiciScenario, longApplyScenario, bigScenario];
 
 const RESULTS_FILE = new URL('./results.json', import.meta.url);
 

@@ -1,7 +1,7 @@
 // lib/app.ts --> InviteSyncStack (one per stage) --> constructs: table, secrets, queue, reconcile + HTTP functions, API, triggers, drop bucket, monitoring, operator policy
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -10,7 +10,7 @@ import { readStageSyncConfig } from './sync-config-file.ts';
 import { StateTable } from './constructs/state-table.ts';
 import { OperatorSecret } from './constructs/operator-secret.ts';
 import { ReconcileQueue } from './constructs/reconcile-queue.ts';
-import { FUNCTION_TIMEOUT, SyncFunction } from './constructs/sync-function.ts';
+import { SyncFunction } from './constructs/sync-function.ts';
 import { WebhookApi } from './constructs/webhook-api.ts';
 import { Triggers } from './constructs/triggers.ts';
 import { METRICS_NAMESPACE, Monitoring, SERVICE_NAME } from './constructs/monitoring.ts';
@@ -99,7 +99,9 @@ export class InviteSyncStack extends Stack {
       reason:
         'A SCIM token is pasted into the identity provider, which must be reconfigured with every new token; rotation is done by the operator adding a second entry, updating the IdP, then removing the old entry.',
     });
-    const reconcile = new ReconcileQueue(this, 'Reconcile', { consumerTimeout: FUNCTION_TIMEOUT, removalPolicy });
+    // the queue's consumer is the reconcile function: its visibility timeout derives from the stage's timeoutSeconds
+    const reconcileTimeout = Duration.seconds(config.timeoutSeconds);
+    const reconcile = new ReconcileQueue(this, 'Reconcile', { consumerTimeout: reconcileTimeout, removalPolicy });
 
     const environment = {
       STAGE: stage,
@@ -115,6 +117,7 @@ export class InviteSyncStack extends Stack {
       description: 'invite-sync reconcile: schedule, HR bus and reconcile queue',
       reservedConcurrency: config.reservedConcurrency,
       memoryMb: config.memoryMb,
+      timeout: reconcileTimeout,
       environment,
     });
     const sync = this.syncFunction;

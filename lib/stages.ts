@@ -24,6 +24,12 @@ const PROMOTION_ORDER = ['dev', 'staging', 'prod'];
 /** A stage name, i.e. the name of a `config/<name>.stage.json` file. */
 export type Stage = string;
 
+/** The reconcile function's timeout when a stage file sets none (seconds; the HTTP function always has it too). */
+export const DEFAULT_TIMEOUT_SECONDS = 300;
+/** Bounds of `timeoutSeconds`: 30 s leaves a queued run room beyond its 10 s safety margin; 900 s is Lambda's maximum. */
+const MIN_TIMEOUT_SECONDS = 30;
+const MAX_TIMEOUT_SECONDS = 900;
+
 /** `null` or absent in a file means "not set"; the parsed config has `undefined`. */
 const unset = <T extends z.ZodType>(schema: T) => schema.nullish().transform((v): z.output<T> | undefined => v ?? undefined);
 
@@ -60,6 +66,16 @@ export const StageConfigSchema = z
      * memoryMb ÷ 24 are read (1024: 42.7 MB; 1280 and more: the 50 MB cap), larger ones are refused.
      */
     memoryMb: z.number().int().min(256, 'must be at least 256').max(10240, 'must be at most 10240 (Lambda)').default(1024),
+    /**
+     * Timeout of the reconcile function, seconds. The reconcile queue's visibility timeout is six times it
+     * (AWS: at least the function's timeout); a queued run that nears it stops and queues its continuation.
+     */
+    timeoutSeconds: z
+      .number()
+      .int()
+      .min(MIN_TIMEOUT_SECONDS, `must be at least ${MIN_TIMEOUT_SECONDS}`)
+      .max(MAX_TIMEOUT_SECONDS, `must be at most ${MAX_TIMEOUT_SECONDS} (Lambda)`)
+      .default(DEFAULT_TIMEOUT_SECONDS),
     /** Reserved concurrency of the HTTP function (webhook). @default - unreserved: low-quota accounts cannot reserve */
     httpReservedConcurrency: unset(z.number().int().min(1)),
     logRetentionDays: z.literal(LOG_RETENTION_DAYS, {

@@ -5,8 +5,8 @@ import { build, type BuildOptions, type Metafile } from 'esbuild';
 import ts from 'typescript';
 import { ROOT, runNode } from './processes.ts';
 
-/** The handler entry the CDK construct bundles (lib/constructs/sync-function.ts). */
-export const HANDLER_ENTRY = join(ROOT, 'functions/handlers/index.handler.ts');
+/** The reconcile function's entry, the CDK construct's default (lib/constructs/sync-function.ts). */
+export const HANDLER_ENTRY = join(ROOT, 'functions/handlers/reconcile.handler.ts');
 
 /** The HTTP function's entry (lib/invite-sync-stack.ts, SyncFunction 'Http'). */
 export const HTTP_ENTRY = join(ROOT, 'functions/handlers/webhook.handler.ts');

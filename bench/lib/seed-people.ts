@@ -1,12 +1,15 @@
 // bench setup --> seedPeople --> BatchWriteItem of person items (the store's own schema checks each item)
+// in their shards (pk `PEOPLE#<shard>`), then a new digest token in every shard written (keys.ts), as the
+// store's own writes do: a store that read a shard before the seed reads it again.
 //
 // A fast initial fill for large rosters: StateStore.replaceSource writes each person conditionally (one
 // PutItem each), which on DynamoDB Local takes ~1.5 ms a person. The measured runs read these items
 // back through DynamoStateStore, so an item the store could not read fails the bench loudly.
-import { DynamoDBDocumentClient, BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { randomUUID } from 'node:crypto';
+import { DynamoDBDocumentClient, BatchWriteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PersonItemSchema } from '../../functions/state/items.schema.ts';
-import { keys } from '../../functions/state/keys.ts';
+import { keys, peopleShard } from '../../functions/state/keys.ts';
 import { personIdentity } from '../../functions/sync/people.ts';
 import type { Person } from '../../functions/sync/types.ts';
 
@@ -38,4 +41,6 @@ export async function seedPeople(client: DynamoDBClient, tableName: string, list
       }
     }),
   );
+  const shards = [...new Set(items.map((item) => peopleShard(item.sk)))];
+  await Promise.all(shards.map((shard) => doc.send(new PutCommand({ TableName: tableName, Item: { ...keys.peopleDigest(shard), token: randomUUID() } }))));
 }

@@ -19,6 +19,7 @@ import { handleScimHttp, isScimPath, scimPayloadTooLarge } from '../../functions
 import { parseServeScimTokens, ScimTokenConfigError, staticScimAuth } from '../../functions/scim/auth.ts';
 import type { ScimHost } from '../../functions/runtime/composition-root.ts';
 import { DynamoStateStore } from '../../functions/state/dynamo-store.ts';
+import { scimStoreOf } from '../../functions/state/scim-store.ts';
 import { createCliRuntime } from '../runtime.ts';
 import { createStderrLog, isLogLevel } from '../stderr-log.ts';
 import { CliError, EXIT } from '../exit-codes.ts';
@@ -95,7 +96,7 @@ async function serve(flags: ServeFlags): Promise<void> {
   const level = process.env.INVITE_SYNC_LOG_LEVEL;
   const baseLog = createStderrLog(isLogLevel(level) ? level : 'info');
   const rt = await createCliRuntime({ env: process.env, log: baseLog, maxAnswerBytes: config.limits.maxAnswerBytes, connections: config.concurrency, ...stateChoice(flags) });
-  const scim = scimAuth && rt.store instanceof DynamoStateStore ? { store: rt.store.scim, auth: scimAuth } : undefined;
+  const scim = scimAuth && rt.store instanceof DynamoStateStore ? { store: scimStoreOf(rt.store), auth: scimAuth } : undefined;
   const app = startServeApp({ config, api: rt.api, store: rt.store, clock: rt.clock, log: baseLog, webhookSecret: secret, scheduleSeconds, scim, dropDir });
   let listening: { host: string; port: number };
   try {

@@ -1,11 +1,11 @@
 // EventBridge (HR bus, detail = HR event) --> handleHrEvent --> parseHrEvent --> ingestAndQueue
 import type { EventBridgeEvent } from 'aws-lambda';
-import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas';
+import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
 import { parseHrEvent, type HrEvent } from '../sync/events.ts';
 import { InputError } from '../sync/errors.ts';
 import type { IngestResult } from '../sync/ingest.ts';
 import type { BlockCode } from '../sync/types.ts';
-import { getContainer } from '../runtime/composition-root.ts';
+import { getReconcileContainer } from '../runtime/reconcile-container.ts';
 import { countRejectedEvent, ingestAndQueue, type IngestDeps } from './ingest-and-queue.ts';
 import { maskEmails } from '../sync/email.ts';
 import { EventShapeError } from './errors.ts';
@@ -61,4 +61,4 @@ export async function handleHrEvent(event: EventBridgeEvent<string, unknown>, de
 }
 
 /** Lambda entry for the HR bus rule alone. */
-export const handler = async (event: EventBridgeEvent<string, unknown>): Promise<HrEventResult> => handleHrEvent(event, await getContainer());
+export const handler = async (event: EventBridgeEvent<string, unknown>): Promise<HrEventResult> => handleHrEvent(event, await getReconcileContainer());

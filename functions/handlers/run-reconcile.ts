@@ -1,7 +1,7 @@
 // queue handler / serve's queue worker --> reconcileAndRecord --> runSync --> metrics + correlated log lines + Sync Run Completed events
 import type { RunRecord } from '../sync/ports.ts';
 import type { RunReport } from '../sync/types.ts';
-import { newRunId, runSync } from '../sync/reconcile.ts';
+import { newRunId, runSync, type RunSyncOptions } from '../sync/reconcile.ts';
 import type { Container } from '../runtime/composition-root.ts';
 import { recordRunMetrics } from '../runtime/metrics.ts';
 import { runCompletedDetails } from '../sync/run-events.ts';
@@ -13,6 +13,10 @@ export interface ReconcileRunOptions {
   trigger: RunRecord['trigger'];
   /** epoch ms */
   deadline: number;
+  /** epoch ms before `deadline`: no action starts after it (runSync's startActionsBy) */
+  startActionsBy?: number;
+  /** the chain this run continues (trigger `continuation`) */
+  continuation?: RunSyncOptions['continuation'];
   waitForLeaseMs?: number;
 }
 
@@ -35,6 +39,8 @@ export async function reconcileAndRecord(deps: ReconcileDeps, opts: ReconcileRun
       targetNames: opts.targetNames,
       runId,
       ...(opts.waitForLeaseMs !== undefined ? { waitForLeaseMs: opts.waitForLeaseMs } : {}),
+      ...(opts.startActionsBy !== undefined ? { startActionsBy: opts.startActionsBy } : {}),
+      ...(opts.continuation ? { continuation: opts.continuation } : {}),
     });
     const metrics = recordRunMetrics(deps.metrics, report, deps.clock.now() - started);
     deps.log.info('reconcile finished', {

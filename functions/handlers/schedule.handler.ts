@@ -1,8 +1,9 @@
 // EventBridge schedule rule (Scheduled Event) --> handleSchedule --> ReconcileQueue (every target) + the source watch (SourceSilent)
 import type { ScheduledEvent } from 'aws-lambda';
-import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas';
+import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
 import { z } from 'zod';
-import { getContainer, type Container } from '../runtime/composition-root.ts';
+import type { Container } from '../runtime/composition-root.ts';
+import { getReconcileContainer } from '../runtime/reconcile-container.ts';
 import { EventShapeError } from './errors.ts';
 import { sourceHealth, type SourceHealth } from '../sync/source-health.ts';
 import { SOURCE_SILENT } from '../runtime/metric-names.ts';
@@ -51,4 +52,4 @@ export async function watchSources(deps: ScheduleDeps): Promise<SourceHealth[]> 
 }
 
 /** Lambda entry for the schedule rule alone. */
-export const handler = async (event: ScheduledEvent): Promise<{ queued: number }> => handleSchedule(event, await getContainer());
+export const handler = async (event: ScheduledEvent): Promise<{ queued: number }> => handleSchedule(event, await getReconcileContainer());

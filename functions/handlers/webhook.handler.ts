@@ -1,9 +1,10 @@
 // API Gateway HTTP API (POST /webhook) --> handleWebhook: size, signature, media type, event --> ingestAndQueue --> 202
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { APIGatewayProxyEventV2Schema } from '@aws-lambda-powertools/parser/schemas';
+import { APIGatewayProxyEventV2Schema } from '@aws-lambda-powertools/parser/schemas/api-gatewayv2';
 import { parseHrEvent, type HrEvent } from '../sync/events.ts';
 import { InputError } from '../sync/errors.ts';
-import { getContainer, type Container } from '../runtime/composition-root.ts';
+import type { Container } from '../runtime/composition-root.ts';
+import { getHttpContainer, type HttpContainer } from '../runtime/http-container.ts';
 import { WEBHOOK_MISCONFIGURED } from '../runtime/metric-names.ts';
 import { maskEmails } from '../sync/email.ts';
 import { errorResponse, jsonResponse, type JsonResult } from './http.ts';
@@ -150,10 +151,10 @@ export async function handleWebhook(event: APIGatewayProxyEventV2, deps: Webhook
  * The HTTP API's routes: `/scim/v2/…` to the SCIM handler, everything else to the webhook.
  * @example const res = await handleHttp(event, container)
  */
-export async function handleHttp(event: APIGatewayProxyEventV2, deps: Container): Promise<JsonResult> {
+export async function handleHttp(event: APIGatewayProxyEventV2, deps: HttpContainer): Promise<JsonResult> {
   if (typeof event?.rawPath === 'string' && isScimPath(event.rawPath)) return handleScimHttp(event, deps);
   return handleWebhook(event, deps);
 }
 
-/** Lambda entry for the HTTP API alone. */
-export const handler = async (event: APIGatewayProxyEventV2): Promise<JsonResult> => handleHttp(event, await getContainer());
+/** The HTTP function's entry (lib/invite-sync-stack.ts, SyncFunction 'Http'): it builds no Losant client, S3 reader or run events. */
+export const handler = async (event: APIGatewayProxyEventV2): Promise<JsonResult> => handleHttp(event, await getHttpContainer());

@@ -1,4 +1,4 @@
-// webhook / event / schedule handler --> SqsReconcileQueue --> SQS SendMessageBatch (one message per target)
+// webhook / event / schedule handler, a queued run's continuation --> SqsReconcileQueue --> SQS SendMessageBatch (one message per target)
 import { SendMessageBatchCommand, SQSClient, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import type { EnqueueOptions, ReconcileQueue } from '../sync/ports.ts';
 import { reconcileMessageBody } from './reconcile-message.schema.ts';
@@ -59,7 +59,7 @@ export class SqsReconcileQueue implements ReconcileQueue {
   async #sendChunk(chunk: string[], reason: string, opts: EnqueueOptions): Promise<{ failed: string[]; error?: unknown }> {
     this.#client ??= new SQSClient({});
     const delay = opts.delaySeconds === undefined ? {} : { DelaySeconds: Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.round(opts.delaySeconds))) };
-    let entries: SendMessageBatchRequestEntry[] = chunk.map((name, i) => ({ Id: `t${i}`, MessageBody: reconcileMessageBody(name, reason, opts.trigger), ...delay }));
+    let entries: SendMessageBatchRequestEntry[] = chunk.map((name, i) => ({ Id: `t${i}`, MessageBody: reconcileMessageBody(name, reason, opts), ...delay }));
     const nameOf = new Map(entries.map((e, i) => [e.Id!, chunk[i]!]));
     const givenUp: string[] = [];
     let error: unknown;

@@ -51,6 +51,12 @@ export const DROPS_REJECTED = 'DropsRejected';
 /** Counted for every roster drop refused whole (bad rows, bad occurred-at, over 50 MB): recorded as a failed delivery; alarmed. */
 export const DROPS_FAILED = 'DropsFailed';
 
+/**
+ * Counted when a queued run stopped for its deadline with actions left and queued its continuation at once
+ * (functions/sync/continuation.ts); a dashboard line, no alarm (long applies are expected).
+ */
+export const RUNS_CONTINUED = 'RunsContinued';
+
 /** Every custom metric name the handlers publish. */
-export const METRIC_NAMES = [...RUN_METRICS, SEATS_FREE, RECONCILE_QUEUE_FAILURES, EVENTS_REJECTED, WEBHOOK_MISCONFIGURED, DROPS_REJECTED, DROPS_FAILED] as const;
+export const METRIC_NAMES = [...RUN_METRICS, SEATS_FREE, RECONCILE_QUEUE_FAILURES, EVENTS_REJECTED, WEBHOOK_MISCONFIGURED, DROPS_REJECTED, DROPS_FAILED, RUNS_CONTINUED] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];

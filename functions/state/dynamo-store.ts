@@ -7,6 +7,7 @@
 // | LedgerStore   | ledger-store.ts   | what invite-sync did per target and email               |
 // | LeaseStore    | lease-store.ts    | the lease per target and its change counter (dirty)     |
 // | RunStore      | run-store.ts      | run records, approvals, held-back snapshots             |
+// | ScimStore     | scim-store.ts     | SCIM users, groups, unique values (`scimStoreOf(store)`) |
 //
 // Shared: table.ts (counted calls, guard, parse), keys.ts (the item model), store-rules.ts (what every
 // implementation, this one and test/helpers/memory-store.ts, decides alike).
@@ -17,13 +18,12 @@ import { DynamoLeaseStore } from './lease-store.ts';
 import { DynamoLedgerStore } from './ledger-store.ts';
 import { DynamoPeopleStore } from './people-store.ts';
 import { DynamoRunStore } from './run-store.ts';
-import { DynamoScimStore } from './scim-store.ts';
 import { StateTable } from './table.ts';
 import type { StateTableOptions, StateStoreStats } from './table.ts';
 
 export type { StateStoreStats } from './table.ts';
 
-/** tableName, client (default `new DynamoDBClient({})`), now (default `Date.now`), writeConcurrency (default 8). */
+/** tableName, client (default `new DynamoDBClient({})`), now (default `Date.now`), writeConcurrency (default 8), statsClock, keyWriteUnitsPerSecond (default 800). */
 export type DynamoStateStoreOptions = StateTableOptions;
 
 /**
@@ -39,9 +39,12 @@ export class DynamoStateStore implements StateStore {
   readonly ledger: DynamoLedgerStore;
   readonly leases: DynamoLeaseStore;
   readonly runs: DynamoRunStore;
-  /** SCIM users and groups (not part of the StateStore port: only the SCIM service uses it) */
-  readonly scim: DynamoScimStore;
-  private readonly table: StateTable;
+  /**
+   * The counted table the per-kind stores share. SCIM users and groups are not part of the StateStore
+   * port (only the SCIM service uses them): `scimStoreOf(store)` (scim-store.ts) builds that store over
+   * this table, so code that never serves SCIM does not bundle it.
+   */
+  readonly table: StateTable;
 
   constructor(options: DynamoStateStoreOptions) {
     this.table = new StateTable(options);
@@ -50,7 +53,6 @@ export class DynamoStateStore implements StateStore {
     this.ledger = new DynamoLedgerStore(this.table);
     this.leases = new DynamoLeaseStore(this.table);
     this.runs = new DynamoRunStore(this.table);
-    this.scim = new DynamoScimStore(this.table, this.people);
   }
 
   /** Calls made and capacity consumed (ReturnConsumedCapacity TOTAL) since construction or `resetStats()`. */

@@ -20,9 +20,9 @@ const ItemKeySchema = z.object({ pk: z.string(), sk: z.string() });
 /** The key of an item that is alone in its partition (sk `-`). */
 const SingletonKeySchema = ItemKeySchema.extend({ sk: z.literal('-') });
 
-/** pk `PEOPLE`, sk `<source>#<identity>` */
+/** pk `PEOPLE#<shard>` (or `PEOPLE`: written before the shards, until the people migration moves it), sk `<source>#<identity>` */
 export const PersonItemSchema = PersonSchema.extend({
-  pk: z.literal('PEOPLE'),
+  pk: z.string().regex(/^PEOPLE(#\d+)?$/),
   sk: z.string(),
   source: z.string(),
   identity: z.string(),
@@ -30,6 +30,18 @@ export const PersonItemSchema = PersonSchema.extend({
   leftSource: z.boolean(),
 });
 export type PersonItem = z.infer<typeof PersonItemSchema>;
+
+/** pk `PEOPLE#<shard>`, sk `#DIGEST`: a new token with every person write of the shard */
+export const PeopleDigestItemSchema = ItemKeySchema.extend({ token: z.string() });
+
+/** pk `PEOPLEMIGRATION`, sk `-`: the lease (owner, expiry), the checkpoint and the end of the people migration */
+export const PeopleMigrationItemSchema = ItemKeySchema.extend({
+  owner: z.string().optional(),
+  leaseExpiresAt: z.number().optional(),
+  lastSk: z.string().optional(),
+  doneAt: z.string().optional(),
+  moved: z.number().int().nonnegative().optional(),
+});
 
 /** pk `SOURCES`, sk `<source>`: the occurredAt of the source's newest snapshot (absent before the first one) */
 export const SourceItemSchema = ItemKeySchema.extend({ pk: z.literal('SOURCES'), snapshotAt: z.string() });
@@ -187,7 +199,8 @@ export const RunRecordSchema = z.object({
   runId: z.string(),
   complete: z.boolean(),
   targets: z.array(TargetReportSchema),
-  trigger: z.enum(['cli', 'webhook', 'event', 'schedule', 'queue', 'demo', 'scim', 's3']),
+  trigger: z.enum(['cli', 'webhook', 'event', 'schedule', 'queue', 'demo', 'scim', 's3', 'continuation']),
+  continuation: z.object({ count: z.number().int().positive(), origin: z.string(), previous: z.string() }).optional().catch(undefined),
   startedAt: z.string(),
   finishedAt: z.string().optional(),
   held: z

@@ -4,7 +4,13 @@
 //
 // | item          | pk                              | sk                        | attributes                                                                          |
 // | ------------- | ------------------------------- | ------------------------- | ----------------------------------------------------------------------------------- |
-// | person        | `PEOPLE`                        | `<source>#<identity>`     | email, employeeId?, status, attributes (map), source, identity, lastEventAt, leftSource |
+// | person        | `PEOPLE#<shard>`                | `<source>#<identity>`     | email, employeeId?, status, attributes (map), source, identity, lastEventAt, leftSource; |
+// |               |                                 |                           | shard = FNV-1a 32 of the sk mod PEOPLE_SHARDS (16): people spread over 16 partitions  |
+// | people digest | `PEOPLE#<shard>`                | `#DIGEST`                 | token (random, new in the same transaction as every person write of the shard): a    |
+// |               |                                 |                           | reader that holds the shard's people read under this token need not read them again  |
+// | legacy person | `PEOPLE`                        | `<source>#<identity>`     | a person as versions before the shards wrote it; read beside the shards (newest      |
+// |               |                                 |                           | lastEventAt wins) and moved to its shard by the people migration                     |
+// | people migr.  | `PEOPLEMIGRATION`               | `-`                       | owner?, leaseExpiresAt? (epoch ms), lastSk? (checkpoint), doneAt?, moved             |
 // | delivery      | `DELIVERY#<id>`                 | `<source>`                | expiresAt (a delivery past it counts as absent); sk `-`: written by versions that   |
 // |               |                                 |                           | deduped on the id alone, counts for every source until it expires                   |
 // | failed deliv. | `DELIVERY#<id>`                 | `FAILED#<source>`         | source, id, failedAt, message, rows (JSON text; gzipped when over 300 KB), rowCount, |
@@ -30,15 +36,44 @@
 import { maskEmails } from '../sync/email.ts';
 import type { TargetRef } from '../sync/types.ts';
 
-export const PEOPLE_PK = 'PEOPLE';
+/** The one partition every person lived in before the shards (legacy: read and migrated, never written). */
+export const LEGACY_PEOPLE_PK = 'PEOPLE';
+/** How many partitions people spread over (`PEOPLE#0` … `PEOPLE#15`). Changing it moves every person: don't. */
+export const PEOPLE_SHARDS = 16;
+/** The sk of a shard's digest item (no person's sk starts with `#`: sources are not empty). */
+export const PEOPLE_DIGEST_SK = '#DIGEST';
+export const PEOPLE_MIGRATION_PK = 'PEOPLEMIGRATION';
 export const SOURCES_PK = 'SOURCES';
 export const DELIVERED_PK = 'DELIVERED';
 export const SINGLETON_SK = '-';
 
+/** FNV-1a (32 bit) of the UTF-8 bytes: a stable hash, the same in every process and version. */
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (const byte of Buffer.from(text, 'utf8')) {
+    h ^= byte;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+/** The shard of a person's sk `<source>#<identity>`. */
+export const peopleShard = (sk: string): number => fnv1a(sk) % PEOPLE_SHARDS;
+export const peopleShardPk = (shard: number): `PEOPLE#${number}` => `PEOPLE#${shard}`;
+/** Every shard's pk, `PEOPLE#0` first. */
+export const PEOPLE_SHARD_PKS: readonly string[] = Array.from({ length: PEOPLE_SHARDS }, (_, i) => peopleShardPk(i));
+
 const targetKey = (t: TargetRef): string => `${t.instanceId.toLowerCase()}#${t.orgId.toLowerCase()}`;
 
 export const keys = {
-  person: (source: string, identity: string): { pk: typeof PEOPLE_PK; sk: string } => ({ pk: PEOPLE_PK, sk: `${source}#${identity}` }),
+  person: (source: string, identity: string): { pk: `PEOPLE#${number}`; sk: string } => {
+    const sk = `${source}#${identity}`;
+    return { pk: peopleShardPk(peopleShard(sk)), sk };
+  },
+  /** a person's key as versions before the shards wrote it */
+  legacyPerson: (source: string, identity: string): { pk: typeof LEGACY_PEOPLE_PK; sk: string } => ({ pk: LEGACY_PEOPLE_PK, sk: `${source}#${identity}` }),
+  peopleDigest: (shard: number) => ({ pk: peopleShardPk(shard), sk: PEOPLE_DIGEST_SK }),
+  peopleMigration: () => ({ pk: PEOPLE_MIGRATION_PK, sk: SINGLETON_SK }),
   personPrefix: (source: string) => `${source}#`,
   /** per HR source, the occurredAt of its newest snapshot */
   source: (source: string): { pk: typeof SOURCES_PK; sk: string } => ({ pk: SOURCES_PK, sk: source }),

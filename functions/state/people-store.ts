@@ -1,6 +1,12 @@
 // ingest / reconcile --> PeopleStore port --> DynamoPeopleStore --> StateTable
-// Items: person (pk `PEOPLE`, sk `<source>#<identity>`) and snapshot part
-// (pk `SNAPSHOT#<source>#<snapshotId>`, sk `PART#<000001>`); see keys.ts for the whole table.
+// Items: person (pk `PEOPLE#<shard>`, sk `<source>#<identity>`), the shard's digest (pk `PEOPLE#<shard>`,
+// sk `#DIGEST`), legacy person (pk `PEOPLE`: read beside the shards and migrated), the people migration
+// (pk `PEOPLEMIGRATION`) and snapshot part (pk `SNAPSHOT#<source>#<snapshotId>`, sk `PART#<000001>`); see keys.ts.
+//
+// Every write of a person is a transaction that also gives its shard's digest a new token, so a reader
+// that read a shard's people under token T (read before them, consistently) may keep them while the
+// digest still reads T: listPeople in a warm process reads 16 digests and no people when nothing changed.
+import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import { personIdentity } from '../sync/people.ts';
@@ -8,15 +14,56 @@ import { indexRecords, resolvePersonEvent } from '../sync/identity.ts';
 import { StateError } from '../sync/errors.ts';
 import type { EventOutcome, PeopleStore, ReplacePreview, ReplaceSourceResult, SnapshotPartResult } from '../sync/ports.ts';
 import type { Person, StoredPerson } from '../sync/types.ts';
-import { PeopleSchema, PersonItemSchema, SnapshotPartItemSchema, SourceItemSchema } from './items.schema.ts';
+import { PeopleDigestItemSchema, PeopleMigrationItemSchema, PeopleSchema, PersonItemSchema, SnapshotPartItemSchema, SourceItemSchema } from './items.schema.ts';
 import type { PersonItem, SnapshotPartItem } from './items.schema.ts';
-import { PEOPLE_PK, SOURCES_PK, keys } from './keys.ts';
+import { LEGACY_PEOPLE_PK, describeKey, PEOPLE_DIGEST_SK, PEOPLE_SHARDS, PEOPLE_SHARD_PKS, SOURCES_PK, keys, peopleShard, peopleShardPk } from './keys.ts';
 import { SNAPSHOT_TTL_SECONDS, assertCompleteSnapshot, canonicalTime, checkPartsAgree, checkSnapshotPart, effectiveLastEventAt, planReplaceSource, planStaleJoins, previewOf } from './store-rules.ts';
-import { conditional } from './table.ts';
-import type { Item, StateTable } from './table.ts';
+import { backoffMs, chunk, mapLimit } from './concurrency.ts';
+import { conditional, isConditionFailed, transactWriteUnits } from './table.ts';
+import type { Item, StateTable, TransactItem } from './table.ts';
 
 /** How often a person event is read and written again after losing a race to another write of its source. */
 const WRITE_ATTEMPTS = 5;
+/** How often one transaction is sent again while other transactions hold one of its items (a shard's digest). */
+const CONFLICT_ATTEMPTS = 10;
+/** Person writes in one transaction of replaceSource or the migration (each ≤ 2 actions, plus the digest: ≤ 100). */
+export const PEOPLE_WRITES_PER_TRANSACTION = 40;
+/** How long the people migration's lease lasts without a checkpoint renewing it. */
+const MIGRATION_LEASE_MS = 60_000;
+/** Legacy people the migration moves between two checkpoints. */
+const MIGRATION_PAGE = 200;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** One person write: its actions in a transaction, and the shards whose digest it changes. */
+interface PersonWrite {
+  actions: TransactItem[];
+  shards: number[];
+}
+
+/** A write of replaceSource or the migration, batched with others of its shard; `alone` when the batch's condition failed. */
+interface ShardWrite<R> {
+  shard: number;
+  write: PersonWrite;
+  ok: R;
+  alone: () => Promise<R>;
+}
+
+/** What the people migration did: `done` (no legacy person left), `busy` (another process holds its lease). */
+export interface PeopleMigrationResult {
+  outcome: 'done' | 'busy';
+  moved: number;
+}
+
+const unchangedCondition = (item: { lastEventAt: string }) => ({
+  ConditionExpression: '#at = :seen',
+  ExpressionAttributeNames: { '#at': 'lastEventAt' },
+  ExpressionAttributeValues: { ':seen': item.lastEventAt },
+});
+const isLegacy = (item: PersonItem): boolean => item.pk === LEGACY_PEOPLE_PK;
+const shardOf = (item: { sk: string }): number => peopleShard(item.sk);
+const describePerson = (item: { pk: string; sk: string }): string => describeKey(item);
+
 
 /** Above this, a snapshot part's people are gzipped into a Binary attribute (items are capped at 400 KB). */
 export const SNAPSHOT_GZIP_THRESHOLD_BYTES = 300_000;
@@ -44,35 +91,46 @@ function toStoredPerson(item: PersonItem): StoredPerson {
  */
 export class DynamoPeopleStore implements PeopleStore {
   private readonly table: StateTable;
+  /** per shard: its people as read under the digest token read just before them */
+  private readonly cache = new Map<number, { token: string; items: PersonItem[] }>();
+  /** a winner of the merged read (shard or legacy) → the other copy of the same person, older: writes delete it too */
+  private readonly shadows = new WeakMap<PersonItem, PersonItem>();
+  /** the people migration's lease owner: this store instance */
+  private readonly migrationOwner = `people-${randomUUID()}`;
 
   constructor(table: StateTable) {
     this.table = table;
   }
 
+  /**
+   * Every person: the 16 shards' digests first (one BatchGetItem), then only the shards whose token differs
+   * from the one this instance read them under (parallel consistent Queries). People still in the legacy
+   * partition are moved first (migrateLegacyPeople); what is left of them (another process holds the
+   * migration) is read too, newest lastEventAt winning.
+   */
   async listPeople(): Promise<StoredPerson[]> {
     return this.table.guard('listPeople', async () => {
-      const [items, snapshots] = await Promise.all([
-        this.table.queryAll({
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': 'pk' },
-          ExpressionAttributeValues: { ':pk': PEOPLE_PK },
-          ConsistentRead: true,
-        }),
-        this.snapshotTimes(),
-      ]);
-      return items.map((raw) => {
-        const person = toStoredPerson(this.table.parse(PersonItemSchema, raw, 'person', raw));
+      const [firstTokens, legacyLeft, snapshots] = await Promise.all([this.digestTokens(), this.hasLegacyPeople(), this.snapshotTimes()]);
+      let tokens = firstTokens;
+      let legacy: PersonItem[] = [];
+      if (legacyLeft) {
+        await this.migrateLegacyPeople();
+        [tokens, legacy] = await Promise.all([this.digestTokens(), this.legacyPeople()]);
+      }
+      const shards = await Promise.all(PEOPLE_SHARD_PKS.map((_, shard) => this.shardPeople(shard, tokens.get(shard))));
+      return this.merged(shards.flat(), legacy, false).map((item) => {
+        const person = toStoredPerson(item);
         // a snapshot stamps its occurredAt on every person of its source
-        return { ...person, lastEventAt: effectiveLastEventAt(person.lastEventAt, snapshots.get(person.source)) };
+        return { ...person, attributes: { ...person.attributes }, lastEventAt: effectiveLastEventAt(person.lastEventAt, snapshots.get(person.source)) };
       });
     });
   }
 
   /**
    * Resolves the event against the source's people (sync/identity.ts) and writes the result in one
-   * transaction: the person conditional on what was read, merged records deleted, and the source's
-   * snapshot time unchanged. A lost race is read again (up to 5 times). Reads the source's people
-   * filtered by email and employeeId: one Query over the source's items.
+   * transaction: the person conditional on what was read, merged records deleted, the source's snapshot
+   * time unchanged, and the digest of each shard written. A lost race is read again (up to 5 times).
+   * Reads the source's people filtered by email and employeeId: one Query per shard (and the legacy partition).
    */
   async applyPersonEvent(source: string, person: Person, occurredAt: string): Promise<EventOutcome> {
     return this.table.guard('applyPersonEvent', async () => {
@@ -87,6 +145,11 @@ export class DynamoPeopleStore implements PeopleStore {
     });
   }
 
+  /**
+   * Upserts and leaves without merges go in transactions of up to 40 per shard (with the shard's digest),
+   * one transaction per shard in flight, at most `keyWriteUnitsPerSecond` (800) a shard a second; a transaction whose
+   * condition failed is sent again one person at a time. Writes that merge records go one by one.
+   */
   async replaceSource(source: string, people: Person[], occurredAt: string): Promise<ReplaceSourceResult> {
     return this.table.guard('replaceSource', async () => {
       const at = canonicalTime('replaceSource', occurredAt);
@@ -101,26 +164,76 @@ export class DynamoPeopleStore implements PeopleStore {
       );
       if (!newest) return this.joinStale(source, people, at);
       const { result, upserts, leaves } = planReplaceSource(await this.sourcePeople(source), people, at);
-      const writes: (() => Promise<keyof ReplaceSourceResult>)[] = [
-        ...upserts.map((w) => async () => {
-          const written =
-            w.remove.length === 0 ? await this.putPersonIfNewer(source, w.person, w.lastEventAt) : await this.writeResolved(source, w.person, w.lastEventAt, w.current, w.remove, null, w.leftSource);
-          return written ? 'upserted' : 'stale';
-        }),
-        ...leaves.map((current) => async () => ((await this.markLeft(current, at)) ? 'left' : 'stale')),
-      ];
-      const outcomes = await this.table.mapWrites(writes, (write) => write());
+      const batched: ShardWrite<keyof ReplaceSourceResult>[] = [];
+      const merges: (() => Promise<keyof ReplaceSourceResult>)[] = [];
+      const single = (write: PersonWrite, ok: keyof ReplaceSourceResult) => async () => ((await this.commit([write])) ? ok : 'stale');
+      for (const w of upserts) {
+        if (w.remove.length === 0) {
+          const write = this.ifNewerWrite(this.personItem(source, w.person, w.lastEventAt), w.lastEventAt);
+          batched.push({ shard: write.shards[0] ?? 0, write, ok: 'upserted', alone: single(write, 'upserted') });
+        } else {
+          merges.push(async () => ((await this.writeResolved(source, w.person, w.lastEventAt, w.current, w.remove, null, w.leftSource)) ? 'upserted' : 'stale'));
+        }
+      }
+      for (const current of leaves) {
+        const write = this.leftWrite(current, at);
+        batched.push({ shard: write.shards[0] ?? 0, write, ok: 'left', alone: single(write, 'left') });
+      }
+      const outcomes = [...(await this.writeByShard(batched)), ...(await this.table.mapWrites(merges, (write) => write()))];
       for (const outcome of outcomes) result[outcome] += 1;
       return result;
     });
   }
 
-  /** What replaceSource would change now: nothing for a snapshot older than the source's last one (two reads, no write). */
+  /** What replaceSource would change now: nothing for a snapshot older than the source's last one (no write). */
   async previewReplaceSource(source: string, people: Person[], occurredAt: string): Promise<ReplacePreview> {
     return this.table.guard('previewReplaceSource', async () => {
       const at = canonicalTime('previewReplaceSource', occurredAt);
       const [stored, snapshotAt] = await Promise.all([this.sourcePeople(source), this.snapshotTime(source)]);
       return previewOf(stored, people, at, snapshotAt);
+    });
+  }
+
+  /**
+   * Moves every person of the legacy partition (pk `PEOPLE`, as versions before the shards wrote them) to
+   * its shard, under the migration's lease (item `PEOPLEMIGRATION`: owner and expiry, renewed with each
+   * checkpoint): a legacy person is copied when its shard holds no copy or an older one, then deleted
+   * conditional on being unchanged, both in one transaction with the shard's digest. Resumable: each page
+   * of 200 ends with a checkpoint (the last sk moved); idempotent: a moved person is gone from the legacy
+   * partition. `busy` when another process holds the lease (readers read both meanwhile).
+   * listPeople runs it when the legacy partition holds anyone (one Query of Limit 1 tells).
+   */
+  async migrateLegacyPeople(): Promise<PeopleMigrationResult> {
+    return this.table.guard('migrateLegacyPeople', async () => {
+      let state = await this.takeMigrationLease();
+      if (state === null) return { outcome: 'busy', moved: 0 };
+      let moved = 0;
+      let startSk = state.lastSk;
+      for (;;) {
+        const page = await this.table.query({
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': 'pk' },
+          ExpressionAttributeValues: { ':pk': LEGACY_PEOPLE_PK },
+          ConsistentRead: true,
+          Limit: MIGRATION_PAGE,
+          ...(startSk !== undefined ? { ExclusiveStartKey: { pk: LEGACY_PEOPLE_PK, sk: startSk } } : {}),
+        });
+        const items = (page.Items ?? []).map((raw) => this.table.parse(PersonItemSchema, raw, 'person', raw));
+        if (items.length === 0) {
+          // past the checkpoint nothing is left: anyone written before it since (an older version still running) is read from the start
+          if (startSk !== undefined) {
+            startSk = undefined;
+            continue;
+          }
+          await this.endMigration(state.moved + moved);
+          return { outcome: 'done', moved };
+        }
+        await this.moveLegacy(items);
+        moved += items.length;
+        startSk = items[items.length - 1]?.sk;
+        state = await this.checkpointMigration(startSk ?? '', state.moved + moved);
+        if (state === null) return { outcome: 'busy', moved };
+      }
     });
   }
 
@@ -213,23 +326,250 @@ export class DynamoPeopleStore implements PeopleStore {
     return (await this.table.getItem(SourceItemSchema, key, 'source'))?.snapshotAt;
   }
 
-  /** The source's people with this email or this employeeId (what identity resolution needs of them). */
-  private async candidates(source: string, person: Person): Promise<PersonItem[]> {
-    const byId = person.employeeId !== undefined;
-    const items = await this.table.queryAll({
-      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-      FilterExpression: byId ? '#email = :email OR #emp = :emp' : '#email = :email',
-      ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk', '#email': 'email', ...(byId ? { '#emp': 'employeeId' } : {}) },
-      ExpressionAttributeValues: { ':pk': PEOPLE_PK, ':prefix': keys.personPrefix(source), ':email': person.email, ...(byId ? { ':emp': person.employeeId } : {}) },
+  /** Each shard's digest token (one consistent BatchGetItem of 16 small items); a shard never written has none. */
+  private async digestTokens(): Promise<Map<number, string>> {
+    const items = await this.table.batchGet(PEOPLE_SHARD_PKS.map((_, shard) => keys.peopleDigest(shard)));
+    const tokens = new Map<number, string>();
+    for (const raw of items) {
+      const item = this.table.parse(PeopleDigestItemSchema, raw, 'people digest', raw);
+      tokens.set(Number(item.pk.slice('PEOPLE#'.length)), item.token);
+    }
+    return tokens;
+  }
+
+  /** A shard's people: those this instance read under `token` when the digest still reads it, else one consistent Query. */
+  private async shardPeople(shard: number, token: string | undefined): Promise<PersonItem[]> {
+    const cached = this.cache.get(shard);
+    if (token !== undefined && cached?.token === token) return cached.items;
+    const raw = await this.table.queryAll({
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': 'pk' },
+      ExpressionAttributeValues: { ':pk': peopleShardPk(shard) },
       ConsistentRead: true,
     });
-    return items.map((raw) => this.table.parse(PersonItemSchema, raw, 'person', raw)).filter((item) => item.source === source);
+    const items = raw.filter((r) => r.sk !== PEOPLE_DIGEST_SK).map((r) => this.table.parse(PersonItemSchema, r, 'person', r));
+    // cached under the token read before the Query: a write since changed the token, so the next read reads again
+    if (token !== undefined) this.cache.set(shard, { token, items });
+    else this.cache.delete(shard);
+    return items;
+  }
+
+  /** True when the legacy partition holds anyone (one consistent Query, Limit 1, keys only). */
+  private async hasLegacyPeople(): Promise<boolean> {
+    const out = await this.table.query({
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+      ExpressionAttributeValues: { ':pk': LEGACY_PEOPLE_PK },
+      ProjectionExpression: '#pk, #sk',
+      ConsistentRead: true,
+      Limit: 1,
+    });
+    return (out.Items ?? []).length > 0;
+  }
+
+  private async legacyPeople(prefix?: string): Promise<PersonItem[]> {
+    const raw = await this.table.queryAll({
+      KeyConditionExpression: prefix === undefined ? '#pk = :pk' : '#pk = :pk AND begins_with(#sk, :prefix)',
+      ExpressionAttributeNames: { '#pk': 'pk', ...(prefix === undefined ? {} : { '#sk': 'sk' }) },
+      ExpressionAttributeValues: { ':pk': LEGACY_PEOPLE_PK, ...(prefix === undefined ? {} : { ':prefix': prefix }) },
+      ConsistentRead: true,
+    });
+    return raw.map((r) => this.table.parse(PersonItemSchema, r, 'person', r));
+  }
+
+  /**
+   * One person per sk: the shard's copy, or the legacy one when strictly newer. With `record`, the other
+   * copy is remembered (shadows) so that a write replacing or deleting the winner deletes it too.
+   */
+  private merged(sharded: readonly PersonItem[], legacy: readonly PersonItem[], record: boolean): PersonItem[] {
+    if (record) for (const item of sharded) this.shadows.delete(item);
+    if (legacy.length === 0) return [...sharded];
+    const bySk = new Map(sharded.map((item) => [item.sk, item]));
+    for (const old of legacy) {
+      const current = bySk.get(old.sk);
+      const winner = current === undefined || old.lastEventAt > current.lastEventAt ? old : current;
+      const loser = winner === old ? current : old;
+      if (record && loser !== undefined) this.shadows.set(winner, loser);
+      bySk.set(old.sk, winner);
+    }
+    return [...bySk.values()];
+  }
+
+  /** The source's people with this email or this employeeId (what identity resolution needs of them): one Query per shard. */
+  private async candidates(source: string, person: Person): Promise<PersonItem[]> {
+    const byId = person.employeeId !== undefined;
+    const query = (pk: string) =>
+      this.table.queryAll({
+        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+        FilterExpression: byId ? '#email = :email OR #emp = :emp' : '#email = :email',
+        ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk', '#email': 'email', ...(byId ? { '#emp': 'employeeId' } : {}) },
+        ExpressionAttributeValues: { ':pk': pk, ':prefix': keys.personPrefix(source), ':email': person.email, ...(byId ? { ':emp': person.employeeId } : {}) },
+        ConsistentRead: true,
+      });
+    // the legacy partition before the shards: a person a migration moves meanwhile is then read at least once
+    const legacy = await query(LEGACY_PEOPLE_PK);
+    const shards = await Promise.all(PEOPLE_SHARD_PKS.map(query));
+    const parse = (items: Item[]) => items.map((raw) => this.table.parse(PersonItemSchema, raw, 'person', raw)).filter((item) => item.source === source);
+    return this.merged(parse(shards.flat()), parse(legacy), true);
+  }
+
+  /** The source's people: every shard through the digest cache (listPeople's), and the legacy partition. */
+  private async sourcePeople(source: string): Promise<PersonItem[]> {
+    const [tokens, legacy] = await Promise.all([this.digestTokens(), this.legacyPeople(keys.personPrefix(source))]);
+    const shards = await Promise.all(PEOPLE_SHARD_PKS.map((_, shard) => this.shardPeople(shard, tokens.get(shard))));
+    // a source named `a#b` shares the prefix of source `a`: keep only exact matches
+    const own = (item: PersonItem) => item.source === source;
+    return this.merged(shards.flat().filter(own), legacy.filter(own), true);
+  }
+
+  /** The digest update of a shard: a new token, in the transaction of every person write of it. */
+  private digestAction(shard: number): TransactItem {
+    return {
+      Update: {
+        TableName: this.table.tableName,
+        Key: keys.peopleDigest(shard),
+        UpdateExpression: 'SET #token = :token',
+        ExpressionAttributeNames: { '#token': 'token' },
+        ExpressionAttributeValues: { ':token': randomUUID() },
+      },
+    };
+  }
+
+  /**
+   * One transaction of `writes` and the digest of every shard they touch: true when written, false when a
+   * condition failed. Sent again (backoff) while another transaction holds one of its items.
+   */
+  private async commit(writes: readonly PersonWrite[]): Promise<boolean> {
+    const shards = [...new Set(writes.flatMap((w) => w.shards))];
+    const actions = [...writes.flatMap((w) => w.actions), ...shards.map((shard) => this.digestAction(shard))];
+    for (let attempt = 0; ; attempt += 1) {
+      const outcome = await this.table.transact(actions);
+      if (outcome !== 'conflict') return outcome === 'ok';
+      if (attempt + 1 >= CONFLICT_ATTEMPTS) throw new StateError(`people write: ${CONFLICT_ATTEMPTS} attempts met another transaction on the same items`);
+      await sleep(backoffMs(attempt, 20, 1_000));
+    }
+  }
+
+  /**
+   * Batched writes: per shard, transactions of up to 40 writes sent one after another (a shard's digest is in
+   * each, so two at once would conflict), `writeConcurrency` shards at once, each paced to at most
+   * `keyWriteUnitsPerSecond` (StateTableOptions, default 800); a batch whose condition failed is sent again write by write (`alone`).
+   * Results keep the input order.
+   */
+  private async writeByShard<R>(writes: readonly ShardWrite<R>[]): Promise<R[]> {
+    const results = new Array<R>(writes.length);
+    const byShard = new Map<number, number[]>();
+    writes.forEach((w, i) => {
+      const list = byShard.get(w.shard);
+      if (list) list.push(i);
+      else byShard.set(w.shard, [i]);
+    });
+    const cap = this.table.keyWriteUnitsPerSecond;
+    await mapLimit([...byShard.values()], this.shardsInFlight(), async (indexes) => {
+      const pace = { second: -1, units: 0 };
+      for (const batch of chunk(indexes, PEOPLE_WRITES_PER_TRANSACTION)) {
+        const group = batch.map((i) => writes[i] as ShardWrite<R>);
+        const units = transactWriteUnits(group.flatMap((w) => w.write.actions)) + 2;
+        // wait for the next second of the clock the per-key counts use while this batch would pass the cap
+        for (let second = Math.floor(this.table.wallClock() / 1000); ; second = Math.floor(this.table.wallClock() / 1000)) {
+          if (second !== pace.second) {
+            pace.second = second;
+            pace.units = 0;
+          }
+          if (pace.units === 0 || pace.units + units <= cap) break;
+          await sleep(Math.max(1, (second + 1) * 1000 - this.table.wallClock()));
+        }
+        pace.units += units;
+        if (await this.commit(group.map((w) => w.write))) batch.forEach((i, k) => (results[i] = group[k]?.ok as R));
+        else for (const [k, i] of batch.entries()) results[i] = await (group[k] as ShardWrite<R>).alone();
+      }
+    });
+    return results;
+  }
+
+
+  /** Shards written at once: the table's write concurrency (one transaction in flight per shard). */
+  private shardsInFlight(): number {
+    return Math.min(PEOPLE_SHARDS, this.table.writeConcurrency);
+  }
+
+  /**
+   * Puts `item` (its shard's key) in place of `current` as read: conditional on it unchanged (or absent).
+   * A legacy `current` is deleted in the same transaction (unchanged), as is the older copy behind `current`.
+   */
+  private replaceWrite(item: PersonItem, current: PersonItem | undefined): PersonWrite {
+    const TableName = this.table.tableName;
+    const actions: TransactItem[] = [];
+    if (current === undefined) actions.push({ Put: { TableName, Item: item, ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': 'pk' } } });
+    else if (isLegacy(current)) {
+      // the shard's copy, if any, still older than the legacy one read
+      actions.push({
+        Put: { TableName, Item: item, ConditionExpression: 'attribute_not_exists(#pk) OR #at < :seen', ExpressionAttributeNames: { '#pk': 'pk', '#at': 'lastEventAt' }, ExpressionAttributeValues: { ':seen': current.lastEventAt } },
+      });
+      actions.push({ Delete: { TableName, Key: { pk: current.pk, sk: current.sk }, ...unchangedCondition(current) } });
+    } else {
+      actions.push({ Put: { TableName, Item: item, ...unchangedCondition(current) } });
+      const shadow = this.shadows.get(current);
+      if (shadow !== undefined) actions.push({ Delete: { TableName, Key: { pk: shadow.pk, sk: shadow.sk }, ...unchangedCondition(shadow) } });
+    }
+    return { actions, shards: [shardOf(item)] };
+  }
+
+  /** Deletes `item` (unchanged) and the older copy behind it. */
+  private removeWrite(item: PersonItem): PersonWrite {
+    const TableName = this.table.tableName;
+    const copies = [item, ...[this.shadows.get(item)].filter((c): c is PersonItem => c !== undefined)];
+    return {
+      actions: copies.map((c) => ({ Delete: { TableName, Key: { pk: c.pk, sk: c.sk }, ...unchangedCondition(c) } })),
+      shards: copies.filter((c) => !isLegacy(c)).map(shardOf),
+    };
+  }
+
+  /** Put `item` when its shard holds no copy or an older one (`lastEventAt < at`). */
+  private ifNewerWrite(item: PersonItem, at: string): PersonWrite {
+    return {
+      actions: [
+        {
+          Put: {
+            TableName: this.table.tableName,
+            Item: item,
+            ConditionExpression: 'attribute_not_exists(#pk) OR #at < :t',
+            ExpressionAttributeNames: { '#pk': 'pk', '#at': 'lastEventAt' },
+            ExpressionAttributeValues: { ':t': at },
+          },
+        },
+      ],
+      shards: [shardOf(item)],
+    };
+  }
+
+  /** Marks `current` left as of `at` (when it still exists and is older); a legacy one moves to its shard. */
+  private leftWrite(current: PersonItem, at: string): PersonWrite {
+    const TableName = this.table.tableName;
+    if (isLegacy(current)) {
+      return this.replaceWrite({ ...current, pk: peopleShardPk(shardOf(current)), leftSource: true, lastEventAt: at }, current);
+    }
+    return {
+      actions: [
+        {
+          Update: {
+            TableName,
+            Key: { pk: current.pk, sk: current.sk },
+            UpdateExpression: 'SET #left = :true, #at = :t',
+            ConditionExpression: 'attribute_exists(#pk) AND #at < :t',
+            ExpressionAttributeNames: { '#pk': 'pk', '#at': 'lastEventAt', '#left': 'leftSource' },
+            ExpressionAttributeValues: { ':t': at, ':true': true },
+          },
+        },
+      ],
+      shards: [shardOf(current)],
+    };
   }
 
   /**
    * One transaction: put the person (conditional on the record read being unchanged, or absent), delete
-   * the merged records (each unchanged), and, for a person event, check the source's snapshot time is
-   * still what was read. False when any of it changed meanwhile.
+   * the merged records (each unchanged), for a person event check the source's snapshot time is still
+   * what was read, and give each shard touched a new digest token. False when any of it changed meanwhile.
    */
   private async writeResolved(
     source: string,
@@ -240,46 +580,40 @@ export class DynamoPeopleStore implements PeopleStore {
     snapshotAt?: string | null,
     leftSource = false,
   ): Promise<boolean> {
-    const unchanged = (item: PersonItem) => ({
-      ConditionExpression: '#at = :seen',
-      ExpressionAttributeNames: { '#at': 'lastEventAt' },
-      ExpressionAttributeValues: { ':seen': item.lastEventAt },
-    });
     const TableName = this.table.tableName;
-    return this.table.transactWrite([
-      {
-        Put: {
-          TableName,
-          Item: this.personItem(source, person, at, leftSource),
-          ...(current ? unchanged(current) : { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': 'pk' } }),
-        },
-      },
-      ...remove.map((item) => ({ Delete: { TableName, Key: { pk: item.pk, sk: item.sk }, ...unchanged(item) } })),
-      ...(snapshotAt === null
+    const check: PersonWrite[] =
+      snapshotAt === null
         ? []
         : [
             {
-              ConditionCheck: {
-                TableName,
-                Key: keys.source(source),
-                ...(snapshotAt === undefined
-                  ? { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': 'pk' } }
-                  : { ConditionExpression: '#snap = :snap', ExpressionAttributeNames: { '#snap': 'snapshotAt' }, ExpressionAttributeValues: { ':snap': snapshotAt } }),
-              },
+              shards: [],
+              actions: [
+                {
+                  ConditionCheck: {
+                    TableName,
+                    Key: keys.source(source),
+                    ...(snapshotAt === undefined
+                      ? { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': 'pk' } }
+                      : { ConditionExpression: '#snap = :snap', ExpressionAttributeNames: { '#snap': 'snapshotAt' }, ExpressionAttributeValues: { ':snap': snapshotAt } }),
+                  },
+                },
+              ],
             },
-          ]),
-    ]);
+          ];
+    return this.commit([this.replaceWrite(this.personItem(source, person, at, leftSource), current), ...remove.map((item) => this.removeWrite(item)), ...check]);
   }
 
   /**
    * Puts a person under an identity its channel assigns (SCIM: `scim:<id>`), unconditionally: the
    * channel orders its own writes (a SCIM resource's version). Other sources still meet it by email
-   * and employeeId (speakingPeople).
+   * and employeeId (speakingPeople). A legacy copy of it is deleted in the same transaction.
    */
   async putIdentifiedPerson(source: string, identity: string, person: Person, lastEventAt: string): Promise<void> {
     await this.table.guard('putIdentifiedPerson', async () => {
       const at = canonicalTime('putIdentifiedPerson', lastEventAt);
-      await this.table.put({ Item: { ...this.personItem(source, person, at), ...keys.person(source, identity), identity } });
+      const item: PersonItem = { ...this.personItem(source, person, at), ...keys.person(source, identity), identity };
+      const TableName = this.table.tableName;
+      await this.commit([{ actions: [{ Put: { TableName, Item: item } }, { Delete: { TableName, Key: keys.legacyPerson(source, identity) } }], shards: [shardOf(item)] }]);
     });
   }
 
@@ -298,40 +632,91 @@ export class DynamoPeopleStore implements PeopleStore {
     };
   }
 
-  /** Conditional put `attribute_not_exists(pk) OR lastEventAt < :t`; false when the stored person is as new or newer. */
-  private async putPersonIfNewer(source: string, person: Person, at: string): Promise<boolean> {
-    const item = this.personItem(source, person, at);
-    return conditional(() =>
-      this.table.put({
-        Item: item,
-        ConditionExpression: 'attribute_not_exists(#pk) OR #at < :t',
-        ExpressionAttributeNames: { '#pk': 'pk', '#at': 'lastEventAt' },
-        ExpressionAttributeValues: { ':t': at },
-      }),
-    );
+  /** The migration's lease: taken when free, expired or ours; null when another process holds it. */
+  private async takeMigrationLease(): Promise<{ lastSk?: string; moved: number } | null> {
+    const now = this.table.now();
+    try {
+      const out = await this.table.update({
+        Key: keys.peopleMigration(),
+        UpdateExpression: 'SET #owner = :me, #exp = :exp',
+        ConditionExpression: 'attribute_not_exists(#owner) OR #exp < :now OR #owner = :me',
+        ExpressionAttributeNames: { '#owner': 'owner', '#exp': 'leaseExpiresAt' },
+        ExpressionAttributeValues: { ':me': this.migrationOwner, ':exp': now + MIGRATION_LEASE_MS, ':now': now },
+        ReturnValues: 'ALL_NEW',
+      });
+      const item = this.table.parse(PeopleMigrationItemSchema, out.Attributes, 'people migration', keys.peopleMigration());
+      return { ...(item.lastSk !== undefined ? { lastSk: item.lastSk } : {}), moved: item.moved ?? 0 };
+    } catch (err) {
+      if (isConditionFailed(err)) return null;
+      throw err;
+    }
   }
 
-  private async markLeft(current: PersonItem, at: string): Promise<boolean> {
-    return conditional(() =>
+  /** Records the last sk moved and renews the lease; null when the lease was lost (another owner took it over). */
+  private async checkpointMigration(lastSk: string, moved: number): Promise<{ lastSk: string; moved: number } | null> {
+    const ok = await conditional(() =>
       this.table.update({
-        Key: { pk: current.pk, sk: current.sk },
-        UpdateExpression: 'SET #left = :true, #at = :t',
-        ConditionExpression: 'attribute_exists(#pk) AND #at < :t',
-        ExpressionAttributeNames: { '#pk': 'pk', '#at': 'lastEventAt', '#left': 'leftSource' },
-        ExpressionAttributeValues: { ':t': at, ':true': true },
+        Key: keys.peopleMigration(),
+        UpdateExpression: 'SET #last = :last, #exp = :exp, #moved = :moved',
+        ConditionExpression: '#owner = :me',
+        ExpressionAttributeNames: { '#owner': 'owner', '#exp': 'leaseExpiresAt', '#last': 'lastSk', '#moved': 'moved' },
+        ExpressionAttributeValues: { ':me': this.migrationOwner, ':exp': this.table.now() + MIGRATION_LEASE_MS, ':last': lastSk, ':moved': moved },
+      }),
+    );
+    return ok ? { lastSk, moved } : null;
+  }
+
+  /** The end: doneAt set, lease and checkpoint removed (the next migration, if an old version wrote again, starts over). */
+  private async endMigration(moved: number): Promise<void> {
+    await conditional(() =>
+      this.table.update({
+        Key: keys.peopleMigration(),
+        UpdateExpression: 'SET #done = :done, #moved = :moved REMOVE #owner, #exp, #last',
+        ConditionExpression: '#owner = :me',
+        ExpressionAttributeNames: { '#owner': 'owner', '#exp': 'leaseExpiresAt', '#last': 'lastSk', '#done': 'doneAt', '#moved': 'moved' },
+        ExpressionAttributeValues: { ':me': this.migrationOwner, ':done': new Date(this.table.now()).toISOString(), ':moved': moved },
       }),
     );
   }
 
-  private async sourcePeople(source: string): Promise<PersonItem[]> {
-    const items = await this.table.queryAll({
-      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-      ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
-      ExpressionAttributeValues: { ':pk': PEOPLE_PK, ':prefix': keys.personPrefix(source) },
-      ConsistentRead: true,
-    });
-    // a source named `a#b` shares the prefix of source `a`: keep only exact matches
-    return items.map((raw) => this.table.parse(PersonItemSchema, raw, 'person', raw)).filter((item) => item.source === source);
+  /** Moves a page of legacy people: their shard copies read (one BatchGetItem), then batched moves per shard. */
+  private async moveLegacy(items: readonly PersonItem[]): Promise<void> {
+    const sharded = await this.shardCopies(items);
+    await this.writeByShard(
+      items.map((old) => ({ shard: shardOf(old), write: this.moveWrite(old, sharded.get(old.sk)), ok: true, alone: () => this.moveAlone(old, sharded.get(old.sk)) })),
+    );
+  }
+
+  private async shardCopies(items: readonly PersonItem[]): Promise<Map<string, PersonItem>> {
+    const found = await this.table.batchGet(items.map((old) => ({ pk: peopleShardPk(shardOf(old)), sk: old.sk })));
+    return new Map(found.map((raw) => this.table.parse(PersonItemSchema, raw, 'person', raw)).map((item) => [item.sk, item]));
+  }
+
+  /** Copy `old` to its shard when the shard's copy is absent or older, and delete it (unchanged): one transaction. */
+  private moveWrite(old: PersonItem, sharded: PersonItem | undefined): PersonWrite {
+    const TableName = this.table.tableName;
+    const del: TransactItem = { Delete: { TableName, Key: { pk: old.pk, sk: old.sk }, ...unchangedCondition(old) } };
+    if (sharded !== undefined && sharded.lastEventAt >= old.lastEventAt) return { actions: [del], shards: [] };
+    const item: PersonItem = { ...old, pk: peopleShardPk(shardOf(old)) };
+    const put: TransactItem = {
+      Put: { TableName, Item: item, ...(sharded ? unchangedCondition(sharded) : { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': 'pk' } }) },
+    };
+    return { actions: [put, del], shards: [shardOf(old)] };
+  }
+
+  /** One legacy person moved on its own: read again and retried while either copy keeps changing. */
+  private async moveAlone(old: PersonItem, sharded: PersonItem | undefined): Promise<true> {
+    let legacy: PersonItem | null = old;
+    let copy = sharded;
+    for (let attempt = 1; legacy !== null; attempt += 1) {
+      if (await this.commit([this.moveWrite(legacy, copy)])) return true;
+      if (attempt >= WRITE_ATTEMPTS) throw new StateError(`migrateLegacyPeople: ${describePerson(old)} kept changing; ${WRITE_ATTEMPTS} attempts lost the race`);
+      [legacy, copy] = await Promise.all([
+        this.table.getItem(PersonItemSchema, { pk: old.pk, sk: old.sk }, 'person'),
+        this.table.getItem(PersonItemSchema, { pk: peopleShardPk(shardOf(old)), sk: old.sk }, 'person').then((c) => c ?? undefined),
+      ]);
+    }
+    return true;
   }
 
   private async snapshotItems(source: string, snapshotId: string, keysOnly = false): Promise<Item[]> {

@@ -13,6 +13,7 @@ import { describeKey, keys } from './keys.ts';
 import { StateError } from '../sync/errors.ts';
 import type { DynamoPeopleStore } from './people-store.ts';
 import type { StateTable } from './table.ts';
+import type { DynamoStateStore } from './dynamo-store.ts';
 
 /** Largest page a list returns (RFC 7644 §3.4.2.4 lets the server cap `count`; advertised in ServiceProviderConfig). */
 export const SCIM_STORE_MAX_PAGE = 200;
@@ -39,6 +40,15 @@ function matchesIfMatch(ifMatch: string | undefined, version: number): boolean {
   if (ifMatch === undefined) return true;
   const tags = ifMatch.split(',').map((t) => t.trim());
   return tags.some((t) => t === '*' || t === etagOf(version) || t === `"${version}"`);
+}
+
+/**
+ * The SCIM store over a DynamoStateStore's table and people (the SCIM service's; it holds no state of
+ * its own, so each call may build one).
+ * @example const scim = scimStoreOf(new DynamoStateStore({ tableName }))
+ */
+export function scimStoreOf(store: Pick<DynamoStateStore, 'table' | 'people'>): DynamoScimStore {
+  return new DynamoScimStore(store.table, store.people);
 }
 
 /**

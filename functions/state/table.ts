@@ -5,6 +5,7 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ConsumedCapacity } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   BatchWriteCommand,
   DeleteCommand,
   DynamoDBDocumentClient,
@@ -42,7 +43,17 @@ export interface StateTableOptions {
   now?: () => number;
   /** conditional item writes in flight at once (replaceSource, markDirty); default 8 */
   writeConcurrency?: number;
+  /** epoch ms of the wall clock that buckets the per-key write counts into seconds; default `Date.now` */
+  statsClock?: () => number;
+  /**
+   * write units batched person writes (replaceSource, the people migration) send to one shard in one second
+   * of `statsClock`; default 800 (DynamoDB serves 1 000 a partition key)
+   */
+  keyWriteUnitsPerSecond?: number;
 }
+
+/** The default of StateTableOptions.keyWriteUnitsPerSecond: below DynamoDB's 1 000 write units a key a second. */
+export const KEY_WRITE_UNITS_PER_SECOND = 800;
 
 /** Calls and consumed capacity since construction or the last `resetStats()`. */
 export interface StateStoreStats {
@@ -50,6 +61,19 @@ export interface StateStoreStats {
   writes: number;
   readUnits: number;
   writeUnits: number;
+  /**
+   * The most write units one partition key took in one second (wall clock): computed from what was sent,
+   * as DynamoDB bills it (1 per started KB of the item, ×2 in a transaction; a delete or update counts the
+   * KB it sends, at least 1), since ConsumedCapacity names no key. DynamoDB serves at most 1 000 a key.
+   */
+  maxWriteUnitsPerKeySecond: number;
+  /** the partition key of `maxWriteUnitsPerKeySecond` (the first to reach it); absent before any write */
+  maxWriteUnitsKey?: string;
+  /**
+   * Write units computed the same way over all keys: what DynamoDB bills. `writeUnits` is what the service
+   * reported; DynamoDB Local reports 2 per transaction whatever it holds, so on Local this one is the bill.
+   */
+  computedWriteUnits: number;
 }
 
 export type Item = Record<string, unknown>;
@@ -61,6 +85,43 @@ const BATCHES_IN_FLIGHT = 4;
 const BATCH_MAX_ATTEMPTS = 8;
 const BATCH_BACKOFF_BASE_MS = 25;
 const BATCH_BACKOFF_CAP_MS = 1_000;
+
+export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+/** How a TransactWriteItems call ended: written, a condition failed, or another transaction held an item. */
+export type TransactOutcome = 'ok' | 'condition' | 'conflict';
+
+/** An attribute value's size as DynamoDB counts it (UTF-8 strings, numbers ~1 byte per 2 digits, 3 bytes per map or list, plus each name). */
+function valueSize(v: unknown): number {
+  if (v === undefined) return 0;
+  if (v === null || typeof v === 'boolean') return 1;
+  if (typeof v === 'string') return Buffer.byteLength(v, 'utf8');
+  if (typeof v === 'number' || typeof v === 'bigint') return Math.ceil(String(v).replace(/^-|\.|e.*$/g, '').length / 2) + 1;
+  if (v instanceof Uint8Array) return v.byteLength;
+  if (Array.isArray(v)) return 3 + v.reduce((n: number, e) => n + 1 + valueSize(e), 0);
+  if (v instanceof Set) return [...v].reduce((n: number, e) => n + valueSize(e), 0);
+  if (typeof v === 'object') return 3 + itemSize(v as Item);
+  return 0;
+}
+
+/** An item's size in bytes as DynamoDB counts it for capacity (attribute names plus values). */
+export function itemSize(item: Item): number {
+  let n = 0;
+  for (const [name, value] of Object.entries(item)) if (value !== undefined) n += Buffer.byteLength(name, 'utf8') + valueSize(value);
+  return n;
+}
+
+const unitsOf = (bytes: number): number => Math.max(1, Math.ceil(bytes / 1024));
+
+/** The write units one item write sends, and to which partition key (see StateStoreStats.maxWriteUnitsPerKeySecond). */
+function writeUnitsOf(w: { Item?: Item; Key?: Item; ExpressionAttributeValues?: Item }): { pk: string; units: number } {
+  if (w.Item) return { pk: String(w.Item.pk), units: unitsOf(itemSize(w.Item)) };
+  return { pk: String(w.Key?.pk), units: unitsOf(itemSize(w.Key ?? {}) + itemSize(w.ExpressionAttributeValues ?? {})) };
+}
+
+/** The write units a TransactWriteItems of `actions` takes (2 per started KB of each). */
+export function transactWriteUnits(actions: readonly TransactItem[]): number {
+  return actions.reduce((n, t) => n + 2 * writeUnitsOf(t.Put ?? t.Update ?? t.Delete ?? t.ConditionCheck ?? {}).units, 0);
+}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -91,9 +152,17 @@ export async function conditional(write: () => Promise<unknown>): Promise<boolea
 export class StateTable {
   readonly tableName: string;
   readonly now: () => number;
-  private readonly writeConcurrency: number;
+  /** conditional item writes in flight at once */
+  readonly writeConcurrency: number;
+  /** write units batched person writes send to one shard a second (StateTableOptions) */
+  readonly keyWriteUnitsPerSecond: number;
   private readonly doc: DynamoDBDocumentClient;
-  private counters: StateStoreStats = { reads: 0, writes: 0, readUnits: 0, writeUnits: 0 };
+  private readonly statsClock: () => number;
+  private counters = { reads: 0, writes: 0, readUnits: 0, writeUnits: 0 };
+  /** per partition key: the second (epoch s) last written and the units of it, and the key's busiest second */
+  private keyWrites = new Map<string, { second: number; units: number }>();
+  private hottest: { units: number; key?: string } = { units: 0 };
+  private computedUnits = 0;
 
   constructor(options: StateTableOptions) {
     this.tableName = options.tableName;
@@ -102,16 +171,48 @@ export class StateTable {
     });
     this.now = options.now ?? Date.now;
     this.writeConcurrency = Math.max(1, options.writeConcurrency ?? 8);
+    this.statsClock = options.statsClock ?? Date.now;
+    this.keyWriteUnitsPerSecond = Math.max(1, options.keyWriteUnitsPerSecond ?? KEY_WRITE_UNITS_PER_SECOND);
   }
 
   /** Calls made and capacity consumed (ReturnConsumedCapacity TOTAL) since construction or `resetStats()`. */
   stats(): StateStoreStats {
-    return { ...this.counters };
+    return { ...this.counters, computedWriteUnits: this.computedUnits, maxWriteUnitsPerKeySecond: this.hottest.units, ...(this.hottest.key !== undefined ? { maxWriteUnitsKey: this.hottest.key } : {}) };
   }
 
   /** Sets every counter of `stats()` back to 0. */
   resetStats(): void {
     this.counters = { reads: 0, writes: 0, readUnits: 0, writeUnits: 0 };
+    this.keyWrites = new Map();
+    this.hottest = { units: 0 };
+    this.computedUnits = 0;
+  }
+
+  /** Counts `units` written to partition key `pk` in the wall clock's current second. */
+  private noteKeyWrite(pk: string, units: number): void {
+    const second = Math.floor(this.statsClock() / 1000);
+    const slot = this.keyWrites.get(pk);
+    const now = slot && slot.second === second ? slot : { second, units: 0 };
+    now.units += units;
+    this.keyWrites.set(pk, now);
+    if (now.units > this.hottest.units) this.hottest = { units: now.units, key: pk };
+  }
+
+  private noteWrites(writes: readonly { Item?: Item; Key?: Item; ExpressionAttributeValues?: Item }[], factor: number): void {
+    const perKey = new Map<string, number>();
+    for (const w of writes) {
+      const { pk, units } = writeUnitsOf(w);
+      perKey.set(pk, (perKey.get(pk) ?? 0) + units * factor);
+    }
+    for (const [pk, units] of perKey) {
+      this.computedUnits += units;
+      this.noteKeyWrite(pk, units);
+    }
+  }
+
+  /** The wall clock (epoch ms) the per-key write counts use: what pacing writes per key per second must read. */
+  wallClock(): number {
+    return this.statsClock();
   }
 
   /** The clock in epoch seconds (the unit of the TTL attribute `expiresAt`). */
@@ -169,6 +270,26 @@ export class StateTable {
     return out.Item ? this.parse(schema, out.Item, what, key) : null;
   }
 
+  /**
+   * BatchGetItem with consistent reads, 100 keys a call, UnprocessedKeys retried with backoff: the items found (any order).
+   * @example const digests = await table.batchGet(shards.map((s) => keys.peopleDigest(s)));
+   */
+  async batchGet(keyList: readonly ItemKey[]): Promise<Item[]> {
+    const found: Item[] = [];
+    for (const part of chunk([...keyList], 100)) {
+      let pending: Item[] = part;
+      for (let attempt = 0; pending.length > 0; attempt += 1) {
+        if (attempt >= BATCH_MAX_ATTEMPTS) throw new StateError(`batchGet: ${pending.length} keys still unprocessed after ${BATCH_MAX_ATTEMPTS} attempts`);
+        if (attempt > 0) await sleep(backoffMs(attempt - 1, BATCH_BACKOFF_BASE_MS, BATCH_BACKOFF_CAP_MS));
+        const RequestItems = { [this.tableName]: { Keys: pending, ConsistentRead: true } };
+        const out = await this.counted('read', () => this.doc.send(new BatchGetCommand({ RequestItems, ReturnConsumedCapacity: 'TOTAL' })));
+        found.push(...(out.Responses?.[this.tableName] ?? []));
+        pending = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      }
+    }
+    return found;
+  }
+
   query(input: Omit<QueryCommandInput, 'TableName'>): Promise<QueryCommandOutput> {
     return this.counted('read', () => this.doc.send(new QueryCommand({ ...input, ...this.common() })));
   }
@@ -186,14 +307,17 @@ export class StateTable {
   }
 
   put(input: Omit<PutCommandInput, 'TableName'>): Promise<PutCommandOutput> {
+    this.noteWrites([input], 1);
     return this.counted('write', () => this.doc.send(new PutCommand({ ...input, ...this.common() })));
   }
 
   update(input: Omit<UpdateCommandInput, 'TableName'>): Promise<UpdateCommandOutput> {
+    this.noteWrites([input], 1);
     return this.counted('write', () => this.doc.send(new UpdateCommand({ ...input, ...this.common() })));
   }
 
   delete(input: Omit<DeleteCommandInput, 'TableName'>): Promise<DeleteCommandOutput> {
+    this.noteWrites([input], 1);
     return this.counted('write', () => this.doc.send(new DeleteCommand({ ...input, ...this.common() })));
   }
 
@@ -201,14 +325,27 @@ export class StateTable {
    * TransactWriteItems (one call, all or nothing; items name `tableName` themselves): false when a condition
    * failed or another transaction conflicted (the caller reads again and retries); other failures pass on.
    */
-  async transactWrite(TransactItems: NonNullable<TransactWriteCommandInput['TransactItems']>): Promise<boolean> {
+  async transactWrite(TransactItems: TransactItem[]): Promise<boolean> {
+    return (await this.transact(TransactItems)) === 'ok';
+  }
+
+  /**
+   * TransactWriteItems telling a failed condition (`condition`: read again) from another transaction holding
+   * an item (`conflict`: the same write may simply be sent again); other failures pass on.
+   */
+  async transact(TransactItems: TransactItem[]): Promise<TransactOutcome> {
+    this.noteWrites(
+      TransactItems.map((t) => t.Put ?? t.Update ?? t.Delete ?? t.ConditionCheck ?? {}),
+      2,
+    );
     try {
       await this.counted('write', () => this.doc.send(new TransactWriteCommand({ TransactItems, ReturnConsumedCapacity: 'TOTAL' })));
-      return true;
+      return 'ok';
     } catch (err) {
       if (err instanceof Error && (err.name === 'TransactionCanceledException' || err.name === 'TransactionConflictException')) {
         const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
-        if (err.name === 'TransactionConflictException' || reasons.some((r) => r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict')) return false;
+        if (reasons.some((r) => r.Code === 'ConditionalCheckFailed')) return 'condition';
+        if (err.name === 'TransactionConflictException' || reasons.some((r) => r.Code === 'TransactionConflict')) return 'conflict';
       }
       throw err;
     }
@@ -220,6 +357,7 @@ export class StateTable {
       let pending = batch;
       for (let attempt = 0; ; attempt += 1) {
         const RequestItems = { [this.tableName]: pending };
+        this.noteWrites(pending.map((r) => r.PutRequest ?? r.DeleteRequest ?? {}), 1);
         const out = await this.counted('write', () => this.doc.send(new BatchWriteCommand({ RequestItems, ReturnConsumedCapacity: 'TOTAL' })));
         pending = out.UnprocessedItems?.[this.tableName] ?? [];
         if (pending.length === 0) return;

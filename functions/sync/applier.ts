@@ -5,7 +5,7 @@
 //   braked as a new spike, see reconcileTarget);
 // - a POST is never blindly repeated: the client resolves ambiguous failures by an exact lookup, and one it
 //   cannot resolve fails as `ambiguous` with its intent kept (never POSTed again in the run);
-// - it stops starting work before the deadline and reports what it did not do.
+// - it stops starting work before the deadline (or the earlier `startBy`) and reports what it did not do.
 import type { Action, ActionCounts, ActionKind, LedgerEntry, TargetRef, TargetWarning } from './types.ts';
 import { emptyActionCounts } from './types.ts';
 import type { Clock, InviteApi, Log, StateStore } from './ports.ts';
@@ -23,8 +23,13 @@ export interface ApplyContext {
   /** current ledger by email (to carry renewals forward) */
   ledger: Map<string, LedgerEntry>;
   concurrency: number;
-  /** epoch ms: no action starts after this */
+  /** epoch ms: no action starts after this, and no request runs past it */
   deadline: number;
+  /**
+   * epoch ms, before `deadline`: no action starts after this, while the ones started may run until `deadline`
+   * (a queued run that may continue, continuation.ts startActionsBy). Default: `deadline`.
+   */
+  startBy?: number;
   /** aborted when the lease is lost: stop starting actions at once */
   signal?: AbortSignal;
   /** aborted when the run is asked to stop (SIGINT/SIGTERM): start no more actions; in-flight ones finish */
@@ -92,7 +97,8 @@ export async function applyActions(actions: Action[], ctx: ApplyContext): Promis
   let deadlineHit = false;
   const total = actions.length;
   const outcomes = new OutcomeBuffer(ctx);
-  const stop = () => fatal !== undefined || ctx.signal?.aborted === true || ctx.stop?.aborted === true || ctx.clock.now() >= ctx.deadline;
+  const startBy = Math.min(ctx.deadline, ctx.startBy ?? ctx.deadline);
+  const stop = () => fatal !== undefined || ctx.signal?.aborted === true || ctx.stop?.aborted === true || ctx.clock.now() >= startBy;
 
   // Intents go to the ledger in batches, back to back; the first POST waits until the last batch is durable.
   const batchSize = Math.max(1, ctx.intentBatchSize ?? 100);

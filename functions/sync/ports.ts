@@ -4,6 +4,7 @@ import type {
   Action, BlockCode, LedgerEntry, Member, OrgRole, PendingInvite, RunReport, StoredPerson, TargetRef, Person,
 } from './types.ts';
 import type { OwnUser } from './offboard.ts';
+import type { Continuation } from './continuation.ts';
 
 /** Per-call limits. `deadline` is epoch ms: no request starts that could not finish before it. */
 export interface CallOptions {
@@ -100,7 +101,9 @@ export interface ReplaceSourceResult {
 }
 
 export interface RunRecord extends RunReport {
-  trigger: 'cli' | 'webhook' | 'event' | 'schedule' | 'queue' | 'demo' | 'scim' | 's3';
+  trigger: 'cli' | 'webhook' | 'event' | 'schedule' | 'queue' | 'demo' | 'scim' | 's3' | 'continuation';
+  /** a queued run that continues an earlier one (trigger `continuation`): where it stands in the chain */
+  continuation?: Continuation;
   startedAt: string;
   finishedAt?: string;
   /** the snapshot this run holds back (`emptySnapshot`, `staleSnapshot`, `sourceChangeFraction`): `approve --run` stores it */
@@ -301,5 +304,7 @@ export interface EnqueueOptions {
   /** seconds before the reconcile may start (SQS DelaySeconds, at most 900) */
   delaySeconds?: number;
   /** the run record's trigger */
-  trigger?: 'scim';
+  trigger?: 'scim' | 'continuation';
+  /** with trigger `continuation`: the run continued and the chain so far (functions/sync/continuation.ts) */
+  continuation?: Continuation;
 }

@@ -51,6 +51,8 @@ export interface ReconcileOptions {
   owner: string;
   /** epoch ms: nothing starts after it; the run reports itself incomplete */
   deadline: number;
+  /** epoch ms before `deadline`: no action (POST, resend, delete) starts after it; requests started may run until `deadline` */
+  startActionsBy?: number;
   /** apply even if a brake trips; also re-invites people removed outside the sync */
   force?: boolean;
   /** how long to wait for a busy lease (default 0: give up at once) */
@@ -275,6 +277,7 @@ export async function reconcileTarget(deps: SyncDeps, config: SyncSettings, targ
         ledger,
         concurrency: config.concurrency,
         deadline: opts.deadline,
+        ...(opts.startActionsBy !== undefined ? { startBy: opts.startActionsBy } : {}),
         signal: abort.signal,
         missingScopes,
         ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
@@ -337,6 +340,10 @@ export interface RunSyncOptions {
   mode: 'apply' | 'plan';
   trigger: RunRecord['trigger'];
   deadline: number;
+  /** see ReconcileOptions.startActionsBy */
+  startActionsBy?: number;
+  /** recorded with the run: the chain of continuations it is part of (trigger `continuation`) */
+  continuation?: RunRecord['continuation'];
   force?: boolean;
   /** only these targets (by name); default all */
   targetNames?: string[];
@@ -375,6 +382,7 @@ export async function runSync(deps: SyncDeps, config: SyncSettings, opts: RunSyn
         runId,
         owner,
         deadline: opts.deadline,
+        ...(opts.startActionsBy !== undefined ? { startActionsBy: opts.startActionsBy } : {}),
         ...(opts.force !== undefined ? { force: opts.force } : {}),
         ...(opts.waitForLeaseMs !== undefined ? { waitForLeaseMs: opts.waitForLeaseMs } : {}),
         ...(opts.people ? { people: opts.people } : {}),
@@ -388,7 +396,14 @@ export async function runSync(deps: SyncDeps, config: SyncSettings, opts: RunSyn
   const report: RunReport = { mode: opts.mode, runId, complete: targets.every((t) => t.complete), targets };
   // the detail is the CLI's view of this run: it is never stored (a large plan would not fit a record)
   const stored = targets.map(({ detail: _detail, ...t }) => t);
-  const record: RunRecord = { ...report, targets: stored, trigger: opts.trigger, startedAt, finishedAt: new Date(deps.clock.now()).toISOString() };
+  const record: RunRecord = {
+    ...report,
+    targets: stored,
+    trigger: opts.trigger,
+    ...(opts.continuation ? { continuation: opts.continuation } : {}),
+    startedAt,
+    finishedAt: new Date(deps.clock.now()).toISOString(),
+  };
   try {
     await deps.store.putRun(record, RUN_TTL_SECONDS);
     if (actionLog.entries().length) await deps.store.putRunActions(runId, actionLog.entries(), RUN_TTL_SECONDS);

@@ -21,6 +21,7 @@ import {
   METRIC_NAMES,
   METRICS_NAMESPACE,
   RECONCILE_QUEUE_FAILURES,
+  RUNS_CONTINUED,
   SEATS_FREE,
   SERVICE_NAME,
   SOURCE_SILENT,
@@ -176,7 +177,7 @@ export class Monitoring extends Construct {
             left: ['InvitesSent', 'InvitesRenewed', 'InvitesFailed', INVITES_AMBIGUOUS, INVITES_NO_SEAT, MEMBERS_REMOVED].map((n) => this.metric(n)),
             width: 12,
           }),
-          new cloudwatch.GraphWidget({ title: 'Blocked runs', left: [this.metric('RunsBlocked')], width: 6 }),
+          new cloudwatch.GraphWidget({ title: 'Blocked runs, continued runs', left: [this.metric('RunsBlocked'), this.metric(RUNS_CONTINUED)], width: 6 }),
           new cloudwatch.GraphWidget({ title: 'Drift remaining', left: [this.metric('DriftRemaining', { statistic: cloudwatch.Stats.MAXIMUM })], width: 6 }),
         ],
         [

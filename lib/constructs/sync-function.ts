@@ -1,4 +1,4 @@
-// InviteSyncStack --> SyncFunction (reconcile: index.handler.ts; HTTP: webhook.handler.ts) --> NodejsFunction
+// InviteSyncStack --> SyncFunction (reconcile: reconcile.handler.ts; HTTP: webhook.handler.ts) --> NodejsFunction
 import { posix, relative, isAbsolute, join } from 'node:path';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -14,7 +14,7 @@ import { RUN_EVENT_BUS, RUN_EVENT_SOURCE } from '../../functions/notify/run-even
 /** File name of the stage's sync config inside the bundle; the handler reads SYNC_CONFIG_FILE. */
 export const BUNDLED_SYNC_CONFIG = 'sync-config.json';
 
-/** Lambda timeout; the reconcile queue's visibility timeout is derived from it. */
+/** Lambda timeout unless the function is given its own (the reconcile function: the stage's `timeoutSeconds`). */
 export const FUNCTION_TIMEOUT = Duration.minutes(5);
 
 /** What the state store (functions/state/dynamo-store.ts) does with the table; transactions need no more. */
@@ -37,7 +37,7 @@ const ESM_REQUIRE_BANNER = "import { createRequire } from 'node:module'; const r
 export interface SyncFunctionProps {
   /** directory holding package.json and package-lock.json */
   readonly projectRoot: string;
-  /** the handler module, relative to the project root. @default 'functions/handlers/index.handler.ts' */
+  /** the handler module, relative to the project root. @default 'functions/handlers/reconcile.handler.ts' */
   readonly entry?: string;
   /** @default 'invite-sync: keeps Losant org invites in step with the HR roster' */
   readonly description?: string;
@@ -50,6 +50,8 @@ export interface SyncFunctionProps {
   readonly reservedConcurrency?: number;
   /** memory, MB (default 512) */
   readonly memoryMb?: number;
+  /** @default FUNCTION_TIMEOUT (5 minutes) */
+  readonly timeout?: Duration;
   /** environment beyond what the bind helpers set */
   readonly environment: Record<string, string>;
 }
@@ -83,14 +85,14 @@ export class SyncFunction extends Construct {
 
     const configSource = bundleSourcePath(props.projectRoot, props.syncConfigFile);
     this.fn = new NodejsFunction(this, 'Function', {
-      entry: join(props.projectRoot, props.entry ?? 'functions/handlers/index.handler.ts'),
+      entry: join(props.projectRoot, props.entry ?? 'functions/handlers/reconcile.handler.ts'),
       handler: 'handler',
       projectRoot: props.projectRoot,
       depsLockFilePath: join(props.projectRoot, 'package-lock.json'),
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memoryMb ?? 512,
-      timeout: FUNCTION_TIMEOUT,
+      timeout: props.timeout ?? FUNCTION_TIMEOUT,
       role: this.role,
       logGroup: this.logGroup,
       reservedConcurrentExecutions: props.reservedConcurrency,

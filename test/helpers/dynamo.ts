@@ -16,3 +16,24 @@ export function localDynamoClient(endpoint = dynamoEndpoint()): DynamoDBClient {
 export function uniqueTableName(prefix = 'test'): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
 }
+
+/**
+ * A client that dies (throws, as a killed process stops) at its `n + 1`-th TransactWriteItems. The calls it let
+ * through before may still be on their way (a migration sends one per shard at once): `settled()` waits for them,
+ * as a dead process's requests already sent still reach DynamoDB.
+ */
+export function dyingClient(n: number): { client: DynamoDBClient; settled: () => Promise<unknown> } {
+  const dying = localDynamoClient();
+  const sentCalls: Promise<unknown>[] = [];
+  let sent = 0;
+  dying.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (/TransactWrite/.test(String(context.commandName)) && ++sent > n) throw new Error('the process died here');
+      const call = next(args);
+      sentCalls.push(call.catch(() => undefined));
+      return call;
+    },
+    { step: 'initialize', name: 'dieAfterTransactions' },
+  );
+  return { client: dying, settled: () => Promise.all(sentCalls) };
+}

@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Match } from 'aws-cdk-lib/assertions';
 import { STAGES, STAGE_NAMES, type Stage } from '../../lib/stages.ts';
 import { PROJECT_ROOT } from '../../lib/invite-sync-stack.ts';
+import { FUNCTION_TIMEOUT } from '../../lib/constructs/sync-function.ts';
 import { TABLE_DESIGN } from '../../functions/state/table-design.ts';
 import { RUN_METRICS } from '../../functions/runtime/metric-names.ts';
 import { functionResource, onlyResource, pick, synthStage, type Synthesized } from './synth.ts';
@@ -39,7 +40,7 @@ describe('Class: InviteSyncStack', () => {
     );
   });
 
-  it.each(STAGE_NAMES)('runs the %s reconcile function on nodejs22.x arm64 with the stage memoryMb (default 1024), 5 minutes and the stage reserved concurrency', (stage) => {
+  it.each(STAGE_NAMES)('runs the %s reconcile function on nodejs22.x arm64 with the stage memoryMb (default 1024), timeoutSeconds (default 300) and reserved concurrency', (stage) => {
     // Arrange
     const { template } = pick(synths, stage);
 
@@ -48,10 +49,27 @@ describe('Class: InviteSyncStack', () => {
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
       MemorySize: pick(STAGES, stage).memoryMb,
-      Timeout: 300,
+      Timeout: pick(STAGES, stage).timeoutSeconds,
       Handler: 'index.handler',
       ReservedConcurrentExecutions: pick(EXPECTED, stage).reserved,
     });
+    expect(pick(STAGES, stage).timeoutSeconds).toBe(FUNCTION_TIMEOUT.toSeconds());
+  });
+
+  it('gives the reconcile function a timeoutSeconds other than the default, and the queue six times it as visibility timeout; the HTTP function keeps 5 minutes', () => {
+    // Arrange
+    const config = { ...pick(STAGES, 'dev'), timeoutSeconds: 840 };
+
+    // Act
+    const synthesized = synthStage('dev', { config });
+    const [, sync] = functionResource(synthesized, 'syncFunction');
+    const [, http] = functionResource(synthesized, 'httpFunction');
+    const queue = Object.values(synthesized.template.findResources('AWS::SQS::Queue')).find((q) => q.Properties.RedrivePolicy);
+
+    // Assert
+    expect(sync.Properties?.Timeout).toBe(840);
+    expect(http.Properties?.Timeout).toBe(300);
+    expect(queue?.Properties.VisibilityTimeout).toBe(6 * 840);
   });
 
   it.each(STAGE_NAMES)('gives the %s function every environment variable the handler reads', (stage) => {
@@ -208,7 +226,7 @@ describe('Class: InviteSyncStack', () => {
       FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
     expect(queue.Properties.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: 3 });
-    expect(queue.Properties.VisibilityTimeout).toBe(6 * 300);
+    expect(queue.Properties.VisibilityTimeout).toBe(6 * pick(STAGES, stage).timeoutSeconds);
     for (const q of [queue, dlq]) expect(q.Properties.SqsManagedSseEnabled).toBe(true);
     for (const id of [queueId, dlqId]) {
       template.hasResourceProperties('AWS::SQS::QueuePolicy', {

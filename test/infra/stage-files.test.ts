@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import {
+  DEFAULT_TIMEOUT_SECONDS,
   STAGE_DIR,
   STAGE_NAMES,
   StageConfigSchema,
@@ -88,6 +89,7 @@ describe('Function: loadStageConfig', () => {
         'stage.logRetentionDays': '30',
         'stage.notify.topicArn': 'arn:aws:sns:eu-west-1:123456789012:ops-chat',
         'stage.webhookThrottle.burstLimit': '40',
+        'stage.timeoutSeconds': '600',
       },
     });
 
@@ -104,7 +106,21 @@ describe('Function: loadStageConfig', () => {
       notify: { emails: [], topicArn: 'arn:aws:sns:eu-west-1:123456789012:ops-chat' },
       webhookThrottle: { rateLimit: 5, burstLimit: 40 },
       scheduleExpression: 'rate(1 hour)',
+      timeoutSeconds: 600,
     });
+  });
+
+  it('returns timeoutSeconds 300 (the HTTP function\'s fixed timeout) for a stage file without it', () => {
+    // Arrange
+    const { timeoutSeconds: _omitted, ...doc } = devDoc() as Record<string, unknown>;
+    const dir = stageDir({ lean: doc });
+
+    // Act
+    const config = loadStageConfig('lean', { dir });
+
+    // Assert
+    expect(config.timeoutSeconds).toBe(DEFAULT_TIMEOUT_SECONDS);
+    expect(DEFAULT_TIMEOUT_SECONDS).toBe(300);
   });
 
   it('throws one line naming the -c key for a bad override and for a key that is not a scalar', () => {
@@ -126,6 +142,9 @@ describe('Function: loadStageConfig', () => {
     [{ losantApiUrl: 'http://losant.internal' }, 'config/bad.stage.json: losantApiUrl: must be an https URL'],
     [{ httpReservedConcurrency: 0 }, 'config/bad.stage.json: httpReservedConcurrency: Too small: expected number to be >=1'],
     [{ memoryMb: 64 }, 'config/bad.stage.json: memoryMb: must be at least 256'],
+    [{ timeoutSeconds: 29 }, 'config/bad.stage.json: timeoutSeconds: must be at least 30'],
+    [{ timeoutSeconds: 901 }, 'config/bad.stage.json: timeoutSeconds: must be at most 900 (Lambda)'],
+    [{ timeoutSeconds: 60.5 }, 'config/bad.stage.json: timeoutSeconds:'],
   ])('throws one InputError line naming the field of a bad stage file (%j)', (change, message) => {
     // Arrange
     const dir = stageDir({ bad: { ...devDoc(), ...change } });

@@ -8,6 +8,7 @@ import { startEmulator, DEFAULT_ID, DEFAULT_TOKEN, type RunningEmulator } from '
 import { parseSyncConfig } from '../../functions/config/sync-config.schema.ts';
 import { LosantClient } from '../../functions/losant/client.ts';
 import { DynamoStateStore } from '../../functions/state/dynamo-store.ts';
+import { scimStoreOf, type DynamoScimStore } from '../../functions/state/scim-store.ts';
 import { mapLimit } from '../../functions/state/concurrency.ts';
 import { createTableIfMissing } from '../../functions/state/table-design.ts';
 import { parseServeScimTokens, staticScimAuth } from '../../functions/scim/auth.ts';
@@ -21,6 +22,7 @@ let emulator: RunningEmulator;
 let ddb: DynamoDBClient;
 let api: LosantClient;
 let store: DynamoStateStore;
+let scimStore: DynamoScimStore;
 let app: ServeApp;
 let base: string;
 const ids: string[] = [];
@@ -33,12 +35,13 @@ beforeAll(async () => {
   await createTableIfMissing(ddb, table);
   api = new LosantClient({ baseUrl: emulator.url, token: DEFAULT_TOKEN, log });
   store = new DynamoStateStore({ tableName: table, client: ddb });
+  scimStore = scimStoreOf(store);
   const config = parseSyncConfig({ targets: [{ name: 'eng', instanceId: DEFAULT_ID, orgId: DEFAULT_ID, rules: [{ when: {}, role: 'view' }] }] });
-  app = startServeApp({ config, api, store, clock: { now: () => Date.now() }, log, webhookSecret: `whsec_${randomBytes(32).toString('base64')}`, scim: { store: store.scim, auth: staticScimAuth(parseServeScimTokens(TOKEN)) } });
+  app = startServeApp({ config, api, store, clock: { now: () => Date.now() }, log, webhookSecret: `whsec_${randomBytes(32).toString('base64')}`, scim: { store: scimStore, auth: staticScimAuth(parseServeScimTokens(TOKEN)) } });
   base = `http://127.0.0.1:${(await app.listen(0, '127.0.0.1')).port}/scim/v2`;
   const n = Array.from({ length: USERS }, (_, i) => i);
   const made = await mapLimit(n, 16, (i) =>
-    store.scim.create('scim', 'User', { userName: `u${String(i).padStart(4, '0')}@example.com`, externalId: `x-${i}`, emails: [{ value: `u${i}@example.com`, type: 'work' }], active: i % 10 !== 0 }),
+    scimStore.create('scim', 'User', { userName: `u${String(i).padStart(4, '0')}@example.com`, externalId: `x-${i}`, emails: [{ value: `u${i}@example.com`, type: 'work' }], active: i % 10 !== 0 }),
   );
   ids.push(...made.map((r) => r.id));
 }, 120_000);

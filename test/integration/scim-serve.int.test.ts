@@ -8,6 +8,7 @@ import { startEmulator, DEFAULT_ID, DEFAULT_TOKEN, type RunningEmulator } from '
 import { parseSyncConfig } from '../../functions/config/sync-config.schema.ts';
 import { LosantClient } from '../../functions/losant/client.ts';
 import { DynamoStateStore } from '../../functions/state/dynamo-store.ts';
+import { scimStoreOf } from '../../functions/state/scim-store.ts';
 import { createTableIfMissing } from '../../functions/state/table-design.ts';
 import { parseServeScimTokens, staticScimAuth } from '../../functions/scim/auth.ts';
 import { startServeApp, type ServeApp } from '../../cli/commands/serve.ts';
@@ -58,7 +59,7 @@ async function startApp(config: unknown, tableName: string): Promise<{ app: Serv
     clock: { now: () => Date.now() },
     log,
     webhookSecret: WEBHOOK_KEY,
-    scim: { store: s.scim, auth: staticScimAuth(parseServeScimTokens(`${TOKEN} ${SECOND_TOKEN}`)) },
+    scim: { store: scimStoreOf(s), auth: staticScimAuth(parseServeScimTokens(`${TOKEN} ${SECOND_TOKEN}`)) },
   });
   const { port } = await a.listen(0, '127.0.0.1');
   return { app: a, base: `http://127.0.0.1:${port}/scim/v2`, store: s };

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoStateStore } from '../../functions/state/dynamo-store.ts';
+import { scimStoreOf } from '../../functions/state/scim-store.ts';
 import { createTableIfMissing } from '../../functions/state/table-design.ts';
 import { ScimError } from '../../functions/scim/errors.ts';
 import { etagOf } from '../../functions/scim/ports.ts';
@@ -14,7 +15,7 @@ const tableName = uniqueTableName('scim-store');
 const T0 = Date.parse('2030-01-01T00:00:00.000Z');
 const clock = { ms: T0 };
 const store = new DynamoStateStore({ tableName, client, now: () => clock.ms });
-const scim = store.scim;
+const scim = scimStoreOf(store);
 const src = () => `okta-${randomUUID().slice(0, 6)}`;
 
 async function scimErr(p: Promise<unknown>): Promise<ScimError> {

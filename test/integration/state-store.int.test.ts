@@ -7,6 +7,7 @@ import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoStateStore } from '../../functions/state/dynamo-store.ts';
 import { SNAPSHOT_GZIP_THRESHOLD_BYTES } from '../../functions/state/people-store.ts';
 import { TABLE_DESIGN, createTableIfMissing } from '../../functions/state/table-design.ts';
+import { PEOPLE_SHARDS, keys } from '../../functions/state/keys.ts';
 import { StateError } from '../../functions/sync/errors.ts';
 import { localDynamoClient, uniqueTableName } from '../helpers/dynamo.ts';
 import { T0, describeStoreContract, iso, ledgerEntry as entry, newTarget, person, uniqueId } from '../helpers/store-contract.ts';
@@ -99,7 +100,7 @@ describe('Function: DynamoStateStore, what only DynamoDB shows', () => {
     await store.putBlockedSnapshot(source, 's2', 'emptySnapshot');
 
     // Assess
-    expect(await raw('PEOPLE', `${source}#emp:E1`)).toEqual(['attributes', 'email', 'employeeId', 'identity', 'lastEventAt', 'leftSource', 'pk', 'sk', 'source', 'status']);
+    expect(await raw(keys.person(source, 'emp:E1').pk, `${source}#emp:E1`)).toEqual(['attributes', 'email', 'employeeId', 'identity', 'lastEventAt', 'leftSource', 'pk', 'sk', 'source', 'status']);
     expect(await raw(`DELIVERY#${source}-d`, source)).toEqual(['expiresAt', 'pk', 'sk']);
     expect(await raw(`LEDGER#${tk}`, entry(1).email)).toEqual(['email', 'inviteId', 'invitedAt', 'personEventAt', 'pk', 'renewals', 'role', 'runId', 'sk', 'state', 'updatedAt']);
     expect(await raw(`LEASE#${tk}`, '-')).toEqual(['holder', 'leaseExpiresAt', 'owner', 'pk', 'renewedAt', 'seq', 'sk']);
@@ -275,10 +276,12 @@ describe('Function: DynamoStateStore errors and stats', () => {
     const counted = store.stats();
     store.resetStats();
 
-    // a person event: the source's matching people (Query) and its snapshot time (Get), then one transaction
-    expect(counted).toMatchObject({ reads: 5, writes: 2 });
+    // a person event: the source's matching people (a Query per shard and one of the legacy partition) and its
+    // snapshot time (Get), then one transaction (the person, the shard's digest and the snapshot-time check: 3 items
+    // × 2 units, 4 of them on the person's shard); the second is stale; the delivery: 1 unit
+    expect(counted).toMatchObject({ reads: 2 * (PEOPLE_SHARDS + 2) + 1, writes: 2, computedWriteUnits: 2 * 3 + 1, maxWriteUnitsPerKeySecond: 4, maxWriteUnitsKey: keys.person(source, 'emp:E1').pk });
     expect(counted.writeUnits).toBeGreaterThan(0);
     expect(counted.readUnits).toBeGreaterThan(0);
-    expect(store.stats()).toEqual({ reads: 0, writes: 0, readUnits: 0, writeUnits: 0 });
+    expect(store.stats()).toEqual({ reads: 0, writes: 0, readUnits: 0, writeUnits: 0, computedWriteUnits: 0, maxWriteUnitsPerKeySecond: 0 });
   });
 });

@@ -9,6 +9,8 @@ import { parseSyncConfig } from '../../functions/config/sync-config.schema.ts';
 import { parseWith } from '../../functions/sync/parse-with.ts';
 import { InputError } from '../../functions/sync/errors.ts';
 import { BundledConfigError, createContainer } from '../../functions/runtime/composition-root.ts';
+import { createReconcileContainer } from '../../functions/runtime/reconcile-container.ts';
+import { createHttpContainer } from '../../functions/runtime/http-container.ts';
 import { readStageSyncConfig } from '../../lib/sync-config-file.ts';
 
 const ID = '575ec8687ae143cd83dc4a97';
@@ -94,6 +96,27 @@ describe('Function: createContainer (the Lambda reading its bundled config)', ()
     // Assess
     expect(err).toBeInstanceOf(BundledConfigError);
     expect(err.message).toMatch(/ENOENT$/);
+  });
+});
+
+describe('Function: createReconcileContainer and createHttpContainer (each deployed function\'s part)', () => {
+  it('returns the same config in each, the Losant client and drops only in the reconcile one, the webhook key and SCIM only in the HTTP one', async () => {
+    // Arrange
+    const path = file('split.json', JSON.stringify(minimal));
+    const env = { STAGE: 'dev', SYNC_CONFIG_FILE: path, STATE_TABLE: 't', RECONCILE_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/q', LOSANT_TOKEN_SECRET_ARN: 'arn:x', WEBHOOK_SECRET_ARN: 'arn:y', SCIM_TOKEN_SECRET_ARN: 'arn:z', RUN_EVENT_BUS: 'default' };
+
+    // Act
+    const [whole, reconcile, http] = await Promise.all([createContainer(env), createReconcileContainer(env), createHttpContainer(env)]);
+
+    // Assess
+    expect(reconcile.config).toEqual(whole.config);
+    expect(http.config).toEqual(whole.config);
+    expect(Object.keys(whole).sort()).toEqual([...new Set([...Object.keys(reconcile), ...Object.keys(http)])].sort());
+    expect(Object.keys(reconcile)).toEqual(expect.arrayContaining(['api', 'drops', 'runEvents', 'store', 'queue']));
+    expect(Object.keys(reconcile)).not.toEqual(expect.arrayContaining(['webhookSecret']));
+    expect('scim' in reconcile).toBe(false);
+    expect(Object.keys(http)).toEqual(expect.arrayContaining(['webhookSecret', 'scim', 'store', 'queue']));
+    expect(['api', 'drops', 'runEvents'].filter((k) => k in http)).toEqual([]);
   });
 });
 

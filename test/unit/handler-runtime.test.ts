@@ -5,6 +5,8 @@ import { createLambdaLogger, keyedLog, maskingReplacer, REDACTED } from '../../f
 import { createLambdaMetrics, recordRunMetrics, runMetricValues, RUN_METRICS } from '../../functions/runtime/metrics.ts';
 import { EnvironmentError, parseLambdaEnv } from '../../functions/runtime/env.schema.ts';
 import { detectTrigger, dispatch } from '../../functions/handlers/index.handler.ts';
+import { dispatchReconcile } from '../../functions/handlers/reconcile.handler.ts';
+import { coldStartOnce } from '../../functions/runtime/host-container.ts';
 import { UnknownEventError } from '../../functions/handlers/errors.ts';
 import type { Container } from '../../functions/runtime/composition-root.ts';
 import type { RunReport, TargetReport } from '../../functions/sync/types.ts';
@@ -201,5 +203,46 @@ describe('Function: dispatch', () => {
     expect(logged).toHaveLength(1);
     expect(logged[0]).toContain('secretValue');
     expect(logged[0]).not.toContain('jane@example.com');
+  });
+});
+
+describe('Function: dispatchReconcile', () => {
+  it('throws UnknownEventError for an HTTP API request (the HTTP function serves those) and logs only its keys', async () => {
+    // Arrange
+    const logged: string[] = [];
+    const log = keyedLog({ debug: () => {}, info: () => {}, warn: () => {}, error: (m, e) => logged.push(`${m} ${JSON.stringify(e)}`) });
+    const deps = { log } as unknown as Container;
+    const event = fixture('http-api-webhook.json');
+    // Act
+    const run = dispatchReconcile(event, { getRemainingTimeInMillis: () => 60_000 }, deps);
+    // Assert
+    expect(detectTrigger(event)).toBe('http');
+    await expect(run).rejects.toBeInstanceOf(UnknownEventError);
+    expect(logged).toEqual([expect.stringContaining('unknown event shape rejected')]);
+    expect(logged[0]).toContain('requestContext');
+  });
+});
+
+describe('Function: coldStartOnce', () => {
+  it('returns the first build to every caller, and builds again after a build failed', async () => {
+    // Arrange
+    const slot: { current?: Promise<string> } = {};
+    let builds = 0;
+    const failing = () => {
+      builds += 1;
+      return Promise.reject(new Error('no config'));
+    };
+    const working = () => {
+      builds += 1;
+      return Promise.resolve(`container ${builds}`);
+    };
+    // Act
+    const failed = await coldStartOnce(slot, failing).catch((e: unknown) => (e as Error).message);
+    const first = await coldStartOnce(slot, working);
+    const second = await coldStartOnce(slot, working);
+    // Assert
+    expect(failed).toBe('no config');
+    expect([first, second]).toEqual(['container 2', 'container 2']);
+    expect(builds).toBe(2);
   });
 });

@@ -30,6 +30,7 @@ describe('Function: METRIC_NAMES', () => {
     expect([monitoring.METRICS_NAMESPACE, monitoring.SERVICE_NAME]).toEqual([METRICS_NAMESPACE, SERVICE_NAME]);
     expect([env.POWERTOOLS_METRICS_NAMESPACE, env.POWERTOOLS_SERVICE_NAME]).toEqual([METRICS_NAMESPACE, SERVICE_NAME]);
     expect(METRIC_NAMES).toContain('ReconcileQueueFailures');
+    expect(METRIC_NAMES).toContain('RunsContinued');
     expect(METRIC_NAMES).toEqual(expect.arrayContaining(['DropsRejected', 'DropsFailed']));
     expect(monitoring.ALARMED_METRICS.map((a) => a.metric)).toContain('DropsFailed');
   });

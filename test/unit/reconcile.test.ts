@@ -405,6 +405,28 @@ describe('Function: reconcileTarget (holders, stop, stored actions)', () => {
     expect(await w.store.readLease(target)).toBeNull();
   });
 
+  it('starts no action after startActionsBy, lets the one started finish, and leaves the rest unsent for a rerun at once', async () => {
+    // Prepare: 6 invites, one at a time; the clock passes startActionsBy as the first action ends, the deadline is far
+    const w = await world();
+    await w.roster(emails(6));
+    w.config.concurrency = 1;
+    const startBy = w.clock.ms + 1_000;
+
+    // Act
+    const report = await w.reconcile({ startActionsBy: startBy, onProgress: () => void (w.clock.ms = startBy) });
+    const ledger = await w.store.getLedger(target);
+    const rerun = await w.reconcile();
+
+    // Assess: stopped for the deadline with 5 left, unsent (not settling), so the rerun invites them at once
+    expect(report.error?.code).toBe('deadline');
+    expect(report.done.invite).toBe(1);
+    expect(ledger.filter((e) => e.state === 'intent' && e.unsent === true)).toHaveLength(5);
+    expect(rerun.complete).toBe(true);
+    expect(rerun.done.invite).toBe(5);
+    expect(w.posts()).toBe(6);
+    expect(invitedEmails(w)).toEqual(emails(6).sort());
+  });
+
   it('stores each action of a run with how it ended, and the run in the list of recent runs', async () => {
     const w = await world();
     await w.roster(emails(4));

@@ -6,7 +6,7 @@
 // `instanceOrgMember`, plural for the collection) and `self` / `org` links by path. A guess, so a
 // client cannot depend on the values, only on meeting the fields.
 import { ROUTE, type InviteSortField, type ListQuery } from './contract.ts';
-import type { EmulatorState } from './state.ts';
+import type { AnswerBody, EmulatorInvite, EmulatorState } from './state.ts';
 
 type Route = (typeof ROUTE)[keyof typeof ROUTE];
 
@@ -63,24 +63,18 @@ function envelope(where: Where, items: unknown[], q: ListQuery<InviteSortField>)
 }
 
 /**
- * The JSON text of the invite collection answer (GET invites, POST invites), byte for byte
+ * The invite collection answer (GET invites, POST invites) as pieces to write in order, byte for byte
  * `invitesBodyPlain`'s, without an object or a sort per invite: the state keeps the invites sorted and
- * each item's JSON ready (EmulatorState.inviteItemsJson); the envelope is serialized with an empty
- * `items` and the item list spliced in. Returns a Buffer the caller owns (from `alloc`, default Buffer.allocUnsafe).
- * @example res.end(invitesBody(state, { route: ROUTE.invites, instanceId, orgId }, { sortField: 'inviteDate', sortDirection: 'desc' }, true));
+ * the unfiltered lists as bytes (EmulatorState.inviteItemsBody); the envelope is serialized with an
+ * empty `items` and the item list spliced in. Release the body once the socket has taken it.
+ * @example const body = invitesBody(state, { route: ROUTE.invites, instanceId, orgId }, { sortField: 'inviteDate', sortDirection: 'desc' }, true); res.once('close', body.release);
  */
-export function invitesBody(
-  state: EmulatorState,
-  where: Where,
-  q: ListQuery<InviteSortField>,
-  links: boolean,
-  alloc?: (size: number) => Buffer,
-): Buffer {
-  return state.inviteItemsBuffer(where.instanceId, where.orgId, q, links, '{"items":', (count) => {
+export function invitesBody(state: EmulatorState, where: Where, q: ListQuery<InviteSortField>, links: boolean): AnswerBody {
+  return state.inviteItemsBody(where.instanceId, where.orgId, q, links, '{"items":', (count) => {
     const shell = envelope(where, [], q);
     shell.count = count;
     return JSON.stringify(links ? withLinks(where, shell) : shell).slice(ITEMS_OPEN.length);
-  }, alloc);
+  });
 }
 
 /**
@@ -88,6 +82,14 @@ export function invitesBody(
  * JSON.stringify. Test-only (the property test); the server answers with invitesBody.
  */
 export function invitesBodyPlain(state: EmulatorState, where: Where, q: ListQuery<InviteSortField>, links: boolean): string {
-  const body = envelope(where, state.listInvitesPlain(where.instanceId, where.orgId, q), q);
+  return collectionJsonPlain(where, state.listInvitesPlain(where.instanceId, where.orgId, q), q, links);
+}
+
+/**
+ * The collection answer for these items, the plain way (envelope, withLinks, JSON.stringify). Test-only:
+ * the HTTP test builds what the wire must carry from a running emulator's `invites()` with it.
+ */
+export function collectionJsonPlain(where: Where, items: readonly EmulatorInvite[], q: ListQuery<InviteSortField>, links: boolean): string {
+  const body = envelope(where, [...items], q);
   return JSON.stringify(links ? withLinks(where, body) : body);
 }

@@ -8,7 +8,7 @@ import {
 import { TokenBucketLimiter, mulberry32 } from './faults.ts';
 import { invitesBody, withLinks } from './hal.ts';
 import { parseSeed, type EmulatorSeed } from './seed.ts';
-import { EmulatorConflictError, EmulatorNotFoundError, EmulatorState, EmulatorStateError, type EmulatorInvite, type ResourceRole } from './state.ts';
+import { EmulatorConflictError, EmulatorNotFoundError, EmulatorState, EmulatorStateError, type AnswerBody, type EmulatorInvite, type ResourceRole } from './state.ts';
 
 export interface EmulatorOptions {
   /** 0 = a free port (the default) */
@@ -88,34 +88,6 @@ export class EmulatorStartError extends Error {
   }
 }
 
-/**
- * Reused memory for large answer bodies (invite collections of a big org: megabytes per POST). Fresh
- * megabyte buffers cost page faults and garbage collection on every answer; a body goes back here
- * once its answer has been written to the socket.
- */
-class BodyPool {
-  private readonly free: Buffer[] = [];
-
-  /** A buffer of exactly `size` bytes (a view of a pooled one when one is big enough). */
-  readonly take = (size: number): Buffer => {
-    if (size < 64 * 1024) return Buffer.allocUnsafe(size);
-    for (let k = this.free.length - 1; k >= 0; k--) {
-      const buf = this.free[k] as Buffer;
-      if (buf.length >= size && buf.length <= 2 * size) {
-        this.free.splice(k, 1);
-        return buf.subarray(0, size);
-      }
-    }
-    return Buffer.allocUnsafeSlow(Math.ceil((size * 1.25) / 65536) * 65536).subarray(0, size);
-  };
-
-  /** Returns a body `take` gave out (small ones are left to the GC). */
-  give(body: Buffer): void {
-    if (body.length < 64 * 1024 || this.free.length >= 64) return;
-    this.free.push(Buffer.from(body.buffer, body.byteOffset, body.buffer.byteLength - body.byteOffset));
-  }
-}
-
 /** Biggest request body read; larger ones get 413. */
 const MAX_BODY_BYTES = 1024 * 1024;
 const INVITE_DEFAULTS = { sortField: 'inviteDate', sortDirection: 'desc' } as const;
@@ -126,8 +98,8 @@ const MEMBER_SORT_FIELDS = ['email', 'role'] as const;
 interface Outcome {
   status: number;
   body: unknown;
-  /** the body already serialized (an invite collection); sent as is, `_links` included unless plainAnswers */
-  text?: Buffer;
+  /** the body already serialized (an invite collection): written as is, `_links` included unless plainAnswers; released once sent or dropped */
+  text?: AnswerBody;
   headers?: Record<string, string>;
   /** take effect, then destroy the socket instead of answering */
   lose?: boolean;
@@ -270,9 +242,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   };
 
   const links = !options.plainAnswers;
-  const bodies = new BodyPool();
   /** The invite collection answer, serialized without building an object per invite (see invitesBody). */
-  const collection = (status: number, m: RouteMatch, q: ListQuery<InviteSortField>): Outcome => ({ status, body: undefined, text: invitesBody(state, m, q, links, bodies.take) });
+  const collection = (status: number, m: RouteMatch, q: ListQuery<InviteSortField>): Outcome => ({ status, body: undefined, text: invitesBody(state, m, q, links) });
 
   /** 400 when members + unexpired pending invites already fill the org's member limit (the body is a guess: undocumented). */
   const seatRefusal = (m: RouteMatch): Outcome | undefined => {
@@ -392,11 +363,23 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   }
 
   function send(res: ServerResponse, o: Outcome): void {
-    const text = o.text ?? JSON.stringify(o.body);
-    res.writeHead(o.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': typeof text === 'string' ? Buffer.byteLength(text) : text.length, ...o.headers });
-    // a pooled body goes back once the socket has taken all of it ('finish'); a dropped answer's is left to the GC
-    if (o.text) res.once('finish', () => bodies.give(o.text as Buffer));
-    res.end(text);
+    const headers = { 'content-type': 'application/json; charset=utf-8', ...o.headers };
+    if (!o.text) {
+      const text = JSON.stringify(o.body);
+      res.writeHead(o.status, { ...headers, 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+      return;
+    }
+    const { length, release } = o.text;
+    // the client left while the answer waited: nothing to write
+    if (res.destroyed || res.closed) return release();
+    // the pieces may be a copy the state lends out: it goes back once the socket has taken them, or is gone ('close' comes either way)
+    res.once('close', release);
+    res.writeHead(o.status, { ...headers, 'content-length': length });
+    // made now, as they were at the effect; written in one tick: the socket is corked until the next, so headers and pieces leave in one writev
+    const chunks = o.text.chunks();
+    for (let k = 0; k < chunks.length - 1; k++) res.write(chunks[k]);
+    res.end(chunks[chunks.length - 1]);
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -410,6 +393,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     const route = m?.route ?? '(unknown)';
     if (outcome.lose) {
       count(method, route, 0);
+      outcome.text?.release();
       req.socket.destroy();
       return;
     }

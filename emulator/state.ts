@@ -2,6 +2,9 @@
 import { randomBytes } from 'node:crypto';
 import type { InviteSortField, ListQuery, Role } from './contract.ts';
 import { globMatch } from './glob.ts';
+import { CopyBudget, ItemsImage, type AnswerBody, type ImageItem } from './items-image.ts';
+
+export type { AnswerBody } from './items-image.ts';
 import { DEFAULT_ID, DEFAULT_TOKEN, resolveSeedTime, type EmulatorSeed } from './seed.ts';
 
 /** Invites expire this long after their inviteDate. */
@@ -160,35 +163,12 @@ function lowerBound(list: readonly StoredInvite[], field: InviteSortField, inv: 
   return lo;
 }
 
-/**
- * The bytes of an unfiltered invite list (`item,item,…`, no brackets) in one answer order, with room to
- * grow at both ends: a new invite that sorts first or last is written into the room, and a request
- * copies `[start, end)` and rewrites only each item's ttl digits. Any other change drops the image.
- */
-interface ItemsImage {
-  field: InviteSortField;
-  desc: boolean;
-  links: boolean;
-  buf: Buffer;
-  start: number;
-  end: number;
-  /** per item, in answer order: the invite, the absolute offset of its ttl digits, how many, expired as written */
-  invs: StoredInvite[];
-  ttlAt: number[];
-  width: number[];
-  expired: boolean[];
-}
-
-/** A whole ttl's digit count, or 0 for a ttl the image cannot hold (a fraction or NaN from an odd clock). */
-function digits(n: number): number {
-  if (!Number.isSafeInteger(n) || n < 0) return 0;
-  let w = 1;
-  for (let x = n; x >= 10; x = Math.floor(x / 10)) w++;
-  return w;
-}
-
 /** The JSON of a number as JSON.stringify writes it. */
 const jsonNumber = (n: number): string => (Number.isFinite(n) ? String(n) : 'null');
+
+/** Idle copies of the invite lists' bytes, over all orgs (see CopyBudget): a few large orgs' worth. */
+const COPY_BUDGET_BYTES = 256 * 1024 * 1024;
+const noop = (): void => undefined;
 
 /** The emulator's whole mutable state. Every method is synchronous, so requests never interleave inside one. */
 export class EmulatorState {
@@ -200,6 +180,7 @@ export class EmulatorState {
   private readonly instances = new Map<string, Map<string, StoredOrg>>();
   private readonly usedIds = new Set<string>();
   private seq = 0;
+  private readonly copies = new CopyBudget(COPY_BUDGET_BYTES);
 
   constructor(
     seed: EmulatorSeed,
@@ -369,153 +350,73 @@ export class EmulatorState {
     if (!same) org.byEmail.set(key, (same = new Set()));
     same.add(inv);
     org.version++;
-    for (const [k, image] of org.images) if (!this.grow(org, image, inv)) org.images.delete(k);
+    for (const [k, image] of org.images) if (!this.grow(org, k, image, inv)) this.dropImage(org, k);
+  }
+
+  private dropImage(org: StoredOrg, key: string): void {
+    org.images.get(key)?.dispose();
+    org.images.delete(key);
+  }
+
+  private dropImages(org: StoredOrg): void {
+    for (const image of org.images.values()) image.dispose();
+    org.images.clear();
+  }
+
+  /** What an image needs of one invite: its JSON pieces for the flavour and what its ttl is made of. */
+  private imageItem(org: StoredOrg, inv: StoredInvite, links: boolean): ImageItem {
+    const piece = this.itemJson(org, inv, links);
+    return { head: piece.head, live: piece.live, expired: piece.expired, due: inv.inviteDateMs + INVITE_LIFETIME_MS, override: inv.expiredOverride };
   }
 
   /** Writes a just-indexed invite into the image when it sorts first or last there; false: the image must go. */
-  private grow(org: StoredOrg, image: ItemsImage, inv: StoredInvite): boolean {
-    const list = org.sorted[image.field];
-    const atHead = image.desc ? list[list.length - 1] === inv : list[0] === inv;
-    const atTail = image.desc ? list[0] === inv : list[list.length - 1] === inv;
+  private grow(org: StoredOrg, key: string, image: ItemsImage, inv: StoredInvite): boolean {
+    const [flavour, field, direction] = key.split('|') as [string, InviteSortField, string];
+    const list = org.sorted[field];
+    const desc = direction !== 'asc';
+    const atHead = desc ? list[list.length - 1] === inv : list[0] === inv;
+    const atTail = desc ? list[0] === inv : list[list.length - 1] === inv;
     if (!atHead && !atTail) return false;
-    const nowMs = this.now();
-    const piece = this.itemJson(org, inv, image.links);
-    const remaining = Math.max(0, inv.inviteDateMs + INVITE_LIFETIME_MS - nowMs);
-    const hasExpired = inv.expiredOverride ?? remaining === 0;
-    const ttl = hasExpired ? 0 : remaining;
-    const w = digits(ttl);
-    if (w === 0) return false;
-    const first = image.invs.length === 0;
-    // an empty image grows at its head: only a tail insert needs the comma before it
-    const head = Buffer.from(atHead ? piece.head : `,${piece.head}`, 'utf8');
-    const tail = Buffer.from(`${hasExpired ? piece.expired : piece.live}${atHead && !first ? ',' : ''}`, 'utf8');
-    const size = head.length + w + tail.length;
-    if (atHead ? image.start < size : image.buf.length - image.end < size) this.regrow(image, size);
-    const at = atHead ? image.start - size : image.end;
-    head.copy(image.buf, at);
-    image.buf.write(String(ttl), at + head.length, 'latin1');
-    tail.copy(image.buf, at + head.length + w);
-    if (atHead) {
-      image.start = at;
-      image.invs.unshift(inv);
-      image.ttlAt.unshift(at + head.length);
-      image.width.unshift(w);
-      image.expired.unshift(hasExpired);
-    } else {
-      image.end = at + size;
-      image.invs.push(inv);
-      image.ttlAt.push(at + head.length);
-      image.width.push(w);
-      image.expired.push(hasExpired);
-    }
-    return true;
+    return image.add(this.imageItem(org, inv, flavour === 'L'), atHead, this.now());
   }
 
-  /** Moves the image into a buffer with room for `need` more bytes at each end (offsets move with it). */
-  private regrow(image: ItemsImage, need: number): void {
-    const used = image.end - image.start;
-    const room = Math.max(need, used, 4096);
-    const buf = Buffer.allocUnsafe(used + 2 * room);
-    image.buf.copy(buf, room, image.start, image.end);
-    const shift = room - image.start;
-    for (let k = 0; k < image.ttlAt.length; k++) image.ttlAt[k] = (image.ttlAt[k] as number) + shift;
-    image.buf = buf;
-    image.start = room;
-    image.end = room + used;
-  }
-
-  /** The image of an unfiltered list, made from the items' JSON pieces; undefined when the clock reads a fraction. */
+  /** The image of an unfiltered list; undefined when a ttl cannot be held (the clock reads a fraction). */
   private buildImage(org: StoredOrg, field: InviteSortField, desc: boolean, links: boolean, nowMs: number): ItemsImage | undefined {
     const list = org.sorted[field];
     const n = list.length;
-    const image: ItemsImage = { field, desc, links, buf: Buffer.alloc(0), start: 0, end: 0, invs: [], ttlAt: [], width: [], expired: [] };
-    const texts: string[] = [];
-    let bytes = 0;
-    for (let k = 0; k < n; k++) {
-      const inv = list[desc ? n - 1 - k : k] as StoredInvite;
-      const piece = this.itemJson(org, inv, links);
-      const remaining = Math.max(0, inv.inviteDateMs + INVITE_LIFETIME_MS - nowMs);
-      const hasExpired = inv.expiredOverride ?? remaining === 0;
-      const ttl = hasExpired ? 0 : remaining;
-      const w = digits(ttl);
-      if (w === 0) return undefined;
-      const head = k === 0 ? piece.head : `,${piece.head}`;
-      const tail = hasExpired ? piece.expired : piece.live;
-      const headBytes = Buffer.byteLength(head, 'utf8');
-      texts.push(head, String(ttl), tail);
-      image.invs.push(inv);
-      image.ttlAt.push(bytes + headBytes);
-      image.width.push(w);
-      image.expired.push(hasExpired);
-      bytes += headBytes + w + Buffer.byteLength(tail, 'utf8');
-    }
-    const body = Buffer.from(texts.join(''), 'utf8');
-    image.buf = body;
-    image.end = body.length;
-    this.regrow(image, 4096);
-    return image;
+    const items: ImageItem[] = new Array<ImageItem>(n);
+    for (let k = 0; k < n; k++) items[k] = this.imageItem(org, list[desc ? n - 1 - k : k] as StoredInvite, links);
+    return ItemsImage.build(items, nowMs, this.copies);
   }
 
   /**
-   * The invite collection answer as bytes: `prefix` + the JSON of the `items` array + `suffix(count)`,
-   * byte for byte what the plain serializer writes. An unfiltered list comes from the org's image (one
-   * copy into `alloc(size)`, then only the ttl digits rewritten); a filtered one from inviteItemsJson.
-   * @example const body = state.inviteItemsBuffer(I, O, q, true, '{"items":', (n) => `,"count":${n}}`);
+   * The invite collection answer: `prefix` + the JSON of the `items` array + `suffix(count)`, byte for
+   * byte what the plain serializer writes for the state and clock reading of this call, however much
+   * later its bytes are made (`chunks()`). An unfiltered list comes from the org's image (a lent copy of
+   * its bytes with the ttl digits brought to the clock reading: no serialization and no copy of the
+   * list, only a loop over its ttls); a filtered one from inviteItemsJson. Release the body once written.
+   * @example const body = state.inviteItemsBody(I, O, q, true, '{"items":', (n) => `,"count":${n}}`); socket.end(Buffer.concat(body.chunks())); body.release();
    */
-  inviteItemsBuffer(
-    instanceId: string,
-    orgId: string,
-    q: ListQuery<InviteSortField>,
-    links: boolean,
-    prefix: string,
-    suffix: (count: number) => string,
-    alloc: (size: number) => Buffer = Buffer.allocUnsafe,
-  ): Buffer {
+  inviteItemsBody(instanceId: string, orgId: string, q: ListQuery<InviteSortField>, links: boolean, prefix: string, suffix: (count: number) => string): AnswerBody {
     const org = this.org(instanceId, orgId);
-    const slow = (): Buffer => {
+    const slow = (): AnswerBody => {
       const { json, count } = this.inviteItemsJson(instanceId, orgId, q, links);
-      return Buffer.from(`${prefix}${json}${suffix(count)}`, 'utf8');
+      const whole = [Buffer.from(`${prefix}${json}${suffix(count)}`, 'utf8')];
+      return { length: (whole[0] as Buffer).length, chunks: () => whole, release: noop };
     };
     if (q.filterField !== undefined && q.filter !== undefined) return slow();
     const nowMs = this.now();
     const key = `${links ? 'L' : 'P'}|${q.sortField}|${q.sortDirection}`;
-    let image = org.images.get(key);
     for (let attempt = 0; attempt < 2; attempt++) {
+      let image = org.images.get(key);
       if (!image) {
         image = this.buildImage(org, q.sortField, q.sortDirection !== 'asc', links, nowMs);
         if (!image) return slow();
         org.images.set(key, image);
       }
-      const head = Buffer.from(`${prefix}[`, 'utf8');
-      const tail = Buffer.from(`]${suffix(image.invs.length)}`, 'utf8');
-      const used = image.end - image.start;
-      const out = alloc(head.length + used + tail.length);
-      head.copy(out, 0);
-      image.buf.copy(out, head.length, image.start, image.end);
-      tail.copy(out, head.length + used);
-      const shift = head.length - image.start;
-      // whole milliseconds only (an odd clock's fraction goes the slow way); ttls fit 31 bits
-      let fits = Number.isInteger(nowMs);
-      const { invs, ttlAt, width, expired } = image;
-      for (let k = 0; fits && k < invs.length; k++) {
-        const inv = invs[k] as StoredInvite;
-        const remaining = Math.max(0, inv.inviteDateMs + INVITE_LIFETIME_MS - nowMs);
-        const hasExpired = inv.expiredOverride ?? remaining === 0;
-        let ttl = hasExpired ? 0 : remaining;
-        const w = width[k] as number;
-        const at = (ttlAt[k] as number) + shift;
-        if (hasExpired !== expired[k] || ttl > 0x7fffffff) fits = false;
-        for (let p = at + w - 1; p >= at; p--) {
-          out[p] = 48 + (ttl % 10);
-          ttl = (ttl / 10) | 0;
-        }
-        // the same number of digits as written into the image: nothing left over, no leading zero
-        if (ttl !== 0 || (w > 1 && out[at] === 48)) fits = false;
-      }
-      if (fits) return out;
-      // an invite ran out or its ttl lost a digit since the image was made: make it again, once
-      org.images.delete(key);
-      image = undefined;
+      if (image.validAt(nowMs)) return image.snapshot(nowMs, Buffer.from(`${prefix}[`, 'utf8'), Buffer.from(`]${suffix(image.count)}`, 'utf8'));
+      // an invite ran out or a ttl lost a digit since the image was made (or the clock went back): make it again, once
+      this.dropImage(org, key);
     }
     return slow();
   }
@@ -533,7 +434,7 @@ export class EmulatorState {
     if (same?.size === 0) org.byEmail.delete(key);
     inv.json = {};
     org.version++;
-    org.images.clear();
+    this.dropImages(org);
   }
 
   /** True when the invite counts as expired now. */

@@ -3,7 +3,7 @@ import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { ROUTE, ROLES, type InviteSortField, type ListQuery, type Role } from '../../emulator/contract.ts';
 import { invitesBody, invitesBodyPlain } from '../../emulator/hal.ts';
-import { EmulatorState, INVITE_LIFETIME_MS } from '../../emulator/state.ts';
+import { EmulatorState, INVITE_LIFETIME_MS, type AnswerBody } from '../../emulator/state.ts';
 
 const ID = '575ec8687ae143cd83dc4a97';
 const DAY = 24 * 60 * 60 * 1000;
@@ -44,6 +44,21 @@ const query: fc.Arbitrary<ListQuery<InviteSortField>> = fc
     return out;
   });
 
+/** The body's bytes as one string (its pieces in order), its length checked against them. */
+function text(body: AnswerBody): string {
+  const whole = Buffer.concat(body.chunks());
+  expect(body.length).toBe(whole.length);
+  return whole.toString('utf8');
+}
+
+/** Renders, reads and gives the body back at once. */
+function answer(state: EmulatorState, q: ListQuery<InviteSortField>, links: boolean): string {
+  const body = invitesBody(state, WHERE, q, links);
+  const out = text(body);
+  body.release();
+  return out;
+}
+
 function apply(state: EmulatorState, clock: { ms: number }, o: Op): void {
   const ids = state.listInvitesPlain(ID, ID, { sortField: 'inviteDate', sortDirection: 'asc' }).map((i) => i.id);
   switch (o.kind) {
@@ -82,16 +97,79 @@ describe('Function: invitesBody', () => {
         for (const o of ops) {
           apply(state, clock, o);
           for (const [q, links] of queries) {
-            const fast = invitesBody(state, WHERE, q, links).toString('utf8');
+            const fast = answer(state, q, links);
             expect(fast).toBe(invitesBodyPlain(state, WHERE, q, links));
             // asked again at the same clock reading: from the cache or the image, still the same
-            expect(invitesBody(state, WHERE, q, links).toString('utf8')).toBe(fast);
+            expect(answer(state, q, links)).toBe(fast);
             expect(state.listInvites(ID, ID, q)).toEqual(state.listInvitesPlain(ID, ID, q));
           }
         }
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('answers with the state and clock of its effect however late it is made, and never changes an answer still being written', () => {
+    // mostly what keeps an image alive (invites created now, the clock moving a little) and the lists such inserts extend
+    const grows: fc.Arbitrary<Op> = fc.oneof(
+      { weight: 4, arbitrary: fc.record({ kind: fc.constant('create' as const), email: fc.nat(emails.length - 1), role, ageDays: fc.constant(undefined), hasExpired: fc.constant(undefined), roles: fc.boolean() }) },
+      { weight: 4, arbitrary: fc.record({ kind: fc.constant('tick' as const), ms: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 5000 })) }) },
+      { weight: 1, arbitrary: op },
+    );
+    const lists = fc.oneof(
+      { weight: 4, arbitrary: fc.record({ sortField: fc.constant<InviteSortField>('inviteDate'), sortDirection: fc.constantFrom('asc' as const, 'desc' as const) }) },
+      { weight: 1, arbitrary: query },
+    );
+    // each body is taken at its step, made (`chunks()`) `late` steps later, as an answer waiting out its latency is,
+    // and then held unreleased `hold` more steps, as a socket still writing it would; `twice`: a second body at the
+    // same step and clock reading (it may share the first one's bytes), with its own delays
+    const timing = fc.record({ late: fc.nat(4), hold: fc.nat(6) });
+    const step = fc.record({ op: grows, q: lists, links: fc.boolean(), first: timing, second: fc.option(timing, { nil: undefined }) });
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 60 }), (steps) => {
+        const clock = { ms: START };
+        const state = new EmulatorState({ instances: [{ id: ID, orgs: [{ id: ID }] }] }, () => clock.ms);
+        let open: { body: AnswerBody; expected: string; makeAt: number; releaseAt: number }[] = [];
+        steps.forEach((s, n) => {
+          apply(state, clock, s.op);
+          const expected = invitesBodyPlain(state, WHERE, s.q, s.links);
+          for (const t of s.second === undefined ? [s.first] : [s.first, s.second]) {
+            const body = invitesBody(state, WHERE, s.q, s.links);
+            expect(body.length).toBe(Buffer.byteLength(expected));
+            open.push({ body, expected, makeAt: n + t.late, releaseAt: n + t.late + t.hold });
+          }
+          // made ones are read again every step: a copy lent out must not change under them
+          for (const h of open) if (h.makeAt <= n) expect(text(h.body)).toBe(h.expected);
+          for (const h of open) if (h.releaseAt <= n) h.body.release();
+          open = open.filter((h) => h.releaseAt > n);
+        });
+        // the rest, made only now: long after they were taken
+        for (const h of open) expect(text(h.body)).toBe(h.expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('keeps up with many inserts at the head and the tail of one list (room regrown, copies made again), answers still exact', () => {
+    const clock = { ms: START };
+    const state = new EmulatorState({ instances: [{ id: ID, orgs: [{ id: ID }] }] }, () => clock.ms);
+    const desc = { sortField: 'inviteDate', sortDirection: 'desc' } as const;
+    const asc = { sortField: 'inviteDate', sortDirection: 'asc' } as const;
+    const held: { body: AnswerBody; expected: string }[] = [];
+    for (let i = 0; i < 400; i++) {
+      // new invites sort first in `desc` (head) and last in `asc` (tail); every 7th is backdated to the far end
+      const backdated = i % 7 === 3;
+      state.createInvite(ID, ID, { email: `p${i}@example.com`, role: 'view', ...(backdated ? { inviteDateMs: START - DAY - i } : {}) });
+      clock.ms += i % 3;
+      for (const q of [desc, asc]) {
+        const body = invitesBody(state, WHERE, q, i % 2 === 0);
+        const expected = invitesBodyPlain(state, WHERE, q, i % 2 === 0);
+        expect(text(body)).toBe(expected);
+        if (i % 5 === 0) held.push({ body, expected });
+        else body.release();
+      }
+    }
+    for (const h of held) expect(text(h.body)).toBe(h.expected);
   });
 
   it('answers a seeded org (dates out of order, ties of equal dates) like the plain serializer', () => {
@@ -105,7 +183,7 @@ describe('Function: invitesBody', () => {
     };
     const state = new EmulatorState(seed, () => clock.ms);
     const q = { sortField: 'inviteDate', sortDirection: 'desc' } as const;
-    const body = invitesBody(state, WHERE, q, true).toString('utf8');
+    const body = answer(state, q, true);
     expect(body).toBe(invitesBodyPlain(state, WHERE, q, true));
     const items = (JSON.parse(body) as { items: { email: string; hasExpired: boolean; _links: { self: { href: string } } }[] }).items;
     expect(items.map((i) => i.email)).toEqual(['a@example.com', 'b@example.com', 'c@example.com']);
@@ -118,10 +196,38 @@ describe('Function: invitesBody', () => {
     const state = new EmulatorState({ instances: [{ id: ID, orgs: [{ id: ID }] }] }, () => clock.ms);
     state.createInvite(ID, ID, { email: 'ann@example.com', role: 'view' });
     const q = { sortField: 'inviteDate', sortDirection: 'desc' } as const;
-    const ttl = () => (JSON.parse(invitesBody(state, WHERE, q, false).toString('utf8')) as { items: { ttl: number }[] }).items[0]?.ttl;
+    const ttl = () => (JSON.parse(answer(state, q, false)) as { items: { ttl: number }[] }).items[0]?.ttl;
     expect(ttl()).toBe(INVITE_LIFETIME_MS);
     clock.ms += 1;
     expect(ttl()).toBe(INVITE_LIFETIME_MS - 1);
+  });
+
+  it('writes a ttl that just lost a digit (1000 → 999 ms, 10 → 9) without a leading zero, and keeps the others exact', () => {
+    const clock = { ms: START };
+    const state = new EmulatorState({ instances: [{ id: ID, orgs: [{ id: ID }] }] }, () => clock.ms);
+    state.createInvite(ID, ID, { email: 'ann@example.com', role: 'view', inviteDateMs: START - INVITE_LIFETIME_MS + 1000 });
+    state.createInvite(ID, ID, { email: 'bob@example.com', role: 'view', inviteDateMs: START - INVITE_LIFETIME_MS + 10 });
+    state.createInvite(ID, ID, { email: 'carl@example.com', role: 'view' });
+    const q = { sortField: 'inviteDate', sortDirection: 'desc' } as const;
+    const ttls = () => (JSON.parse(answer(state, q, true)) as { items: { ttl: number }[] }).items.map((i) => i.ttl);
+    expect(ttls()).toEqual([INVITE_LIFETIME_MS, 1000, 10]);
+    clock.ms += 1;
+    expect(answer(state, q, true)).toBe(invitesBodyPlain(state, WHERE, q, true));
+    expect(ttls()).toEqual([INVITE_LIFETIME_MS - 1, 999, 9]);
+  });
+
+  it('follows a clock that goes back: a ttl that gains a digit (999 → 1000 ms) is written in full', () => {
+    const clock = { ms: START };
+    const state = new EmulatorState({ instances: [{ id: ID, orgs: [{ id: ID }] }] }, () => clock.ms);
+    const q = { sortField: 'inviteDate', sortDirection: 'desc' } as const;
+    state.createInvite(ID, ID, { email: 'ann@example.com', role: 'view', inviteDateMs: START - DAY });
+    expect(answer(state, q, true)).toBe(invitesBodyPlain(state, WHERE, q, true));
+    clock.ms += 5;
+    state.createInvite(ID, ID, { email: 'bob@example.com', role: 'view', inviteDateMs: clock.ms - INVITE_LIFETIME_MS + 999 });
+    expect(answer(state, q, true)).toBe(invitesBodyPlain(state, WHERE, q, true));
+    clock.ms -= 1;
+    expect(answer(state, q, true)).toBe(invitesBodyPlain(state, WHERE, q, true));
+    expect((JSON.parse(answer(state, q, true)) as { items: { email: string; ttl: number }[] }).items.find((i) => i.email === 'bob@example.com')?.ttl).toBe(1000);
   });
 
   it('turns an invite expired when its last milliseconds run out, though its ttl keeps one digit', () => {
@@ -129,10 +235,10 @@ describe('Function: invitesBody', () => {
     const state = new EmulatorState({ instances: [{ id: ID, orgs: [{ id: ID }] }] }, () => clock.ms);
     state.createInvite(ID, ID, { email: 'ann@example.com', role: 'view', inviteDateMs: START - INVITE_LIFETIME_MS + 5 });
     const q = { sortField: 'inviteDate', sortDirection: 'desc' } as const;
-    const item = () => (JSON.parse(invitesBody(state, WHERE, q, true).toString('utf8')) as { items: { ttl: number; hasExpired: boolean }[] }).items[0];
+    const item = () => (JSON.parse(answer(state, q, true)) as { items: { ttl: number; hasExpired: boolean }[] }).items[0];
     expect(item()).toMatchObject({ ttl: 5, hasExpired: false });
     clock.ms += 5;
     expect(item()).toMatchObject({ ttl: 0, hasExpired: true });
-    expect(invitesBody(state, WHERE, q, true).toString('utf8')).toBe(invitesBodyPlain(state, WHERE, q, true));
+    expect(answer(state, q, true)).toBe(invitesBodyPlain(state, WHERE, q, true));
   });
 });

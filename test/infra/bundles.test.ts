@@ -43,4 +43,15 @@ describe('Lambda bundles', () => {
     expect(schemas.length).toBeGreaterThan(0);
     expect(schemas.filter((p) => /schemas\/(index|cognito|s3|dynamodb|kinesis)\.js$/.test(p))).toEqual([]);
   });
+
+  it.each([
+    ['reconcile', HANDLER_ENTRY],
+    ['HTTP', HTTP_ENTRY],
+  ])('returns a %s bundle with one copy of @aws-lambda-powertools/commons (every Powertools package on one version)', async (_name, entry) => {
+    // Act
+    const { inputs } = await bundled(entry);
+    // Assert: a second version installs nested, under another package's node_modules
+    const copies = new Set(inputs.flatMap((p) => /^(.*node_modules\/@aws-lambda-powertools\/commons)\//.exec(p)?.[1] ?? []));
+    expect([...copies]).toEqual(['node_modules/@aws-lambda-powertools/commons']);
+  });
 });

@@ -30,6 +30,8 @@ export interface MeterSummary {
   maxKeyWriteUnitsPerSecond: { pk: string; units: number } | null;
   /** distinct partition keys written */
   keysWritten: number;
+  /** distinct items (pk and sk) written: an item written twice (a lease taken and released) counts once */
+  itemsWritten: number;
 }
 
 type Av = AttributeValue | string | undefined;
@@ -90,25 +92,27 @@ function queryPk(input: Input): string | undefined {
 }
 
 const pkOf = (item: unknown): string | undefined => str((item as Record<string, Av> | undefined)?.pk);
+const skOf = (item: unknown): string => str((item as Record<string, Av> | undefined)?.sk) ?? '';
 
 /** Every item a write command writes, by partition key (ConditionCheck items count as touched, not written). */
-function writtenKeys(command: string, input: Input): { pk: string; written: boolean }[] {
-  const out: { pk: string; written: boolean }[] = [];
-  const add = (pk: string | undefined, written = true) => {
-    if (pk !== undefined) out.push({ pk, written });
+function writtenKeys(command: string, input: Input): { pk: string; sk: string; written: boolean }[] {
+  const out: { pk: string; sk: string; written: boolean }[] = [];
+  const add = (key: unknown, written = true) => {
+    const pk = pkOf(key);
+    if (pk !== undefined) out.push({ pk, sk: skOf(key), written });
   };
-  if (command === 'PutItemCommand') add(pkOf(input.Item));
-  else if (command === 'UpdateItemCommand' || command === 'DeleteItemCommand') add(pkOf(input.Key));
+  if (command === 'PutItemCommand') add(input.Item);
+  else if (command === 'UpdateItemCommand' || command === 'DeleteItemCommand') add(input.Key);
   else if (command === 'BatchWriteItemCommand') {
     for (const list of Object.values((input.RequestItems ?? {}) as Record<string, Input[]>)) {
-      for (const r of list) add(pkOf((r.PutRequest as Input | undefined)?.Item ?? (r.DeleteRequest as Input | undefined)?.Key));
+      for (const r of list) add((r.PutRequest as Input | undefined)?.Item ?? (r.DeleteRequest as Input | undefined)?.Key);
     }
   } else if (command === 'TransactWriteItemsCommand') {
     for (const t of (input.TransactItems ?? []) as Input[]) {
-      if (t.Put) add(pkOf((t.Put as Input).Item));
-      else if (t.Update) add(pkOf((t.Update as Input).Key));
-      else if (t.Delete) add(pkOf((t.Delete as Input).Key));
-      else if (t.ConditionCheck) add(pkOf((t.ConditionCheck as Input).Key), false);
+      if (t.Put) add((t.Put as Input).Item);
+      else if (t.Update) add((t.Update as Input).Key);
+      else if (t.Delete) add((t.Delete as Input).Key);
+      else if (t.ConditionCheck) add((t.ConditionCheck as Input).Key, false);
     }
   }
   return out;
@@ -147,6 +151,7 @@ export class DynamoMeter {
   /** `${pk}\n${second}` → write units */
   private perSecond = new Map<string, number>();
   private keys = new Set<string>();
+  private items = new Set<string>();
 
   private constructor(private readonly clock: () => number) {}
 
@@ -177,9 +182,12 @@ export class DynamoMeter {
       const share = units(output, 'write') / touched.length;
       const second = Math.floor(this.clock() / 1000);
       for (const prefix of new Set(touched.map((k) => prefixOf(k.pk)))) this.tally(prefix).writes += 1;
-      for (const { pk, written } of touched) {
+      for (const { pk, sk, written } of touched) {
         const t = this.tally(prefixOf(pk));
-        if (written) t.itemsWritten += 1;
+        if (written) {
+          t.itemsWritten += 1;
+          this.items.add(`${pk}\n${sk}`);
+        }
         t.writeUnits += share;
         this.keys.add(pk);
         const slot = `${pk}\n${second}`;
@@ -218,6 +226,7 @@ export class DynamoMeter {
     this.tallies.clear();
     this.perSecond.clear();
     this.keys.clear();
+    this.items.clear();
   }
 
   summary(): MeterSummary {
@@ -225,6 +234,6 @@ export class DynamoMeter {
     for (const [slot, u] of this.perSecond) {
       if (!max || u > max.units) max = { pk: slot.split('\n')[0]!, units: u };
     }
-    return { byPrefix: Object.fromEntries([...this.tallies].map(([k, v]) => [k, { ...v }])), maxKeyWriteUnitsPerSecond: max, keysWritten: this.keys.size };
+    return { byPrefix: Object.fromEntries([...this.tallies].map(([k, v]) => [k, { ...v }])), maxKeyWriteUnitsPerSecond: max, keysWritten: this.keys.size, itemsWritten: this.items.size };
   }
 }

@@ -165,12 +165,12 @@ export const bigScenario: Scenario = {
       },
       {
         id: '11g',
-        metric: 'converged run (warm, after the full run): DynamoDB items written',
-        value: convergedItems,
+        metric: 'converged run (warm, after the full run): DynamoDB items written (distinct pk + sk)',
+        value: converged.meter.itemsWritten,
         unit: 'items',
         target: '≤ 3',
-        status: within(convergedItems, 3),
-        note: `${converged.store.writes} write calls, ${round(converged.store.writeUnits, 1)} WCU; items by key (LEASE: take, renewals, release): ${Object.entries(converged.meter.byPrefix)
+        status: within(converged.meter.itemsWritten, 3),
+        note: `${convergedItems} item writes in ${converged.store.writes} write calls, ${round(converged.store.writeUnits, 1)} WCU; item writes by key (LEASE: take, renewals, release): ${Object.entries(converged.meter.byPrefix)
           .filter(([, t]) => t.itemsWritten > 0)
           .map(([k, t]) => `${k} ${t.itemsWritten}`)
           .join(', ')}`,

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoMeter, itemBytes, prefixOf } from '../../bench/lib/dynamo-meter.ts';
-import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createTableIfMissing } from '../../functions/state/table-design.ts';
 import { localDynamoClient, uniqueTableName } from '../helpers/dynamo.ts';
 
@@ -79,5 +79,16 @@ describe('DynamoMeter on a DynamoDB Local table', () => {
     expect(s.byPrefix.U).toMatchObject({ writes: 1, itemsWritten: 2, reads: 2, itemsRead: 3 });
     expect(s.byPrefix.T).toMatchObject({ writes: 1, itemsWritten: 0 });
     expect(s.keysWritten).toBe(3);
+    expect(s.itemsWritten).toBe(2);
+  });
+
+  it('counts an item written twice (a lease taken, then released) once among the distinct items written', async () => {
+    const meter = DynamoMeter.attach(client, () => now);
+    await doc.send(new PutCommand({ TableName, Item: { pk: 'L#1', sk: '-', owner: 'a' } }));
+    await doc.send(new UpdateCommand({ TableName, Key: { pk: 'L#1', sk: '-' }, UpdateExpression: 'REMOVE #o', ExpressionAttributeNames: { '#o': 'owner' } }));
+    await doc.send(new PutCommand({ TableName, Item: { pk: 'L#1', sk: 'other' } }));
+    const s = meter.summary();
+    expect(s.byPrefix.L).toMatchObject({ writes: 3, itemsWritten: 3 });
+    expect(s.itemsWritten).toBe(2);
   });
 });

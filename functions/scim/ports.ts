@@ -62,4 +62,8 @@ export interface ScimStore {
   setMemberships(source: string, groupId: string, added: readonly string[], removed: readonly string[]): Promise<void>;
   /** the person of a SCIM user, stored under identity `scim:<id>` (unconditional: the resource's version orders writes) */
   putPerson(source: string, identity: string, person: Person, lastEventAt: string): Promise<void>;
+  /** whether a person is stored under identity `scim:<id>` (a create whose person write failed left none) */
+  hasPerson(source: string, identity: string): Promise<boolean>;
+  /** the id of the resource holding a unique value (userName, externalId, displayName; compared lower-cased) */
+  holderOf(source: string, kind: ScimKind, attr: string, value: string): Promise<string | undefined>;
 }

@@ -178,7 +178,10 @@ async function create(deps: ScimServiceDeps, req: ScimRequest, kind: ScimKind): 
     const input = parseUser(req.body);
     // refuse a user that cannot be a person (no email) before storing anything
     scimUserToPerson({ ...input, id: 'new', meta: { resourceType: 'User', created: '', lastModified: '', version: '' } }, []);
-    const r = await deps.scim.create(source, 'User', docOf(input));
+    const r = await deps.scim.create(source, 'User', docOf(input)).catch(async (err: unknown) => {
+      if (err instanceof ScimError && err.scimType === 'uniqueness') await repairLostPerson(deps, source, input.userName);
+      throw err;
+    });
     // a new user is in no group yet
     await writeUserPerson(deps, source, r, []);
     await queueTargets(deps, source, `scim POST User`);
@@ -267,6 +270,22 @@ function laterThan(deps: ScimServiceDeps, iso: string): string {
 }
 
 /** Writes the person of one user whose resource and group names are at hand (lastEventAt: its lastModified). */
+/**
+ * A create stores the user, then its person: when the person write fails (DynamoDB throttled, the function
+ * stopped), the IdP's retry of the POST meets its own user (409 `uniqueness`) and the user would never be a
+ * person, so never invited. Before that 409 goes out, the user holding the userName gets its person if it has none.
+ */
+async function repairLostPerson(deps: ScimServiceDeps, source: string, userName: string): Promise<void> {
+  const id = await deps.scim.holderOf(source, 'User', 'userName', userName);
+  if (id === undefined || (await deps.scim.hasPerson(source, `${SCIM_IDENTITY_PREFIX}${id}`))) return;
+  const user = await deps.scim.get(source, 'User', id);
+  if (!user) return;
+  const groups = await groupRefs(deps, source, id);
+  await writeUserPerson(deps, source, user, groups.map((g) => g.display ?? ''));
+  await queueTargets(deps, source, 'scim POST User (person a failed create left out)');
+  deps.log.warn('SCIM create met a user without its person (an earlier create failed after storing the user): person written', { source, id });
+}
+
 async function writeUserPerson(deps: ScimServiceDeps, source: string, user: StoredResource, groupNames: readonly string[]): Promise<void> {
   const person = scimUserToPerson(asScim(user) as ScimUser, groupNames.filter((n) => n !== ''));
   await deps.scim.putPerson(source, `${SCIM_IDENTITY_PREFIX}${user.id}`, person, user.lastModified);

@@ -617,6 +617,16 @@ export class DynamoPeopleStore implements PeopleStore {
     });
   }
 
+  /** True when a person is stored under this identity (its shard, or the legacy partition a migration has not emptied yet). */
+  async hasIdentifiedPerson(source: string, identity: string): Promise<boolean> {
+    return this.table.guard('hasIdentifiedPerson', async () => {
+      for (const key of [keys.person(source, identity), keys.legacyPerson(source, identity)]) {
+        if (await this.table.getItem(PersonItemSchema, key, 'person')) return true;
+      }
+      return false;
+    });
+  }
+
   private personItem(source: string, person: Person, at: string, leftSource = false): PersonItem {
     const identity = personIdentity(person);
     return {

@@ -231,6 +231,14 @@ export class DynamoScimStore implements ScimStore {
     return this.people.putIdentifiedPerson(source, identity, person, lastEventAt);
   }
 
+  hasPerson(source: string, identity: string): Promise<boolean> {
+    return this.people.hasIdentifiedPerson(source, identity);
+  }
+
+  async holderOf(source: string, kind: ScimKind, attr: string, value: string): Promise<string | undefined> {
+    return this.table.guard('scimHolderOf', async () => (await this.table.getItem(ScimUniqueItemSchema, keys.scimUnique(source, kind, attr, value.toLowerCase()), 'SCIM unique value'))?.id);
+  }
+
   /** Reads the resources an indexed term names (one lookup), or the whole kind of the source. */
   private async candidates(source: string, kind: ScimKind, indexed: readonly { attr: string; value: string }[]): Promise<StoredResource[]> {
     for (const term of indexed) {

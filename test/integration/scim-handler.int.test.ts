@@ -33,6 +33,7 @@ let emulator: RunningEmulator;
 let dynamo: DynamoDBClient;
 let taskRoot: string;
 let c: Container;
+let baseEnv: Record<string, string>;
 const clock = { ms: Date.now() };
 const secrets: Record<string, string> = {};
 const entries: SendMessageBatchRequestEntry[] = [];
@@ -50,6 +51,7 @@ beforeAll(async () => {
   );
   const scimArn = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:ScimTokens';
   const env = lambdaEnv(table, emulator.url, taskRoot, { SCIM_TOKEN_SECRET_ARN: scimArn });
+  baseEnv = env;
   Object.assign(secrets, {
     [env.LOSANT_TOKEN_SECRET_ARN]: DEFAULT_TOKEN,
     [env.WEBHOOK_SECRET_ARN]: `whsec_${randomBytes(32).toString('base64')}`,
@@ -178,6 +180,55 @@ describe('SCIM on the HTTP function', () => {
     expect(log.lines.some((l) => l.includes('scim request failed'))).toBe(true);
     expect(log.lines.join('\n')).not.toContain(email);
     await (broken.api as { close?: () => Promise<void> }).close?.();
+  });
+
+  it('a create whose person write failed is repaired by the IdP\'s retry: the 409 goes out with the person written and the target queued', async () => {
+    // Prepare (OKTA: the rotation above left OKTA and ROTATED in the secret): a host on the same table whose next person write (a transaction putting a PEOPLE# item) fails
+    // as a throttled DynamoDB would (the store's document client copies the middleware of the client it is given)
+    let failNextPersonWrite = true;
+    const faulty = localDynamoClient();
+    faulty.middlewareStack.add(
+      (next, context) => async (args) => {
+        const items = (args.input as { TransactItems?: { Put?: { Item?: { pk?: unknown } } }[] }).TransactItems ?? [];
+        const pkOf = (pk: unknown) => (typeof pk === 'string' ? pk : ((pk as { S?: string } | undefined)?.S ?? ''));
+        if (failNextPersonWrite && /TransactWrite/.test(String(context.commandName)) && items.some((t) => pkOf(t.Put?.Item?.pk).startsWith('PEOPLE#'))) {
+          failNextPersonWrite = false;
+          throw Object.assign(new Error('injected: rate of requests exceeds the allowed throughput'), { name: 'ThrottlingException' });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'failOnePersonWrite' },
+    );
+    const host = await createContainer(baseEnv, { dynamoClient: faulty, secretsClient: localSecretsClient(secrets), sqsClient: localSqsClient(undefined, entries), log: keyedLog(log), metrics: memoryMetrics([]), clock: { now: () => clock.ms } });
+    const post = async (body: unknown) => {
+      const res = (await dispatch(request('POST', '/Users', OKTA, body), LAMBDA_CONTEXT, host)) as JsonResult;
+      return { status: res.statusCode, body: JSON.parse(res.body) as Record<string, unknown> };
+    };
+    const email = `retry.${randomUUID().slice(0, 6)}@example.com`;
+    entries.length = 0;
+
+    // Act: the IdP's POST fails after the user was stored; it retries the same POST
+    const first = await post(user(email));
+    const peopleAfterFailure = (await c.store.listPeople()).filter((p) => p.email === email);
+    const retried = await post(user(email));
+    const again = await post(user(email));
+    await (host.api as { close?: () => Promise<void> }).close?.();
+    faulty.destroy();
+
+    // Assert
+    expect(failNextPersonWrite).toBe(false);
+    expect(first.status).toBe(500);
+    expect(peopleAfterFailure).toEqual([]);
+    expect([retried.status, retried.body.scimType]).toEqual([409, 'uniqueness']);
+    const found = await call('GET', '/Users', OKTA, undefined, { filter: `userName eq "${email}"` });
+    const id = String((found.body.Resources as { id: string }[])[0]!.id);
+    const people = (await c.store.listPeople()).filter((p) => p.email === email);
+    expect(people.map((p) => [p.source, p.identity])).toEqual([['okta', `scim:${id}`]]);
+    expect(entries.map((e) => JSON.parse(e.MessageBody!).target)).toEqual(['eng']);
+    expect(log.lines.filter((l) => l.includes('SCIM create met a user without its person'))).toHaveLength(1);
+    // a third POST finds the person there: 409 again, nothing written or queued
+    expect(again.status).toBe(409);
+    expect(entries).toHaveLength(1);
   });
 
   it('the webhook route is unchanged beside /scim/v2', async () => {

@@ -6,6 +6,7 @@ import { InvalidArgumentError, Option } from 'commander';
 import { loadSyncConfigFile } from '../../functions/config/load-sync-config.ts';
 import type { SyncConfig } from '../../functions/config/sync-config.schema.ts';
 import { parseRoster, formatFromPath } from '../../functions/sync/roster.ts';
+import { channelRefusal } from '../../functions/sync/sources.ts';
 import { previewReplaceSource } from '../../functions/state/store-rules.ts';
 import { sourceHealth, type SourceHealth } from '../../functions/sync/source-health.ts';
 import { dateIssues, dateSettings, upcomingStarts } from '../../functions/sync/dates.ts';
@@ -148,6 +149,9 @@ async function runSyncCommand(mode: 'plan' | 'apply', flags: SyncFlags): Promise
     });
   }
   const roster = inputs.rosterPath ? await readRoster(inputs.rosterPath, config) : undefined;
+  // plan previews what apply would store: refuse a roster apply would refuse (sources.<name>.via), before anything is read
+  const refusal = roster ? channelRefusal(config.sources, inputs.source, 'cli') : undefined;
+  if (refusal !== undefined) throw new CliError(`--roster: ${refusal}`, EXIT.badInput, { code: 'usage' });
 
   const tty = process.stderr.isTTY === true && !flags.json;
   const progress = createProgress({

@@ -3,7 +3,7 @@ import type { Clock, Log, ReplaceSourceResult, RunRecord, StateStore } from './p
 import { holdSnapshot } from './held-snapshot.ts';
 import { DEFAULT_MAX_SNAPSHOT_AGE_HOURS, type BlockCode, type Person, type Target } from './types.ts';
 import { dateIssues, type DateSettings } from './dates.ts';
-import { acceptsChannel, sourcePolicy, type Channel, type SourceSettings } from './sources.ts';
+import { channelRefusal, sourcePolicy, type Channel, type SourceSettings } from './sources.ts';
 import type { HrEvent } from './events.ts';
 import { InputError } from './errors.ts';
 
@@ -68,10 +68,8 @@ function refuseFuture(event: HrEvent, now: number): void {
 
 /** Throws `InputError` (field `source`) when the event's source does not take deliveries by `channel` (`sources.<name>.via`). */
 function refuseChannel(event: HrEvent, opts: IngestOptions): void {
-  const channel = opts.channel ?? 'event';
-  const policy = sourcePolicy(opts.sources, event.source);
-  if (acceptsChannel(policy, channel)) return;
-  const message = `source "${event.source}" does not accept ${channel} deliveries (sources.${event.source}.via: ${policy.via.join(', ')})`;
+  const message = channelRefusal(opts.sources, event.source, opts.channel ?? 'event');
+  if (message === undefined) return;
   throw new InputError(`source: ${message}`, [{ path: 'source', message }]);
 }
 

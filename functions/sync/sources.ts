@@ -76,6 +76,15 @@ export function acceptsChannel(policy: SourcePolicy, channel: Channel): boolean 
   return policy.via.includes(channel);
 }
 
+/**
+ * Why `channel` may not feed source `name` (the message every refusal gives), or undefined when it may.
+ * @example channelRefusal({ hr: { via: ['s3'] } }, 'hr', 'cli') // 'source "hr" does not accept cli deliveries (sources.hr.via: s3)'
+ */
+export function channelRefusal(sources: Readonly<Record<string, SourceSettings>> | undefined, name: string, channel: Channel): string | undefined {
+  const policy = sourcePolicy(sources, name);
+  return acceptsChannel(policy, channel) ? undefined : `source "${name}" does not accept ${channel} deliveries (sources.${name}.via: ${policy.via.join(', ')})`;
+}
+
 /** May people of this source be invited to `targetName`? */
 export function feedsTarget(policy: SourcePolicy, targetName: string): boolean {
   return policy.targets === undefined || policy.targets.includes(targetName);

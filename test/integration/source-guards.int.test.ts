@@ -214,18 +214,19 @@ describe('Function: handler (sources.<name>.via)', () => {
     expect(await peopleOf('hook-only')).toEqual([]);
   });
 
-  it('exits 2 with one line naming source when apply --roster feeds a source that does not accept cli', async () => {
+  it.each(['apply', 'plan'])('exits 2 with one line naming source when %s --roster feeds a source that does not accept cli (plan refuses what apply would)', async (verb) => {
     // Arrange
     const config = join(taskRoot, 'sync-config.json');
     const roster = join(taskRoot, 'via.csv');
     await writeFile(roster, 'email,department\ncli@example.com,Engineering\n');
 
     // Act
-    const res = await runCli(['apply', '--config', config, '--roster', roster, '--source', 'hook-only'], { ...cliEnv(), LOSANT_API_URL: emulator.url, LOSANT_API_TOKEN: DEFAULT_TOKEN });
+    const res = await runCli([verb, '--config', config, '--roster', roster, '--source', 'hook-only'], { ...cliEnv(), LOSANT_API_URL: emulator.url, LOSANT_API_TOKEN: DEFAULT_TOKEN });
 
     // Assess
     expect(res.code).toBe(2);
-    expect(res.stderr).toMatch(/source "hook-only" does not accept cli deliveries/);
+    expect(res.stderr.trim().split('\n')).toHaveLength(1);
+    expect(res.stderr).toMatch(/source "hook-only" does not accept cli deliveries \(sources\.hook-only\.via: webhook\)/);
     expect(await peopleOf('hook-only')).toEqual([]);
   });
 

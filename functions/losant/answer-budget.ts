@@ -62,10 +62,14 @@ export class AnswerBudget {
     return size;
   }
 
-  /** Ends a request admitted with `booked` bytes; `answerBytes` (when an answer came) guesses the next answer to `path`. */
-  release(path: string, booked: number, answerBytes?: number): void {
+  /**
+   * Ends a request admitted with `booked` bytes; `answerBytes` (when an answer came) guesses the next answer to
+   * `path`. A `narrowed` answer (a GET with a filter: one email's invites) never lowers the guess, so the lookup
+   * after an unanswered POST does not let the next POSTs, each answered with the whole collection, in at once.
+   */
+  release(path: string, booked: number, answerBytes?: number, narrowed = false): void {
     this.inFlight -= booked;
-    if (answerBytes !== undefined) this.lastSize.set(path, answerBytes);
+    if (answerBytes !== undefined) this.lastSize.set(path, narrowed ? Math.max(this.lastSize.get(path) ?? 0, answerBytes) : answerBytes);
     for (const wake of this.waiting.splice(0)) wake();
   }
 

@@ -133,7 +133,7 @@ export class LosantTransport {
       if (outcome.ok) answerBytes = outcome.bytes;
       return outcome;
     } finally {
-      this.answerBudget.release(path, booked, answerBytes);
+      this.answerBudget.release(path, booked, answerBytes, spec.method === 'GET' && /[?&]filter=/.test(spec.path));
     }
   }
 

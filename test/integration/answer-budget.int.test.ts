@@ -27,8 +27,10 @@ it('holds POSTs back while earlier answers fill the budget: 24 invites, 8 connec
   const budget = Math.floor(2.5 * answerBytes);
   api = new LosantClient({ baseUrl: emulator.url, token: DEFAULT_TOKEN, connections: 8, maxAnswerBytesInFlight: budget });
 
-  // Act: the run's GET tells the size of the POST answers to the same path; then 24 POSTs at once
+  // Act: the run's GET tells the size of the POST answers to the same path (a lookup of one email after it, as
+  // after an unanswered POST, does not lower that guess); then 24 POSTs at once
   await api.listInvites(TARGET, {});
+  expect(await api.listInvites(TARGET, { filterField: 'email', filter: 'p1@example.com' })).toHaveLength(1);
   const created = await Promise.all(Array.from({ length: NEW }, (_, i) => api!.createInvite(TARGET, { email: `new${i}@example.com`, role: 'view' })));
 
   // Assess

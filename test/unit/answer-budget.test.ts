@@ -60,4 +60,15 @@ describe('Class: AnswerBudget', () => {
     expect(budget.stats().bytesInFlight).toBe(0);
     expect(await budget.acquire(PATH, now)).toBe(80);
   });
+
+  it('never lowers the guess for a narrowed answer (a filtered GET), and lowers it for a whole one', async () => {
+    const budget = new AnswerBudget(100);
+    budget.release(PATH, await budget.acquire(PATH, now), 90);
+    budget.release(PATH, await budget.acquire(PATH, now), 2, true); // one email's invites
+    expect(await budget.acquire(PATH, now)).toBe(90);
+    budget.release(PATH, 90, 95, true);
+    expect(await budget.acquire(PATH, now)).toBe(95);
+    budget.release(PATH, 95, 10);
+    expect(await budget.acquire(PATH, now)).toBe(10);
+  });
 });

@@ -11,7 +11,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PersonItemSchema } from '../../functions/state/items.schema.ts';
 import { keys, peopleShard } from '../../functions/state/keys.ts';
 import { personIdentity } from '../../functions/sync/people.ts';
-import type { Person } from '../../functions/sync/types.ts';
+import type { LedgerEntry, Person } from '../../functions/sync/types.ts';
 
 const BATCH = 25;
 const IN_FLIGHT = 8;
@@ -43,4 +43,22 @@ export async function seedPeople(client: DynamoDBClient, tableName: string, list
   );
   const shards = [...new Set(items.map((item) => peopleShard(item.sk)))];
   await Promise.all(shards.map((shard) => doc.send(new PutCommand({ TableName: tableName, Item: { ...keys.peopleDigest(shard), token: randomUUID() } }))));
+}
+
+/**
+ * The ledger entry of each pending invite, as the run that sent it wrote it (state `sent`, no renewals): what
+ * the converged scenarios seed beside the emulator's invites.
+ * @example await store.putLedgerEntries(target, sentLedger(await emu.invites(instanceId, orgId)))
+ */
+export function sentLedger(invites: readonly { email: string; role: string; id: string; inviteDate: string }[]): LedgerEntry[] {
+  return invites.map((inv) => ({
+    email: inv.email,
+    state: 'sent',
+    role: inv.role as LedgerEntry['role'],
+    inviteId: inv.id,
+    updatedAt: inv.inviteDate,
+    invitedAt: inv.inviteDate,
+    renewals: 0,
+    runId: 'r-bench-seed',
+  }));
 }

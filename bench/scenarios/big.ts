@@ -3,9 +3,9 @@
 // 100 000 people in one DynamoDB Local table, an org where all but MISSING of them are pending or members.
 // The seed is the slow part (a 100 000-row replaceSource, ~45 s on DynamoDB Local), so it runs once per
 // invocation, never per repetition; the measured runs happen once each, in fresh child processes.
+import { sentLedger } from '../lib/seed-people.ts';
 import { DEFAULT_ID, DEFAULT_TOKEN } from '../../emulator/index.ts';
 import { DynamoStateStore } from '../../functions/state/dynamo-store.ts';
-import type { LedgerEntry } from '../../functions/sync/types.ts';
 import { loadStageConfig } from '../../lib/stages.ts';
 import type { Scenario } from '../lib/context.ts';
 import { DynamoMeter, type PrefixTally } from '../lib/dynamo-meter.ts';
@@ -66,16 +66,7 @@ export const bigScenario: Scenario = {
     // the ledger of every pending invite, as the runs that sent them wrote it
     const emu = await emuStarted;
     const listed = await emu.invites(DEFAULT_ID, orgId);
-    const ledger: LedgerEntry[] = listed.map((inv) => ({
-      email: inv.email,
-      state: 'sent',
-      role: inv.role as LedgerEntry['role'],
-      inviteId: inv.id,
-      updatedAt: inv.inviteDate,
-      invitedAt: inv.inviteDate,
-      renewals: 0,
-      runId: 'r-bench-seed',
-    }));
+    const ledger = sentLedger(listed);
     await setup.putLedgerEntries(target, ledger);
 
     // the run may take what the stage's reconcile function may (its timeout)

@@ -5,13 +5,12 @@ import { LosantClient } from '../../functions/losant/client.ts';
 import { DynamoStateStore } from '../../functions/state/dynamo-store.ts';
 import { runSync } from '../../functions/sync/reconcile.ts';
 import { systemClock } from '../../functions/sync/ports.ts';
-import type { LedgerEntry } from '../../functions/sync/types.ts';
 import { quietLog, type Scenario } from '../lib/context.ts';
 import { countRequests, ROUTES, startRemoteEmulator } from '../lib/remote-emulator.ts';
 import { within, type Row } from '../lib/report.ts';
 import { BENCH_RULES, emailOf, orgIdOf, people } from '../lib/roster.ts';
 import { median } from '../lib/stats.ts';
-import { seedPeople } from '../lib/seed-people.ts';
+import { seedPeople, sentLedger } from '../lib/seed-people.ts';
 
 const PEOPLE = 10_000;
 const REPS = 3;
@@ -48,16 +47,7 @@ export const convergedScenario: Scenario = {
     const seededAt = Date.now();
     const peopleSeeded = seedPeople(ddb, tableName, people(PEOPLE), 'default', new Date(seededAt - 3_600_000).toISOString());
     const listed = await emu.invites(DEFAULT_ID, orgId);
-    const ledger: LedgerEntry[] = listed.map((inv) => ({
-      email: inv.email,
-      state: 'sent',
-      role: inv.role as LedgerEntry['role'],
-      inviteId: inv.id,
-      updatedAt: inv.inviteDate,
-      invitedAt: inv.inviteDate,
-      renewals: 0,
-      runId: 'r-bench-seed',
-    }));
+    const ledger = sentLedger(listed);
     await Promise.all([peopleSeeded, setup.putLedgerEntries(target, ledger)]);
     const setupMs = Date.now() - seededAt;
 

@@ -9,7 +9,6 @@ import { METRIC_NAMES } from '../../functions/runtime/metric-names.ts';
 import { DynamoStateStore } from '../../functions/state/dynamo-store.ts';
 import { runSync } from '../../functions/sync/reconcile.ts';
 import { systemClock, type Log } from '../../functions/sync/ports.ts';
-import type { LedgerEntry } from '../../functions/sync/types.ts';
 import { buildApp } from '../../lib/build-app.ts';
 import { loadStageConfig } from '../../lib/stages.ts';
 import { monthCost, PRICES_AS_OF, PRICES_REGION, renderCostTable, runsPerMonth, scalePerRun, sqsPollRequestsPerMonth, type Fixed, type PerRun, type SizedMonth } from '../cost.ts';
@@ -19,7 +18,7 @@ import { countRequests, startRemoteEmulator } from '../lib/remote-emulator.ts';
 import type { Row } from '../lib/report.ts';
 import { BENCH_RULES, emailOf, orgIdOf, people } from '../lib/roster.ts';
 import { median, round } from '../lib/stats.ts';
-import { seedPeople } from '../lib/seed-people.ts';
+import { seedPeople, sentLedger } from '../lib/seed-people.ts';
 
 const STAGE = 'prod';
 const MEASURED = [1_000, 10_000] as const;
@@ -66,16 +65,7 @@ async function measureConverged(ctx: BenchContext, scope: Scope, size: number): 
   const tableName = await ctx.table(ddb, `cost${size}`, scope);
   const setup = new DynamoStateStore({ tableName, client: ddb });
   const listed = await emu.invites(DEFAULT_ID, orgId);
-  const ledger: LedgerEntry[] = listed.map((inv) => ({
-    email: inv.email,
-    state: 'sent',
-    role: inv.role as LedgerEntry['role'],
-    inviteId: inv.id,
-    updatedAt: inv.inviteDate,
-    invitedAt: inv.inviteDate,
-    renewals: 0,
-    runId: 'r-bench-seed',
-  }));
+  const ledger = sentLedger(listed);
   await Promise.all([seedPeople(ddb, tableName, people(size), 'default', new Date(Date.now() - 3_600_000).toISOString()), setup.putLedgerEntries(target, ledger)]);
   const config = parseSyncConfig({ targets: [{ name: 'cost', instanceId: DEFAULT_ID, orgId, rules: BENCH_RULES }] });
   const log = byteCountingLog();

@@ -26,8 +26,10 @@ export interface Answer {
   status: number;
   /** parsed Retry-After of a 429, ms from the answer */
   retryAfterMs: number | undefined;
-  /** the body as text; '' when it was cut off */
-  text: string;
+  /** the body as text (UTF-8), decoded on first read; '' when it was cut off */
+  readonly text: string;
+  /** the body's bytes as received (chunks kept, not copied, not decoded); empty when it was cut off */
+  readonly chunks: readonly Buffer[];
   /** the body was longer than `maxAnswerBytes`: reading stopped there and the connection was closed */
   cutOff: boolean;
   /** the body's length in bytes (as far as it was read) */
@@ -166,7 +168,14 @@ export class LosantTransport {
       status = res.statusCode;
       const retryAfterMs = status === 429 ? parseRetryAfter(res.headers['retry-after'], this.now()) : undefined;
       this.governor.onResponse(status, retryAfterMs);
-      return { ok: true, status, retryAfterMs, text: read?.text ?? '', cutOff: read === undefined, bytes: read?.bytes ?? this.maxAnswerBytes, token };
+      const chunks = read?.chunks ?? [];
+      let text: string | undefined;
+      return {
+        ok: true, status, retryAfterMs, chunks, cutOff: read === undefined, bytes: read?.bytes ?? this.maxAnswerBytes, token,
+        get text() {
+          return (text ??= decodeUtf8(chunks));
+        },
+      };
     } catch (err) {
       if (opts.signal?.aborted) return { ok: false, reason: 'aborted', sent: true, cause: opts.signal.reason };
       if (timer.signal.aborted) return { ok: false, reason: byDeadline ? 'deadline' : 'timeout', sent: true, cause: err };
@@ -219,34 +228,46 @@ export class LosantTransport {
 }
 
 /**
- * Reads a body to its end as UTF-8, or undefined once it is longer than `max` bytes (announced or
- * received): then reading stops and the body is destroyed, which closes the connection. Holds at most
- * `max` bytes (plus one chunk) in memory.
+ * Reads a body to its end, or undefined once it is longer than `max` bytes (announced or received): then
+ * reading stops and the body is destroyed, which closes the connection. The chunks are kept as they came
+ * (no copy, no decode: a POST answer is searched as bytes, answer-bytes.ts). Holds at most `max` bytes
+ * (plus one chunk) in memory. A body shorter than its Content-Length, or chunked without its end, fails
+ * here: undici errors the stream.
  */
-async function readAtMost(body: Readable, max: number, contentLength: string | string[] | undefined): Promise<{ text: string; bytes: number } | undefined> {
+async function readAtMost(body: Readable, max: number, contentLength: string | string[] | undefined): Promise<{ chunks: Buffer[]; bytes: number } | undefined> {
   const announced = Number(Array.isArray(contentLength) ? contentLength[0] : contentLength);
   if (Number.isFinite(announced) && announced > max) {
-    body.destroy();
+    abandon(body);
     return undefined;
   }
-  // an announced length: one buffer of that size, each chunk copied in and let go (the bytes are held once, not twice)
-  let into = Number.isFinite(announced) && announced > 0 ? Buffer.allocUnsafe(announced) : undefined;
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body as AsyncIterable<Buffer>) {
     if (size + chunk.length > max) {
-      body.destroy();
+      abandon(body);
       return undefined;
     }
-    if (into && size + chunk.length <= into.length) chunk.copy(into, size);
-    else {
-      if (into) chunks.push(into.subarray(0, size)); // more than announced: keep what came, collect the rest
-      into = undefined;
-      chunks.push(chunk);
-    }
+    chunks.push(chunk);
     size += chunk.length;
   }
-  return { text: into ? into.toString('utf8', 0, size) : Buffer.concat(chunks, size).toString('utf8'), bytes: size };
+  return { chunks, bytes: size };
+}
+
+/**
+ * Stops reading a body and closes its connection. undici's body emits an AbortError when destroyed before
+ * its end; with nobody listening that is an uncaught exception (seen against a real socket), so it is heard
+ * and dropped: the caller already reports the answer as cut off.
+ */
+function abandon(body: Readable): void {
+  body.on('error', () => {});
+  body.destroy();
+}
+
+/** The chunks as one UTF-8 text (one copy when there are several). */
+function decodeUtf8(chunks: readonly Buffer[]): string {
+  if (chunks.length === 0) return '';
+  if (chunks.length === 1) return chunks[0]!.toString('utf8');
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /**

@@ -1,7 +1,8 @@
 // transport answer text --> JSON --> zod schema (schemas.ts) --> domain types (PendingInvite, Member), emails normalised
 // request body --> zod schema (strict) --> what is sent
 import type { z } from 'zod';
-import type { Member, PendingInvite } from '../sync/types.ts';
+import type { Member, OrgRole, PendingInvite } from '../sync/types.ts';
+import { newestInvite } from '../sync/invites.ts';
 import { normalizeEmailForCompare } from './email.ts';
 import { LosantApiError, type CallName, type LosantErrors } from './errors.ts';
 import { OrgInviteSchema, type InstanceOrgMember, type OrgInvite } from './schemas.ts';
@@ -96,6 +97,29 @@ export function toPendingInvite(item: OrgInvite, call: CallName): PendingInvite 
   const invite: PendingInvite = { id, email: normalizeEmailForCompare(email), role, inviteDate, hasExpired: item.hasExpired ?? false };
   if (item.ttl !== undefined) invite.ttl = item.ttl;
   return invite;
+}
+
+/**
+ * The invite a POST created among its answer's items for the address sent (found by a scan): the newest
+ * (newestInvite), each checked against the published schema, its email (`wanted`, normalised) and the role
+ * sent; undefined when one fails (the caller then parses the whole answer, which decides).
+ * @example createdAmong(scan.items, { role: 'view' }, 'ann@x.com', spec)?.id
+ */
+export function createdAmong(items: readonly unknown[], sent: { role: OrgRole }, wanted: string, call: CallName): PendingInvite | undefined {
+  const checked: PendingInvite[] = [];
+  for (const raw of items) {
+    const item = OrgInviteSchema.safeParse(raw);
+    if (!item.success || item.data.role !== sent.role) return undefined;
+    let invite: PendingInvite;
+    try {
+      invite = toPendingInvite(item.data, call);
+    } catch {
+      return undefined;
+    }
+    if (invite.email !== wanted) return undefined;
+    checked.push(invite);
+  }
+  return newestInvite(checked);
 }
 
 /** An answer's member as the domain sees it; `invalidResponse` without email or role. */

@@ -7,7 +7,8 @@ import type { OwnUser } from '../sync/offboard.ts';
 import { isApiError } from '../sync/errors.ts';
 import { maskEmail } from '../sync/email.ts';
 import { newestInvite } from '../sync/invites.ts';
-import { checkedBody, parseAnswer, parseInviteItem, rawEmailMatches, scanCollectionForEmail, toMember, toPendingInvite, trustedItems } from './answers.ts';
+import { checkedBody, createdAmong, parseAnswer, parseInviteItem, rawEmailMatches, scanCollectionForEmail, toMember, toPendingInvite, trustedItems } from './answers.ts';
+import { itemsForEmail } from './answer-bytes.ts';
 import { normalizeEmailForCompare } from './email.ts';
 import type { RateGovernor } from './governor.ts';
 import { Retrier, type RetryOptions } from './retry.ts';
@@ -44,28 +45,19 @@ export interface LosantClientOptions {
 }
 
 /**
- * The invite a POST created, from its answer without parsing the whole collection: only the items whose
- * `email` is the address sent (scanCollectionForEmail), each checked against the published schema, its
- * email and the role sent; the newest of them (newestInvite). Undefined when anything is not certain:
- * the caller then parses the whole answer, which decides (and reports a bad answer) as before.
+ * The invite a POST created, from its answer without parsing the whole collection. The items whose `email`
+ * is the address sent are found in the answer's bytes (answer-bytes.ts itemsForEmail: no decode), or, when
+ * that is not certain, in its text (answers.ts scanCollectionForEmail, which also checks the envelope); each
+ * is checked by createdAmong. Undefined when anything is not certain: the caller then parses the whole answer,
+ * which decides (and reports a bad answer) as before.
  */
-function createdByScan(text: string, sent: { email: string; role: OrgRole }, wanted: string, spec: RequestSpec): PendingInvite | undefined {
-  const scan = scanCollectionForEmail(text, sent.email);
+function createdByScan(answer: { chunks: readonly Buffer[]; text: string }, sent: { email: string; role: OrgRole }, wanted: string, spec: RequestSpec): PendingInvite | undefined {
+  const inBytes = itemsForEmail(answer.chunks, sent.email);
+  const fromBytes = inBytes && createdAmong(inBytes, sent, wanted, spec);
+  if (fromBytes) return fromBytes;
+  const scan = scanCollectionForEmail(answer.text, sent.email);
   if (!scan || !OrgInviteCollectionEnvelopeSchema.safeParse(scan.envelope).success) return undefined;
-  const checked: PendingInvite[] = [];
-  for (const raw of scan.items) {
-    const item = OrgInviteSchema.safeParse(raw);
-    if (!item.success || item.data.role !== sent.role) return undefined;
-    let invite: PendingInvite;
-    try {
-      invite = toPendingInvite(item.data, spec);
-    } catch {
-      return undefined;
-    }
-    if (invite.email !== wanted) return undefined;
-    checked.push(invite);
-  }
-  return newestInvite(checked);
+  return createdAmong(scan.items, sent, wanted, spec);
 }
 
 const sleepReal = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -182,7 +174,7 @@ export class LosantClient implements InviteApi {
     return this.retrier.run<CreateInviteResult>(this.transport, spec, opts, {
       onSuccess: async (answer, attempt) => {
         // created; an answer too long to read is no reason to POST again: look the invite up
-        const found = answer.cutOff ? undefined : (createdByScan(answer.text, body, wanted, spec) ?? this.createdByFullParse(answer, wanted, spec, attempt));
+        const found = answer.cutOff ? undefined : (createdByScan(answer, body, wanted, spec) ?? this.createdByFullParse(answer, wanted, spec, attempt));
         if (found) return { invite: found, recovered: false };
         // created, but the answer does not list it: ask for it by email
         const looked = await this.findInvite(target, body.email, opts);

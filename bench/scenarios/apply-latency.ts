@@ -52,8 +52,8 @@ async function naiveLoop(baseUrl: string, target: TargetRef, emails: readonly st
 }
 
 /**
- * The transport floor: the same POSTs, CONCURRENCY at a time on raw undici, each answer read in full and
- * thrown away (no parsing, no ledger). What the emulator and the wire cost, before any client work.
+ * The transport floor: the same POSTs, CONCURRENCY at a time on raw undici, each answer read in full, chunk
+ * by chunk, and thrown away (no copy, no decode, no parsing, no ledger). What the emulator and the wire cost, before any client work.
  * @returns elapsed ms and the answer bytes read
  */
 async function rawFloor(baseUrl: string, target: TargetRef, emails: readonly string[]): Promise<{ ms: number; bytes: number }> {
@@ -69,8 +69,9 @@ async function rawFloor(baseUrl: string, target: TargetRef, emails: readonly str
         while (next < emails.length) {
           const email = emails[next++]!;
           const res = await request(url, { method: 'POST', headers, body: JSON.stringify({ email, role: 'view' }), dispatcher: agent });
-          // read first, then add: `bytes += await …` would add to the value from before the await
-          const got = (await res.body.arrayBuffer()).byteLength;
+          // each chunk read and dropped, never joined (arrayBuffer() would copy the answer, which the client does not)
+          let got = 0;
+          for await (const chunk of res.body as AsyncIterable<Buffer>) got += chunk.length;
           bytes += got;
           if (res.statusCode !== 201) throw new Error(`raw floor: POST answered ${res.statusCode}`);
         }

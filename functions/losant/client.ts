@@ -8,7 +8,7 @@ import { isApiError } from '../sync/errors.ts';
 import { maskEmail } from '../sync/email.ts';
 import { newestInvite } from '../sync/invites.ts';
 import { checkedBody, createdAmong, parseAnswer, parseInviteItem, rawEmailMatches, scanCollectionForEmail, toMember, toPendingInvite, trustedItems } from './answers.ts';
-import { itemsForEmail } from './answer-bytes.ts';
+import { emailNeedles, itemsForEmail, NeedleScan } from './answer-bytes.ts';
 import { normalizeEmailForCompare } from './email.ts';
 import type { RateGovernor } from './governor.ts';
 import { Retrier, type RetryOptions } from './retry.ts';
@@ -17,7 +17,7 @@ import {
   InstanceOrgMembersSchema, InstanceOrgSchema, MeSchema, OrgInviteCollectionEnvelopeSchema, OrgInviteCollectionSchema, OrgInvitePostSchema, OrgInviteSchema,
   OrgRoleInfoSchema, SuccessSchema,
 } from './schemas.ts';
-import { LosantTransport, type RequestEvent, type TokenProvider } from './transport.ts';
+import { LosantTransport, type Answer, type RequestEvent, type TokenProvider } from './transport.ts';
 
 export interface LosantClientOptions {
   /** e.g. `https://api.losant.com` (a path prefix is kept) */
@@ -46,13 +46,14 @@ export interface LosantClientOptions {
 
 /**
  * The invite a POST created, from its answer without parsing the whole collection. The items whose `email`
- * is the address sent are found in the answer's bytes (answer-bytes.ts itemsForEmail: no decode), or, when
+ * is the address sent are found in the answer's bytes (answer-bytes.ts itemsForEmail: no decode; the transport
+ * fed them to the spec's NeedleScan as they came), or, when
  * that is not certain, in its text (answers.ts scanCollectionForEmail, which also checks the envelope); each
  * is checked by createdAmong. Undefined when anything is not certain: the caller then parses the whole answer,
  * which decides (and reports a bad answer) as before.
  */
-function createdByScan(answer: { chunks: readonly Buffer[]; text: string }, sent: { email: string; role: OrgRole }, wanted: string, spec: RequestSpec): PendingInvite | undefined {
-  const inBytes = itemsForEmail(answer.chunks, sent.email);
+function createdByScan(answer: Answer, sent: { email: string; role: OrgRole }, wanted: string, spec: RequestSpec): PendingInvite | undefined {
+  const inBytes = itemsForEmail(answer.chunks, sent.email, answer.watched instanceof NeedleScan ? answer.watched : undefined);
   const fromBytes = inBytes && createdAmong(inBytes, sent, wanted, spec);
   if (fromBytes) return fromBytes;
   const scan = scanCollectionForEmail(answer.text, sent.email);
@@ -169,7 +170,9 @@ export class LosantClient implements InviteApi {
   async createInvite(target: TargetRef, invite: NewInvite, opts: CallOptions = {}): Promise<CreateInviteResult> {
     const call = { method: 'POST', route: ROUTES.invites } as const;
     const body = checkedBody(OrgInvitePostSchema, { email: invite.email.trim(), role: invite.role }, call);
-    const spec: RequestSpec = { ...call, path: this.paths.collection(target, 'invites'), body };
+    const needles = emailNeedles(body.email);
+    // the answer's chunks are searched for the address as they arrive (see createdByScan)
+    const spec: RequestSpec = { ...call, path: this.paths.collection(target, 'invites'), body, ...(needles ? { watch: () => new NeedleScan(needles) } : {}) };
     const wanted = normalizeEmailForCompare(body.email);
     return this.retrier.run<CreateInviteResult>(this.transport, spec, opts, {
       onSuccess: async (answer, attempt) => {

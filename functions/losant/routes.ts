@@ -41,6 +41,13 @@ export interface RequestSpec {
   route: Route;
   path: string;
   body?: unknown;
+  /** per attempt: a watcher the transport feeds each chunk of the answer body as it arrives (still in cache) */
+  watch?: () => ChunkWatch;
+}
+
+/** Sees an answer body chunk by chunk, in order, as the transport reads it (answer-bytes.ts NeedleScan). */
+export interface ChunkWatch {
+  push(chunk: Buffer): void;
 }
 
 /** Losant's sort and filter parameters of GET invites (the client's own dialect; the domain never sees it). */

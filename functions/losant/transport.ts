@@ -7,7 +7,7 @@ import { DEFAULT_MAX_ANSWER_BYTES } from './answers.ts';
 import { AnswerBudget, answerBytesInFlight } from './answer-budget.ts';
 import { errorCode, LosantErrors, type NoAnswerReason } from './errors.ts';
 import { AdaptiveRateGovernor, type RateGovernor } from './governor.ts';
-import type { RequestSpec } from './routes.ts';
+import type { ChunkWatch, RequestSpec } from './routes.ts';
 
 /** Supplies the bearer token; `refresh: true` asks for a fresh one (after a 401, e.g. a rotated secret). */
 export type TokenProvider = (opts?: { refresh?: boolean }) => Promise<string>;
@@ -30,6 +30,8 @@ export interface Answer {
   readonly text: string;
   /** the body's bytes as received (chunks kept, not copied, not decoded); empty when it was cut off */
   readonly chunks: readonly Buffer[];
+  /** the spec's `watch` of this attempt, fed every chunk read (also those of a body then cut off) */
+  watched?: ChunkWatch;
   /** the body was longer than `maxAnswerBytes`: reading stopped there and the connection was closed */
   cutOff: boolean;
   /** the body's length in bytes (as far as it was read) */
@@ -164,14 +166,15 @@ export class LosantTransport {
         body: spec.body === undefined ? null : JSON.stringify(spec.body),
         signal,
       });
-      const read = await readAtMost(res.body, this.maxAnswerBytes, res.headers['content-length']);
+      const watched = spec.watch?.();
+      const read = await readAtMost(res.body, this.maxAnswerBytes, res.headers['content-length'], watched);
       status = res.statusCode;
       const retryAfterMs = status === 429 ? parseRetryAfter(res.headers['retry-after'], this.now()) : undefined;
       this.governor.onResponse(status, retryAfterMs);
       const chunks = read?.chunks ?? [];
       let text: string | undefined;
       return {
-        ok: true, status, retryAfterMs, chunks, cutOff: read === undefined, bytes: read?.bytes ?? this.maxAnswerBytes, token,
+        ok: true, status, retryAfterMs, chunks, cutOff: read === undefined, bytes: read?.bytes ?? this.maxAnswerBytes, token, ...(watched ? { watched } : {}),
         get text() {
           return (text ??= decodeUtf8(chunks));
         },
@@ -230,11 +233,17 @@ export class LosantTransport {
 /**
  * Reads a body to its end, or undefined once it is longer than `max` bytes (announced or received): then
  * reading stops and the body is destroyed, which closes the connection. The chunks are kept as they came
- * (no copy, no decode: a POST answer is searched as bytes, answer-bytes.ts). Holds at most `max` bytes
+ * (no copy, no decode), each handed to `watch` as it comes (a POST answer is searched while its bytes are in
+ * cache, answer-bytes.ts). Holds at most `max` bytes
  * (plus one chunk) in memory. A body shorter than its Content-Length, or chunked without its end, fails
  * here: undici errors the stream.
  */
-async function readAtMost(body: Readable, max: number, contentLength: string | string[] | undefined): Promise<{ chunks: Buffer[]; bytes: number } | undefined> {
+async function readAtMost(
+  body: Readable,
+  max: number,
+  contentLength: string | string[] | undefined,
+  watch: ChunkWatch | undefined,
+): Promise<{ chunks: Buffer[]; bytes: number } | undefined> {
   const announced = Number(Array.isArray(contentLength) ? contentLength[0] : contentLength);
   if (Number.isFinite(announced) && announced > max) {
     abandon(body);
@@ -248,6 +257,7 @@ async function readAtMost(body: Readable, max: number, contentLength: string | s
       return undefined;
     }
     chunks.push(chunk);
+    watch?.push(chunk);
     size += chunk.length;
   }
   return { chunks, bytes: size };

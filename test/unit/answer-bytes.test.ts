@@ -1,7 +1,7 @@
 // test --> itemsForEmail (a POST answer's items for one address, found in its bytes as received) and createdAmong
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { emailNeedles, itemsForEmail } from '../../functions/losant/answer-bytes.ts';
+import { emailNeedles, itemsForEmail, NeedleScan } from '../../functions/losant/answer-bytes.ts';
 import { createdAmong, toPendingInvite } from '../../functions/losant/answers.ts';
 import { OrgInviteSchema } from '../../functions/losant/schemas.ts';
 import { newestInvite } from '../../functions/sync/invites.ts';
@@ -30,6 +30,24 @@ function chunked(text: string, cuts: number[] = []): Buffer[] {
   return chunks;
 }
 const one = (body: unknown) => chunked(JSON.stringify(body));
+
+describe('Class: NeedleScan', () => {
+  it('finds every occurrence (overlapping ones too) of every needle exactly once, however the body is cut into chunks', () => {
+    const text = fc.string({ unit: fc.constantFrom('a', 'b', '"'), maxLength: 60 });
+    fc.assert(
+      fc.property(text, fc.array(fc.string({ unit: fc.constantFrom('a', 'b', '"'), minLength: 1, maxLength: 5 }), { minLength: 1, maxLength: 3 }), fc.array(fc.nat(), { maxLength: 20 }), (body, words, cuts) => {
+        const needles = words.map((w) => Buffer.from(w));
+        const scan = new NeedleScan(needles);
+        for (const chunk of chunked(body, cuts)) scan.push(chunk);
+        const expected: { at: number; needle: number }[] = [];
+        for (const [i, n] of needles.entries()) for (let at = body.indexOf(n.toString()); at !== -1; at = body.indexOf(n.toString(), at + 1)) expected.push({ at, needle: i });
+        const order = (a: { at: number; needle: number }, b: { at: number; needle: number }) => a.at - b.at || a.needle - b.needle;
+        expect([...scan.hits].sort(order)).toEqual(expected.sort(order));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
 
 describe('Function: itemsForEmail', () => {
   it('returns the items of that address as sent or lower-cased, in answer order', () => {
@@ -102,7 +120,13 @@ describe('Function: itemsForEmail', () => {
       fc.property(fc.array(item, { maxLength: 6 }), sent, fc.constantFrom(undefined, undefined, undefined, 2, '\t'), fc.array(fc.nat(), { maxLength: 12 }), other, fc.boolean(), (items, email, indent, cuts, more, otherFirst) => {
         const body = collection(items, more ? { other: more } : {});
         const text = otherFirst && more ? `{"other":${JSON.stringify(more)},${JSON.stringify(body).slice(1)}` : JSON.stringify(body, null, indent);
-        const raw = itemsForEmail(chunked(text, cuts), email);
+        const chunks = chunked(text, cuts);
+        let scan: NeedleScan | undefined;
+        if (cuts.length % 2 === 0) {
+          scan = new NeedleScan(emailNeedles(email)!); // as the transport feeds it
+          for (const chunk of chunks) scan.push(chunk);
+        }
+        const raw = itemsForEmail(chunks, email, scan);
         if (raw === undefined) return;
         const parsed = JSON.parse(text) as { items: { email: string }[] };
         const mine = parsed.items.filter((i) => i.email === email || i.email === email.toLowerCase());

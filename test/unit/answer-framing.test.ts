@@ -67,6 +67,14 @@ describe('Class: LosantTransport (answer framing is undici\'s)', () => {
     expect(outcome.ok && outcome.text).toBe(BODY);
   });
 
+  it('feeds every chunk of the answer to the spec\'s watch as it reads it', async () => {
+    const { transport } = await setUp('whole');
+    const seen: Buffer[] = [];
+    const outcome = await transport.send({ ...post, watch: () => ({ push: (chunk: Buffer) => seen.push(chunk) }) }, {}, 1);
+    expect(Buffer.concat(seen).toString('utf8')).toBe(BODY);
+    expect(outcome.ok && outcome.watched).toBeDefined();
+  });
+
   it.each<Framing>(['short', 'unterminated'])('reports no answer (a dropped connection) for a %s body', async (framing) => {
     const { transport } = await setUp(framing);
     const outcome = await transport.send(post, {}, 1);

@@ -217,6 +217,7 @@ export async function reconcileTarget(deps: SyncDeps, config: SyncSettings, targ
         pending,
         people: dated.people,
         rules: target.rules,
+        dates: dateSettings(config),
       });
       const plan = seated.plan;
       if (seated.seats) report.seats = seated.seats;

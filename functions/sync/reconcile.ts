@@ -102,7 +102,8 @@ function errorCode(err: unknown): NonNullable<TargetReport['error']>['code'] {
     case 'notFound':
       return 'notFound';
     case 'deadline':
-      return 'deadline';
+    case 'invalidResponse':
+      return err.kind;
     case 'network':
     case 'server':
     case 'throttled':

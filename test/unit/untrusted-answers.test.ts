@@ -144,6 +144,36 @@ describe('Function: LosantClient with an endless answer', () => {
   });
 });
 
+describe('Function: LosantClient with an answer whose Content-Length passes the cap', () => {
+  it('returns invalidResponse without reading the body, closes the connection, and the process carries on', async () => {
+    // Arrange: 16 KiB announced and sent at once; the cap is 4 KiB (the body destroyed unread must not throw out of the process)
+    let closed = false;
+    const body = Buffer.alloc(16 * 1024, 0x20);
+    const server = createServer((_req, res) => {
+      res.on('close', () => (closed = true));
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(body.length) });
+      res.end(body);
+    });
+    const api = new LosantClient({ baseUrl: await listen(server), token: DEFAULT_TOKEN, maxAnswerBytes: 4096, retry: { maxAttempts: 3, baseDelayMs: 1 } });
+    closers.push(() => api.close());
+    const uncaught: unknown[] = [];
+    const onUncaught = (err: unknown) => uncaught.push(err);
+    process.on('uncaughtException', onUncaught);
+
+    // Act
+    const err = await api.listPending(target).catch((e: unknown) => e);
+    await expect.poll(() => closed).toBe(true);
+    await new Promise((r) => setTimeout(r, 200));
+    process.off('uncaughtException', onUncaught);
+
+    // Assess
+    expect(err).toBeInstanceOf(LosantApiError);
+    expect((err as LosantApiError).kind).toBe('invalidResponse');
+    expect((err as LosantApiError).message).toContain('limits.maxAnswerBytes');
+    expect(uncaught).toEqual([]);
+  });
+});
+
 describe('Function: parseSyncConfig (limits.maxAnswerBytes)', () => {
   const doc = { targets: [{ name: 'eng', ...target, rules: [{ when: { department: 'Engineering' }, role: 'edit' }] }] };
 

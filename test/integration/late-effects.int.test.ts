@@ -100,6 +100,7 @@ describe('CLI emulator --post-delay-ms 12000 (past the client\'s 10 s timeout), 
 
       // Act: run 1 (every POST outlives the client's timeout), wait for the late effects, run 2 past SETTLE_SECONDS
       const first = await runSync(deps, config, { mode: 'apply', trigger: 'cli', deadline: Date.now() + 60_000 });
+      const ledgerAfterFirst = await store.getLedger({ instanceId: INSTANCE, orgId: ORG });
       const landBy = Date.now() + 17_000;
       while ((await listed()).length < 20 && Date.now() < landBy) await new Promise((r) => setTimeout(r, 100));
       await new Promise((r) => setTimeout(r, 200));
@@ -114,6 +115,9 @@ describe('CLI emulator --post-delay-ms 12000 (past the client\'s 10 s timeout), 
       expect(t1.failed).toBeGreaterThan(0);
       expect(t1.done.invite + t1.failed).toBe(20);
       expect(new Set(t1.failures?.map((f) => f.reason))).toEqual(new Set(['ambiguous']));
+      // the intent is left for each ambiguous email (the next run claims the late invite with it)
+      const ambiguous = new Set(t1.failures?.map((f) => f.email));
+      expect(ledgerAfterFirst.filter((e) => ambiguous.has(e.email)).map((e) => e.state)).toEqual([...ambiguous].map(() => 'intent'));
       // run 2 adopts the late invites: no POST, no failure; run 3 has nothing left to do
       const t2 = second.targets[0]!;
       expect(t2).toMatchObject({ failed: 0, done: { invite: 0 }, complete: true });

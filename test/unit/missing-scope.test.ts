@@ -1,6 +1,7 @@
 // test --> reconcileTarget on MemoryStateStore + the real LosantClient against the emulator (real HTTP on
 // 127.0.0.1) with a token made from the old README's list: no `instanceOrgInvite.resendInvite`, no delete.
 // Losant cannot tell a client its token's scopes: the first 403 stops that kind of action, invites go on.
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_ID, startEmulator, type RunningEmulator } from '../../emulator/index.ts';
 import { parseSyncConfig } from '../../functions/config/sync-config.schema.ts';
@@ -24,7 +25,15 @@ afterEach(async () => {
   }
 });
 
-async function run(scopes: string[], opts: { dirtyRounds?: number; concurrency?: number; renewals?: number } = {}) {
+/** The README's least-privilege token for the default policy (section "Losant token"), and what it says to add for revokeLeft. */
+function readmeScopes(): { defaults: string[]; revokeLeft: string } {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8').replace(/\s+/g, ' ');
+  const m = /The least-privilege token for the default policy: ([^;]+); add `([^`]+)` for `revokeLeft`/.exec(readme);
+  if (!m) throw new Error('README: no least-privilege token list');
+  return { defaults: [...m[1]!.matchAll(/`([^`]+)`/g)].map((x) => x[1]!), revokeLeft: m[2]! };
+}
+
+async function run(scopes: string[], opts: { dirtyRounds?: number; concurrency?: number; renewals?: number; revokeLeft?: boolean } = {}) {
   const now = Date.now();
   const emulator = await startEmulator({ port: 0, seed: { tokens: [{ token: 'narrow', scopes }] } });
   const api = new LosantClient({ baseUrl: emulator.url, token: 'narrow' });
@@ -43,7 +52,7 @@ async function run(scopes: string[], opts: { dirtyRounds?: number; concurrency?:
   await store.replaceSource('default', people, new Date(now - 1000).toISOString());
   const config = parseSyncConfig({
     targets: [{ name: 'eng', ...target, rules: [{ when: { department: 'Engineering' }, role: 'edit' }] }],
-    policy: { revokeLeft: true },
+    policy: { revokeLeft: opts.revokeLeft ?? true },
     ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
   });
   const deps: SyncDeps = { api, store, clock: { now: () => Date.now() }, log: quiet };
@@ -98,6 +107,22 @@ describe('Function: reconcileTarget with a token that lacks the resend and delet
     expect(report.done.invite).toBe(1);
     expect(report.failed).toBe(0);
     expect(report.complete).toBe(true);
+  });
+
+  it('returns no warning with the README\'s least-privilege token: renews with the default policy, and revokes once its revokeLeft scope is added', async () => {
+    // Arrange
+    const { defaults, revokeLeft } = readmeScopes();
+
+    // Act
+    const byDefault = await run(defaults, { revokeLeft: false });
+    const revoking = await run([...defaults, revokeLeft]);
+
+    // Assess
+    expect(defaults).toContain('instanceOrgInvite.resendInvite');
+    expect(byDefault.report.done).toMatchObject({ invite: 1, renew: 2, revoke: 0 });
+    expect(byDefault.report.warnings).toBeUndefined();
+    expect(revoking.report.done).toMatchObject({ invite: 1, renew: 2, revoke: 1 });
+    expect(revoking.report.warnings).toBeUndefined();
   });
 
   it('returns no warning and renews and revokes with the scopes Losant documents', async () => {

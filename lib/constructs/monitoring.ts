@@ -13,6 +13,7 @@ import { Construct } from 'constructs';
 
 import {
   DROPS_FAILED,
+  DROPS_REJECTED,
   EVENTS_REJECTED,
   INVITES_AMBIGUOUS,
   INVITES_NO_SEAT,
@@ -189,6 +190,13 @@ export class Monitoring extends Construct {
           new cloudwatch.GraphWidget({ title: 'Function errors', left: fnMetrics.map((m) => m.errors), width: 6 }),
           new cloudwatch.GraphWidget({ title: 'Function throttles', left: fnMetrics.map((m) => m.throttles), width: 6 }),
           new cloudwatch.GraphWidget({ title: 'Queue: DLQ depth, oldest message (s)', left: [dlqDepth], right: [queueAge], width: 6 }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Inputs: webhook answers, refused events and drops, silent sources',
+            left: [WEBHOOK_ACCEPTED, WEBHOOK_REJECTED, EVENTS_REJECTED, DROPS_REJECTED, DROPS_FAILED, SOURCE_SILENT].map((n) => this.metric(n)),
+            width: 24,
+          }),
         ],
         ...props.targets.map((target) => [
           new cloudwatch.GraphWidget({

@@ -182,6 +182,10 @@ describe('Class: Monitoring', () => {
       expect(body).toContain(`\\"InviteSync\\",\\"MembersRemoved\\",\\"service\\",\\"invite-sync\\",\\"stage\\",\\"${stage}\\",\\"target\\",\\"${target}\\"`);
     }
     expect(Object.values(b.template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties.MetricName)).not.toContain('MembersRemoved');
+    // the inputs row: every input's own counts, at stage level
+    for (const input of ['WebhookAccepted', 'WebhookRejected', 'EventsRejected', 'DropsRejected', 'DropsFailed', 'SourceSilent']) {
+      expect(body).toContain(`\\"InviteSync\\",\\"${input}\\",\\"service\\",\\"invite-sync\\",\\"stage\\",\\"${stage}\\"`);
+    }
     expect(body).toContain('Last blocked, failed or incomplete runs');
     expect(body).toContain("filter message = 'reconcile finished' and (RunsBlocked > 0 or InvitesFailed > 0");
     expect(body).toContain(logGroupId);

@@ -58,7 +58,10 @@ beforeAll(async () => {
         bad: { via: ['s3'] },
         untimed: { via: ['s3'] },
         webonly: { via: ['webhook'] },
+        dated: { via: ['s3'] },
+        weekly: { via: ['s3'] },
       },
+      people: { startDateField: 'startDate', endDateField: 'endDate', timeZoneField: 'tz' },
     }),
   );
   const env = lambdaEnv(table, emulator.url, taskRoot);
@@ -255,6 +258,33 @@ describe('Function: handler (S3 roster drop → people → reconcile → invites
     expect(await c.store.hasDelivery({ source: 'bad', id: deliveryId })).toBe(false);
     expect(counted('DropsFailed')).toBe(1);
     expect(sent).toEqual([]);
+  });
+
+  it('refuses a file with a bad date, an unknown zone and an end before the start: bad rows naming line and field, as --roster does', async () => {
+    // Arrange: people.startDateField / endDateField / timeZoneField are set in this config
+    const start = new Date(Date.now() + 10 * 86_400_000).toISOString().slice(0, 10);
+    const body = [
+      'email,department,startDate,endDate,tz',
+      `ok.${uid()}@example.com,Engineering,${start},,Asia/Tokyo`,
+      `la.${uid()}@example.com,Engineering,2031-02-30,,`,
+      `mo.${uid()}@example.com,Engineering,${start},,Mars/Olympus`,
+      `ni.${uid()}@example.com,Engineering,${start},2020-01-01,`,
+    ].join('\n');
+    const key = `rosters/dated/${uid()}.csv`;
+
+    // Act
+    const result = await drop(await put(key, body, { 'occurred-at': hoursAgo(1) }));
+
+    // Assert
+    expect(result).toMatchObject({ status: 'failed', source: 'dated', rows: 3 });
+    const failure = await c.store.getFailedDelivery({ source: 'dated', id: `s3:${BUCKET}/${key}#sha256:${sha256Hex(Buffer.from(body))}` });
+    expect(failure?.rows.map((r) => [r.line, r.field, r.message])).toEqual([
+      [3, 'startDate', 'must be a date YYYY-MM-DD (got "2031-02-30")'],
+      [4, 'tz', 'unknown time zone "Mars/Olympus" (an IANA name such as Europe/Berlin)'],
+      [5, 'endDate', 'before startDate'],
+    ]);
+    expect((await c.store.listPeople()).filter((p) => p.source === 'dated')).toEqual([]);
+    expect(counted('DropsFailed')).toBe(1);
   });
 
   it('refuses an occurred-at that is not an ISO date-time, naming the metadata field', async () => {

@@ -60,6 +60,7 @@ beforeAll(async () => {
         webonly: { via: ['webhook'] },
         dated: { via: ['s3'] },
         weekly: { via: ['s3'] },
+        archive: { via: ['s3'] },
       },
       people: { startDateField: 'startDate', endDateField: 'endDate', timeZoneField: 'tz' },
     }),
@@ -171,6 +172,26 @@ describe('Function: handler (S3 roster drop → people → reconcile → invites
     expect(changed).toMatchObject({ status: 'applied', people: 2 });
   });
 
+  it("counts the same bytes uploaded again as the source's latest delivery (maxSilenceHours), though nothing changes", async () => {
+    // Arrange: the first upload arrived 2 hours ago (an injected clock)
+    const key = `rosters/weekly/${uid()}.csv`;
+    const body = csv([[`pa.${uid()}@example.com`, `E-${uid()}`, 'Engineering']]);
+    const at = { 'occurred-at': hoursAgo(3) };
+    const twoHoursAgo = { now: () => Date.now() - 2 * 3_600_000 };
+    const first = (await dispatch(await put(key, body, at), LAMBDA_CONTEXT, { ...c, clock: twoHoursAgo })) as DropResult[];
+    const lastDelivery = async () => (await c.store.listSourceDeliveries!()).find((d) => d.source === 'weekly')?.lastDeliveryAt;
+    const before = Date.parse((await lastDelivery())!);
+
+    // Act
+    const again = await drop(await put(key, body, at));
+
+    // Assert
+    expect(first[0]?.status).toBe('applied');
+    expect(Date.now() - before).toBeGreaterThan(3_600_000);
+    expect(again).toMatchObject({ status: 'duplicate', touched: 0 });
+    expect(Date.now() - Date.parse((await lastDelivery())!)).toBeLessThan(60_000);
+  });
+
   it("takes a JSON roster's occurredAt when there is no metadata", async () => {
     // Arrange
     const email = `di.${uid()}@example.com`;
@@ -220,12 +241,23 @@ describe('Function: handler (S3 roster drop → people → reconcile → invites
     expect((await c.store.listPeople()).find((p) => p.email === email)?.source).toBe('untimed');
   });
 
-  it('holds a file whose occurred-at is older than limits.maxSnapshotAgeHours (72) as staleSnapshot', async () => {
-    // Act
-    const result = await drop(await put(`rosters/workday/${uid()}.csv`, csv([[`mo.${uid()}@example.com`, `E-${uid()}`, 'Engineering']]), { 'occurred-at': hoursAgo(73) }));
+  it('holds a file whose occurred-at is older than limits.maxSnapshotAgeHours (72) as staleSnapshot, and approve --run stores it', async () => {
+    // Arrange: a source of its own (an older snapshot of a source holding newer people changes nobody)
+    const email = `mo.${uid()}@example.com`;
+    const occurredAt = hoursAgo(73);
 
-    // Assert
-    expect(result).toMatchObject({ status: 'blocked', blocked: 'staleSnapshot', occurredAtFrom: 'metadata' });
+    // Act
+    const result = await drop(await put(`rosters/archive/${uid()}.csv`, csv([[email, `E-${uid()}`, 'Engineering']]), { 'occurred-at': occurredAt }));
+    const whileHeld = (await c.store.listPeople()).some((p) => p.email === email);
+    const runId = result.status === 'blocked' ? result.runId! : '';
+    const approved = await runCli(['approve', '--run', runId, '--yes', '--json'], { DYNAMODB_ENDPOINT: dynamoEndpoint(), STATE_TABLE: table });
+
+    // Assert: held, nothing stored; approve --run stores it with the export's own occurredAt
+    expect(result).toMatchObject({ status: 'blocked', blocked: 'staleSnapshot', occurredAtFrom: 'metadata', touched: 0, queued: false });
+    expect(whileHeld).toBe(false);
+    expect(approved.code, approved.stderr).toBe(0);
+    expect(JSON.parse(approved.stdout)).toMatchObject({ runId, approved: ['eng'], snapshot: { source: 'archive', code: 'staleSnapshot', occurredAt } });
+    expect((await c.store.listPeople()).find((p) => p.email === email)).toMatchObject({ source: 'archive', leftSource: false, lastEventAt: occurredAt });
   });
 
   it('refuses a bad file whole: a failed delivery with every bad row, DropsFailed, the people unchanged', async () => {

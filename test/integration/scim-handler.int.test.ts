@@ -149,6 +149,52 @@ describe('SCIM on the HTTP function', () => {
     expect(runs[0]?.trigger).toBe('scim');
   });
 
+  it('every endpoint of /scim/v2 answers on the HTTP function (Users, Groups, each verb; discovery)', async () => {
+    const email = `ep.${randomUUID().slice(0, 6)}@example.com`;
+    const seen: [string, number][] = [];
+    const go = async (method: string, path: string, body?: unknown, query?: Record<string, string>) => {
+      const res = await call(method, path, OKTA, body, query);
+      seen.push([`${method} ${path.replace(/\/[A-Za-z0-9_-]{22}$/, '/{id}')}`, res.status]);
+      return res;
+    };
+    const u = await go('POST', '/Users', user(email));
+    const uid = String(u.body.id);
+    await go('GET', '/Users', undefined, { filter: `userName eq "${email}"`, startIndex: '1', count: '10' });
+    await go('GET', `/Users/${uid}`);
+    await go('PUT', `/Users/${uid}`, user(email, 'Staff Engineer'));
+    await go('PATCH', `/Users/${uid}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'title', value: 'Engineer' }] });
+    const g = await go('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: `G-${randomUUID().slice(0, 6)}`, members: [{ value: uid }] });
+    const gid = String(g.body.id);
+    await go('GET', '/Groups', undefined, { filter: `displayName eq "${String(g.body.displayName)}"`, excludedAttributes: 'members' });
+    await go('GET', `/Groups/${gid}`);
+    await go('PUT', `/Groups/${gid}`, { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: `${String(g.body.displayName)}-x`, members: [] });
+    await go('PATCH', `/Groups/${gid}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'add', path: 'members', value: [{ value: uid }] }] });
+    await go('DELETE', `/Groups/${gid}`);
+    await go('DELETE', `/Users/${uid}`);
+    await go('GET', `/Users/${uid}`);
+    await go('GET', '/ServiceProviderConfig');
+    await go('GET', '/ResourceTypes');
+    await go('GET', '/Schemas');
+    expect(seen).toEqual([
+      ['POST /Users', 201],
+      ['GET /Users', 200],
+      ['GET /Users/{id}', 200],
+      ['PUT /Users/{id}', 200],
+      ['PATCH /Users/{id}', 200],
+      ['POST /Groups', 201],
+      ['GET /Groups', 200],
+      ['GET /Groups/{id}', 200],
+      ['PUT /Groups/{id}', 200],
+      ['PATCH /Groups/{id}', 200],
+      ['DELETE /Groups/{id}', 204],
+      ['DELETE /Users/{id}', 204],
+      ['GET /Users/{id}', 404],
+      ['GET /ServiceProviderConfig', 200],
+      ['GET /ResourceTypes', 200],
+      ['GET /Schemas', 200],
+    ]);
+  });
+
   it('a wrong or missing token is 401 with a detail that names no user; the secret is refetched at most once per 60 s', async () => {
     const missing = await call('GET', '/Users', undefined);
     expect(missing.status).toBe(401);

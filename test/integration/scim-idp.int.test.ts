@@ -129,7 +129,7 @@ describe('Groups: PUT /Groups/{id} replaces the group (Okta group push)', () => 
 });
 
 describe('Entra', () => {
-  it('"active": "False" / "True" strings, a member removed by the older {path: "members", value: [...]} form, the work email changed by value path', async () => {
+  it('"active": "False" / "True" strings, a group read without members, the member query, a member removed by the older {path: "members", value: [...]} form, the work email changed by value path', async () => {
     const email = `entra.${uniq()}@example.com`;
     const created = await call('POST', '/Users', { schemas: [USER_URN, ENTERPRISE_URN], externalId: uniq(), userName: email, active: 'True', emails: [{ type: 'work', value: email, primary: true }] });
     expect([created.status, created.body.active]).toEqual([201, true]);
@@ -139,8 +139,14 @@ describe('Entra', () => {
     expect((await call('PATCH', `/Groups/${gid}`, patch({ op: 'Add', path: 'members', value: [{ $ref: null, value: id }] }))).status).toBe(200);
     await queueIdle(serve.app);
     expect(inviteOf(email)?.role).toBe('view');
+    // Entra reads a group without its members, and asks whether a user is still a member
+    const one = await call('GET', `/Groups/${gid}?excludedAttributes=members`);
+    expect([one.status, one.body.displayName, one.body.members]).toEqual([200, g.body.displayName, undefined]);
+    const memberQuery = `/Groups?filter=${encodeURIComponent(`id eq "${gid}" and members eq "${id}"`)}&attributes=id`;
+    expect((await call('GET', memberQuery)).body.Resources).toEqual([{ schemas: [GROUP_URN], id: gid, meta: expect.objectContaining({ resourceType: 'Group' }) }]);
 
     expect((await call('PATCH', `/Groups/${gid}`, patch({ op: 'Remove', path: 'members', value: [{ $ref: null, value: id }] }))).status).toBe(200);
+    expect((await call('GET', memberQuery)).body.totalResults).toBe(0);
     await queueIdle(serve.app);
     expect(inviteOf(email)).toBeUndefined();
     expect((await call('GET', `/Groups/${gid}`)).body).not.toHaveProperty('members');

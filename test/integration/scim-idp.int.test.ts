@@ -102,6 +102,18 @@ describe('Okta SPEC test, in its order', () => {
   });
 });
 
+describe('Uniqueness in the user\'s transaction', () => {
+  it('five concurrent POSTs of one userName (cases differ): one 201, four 409 uniqueness, one user and one person', async () => {
+    const userName = `race.${uniq()}@example.com`;
+    const spellings = [userName, userName.toUpperCase(), userName, `RACE${userName.slice(4)}`, userName];
+    const answers = await Promise.all(spellings.map((u) => call('POST', '/Users', { ...oktaUser(u), emails: [{ primary: true, value: userName, type: 'work' }] })));
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 409, 409, 409, 409]);
+    expect(answers.filter((a) => a.status === 409).every((a) => a.body.scimType === 'uniqueness')).toBe(true);
+    expect((await call('GET', `/Users?filter=${encodeURIComponent(`userName eq "${userName}"`)}`)).body.totalResults).toBe(1);
+    expect((await serve.store.listPeople()).filter((p) => p.email === userName)).toHaveLength(1);
+  });
+});
+
 describe('Groups: PUT /Groups/{id} replaces the group (Okta group push)', () => {
   it('a PUT renames and replaces members: the member left out loses the group (and the invite), If-Match with another version is 412', async () => {
     const [a, b] = [`put.a.${uniq()}@example.com`, `put.b.${uniq()}@example.com`];

@@ -92,6 +92,24 @@ describe('Okta SPEC test, in its order', () => {
     expect(unknown.body).toMatchObject({ schemas: [ERROR_URN], status: '404' });
   });
 
+  it('Push Profile Updates: a PUT with the whole user replaces it; a PUT with "active": false deactivates (user readable, person terminated, invite revoked)', async () => {
+    const userName = `okta.put.${uniq()}@example.com`;
+    const body = oktaUser(userName);
+    const id = String((await call('POST', '/Users', body)).body.id);
+    const g = await call('POST', '/Groups', { schemas: [GROUP_URN], displayName: `Losant-Okta-${uniq()}`, members: [{ value: id }] });
+    await queueIdle(serve.app);
+    expect(inviteOf(userName)?.role).toBe('view');
+    const put = await call('PUT', `/Users/${id}`, { ...body, id, name: { givenName: 'Renamed', familyName: 'Test' }, title: 'Lead' });
+    expect(put.body).toMatchObject({ id, name: { givenName: 'Renamed', familyName: 'Test' }, title: 'Lead', active: true, groups: [expect.objectContaining({ value: g.body.id })] });
+    const off = await call('PUT', `/Users/${id}`, { ...body, id, active: false });
+    expect([off.status, off.body.active]).toEqual([200, false]);
+    expect(off.body).not.toHaveProperty('title');
+    await queueIdle(serve.app);
+    expect(inviteOf(userName)).toBeUndefined();
+    expect((await call('GET', `/Users/${id}`)).body.active).toBe(false);
+    expect((await serve.store.listPeople()).filter((p) => p.email === userName).map((p) => p.status)).toEqual(['terminated']);
+  });
+
   it('filter userName eq … and externalId eq …: both must hold', async () => {
     const userName = `and.${uniq()}@example.com`;
     const body = oktaUser(userName);

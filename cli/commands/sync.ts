@@ -9,7 +9,7 @@ import { parseRoster, formatFromPath } from '../../functions/sync/roster.ts';
 import { channelRefusal } from '../../functions/sync/sources.ts';
 import { previewReplaceSource } from '../../functions/state/store-rules.ts';
 import { sourceHealth, type SourceHealth } from '../../functions/sync/source-health.ts';
-import { dateIssues, dateSettings, upcomingStarts } from '../../functions/sync/dates.ts';
+import { dateSettings, rosterDateCheck, upcomingStarts } from '../../functions/sync/dates.ts';
 import { renderSourceHealth } from '../render/sources.ts';
 import { ingestHrEvent } from '../../functions/sync/ingest.ts';
 import { emptyTargetReport, newRunId, runSync } from '../../functions/sync/reconcile.ts';
@@ -102,9 +102,7 @@ async function readRoster(file: string, config: SyncConfig): Promise<Person[]> {
   } catch (err) {
     throw new InputError(`${file}: cannot read the roster: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  const dates = dateSettings(config);
-  const now = Date.now();
-  const check = dates ? (p: Person) => dateIssues(p, dates, now) : undefined;
+  const check = rosterDateCheck(config, Date.now());
   const { people } = parseRoster(text, formatFromPath(file), { maxBadRows: config.limits.maxBadRows, origin: file, ...(check ? { check } : {}) });
   return people;
 }

@@ -102,7 +102,8 @@ function errorCode(err: unknown): NonNullable<TargetReport['error']>['code'] {
     case 'notFound':
       return 'notFound';
     case 'deadline':
-      return 'deadline';
+    case 'invalidResponse':
+      return err.kind;
     case 'network':
     case 'server':
     case 'throttled':
@@ -217,6 +218,7 @@ export async function reconcileTarget(deps: SyncDeps, config: SyncSettings, targ
         pending,
         people: dated.people,
         rules: target.rules,
+        dates: dateSettings(config),
       });
       const plan = seated.plan;
       if (seated.seats) report.seats = seated.seats;

@@ -231,6 +231,15 @@ export class LosantTransport {
 }
 
 /**
+ * Destroys a body not read to its end, which closes its connection. undici's body then emits
+ * `RequestAbortedError`; with no reader listening that would be an uncaught exception that ends the process.
+ */
+function discard(body: Readable): void {
+  body.on('error', () => {});
+  body.destroy();
+}
+
+/**
  * Reads a body to its end, or undefined once it is longer than `max` bytes (announced or received): then
  * reading stops and the body is destroyed, which closes the connection. The chunks are kept as they came
  * (no copy, no decode), each handed to `watch` as it comes (a POST answer is searched while its bytes are in
@@ -246,14 +255,14 @@ async function readAtMost(
 ): Promise<{ chunks: Buffer[]; bytes: number } | undefined> {
   const announced = Number(Array.isArray(contentLength) ? contentLength[0] : contentLength);
   if (Number.isFinite(announced) && announced > max) {
-    abandon(body);
+    discard(body);
     return undefined;
   }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body as AsyncIterable<Buffer>) {
     if (size + chunk.length > max) {
-      abandon(body);
+      discard(body);
       return undefined;
     }
     chunks.push(chunk);
@@ -261,16 +270,6 @@ async function readAtMost(
     size += chunk.length;
   }
   return { chunks, bytes: size };
-}
-
-/**
- * Stops reading a body and closes its connection. undici's body emits an AbortError when destroyed before
- * its end; with nobody listening that is an uncaught exception (seen against a real socket), so it is heard
- * and dropped: the caller already reports the answer as cut off.
- */
-function abandon(body: Readable): void {
-  body.on('error', () => {});
-  body.destroy();
 }
 
 /** The chunks as one UTF-8 text (one copy when there are several). */

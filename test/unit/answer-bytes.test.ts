@@ -73,6 +73,13 @@ describe('Function: itemsForEmail', () => {
     expect(itemsForEmail(chunked(keyFirst), 'ann@x.com')).toEqual([{ meta: { x: '}{' }, email: 'ann@x.com', id: hex('d') }]);
   });
 
+  it('finds an item larger than the first window (4 KB) within the whole window (64 KB), in any chunks', () => {
+    const big = invite('ann@x.com', { id: hex('e'), pad: 'x'.repeat(20_000) });
+    const text = JSON.stringify(collection([invite('bob@x.com'), big]));
+    expect(itemsForEmail(chunked(text), 'ann@x.com')).toEqual([big]);
+    expect(itemsForEmail(chunked(text, [100, 5_000, 9_000, 30_000]), 'ann@x.com')).toEqual([big]);
+  });
+
   it.each([
     ['no item of that address', JSON.stringify(collection([invite('bob@x.com')]))],
     ['the needle inside a string (escaped quotes)', JSON.stringify(collection([invite('bob@x.com', { note: '"email":"ann@x.com"' })]))],

@@ -12,7 +12,8 @@ import { sourceHealth, type SourceHealth } from '../../functions/sync/source-hea
 import { dateSettings, rosterDateCheck, upcomingStarts } from '../../functions/sync/dates.ts';
 import { renderSourceHealth } from '../render/sources.ts';
 import { ingestHrEvent } from '../../functions/sync/ingest.ts';
-import { emptyTargetReport, newRunId, runSync } from '../../functions/sync/reconcile.ts';
+import { newRunId, runSync } from '../../functions/sync/reconcile.ts';
+import { emptyTargetReport } from '../../functions/sync/target-report.ts';
 import { InputError } from '../../functions/sync/errors.ts';
 import { ruleWarnings, type RuleWarning } from '../../functions/sync/rule-warnings.ts';
 import type { Person, RunReport, StoredPerson } from '../../functions/sync/types.ts';

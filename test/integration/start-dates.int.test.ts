@@ -80,6 +80,27 @@ describe('Function: runSync (people.startDateField across local midnight)', () =
   });
 });
 
+describe('Function: runSync (a full org and people.startDateField)', () => {
+  it('gives the free seats to the earliest start dates, then people without one; the rest are skipped noSeat', async () => {
+    // Arrange: 2 free seats, four hires from one snapshot (same HR event time: by email a and b would win)
+    const dated = await startHarness({ config: { people: { startDateField: 'startDate' } } });
+    const day = (ago: number): string => new Date(Date.now() - ago * DAY).toISOString().slice(0, 10);
+    try {
+      dated.emulator.setMemberLimit(DEFAULT_ID, DEFAULT_ID, dated.emulator.members(DEFAULT_ID, DEFAULT_ID).length + 2);
+      await dated.roster([{ email: 'a@example.com', startDate: day(1) }, { email: 'b@example.com', startDate: day(20) }, { email: 'c@example.com', startDate: day(10) }, { email: 'd@example.com' }]);
+
+      // Act
+      const report = await dated.apply();
+
+      // Assess
+      expect(report.targets[0]).toMatchObject({ skipped: { noSeat: 2 }, blocked: null, seats: { free: 0, noSeat: 2 } });
+      expect(dated.emulator.invites(DEFAULT_ID, DEFAULT_ID).map((i) => i.email).sort()).toEqual(['b@example.com', 'c@example.com']);
+    } finally {
+      await dated.close();
+    }
+  });
+});
+
 describe('Function: plan (upcoming starts)', () => {
   it('lists upcoming: [{ email, startsAt }] by startsAt in plan --json, a bad roster date is a bad row naming the field', async () => {
     // Arrange: the hires of the first test start in 10 days, both still ahead of the real clock

@@ -213,17 +213,21 @@ export function speakingPeople(people: readonly StoredPerson[]): StoredPerson[] 
 export function speakersBySlot(people: readonly StoredPerson[], slotOf: (email: string) => number, out: (StoredPerson | undefined)[]): void {
   const newestById = newestByEmployeeId(people);
   const slots = new Int32Array(people.length);
+  /** some record is terminated or left its source (else every newest record speaks) */
+  let silent = false;
   for (let i = 0; i < people.length; i++) {
     const p = people[i]!;
     if (newestById !== undefined && p.employeeId !== undefined && newestById.get(p.employeeId) !== p) {
       slots[i] = -1;
       continue;
     }
+    if (p.status !== 'active' || p.leftSource) silent = true;
     const slot = slotOf(p.email);
     slots[i] = slot;
     const seen = out[slot];
     if (seen === undefined || newerPerson(p, seen)) out[slot] = p;
   }
+  if (!silent) return;
   // the newest record of each email speaks only when it is active and still listed
   for (let i = 0; i < people.length; i++) {
     const slot = slots[i]!;

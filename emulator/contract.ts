@@ -86,11 +86,11 @@ export const SCOPES: Record<string, readonly string[]> = {
   [`POST ${ROUTE.invite}`]: ['all.Instance', 'all.User', 'instanceOrgInvite.*', 'instanceOrgInvite.resendInvite'],
   // instanceOrgMembers.md / instanceOrgMember.md of losant-rest-js (the members resource)
   [`POST ${ROUTE.members}`]: ['all.Instance', 'all.User', 'instanceOrgMembers.*', 'instanceOrgMembers.post'],
-  [`GET ${ROUTE.member}`]: ['all.Instance', 'all.Instance.read', 'all.User', 'all.User.read', 'instanceOrgMember.*', 'instanceOrgMember.get'],
+  [`GET ${ROUTE.member}`]: [...READ, 'instanceOrgMember.*', 'instanceOrgMember.get'],
   [`PATCH ${ROUTE.member}`]: ['all.Instance', 'all.User', 'instanceOrgMember.*', 'instanceOrgMember.patch'],
   [`DELETE ${ROUTE.member}`]: ['all.Instance', 'all.User', 'instanceOrgMember.*', 'instanceOrgMember.delete'],
   // me.md: a user's own record (an instance token has no user: 403 without these scopes)
-  [`GET ${ROUTE.me}`]: ['all.User', 'all.User.read', 'me.*', 'me.get'],
+  [`GET ${ROUTE.me}`]: ['all.User', 'all.User.read', 'all.User.bounded', 'me.*', 'me.get'],
   [`GET ${ROUTE.org}`]: [...READ, 'instanceOrg.*', 'instanceOrg.get'],
 };
 

@@ -176,7 +176,6 @@ export class InviteSyncStack extends Stack {
       ],
       queue: reconcile.queue,
       deadLetterQueue: reconcile.deadLetterQueue,
-      httpApi: api.api,
       targets: syncConfig.targets.map((t) => t.name),
       runLogGroup: sync.logGroup,
       alarmEmails: alarmEmails(config),

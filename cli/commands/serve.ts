@@ -15,7 +15,7 @@ import { handleSchedule } from '../../functions/handlers/schedule.handler.ts';
 import { reconcileAndRecord } from '../../functions/handlers/run-reconcile.ts';
 import { errorResponse, type JsonResult } from '../../functions/handlers/http.ts';
 import { parseWebhookKeys, WebhookKeyError } from '../../functions/handlers/webhook-signature.ts';
-import { handleScimHttp, isScimPath, scimPayloadTooLarge } from '../../functions/handlers/scim.handler.ts';
+import { handleScimHttp, isScimPath, MAX_SCIM_BODY_BYTES, scimPayloadTooLarge } from '../../functions/handlers/scim.handler.ts';
 import { parseServeScimTokens, ScimTokenConfigError, staticScimAuth } from '../../functions/scim/auth.ts';
 import type { ScimHost } from '../../functions/runtime/composition-root.ts';
 import { DynamoStateStore } from '../../functions/state/dynamo-store.ts';
@@ -262,7 +262,7 @@ async function handleRequest(container: Container, req: IncomingMessage, res: Se
   const url = new URL(req.url ?? '/', 'http://localhost');
   const path = url.pathname.replace(/\/+$/, '') || '/';
   if (isScimPath(path)) {
-    const body = await readBody(req);
+    const body = await readBody(req, MAX_SCIM_BODY_BYTES);
     if (body === 'tooLarge') {
       res.setHeader('connection', 'close');
       send(res, scimPayloadTooLarge());
@@ -287,20 +287,20 @@ async function handleRequest(container: Container, req: IncomingMessage, res: Se
   send(res, await handleWebhook(toApiEvent(req, url, body), container));
 }
 
-/** The body, or 'tooLarge' past the webhook limit (drained up to 16 MiB so the client reads the 413). */
-function readBody(req: IncomingMessage): Promise<Buffer | 'tooLarge'> {
+/** The body, or 'tooLarge' past `limit` (the webhook's or SCIM's; drained up to 16 MiB so the client reads the 413). */
+function readBody(req: IncomingMessage, limit = MAX_WEBHOOK_BODY_BYTES): Promise<Buffer | 'tooLarge'> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size <= MAX_WEBHOOK_BODY_BYTES) chunks.push(chunk);
+      if (size <= limit) chunks.push(chunk);
       else if (size > DRAIN_LIMIT_BYTES) {
         req.pause();
         resolve('tooLarge');
       }
     });
-    req.on('end', () => resolve(size > MAX_WEBHOOK_BODY_BYTES ? 'tooLarge' : Buffer.concat(chunks)));
+    req.on('end', () => resolve(size > limit ? 'tooLarge' : Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }

@@ -9,10 +9,11 @@ import { parseRoster, formatFromPath } from '../../functions/sync/roster.ts';
 import { channelRefusal } from '../../functions/sync/sources.ts';
 import { previewReplaceSource } from '../../functions/state/store-rules.ts';
 import { sourceHealth, type SourceHealth } from '../../functions/sync/source-health.ts';
-import { dateIssues, dateSettings, upcomingStarts } from '../../functions/sync/dates.ts';
+import { dateSettings, rosterDateCheck, upcomingStarts } from '../../functions/sync/dates.ts';
 import { renderSourceHealth } from '../render/sources.ts';
 import { ingestHrEvent } from '../../functions/sync/ingest.ts';
-import { emptyTargetReport, newRunId, runSync } from '../../functions/sync/reconcile.ts';
+import { newRunId, runSync } from '../../functions/sync/reconcile.ts';
+import { emptyTargetReport } from '../../functions/sync/target-report.ts';
 import { InputError } from '../../functions/sync/errors.ts';
 import { ruleWarnings, type RuleWarning } from '../../functions/sync/rule-warnings.ts';
 import type { Person, RunReport, StoredPerson } from '../../functions/sync/types.ts';
@@ -102,9 +103,7 @@ async function readRoster(file: string, config: SyncConfig): Promise<Person[]> {
   } catch (err) {
     throw new InputError(`${file}: cannot read the roster: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  const dates = dateSettings(config);
-  const now = Date.now();
-  const check = dates ? (p: Person) => dateIssues(p, dates, now) : undefined;
+  const check = rosterDateCheck(config, Date.now());
   const { people } = parseRoster(text, formatFromPath(file), { maxBadRows: config.limits.maxBadRows, origin: file, ...(check ? { check } : {}) });
   return people;
 }

@@ -23,6 +23,8 @@ export function likelyFix(code: TargetError['code']): string {
       return 'another run holds this target: wait for it, pass --wait <seconds>, or if its holder is gone: invite-sync unlock --config <file> --target <name>';
     case 'interrupted':
       return 'rerun: it continues where this run stopped';
+    case 'invalidResponse':
+      return 'Losant answered something that cannot be trusted (nothing was planned for this target); rerun, and if it persists check LOSANT_API_URL points at the Losant API';
     default:
       return 'rerun with INVITE_SYNC_LOG_LEVEL=debug for details';
   }

@@ -5,6 +5,7 @@ import { InputError } from '../sync/errors.ts';
 import { maskEmails } from '../sync/email.ts';
 import { dropDeliveryId, dropEvents, dropOccurredAt, jsonRosterOccurredAt, MAX_DROP_BYTES, parseDropKey, type DropRead, type OccurredAtOrigin } from '../sync/drops.ts';
 import { parseRoster } from '../sync/roster.ts';
+import { rosterDateCheck } from '../sync/dates.ts';
 import { acceptsChannel, sourcePolicy } from '../sync/sources.ts';
 import type { FailedDelivery } from '../sync/ports.ts';
 import type { IngestResult } from '../sync/ingest.ts';
@@ -95,7 +96,9 @@ export async function ingestDrop(deps: IngestDeps, input: DropInput): Promise<Dr
       lastModified: read.lastModified,
       trustUploadTime: policy.trustUploadTime,
     });
-    const { people, badRows } = parseRoster(text, parsed.format, { origin: key, maxBadRows: deps.config.limits.maxBadRows });
+    // the --roster rules: a bad start or end date or zone is a bad row naming its line and field
+    const check = rosterDateCheck(deps.config, deps.clock.now());
+    const { people, badRows } = parseRoster(text, parsed.format, { origin: key, maxBadRows: deps.config.limits.maxBadRows, ...(check ? { check } : {}) });
     if (badRows.length) deps.log.warn('roster drop: bad rows left out (limits.maxBadRows)', { deliveryId, rows: badRows.slice(0, LOGGED_ROWS).map((r) => ({ ...r, message: maskEmails(r.message) })) });
     const events = dropEvents({ deliveryId, source: parsed.source, occurredAt: at.occurredAt, people });
     let last: Awaited<ReturnType<typeof ingestAndQueue>> | undefined;

@@ -5,7 +5,7 @@ import { parseHrEvent, type HrEvent } from '../sync/events.ts';
 import { InputError } from '../sync/errors.ts';
 import type { Container } from '../runtime/composition-root.ts';
 import { getHttpContainer, type HttpContainer } from '../runtime/http-container.ts';
-import { WEBHOOK_MISCONFIGURED } from '../runtime/metric-names.ts';
+import { WEBHOOK_ACCEPTED, WEBHOOK_MISCONFIGURED, WEBHOOK_REJECTED } from '../runtime/metric-names.ts';
 import { maskEmails } from '../sync/email.ts';
 import { errorResponse, jsonResponse, type JsonResult } from './http.ts';
 import { handleScimHttp, isScimPath } from './scim.handler.ts';
@@ -76,9 +76,25 @@ function rejected(deps: WebhookDeps, err: InputError): JsonResult {
  * both ways applies once): a redelivery, which carries the same `webhook-id` and body, answers 200
  * `{status: "duplicate"}` with no second effect. A new `webhook-id` with an already-seen event id is
  * a duplicate too; the `webhook-id` itself only feeds the signature.
+ *
+ * Every answer on the webhook route is counted: `WebhookAccepted` (200, 202) or `WebhookRejected`
+ * (400, 401, 413, 415), which the WebhookRejections alarm reads (webhook traffic only, not SCIM's).
  * @example const res = await handleWebhook(event, container)
  */
 export async function handleWebhook(event: APIGatewayProxyEventV2, deps: WebhookDeps): Promise<JsonResult> {
+  const res = await answerWebhook(event, deps);
+  const counted = res.statusCode === 200 || res.statusCode === 202 ? WEBHOOK_ACCEPTED : WEBHOOK_COUNTED_REFUSALS.has(res.statusCode) ? WEBHOOK_REJECTED : undefined;
+  if (counted) {
+    deps.metrics.addMetric(counted, 'Count', 1);
+    deps.metrics.publishStoredMetrics();
+  }
+  return res;
+}
+
+/** The refusals WebhookRejected counts: what a sender with the wrong key or a wrong body gets (not 404/405, a scanner's). */
+const WEBHOOK_COUNTED_REFUSALS = new Set([400, 401, 413, 415]);
+
+async function answerWebhook(event: APIGatewayProxyEventV2, deps: WebhookDeps): Promise<JsonResult> {
   const outer = APIGatewayProxyEventV2Schema.safeParse(event);
   if (!outer.success) {
     deps.log.warn('webhook rejected: not an HTTP API v2 event', { issues: outer.error.issues.slice(0, 5).map((i) => i.path.join('.')) });

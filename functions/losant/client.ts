@@ -250,7 +250,7 @@ export class LosantClient implements InviteApi {
 
   /**
    * GET /me: the Losant user the token belongs to. `unknown` when Losant refuses it (403: the token
-   * lacks `me.get`, `me.*`, `all.User` or `all.User.read`) or knows no user for it (404); other
+   * lacks `me.get`, `me.*`, `all.User`, `all.User.read` or `all.User.bounded`) or knows no user for it (404); other
    * failures throw as usual.
    * @example const own = await api.ownUser({ deadline });
    */

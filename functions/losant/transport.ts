@@ -219,6 +219,15 @@ export class LosantTransport {
 }
 
 /**
+ * Destroys a body not read to its end, which closes its connection. undici's body then emits
+ * `RequestAbortedError`; with no reader listening that would be an uncaught exception that ends the process.
+ */
+function discard(body: Readable): void {
+  body.on('error', () => {});
+  body.destroy();
+}
+
+/**
  * Reads a body to its end as UTF-8, or undefined once it is longer than `max` bytes (announced or
  * received): then reading stops and the body is destroyed, which closes the connection. Holds at most
  * `max` bytes (plus one chunk) in memory.
@@ -226,7 +235,7 @@ export class LosantTransport {
 async function readAtMost(body: Readable, max: number, contentLength: string | string[] | undefined): Promise<{ text: string; bytes: number } | undefined> {
   const announced = Number(Array.isArray(contentLength) ? contentLength[0] : contentLength);
   if (Number.isFinite(announced) && announced > max) {
-    body.destroy();
+    discard(body);
     return undefined;
   }
   // an announced length: one buffer of that size, each chunk copied in and let go (the bytes are held once, not twice)
@@ -235,7 +244,7 @@ async function readAtMost(body: Readable, max: number, contentLength: string | s
   let size = 0;
   for await (const chunk of body as AsyncIterable<Buffer>) {
     if (size + chunk.length > max) {
-      body.destroy();
+      discard(body);
       return undefined;
     }
     if (into && size + chunk.length <= into.length) chunk.copy(into, size);

@@ -57,6 +57,27 @@ export const DROPS_FAILED = 'DropsFailed';
  */
 export const RUNS_CONTINUED = 'RunsContinued';
 
+/**
+ * Counted for every request to the webhook route that is refused (401 signature, 413 size, 415 media type, 400 event):
+ * with WEBHOOK_ACCEPTED, the WebhookRejections alarm reads the webhook alone, not the SCIM traffic on the same HTTP API.
+ */
+export const WEBHOOK_REJECTED = 'WebhookRejected';
+
+/** Counted for every webhook event accepted (202) or recognised as a redelivery (200 duplicate). */
+export const WEBHOOK_ACCEPTED = 'WebhookAccepted';
+
 /** Every custom metric name the handlers publish. */
-export const METRIC_NAMES = [...RUN_METRICS, SEATS_FREE, RECONCILE_QUEUE_FAILURES, EVENTS_REJECTED, WEBHOOK_MISCONFIGURED, DROPS_REJECTED, DROPS_FAILED, RUNS_CONTINUED] as const;
+export const METRIC_NAMES = [
+  ...RUN_METRICS,
+  SEATS_FREE,
+  RECONCILE_QUEUE_FAILURES,
+  EVENTS_REJECTED,
+  WEBHOOK_MISCONFIGURED,
+  WEBHOOK_REJECTED,
+  WEBHOOK_ACCEPTED,
+  SOURCE_SILENT,
+  DROPS_REJECTED,
+  DROPS_FAILED,
+  RUNS_CONTINUED,
+] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];

@@ -180,7 +180,8 @@ export const TargetReportSchema = z.object({
   complete: z.boolean(),
   error: z
     .object({
-      code: z.enum(['leaseBusy', 'unauthorized', 'forbidden', 'unreachable', 'deadline', 'notFound', 'interrupted', 'other']),
+      // a code a later version adds reads as `other`
+      code: z.enum(['leaseBusy', 'unauthorized', 'forbidden', 'unreachable', 'deadline', 'notFound', 'interrupted', 'invalidResponse', 'other']).catch('other'),
       message: z.string(),
     })
     .optional(),

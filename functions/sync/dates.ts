@@ -120,6 +120,17 @@ export function dateSettings(config: { people?: { startDateField?: string; endDa
 }
 
 /**
+ * The roster row check of a config's dates (parseRoster's `check`), or undefined when no date field is set:
+ * a bad date, an unknown zone, a far start or an end before the start makes the row a bad row naming its
+ * field and line, for a CLI roster and a file drop alike (`limits.maxBadRows` counts them).
+ * @example parseRoster(text, 'csv', { maxBadRows, ...(rosterDateCheck(config, now) ? { check: rosterDateCheck(config, now) } : {}) })
+ */
+export function rosterDateCheck(config: Parameters<typeof dateSettings>[0], now: number): ((person: Person) => { path: string; message: string }[]) | undefined {
+  const s = dateSettings(config);
+  return s ? (person) => dateIssues(person, s, now) : undefined;
+}
+
+/**
  * The next `limit` people to start after `now` (active, not left, in their speaking record's dates), by startsAt.
  * @example upcomingStarts(await store.listPeople(), settings, Date.now(), 50) // [{ email, startsAt: '2027-01-04T15:00:00.000Z' }]
  */

@@ -2,7 +2,8 @@
 // approve --run --> releaseHeldSnapshot --> PeopleStore.replaceSource (with the snapshot's own occurredAt) + dirty marks + queue
 import type { Clock, Log, ReconcileQueue, ReplaceSourceResult, RunRecord, StateStore } from './ports.ts';
 import type { BlockCode, Person, Target, TargetRef } from './types.ts';
-import { emptyTargetReport, newRunId, RUN_TTL_SECONDS } from './reconcile.ts';
+import { newRunId, RUN_TTL_SECONDS } from './reconcile.ts';
+import { emptyTargetReport } from './target-report.ts';
 
 export interface HeldSnapshotDeps {
   store: StateStore;

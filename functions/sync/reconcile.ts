@@ -2,8 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { CallOptions, Clock, InviteApi, Lease, LeaseHolder, Log, OrgSeats, RunRecord, StateStore } from './ports.ts';
-import type { Action, ActionCounts, BlockCode, Plan, RunReport, StoredPerson, SyncSettings, Target, TargetReport } from './types.ts';
-import { emptyActionCounts, emptySkipCounts } from './types.ts';
+import type { Action, BlockCode, Plan, RunReport, StoredPerson, SyncSettings, Target, TargetReport } from './types.ts';
 import { isApiError, LeaseBusyError, RunDeadlineError, RunInterruptedError } from './errors.ts';
 import { takeLease } from './lease.ts';
 import { RunActionLog } from './run-actions.ts';
@@ -18,6 +17,7 @@ import { explainInto, outcomeRecorder } from './report-detail.ts';
 import { isBrakedRemainder } from './ledger.ts';
 import { leaseOwnerFor, loadRunEnds } from './ownership.ts';
 import { cutToSeats } from './seats.ts';
+import { addCounts, counts, emptyTargetReport, errorCode, safeMessage } from './target-report.ts';
 
 /** The scope GET org needs (Losant's REST reference); without it the target is planned without seats. */
 export const ORG_SCOPE = 'instanceOrg.get';
@@ -74,61 +74,6 @@ const MAX_DIRTY_ROUNDS = 5;
 export const RUN_TTL_SECONDS = 30 * 24 * 3600;
 
 const sleepReal = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-function counts(actions: Action[]): ActionCounts {
-  const c = emptyActionCounts();
-  for (const a of actions) c[a.kind]++;
-  return c;
-}
-
-function addCounts(into: ActionCounts, more: ActionCounts): void {
-  into.invite += more.invite;
-  into.renew += more.renew;
-  into.fixRole += more.fixRole;
-  into.revoke += more.revoke;
-  into.remove += more.remove;
-}
-
-function errorCode(err: unknown): NonNullable<TargetReport['error']>['code'] {
-  if (err instanceof LeaseBusyError) return 'leaseBusy';
-  if (err instanceof RunDeadlineError) return 'deadline';
-  if (err instanceof RunInterruptedError) return 'interrupted';
-  if (!isApiError(err)) return 'other';
-  switch (err.kind) {
-    case 'unauthorized':
-      return 'unauthorized';
-    case 'forbidden':
-      return 'forbidden';
-    case 'notFound':
-      return 'notFound';
-    case 'deadline':
-      return 'deadline';
-    case 'network':
-    case 'server':
-    case 'throttled':
-      return 'unreachable';
-    default:
-      return 'other';
-  }
-}
-
-/** A target's report before anything happened (all counts 0, not complete). */
-export function emptyTargetReport(target: Target, blocked: BlockCode | null = null): TargetReport {
-  return {
-    name: target.name,
-    instanceId: target.instanceId,
-    orgId: target.orgId,
-    desired: 0,
-    pending: 0,
-    members: 0,
-    planned: emptyActionCounts(),
-    done: emptyActionCounts(),
-    failed: 0,
-    skipped: emptySkipCounts(),
-    blocked,
-    complete: false,
-  };
-}
 
 /**
  * Reconciles one target: lease, read people/ledger/pending/members, plan, brakes, apply, release.
@@ -217,6 +162,7 @@ export async function reconcileTarget(deps: SyncDeps, config: SyncSettings, targ
         pending,
         people: dated.people,
         rules: target.rules,
+        dates: dateSettings(config),
       });
       const plan = seated.plan;
       if (seated.seats) report.seats = seated.seats;
@@ -319,11 +265,6 @@ export async function reconcileTarget(deps: SyncDeps, config: SyncSettings, targ
     }
   }
   return report;
-}
-
-function safeMessage(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  return String(err);
 }
 
 type OnOutcome = (action: Action, outcome: 'done' | 'failed', error?: string) => void;

@@ -10,11 +10,14 @@
 // again), needs one free seat. Past the free seats, actions are cut from the plan and counted in
 // skip key `noSeat` (not a brake: the rest of the plan goes ahead, the exit code is unchanged).
 // Who gets a seat is deterministic: the earlier rule first (rule order of the target), then the
-// person whose newest HR event is older (`personEventAt`, i.e. occurredAt / lastEventAt), then email.
+// earlier start date (`people.startDateField`, local midnight; a person without one after those
+// with one), then the person whose newest HR event is older (`personEventAt`, i.e. occurredAt /
+// lastEventAt), then email.
 // Revocations and role fixes take no seat; revocations are not counted as freeing one for this
 // run either (they run alongside the invites, so the seat may not be free yet when a POST lands).
 import type { Action, Member, PendingInvite, Plan, Rule, StoredPerson, TargetSeats } from './types.ts';
 import { compileRules, latestPeople, ruleIndexIn } from './rules.ts';
+import { personDates, type DateSettings } from './dates.ts';
 import { hashPlan } from './plan-hash.ts';
 
 /** Actions that occupy a seat once done. */
@@ -47,14 +50,18 @@ export function freeSeats(s: { limit: number; used: number; reserve: number }): 
 export interface SeatRank {
   /** 0-based index of the rule that gave the role (a person no rule matches: last) */
   rule: number;
+  /** epoch ms of the person's start date (people.startDateField, local midnight); absent or unknown: after every known start */
+  start?: number;
   /** epoch ms of the person's newest HR event (unknown: last) */
   at: number;
   email: string;
 }
 
-/** Earlier rule, then older event, then email: negative when `a` gets a seat before `b`. */
+/** Earlier rule, then earlier start date, then older event, then email: negative when `a` gets a seat before `b`. */
 export function compareSeatRank(a: SeatRank, b: SeatRank): number {
   if (a.rule !== b.rule) return a.rule - b.rule;
+  const [sa, sb] = [a.start ?? Infinity, b.start ?? Infinity];
+  if (sa !== sb) return sa < sb ? -1 : 1;
   if (a.at !== b.at) return a.at < b.at ? -1 : 1;
   return a.email < b.email ? -1 : a.email > b.email ? 1 : 0;
 }
@@ -81,6 +88,8 @@ export interface SeatInput {
   /** the people and rules the plan was made from: the rule order decides who gets a seat */
   people: readonly StoredPerson[];
   rules: readonly Rule[];
+  /** the config's date settings (sync/dates.ts `dateSettings`): an earlier start date gets a seat first */
+  dates?: DateSettings | undefined;
 }
 
 export interface SeatOutcome {
@@ -121,7 +130,8 @@ export function cutToSeats(input: SeatInput): SeatOutcome {
       const a = plan.actions[i]!;
       const who = speaking.get(a.email);
       const r = who === undefined ? -1 : ruleIndexIn(who, set);
-      return { rule: r < 0 ? Number.MAX_SAFE_INTEGER : r, at: eventMs(a.personEventAt ?? who?.lastEventAt), email: a.email };
+      const start = who && input.dates ? personDates(who, input.dates).startsAt : undefined;
+      return { rule: r < 0 ? Number.MAX_SAFE_INTEGER : r, ...(start !== undefined ? { start } : {}), at: eventMs(a.personEventAt ?? who?.lastEventAt), email: a.email };
     });
     const chosen = allotSeats(ranks, free);
     const dropped = new Set<number>();

@@ -316,7 +316,8 @@ export interface TargetReport {
   /** a stored run keeps at most 100 `warnings`: how many more there were */
   warningsOmitted?: number;
   /** present when the target could not be reconciled at all */
-  error?: { code: 'leaseBusy' | 'unauthorized' | 'forbidden' | 'unreachable' | 'deadline' | 'notFound' | 'interrupted' | 'other'; message: string };
+  /** `invalidResponse`: a Losant answer that cannot be trusted (not JSON, not the schema, a list without items or whose count is not its length, over maxAnswerBytes) */
+  error?: { code: 'leaseBusy' | 'unauthorized' | 'forbidden' | 'unreachable' | 'deadline' | 'notFound' | 'interrupted' | 'invalidResponse' | 'other'; message: string };
   planHash?: string;
   /** only with ReconcileOptions.explain (the CLI); runSync leaves it out of the stored run */
   detail?: TargetDetail;

@@ -2,7 +2,6 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
-import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -14,6 +13,7 @@ import { Construct } from 'constructs';
 
 import {
   DROPS_FAILED,
+  DROPS_REJECTED,
   EVENTS_REJECTED,
   INVITES_AMBIGUOUS,
   INVITES_NO_SEAT,
@@ -25,7 +25,9 @@ import {
   SEATS_FREE,
   SERVICE_NAME,
   SOURCE_SILENT,
+  WEBHOOK_ACCEPTED,
   WEBHOOK_MISCONFIGURED,
+  WEBHOOK_REJECTED,
   type MetricName,
 } from '../../functions/runtime/metric-names.ts';
 
@@ -34,7 +36,7 @@ export { METRIC_NAMES, METRICS_NAMESPACE, SERVICE_NAME, type MetricName };
 
 const PERIOD = Duration.minutes(5);
 
-/** Webhook rejections that page: this many 4xx answers in 15 minutes while none was accepted. */
+/** Webhook rejections that page: this many refused webhook requests (WebhookRejected) in 15 minutes while none was accepted (WebhookAccepted). */
 export const WEBHOOK_REJECTIONS_THRESHOLD = 20;
 /** The reconcile queue's oldest message may wait this long (a busy-lease retry waits one visibility timeout, 30 min). */
 export const QUEUE_AGE_THRESHOLD = Duration.hours(1);
@@ -68,8 +70,6 @@ export interface MonitoringProps {
   readonly functions: readonly MonitoredFunction[];
   readonly queue: sqs.IQueue;
   readonly deadLetterQueue: sqs.IQueue;
-  /** the webhook API (its 4xx and request counts) */
-  readonly httpApi: apigwv2.IHttpApi;
   /** the target names of the stage's sync config: one dashboard row each */
   readonly targets: readonly string[];
   /** the log group of the reconcile function (the dashboard's Logs Insights widget) */
@@ -145,12 +145,13 @@ export class Monitoring extends Construct {
     for (const a of ALARMED_METRICS) this.alarm(a.id, this.metric(a.metric), a.description);
 
     const window = Duration.minutes(15);
-    const rejected = props.httpApi.metricClientError({ period: window, statistic: cloudwatch.Stats.SUM });
-    const requests = props.httpApi.metricCount({ period: window, statistic: cloudwatch.Stats.SUM });
-    const serverErrors = props.httpApi.metricServerError({ period: window, statistic: cloudwatch.Stats.SUM });
+    // the webhook's own counts (handleWebhook), not the HTTP API's 4xx: SCIM shares the API, and its
+    // accepted calls would hide a webhook signed with the wrong key while its 401s would page for nothing
+    const rejected = this.metric(WEBHOOK_REJECTED).with({ period: window });
+    const accepted = this.metric(WEBHOOK_ACCEPTED).with({ period: window });
     const rejectedWhileNoneAccepted = new cloudwatch.MathExpression({
-      expression: `IF(rejected >= ${WEBHOOK_REJECTIONS_THRESHOLD} AND (requests - rejected - FILL(serverErrors, 0)) <= 0, 1, 0)`,
-      usingMetrics: { rejected, requests, serverErrors },
+      expression: `IF(rejected >= ${WEBHOOK_REJECTIONS_THRESHOLD} AND FILL(accepted, 0) <= 0, 1, 0)`,
+      usingMetrics: { rejected, accepted },
       period: window,
       label: 'webhook rejected, none accepted',
     });
@@ -189,6 +190,13 @@ export class Monitoring extends Construct {
           new cloudwatch.GraphWidget({ title: 'Function errors', left: fnMetrics.map((m) => m.errors), width: 6 }),
           new cloudwatch.GraphWidget({ title: 'Function throttles', left: fnMetrics.map((m) => m.throttles), width: 6 }),
           new cloudwatch.GraphWidget({ title: 'Queue: DLQ depth, oldest message (s)', left: [dlqDepth], right: [queueAge], width: 6 }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Inputs: webhook answers, refused events and drops, silent sources',
+            left: [WEBHOOK_ACCEPTED, WEBHOOK_REJECTED, EVENTS_REJECTED, DROPS_REJECTED, DROPS_FAILED, SOURCE_SILENT].map((n) => this.metric(n)),
+            width: 24,
+          }),
         ],
         ...props.targets.map((target) => [
           new cloudwatch.GraphWidget({

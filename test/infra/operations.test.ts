@@ -91,10 +91,18 @@ describe('Class: InviteSyncStack (webhook isolation)', () => {
 });
 
 describe('Class: Monitoring', () => {
-  it.each(STAGE_NAMES)('alarms on %s webhook rejections only when 20+ are refused in 15 minutes and none is accepted', (stage) => {
+  it.each(STAGE_NAMES)('alarms on %s webhook rejections only when 20+ are refused in 15 minutes and none is accepted, from the webhook\'s own counts', (stage) => {
     // Arrange
     const b = pick(built, stage);
-    const [apiId] = onlyResource(b.template, 'AWS::ApiGatewayV2::Api');
+    const own = (id: string, name: string) =>
+      Match.objectLike({
+        Id: id,
+        MetricStat: Match.objectLike({
+          Period: 900,
+          Stat: 'Sum',
+          Metric: Match.objectLike({ Namespace: 'InviteSync', MetricName: name, Dimensions: Match.arrayWith([{ Name: 'stage', Value: stage }]) }),
+        }),
+      });
 
     // Act + Assert
     b.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -102,11 +110,13 @@ describe('Class: Monitoring', () => {
       EvaluationPeriods: 1,
       TreatMissingData: 'notBreaching',
       Metrics: Match.arrayWith([
-        Match.objectLike({ Expression: 'IF(rejected >= 20 AND (requests - rejected - FILL(serverErrors, 0)) <= 0, 1, 0)' }),
-        Match.objectLike({ Id: 'rejected', MetricStat: Match.objectLike({ Period: 900, Stat: 'Sum', Metric: Match.objectLike({ MetricName: '4xx', Dimensions: [{ Name: 'ApiId', Value: { Ref: apiId } }] }) }) }),
-        Match.objectLike({ Id: 'requests', MetricStat: Match.objectLike({ Period: 900, Metric: Match.objectLike({ MetricName: 'Count' }) }) }),
+        Match.objectLike({ Expression: 'IF(rejected >= 20 AND FILL(accepted, 0) <= 0, 1, 0)' }),
+        own('rejected', 'WebhookRejected'),
+        own('accepted', 'WebhookAccepted'),
       ]),
     });
+    // not the HTTP API's 4xx, which SCIM's answers share
+    expect(JSON.stringify(b.template.findResources('AWS::CloudWatch::Alarm'))).not.toContain('"MetricName":"4xx"');
   });
 
   it.each(STAGE_NAMES)('alarms when the %s reconcile queue holds a message over an hour, and on each function throttling', (stage) => {
@@ -172,6 +182,10 @@ describe('Class: Monitoring', () => {
       expect(body).toContain(`\\"InviteSync\\",\\"MembersRemoved\\",\\"service\\",\\"invite-sync\\",\\"stage\\",\\"${stage}\\",\\"target\\",\\"${target}\\"`);
     }
     expect(Object.values(b.template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties.MetricName)).not.toContain('MembersRemoved');
+    // the inputs row: every input's own counts, at stage level
+    for (const input of ['WebhookAccepted', 'WebhookRejected', 'EventsRejected', 'DropsRejected', 'DropsFailed', 'SourceSilent']) {
+      expect(body).toContain(`\\"InviteSync\\",\\"${input}\\",\\"service\\",\\"invite-sync\\",\\"stage\\",\\"${stage}\\"`);
+    }
     expect(body).toContain('Last blocked, failed or incomplete runs');
     expect(body).toContain("filter message = 'reconcile finished' and (RunsBlocked > 0 or InvitesFailed > 0");
     expect(body).toContain(logGroupId);

@@ -173,6 +173,8 @@ describe('Function: handler (occurredAt bounded)', () => {
     expect(corrected.status).toBe(202);
     expect(corrected.body.status).toBe('applied');
     expect((await peopleOf(source)).map((p) => p.email)).toEqual(['future@example.com']);
+    // the WebhookRejections alarm's own counts: one refused, one accepted
+    expect([metricTotal('WebhookRejected'), metricTotal('WebhookAccepted')]).toEqual([1, 1]);
   });
 
   it('returns applied for an event 4 minutes ahead (clock skew within 5 minutes)', async () => {

@@ -1,11 +1,22 @@
 // Late effects: the emulator's postDelayMs over real HTTP + DynamoDB Local + runSync. A POST the client gave up on
-// still lands later; invite-sync must not POST that email again in the run, and the next run settles it.
+// still lands later; invite-sync must not POST that email again in the run, and the next run settles it. The
+// second test is issue 12's own: `invite-sync emulator --post-delay-ms 12000` with 20 people, the deployed timeout.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_TOKEN } from '../../emulator/index.ts';
+import { parseSyncConfig } from '../../functions/config/sync-config.schema.ts';
 import { LosantClient } from '../../functions/losant/client.ts';
-import { SETTLE_MS } from '../../functions/sync/ownership.ts';
+import { DynamoStateStore } from '../../functions/state/dynamo-store.ts';
+import { createTableIfMissing } from '../../functions/state/table-design.ts';
+import { ingestHrEvent } from '../../functions/sync/ingest.ts';
+import { LOSANT_REQUEST_TIMEOUT_MS, SETTLE_MS } from '../../functions/sync/ownership.ts';
+import { toPerson } from '../../functions/sync/people.ts';
 import { runSync } from '../../functions/sync/reconcile.ts';
-import { INSTANCE, ORG, person, startHarness, type Harness } from '../helpers/sync-harness.ts';
+import { localDynamoClient, uniqueTableName } from '../helpers/dynamo.ts';
+import { INSTANCE, ORG, memoryLog, person, startHarness, type Harness } from '../helpers/sync-harness.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 let h: Harness | undefined;
 let slow: LosantClient | undefined;
@@ -60,4 +71,64 @@ describe('Function: runSync (POSTs whose effect comes after the client timed out
     const invites = h.emulator.invites(INSTANCE, ORG);
     for (const email of emails) expect(invites.filter((i) => i.email === email), email).toHaveLength(1);
   }, 30_000);
+});
+
+describe('CLI emulator --post-delay-ms 12000 (past the client\'s 10 s timeout), 20 people', () => {
+  it('returns 0 duplicates: no email POSTed twice in the run, and the next run past SETTLE_SECONDS converges', async () => {
+    // Arrange: `invite-sync emulator --post-delay-ms 12000` as a child process; the client as deployed (10 s timeout)
+    const child = spawn(process.execPath, ['bin/invite-sync.js', 'emulator', '--port', '0', '--post-delay-ms', '12000'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const dynamo = localDynamoClient();
+    let api: LosantClient | undefined;
+    try {
+      const until = Date.now() + 20_000;
+      while (!/listening on (http:\/\/\S+)\n/.test(out) && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
+      const url = /listening on (http:\/\/\S+)\n/.exec(out)?.[1];
+      if (!url) throw new Error(`the emulator did not start: ${out}`);
+      const tableName = uniqueTableName('late12');
+      await createTableIfMissing(dynamo, tableName);
+      const store = new DynamoStateStore({ tableName, client: dynamo });
+      const config = parseSyncConfig({ concurrency: 20, targets: [{ name: 'eng', instanceId: INSTANCE, orgId: ORG, rules: [{ when: {}, role: 'edit' }] }] });
+      api = new LosantClient({ baseUrl: url, token: DEFAULT_TOKEN, connections: config.concurrency });
+      expect(LOSANT_REQUEST_TIMEOUT_MS).toBeLessThan(12_000);
+      const deps = { api, store, clock: { now: () => Date.now() }, log: memoryLog() };
+      await ingestHrEvent(deps, { id: 'late12', type: 'roster.snapshot', occurredAt: new Date(Date.now() - 1000).toISOString(), source: 'default', people: emails.map((email) => toPerson({ email })) }, { targets: config.targets });
+      const stats = async () => (await (await fetch(`${url}/_emulator/stats`)).json()) as { duplicateInvites: number; requests: { method: string; route: string; count: number }[] };
+      const posts = async () => (await stats()).requests.filter((r) => r.method === 'POST' && r.route === '/instances/:instanceId/orgs/:orgId/invites').reduce((n, r) => n + r.count, 0);
+      const listed = async () => (await api!.listPending({ instanceId: INSTANCE, orgId: ORG })).map((i) => i.email);
+
+      // Act: run 1 (every POST outlives the client's timeout), wait for the late effects, run 2 past SETTLE_SECONDS
+      const first = await runSync(deps, config, { mode: 'apply', trigger: 'cli', deadline: Date.now() + 60_000 });
+      const ledgerAfterFirst = await store.getLedger({ instanceId: INSTANCE, orgId: ORG });
+      const landBy = Date.now() + 17_000;
+      while ((await listed()).length < 20 && Date.now() < landBy) await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 200));
+      const postsInFirst = await posts();
+      const clock = { now: () => Date.now() + SETTLE_MS + 60_000 };
+      const second = await runSync({ ...deps, clock }, config, { mode: 'apply', trigger: 'cli', deadline: clock.now() + 60_000 });
+      const third = await runSync({ ...deps, clock }, config, { mode: 'plan', trigger: 'cli', deadline: clock.now() + 60_000 });
+
+      // Assess: run 1 — each email POSTed once; those not found by the lookup are `ambiguous` failures, none counted done twice
+      const t1 = first.targets[0]!;
+      expect(postsInFirst).toBe(20);
+      expect(t1.failed).toBeGreaterThan(0);
+      expect(t1.done.invite + t1.failed).toBe(20);
+      expect(new Set(t1.failures?.map((f) => f.reason))).toEqual(new Set(['ambiguous']));
+      // the intent is left for each ambiguous email (the next run claims the late invite with it)
+      const ambiguous = new Set(t1.failures?.map((f) => f.email));
+      expect(ledgerAfterFirst.filter((e) => ambiguous.has(e.email)).map((e) => e.state)).toEqual([...ambiguous].map(() => 'intent'));
+      // run 2 adopts the late invites: no POST, no failure; run 3 has nothing left to do
+      const t2 = second.targets[0]!;
+      expect(t2).toMatchObject({ failed: 0, done: { invite: 0 }, complete: true });
+      expect(await posts()).toBe(20);
+      expect(third.targets[0]!.planned).toEqual({ invite: 0, renew: 0, fixRole: 0, revoke: 0, remove: 0 });
+      expect((await stats()).duplicateInvites).toBe(0);
+      expect((await listed()).sort()).toEqual([...emails].sort());
+    } finally {
+      await api?.close();
+      dynamo.destroy();
+      child.kill('SIGTERM');
+    }
+  }, 60_000);
 });

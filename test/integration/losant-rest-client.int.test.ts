@@ -1,7 +1,8 @@
 // test --> losant-rest (Losant's official JS client, axios) --> real HTTP on 127.0.0.1 --> the emulator
 //
 // The emulator must accept every route, query and header Losant's own client sends. losant-rest 2.8.1
-// has actions for the org members collection; for the invite routes it has none, so they go through
+// has actions for the org (instanceOrg), the members collection (instanceOrgMembers) and one member
+// (instanceOrgMember), which invite-sync reads and writes; for the invite routes it has none, so they go through
 // its generic `client.request`, built exactly as the later losant-rest-js actions
 // (instanceOrgInvites.js, instanceOrgInvite.js) build them: the URI template path, the default query
 // `_actions=false&_links=true&_embedded=true`, `data: {}` on POST and DELETE, and the caller's fields.
@@ -21,7 +22,9 @@ interface LosantRequest {
 interface LosantClientOptions { url: string; accessToken: string; acceptVersion?: string }
 interface LosantRestClient {
   request(req: LosantRequest): Promise<unknown>;
-  instanceOrgMembers: { get(params: Record<string, unknown>): Promise<unknown> };
+  instanceOrgMembers: { get(params: Record<string, unknown>): Promise<unknown>; post(params: Record<string, unknown>): Promise<unknown> };
+  instanceOrg: { get(params: Record<string, unknown>): Promise<unknown> };
+  instanceOrgMember: Record<'get' | 'patch' | 'delete', (params: Record<string, unknown>) => Promise<unknown>>;
 }
 /** What losant-rest throws on a non-2xx answer: the error body's fields plus the status. */
 interface LosantRestError extends Error { statusCode?: number; type?: string }
@@ -42,6 +45,7 @@ const ORG_PATH = `/instances/${I}/orgs/${O}`;
 const FULL = 'token-all-instance';
 const LEAST = 'token-least-privilege';
 const BOUNDED = 'token-bounded-read';
+const ORG_READ = 'token-org-read';
 const LEAST_SCOPES = [
   'instanceOrgMembers.get', 'instanceOrgInvites.get', 'instanceOrgInvites.post',
   'instanceOrgInvite.get', 'instanceOrgInvite.delete', 'instanceOrgInvite.resendInvite',
@@ -51,11 +55,13 @@ const SEED = {
     { token: FULL, scopes: ['all.Instance'] },
     { token: LEAST, scopes: LEAST_SCOPES },
     { token: BOUNDED, scopes: ['all.Instance.bounded'] },
+    { token: ORG_READ, scopes: ['instanceOrg.get'] },
   ],
   instances: [{
     id: I,
     orgs: [{
       id: O,
+      memberLimit: 10,
       invites: [{ email: 'ann+new@example.com', role: 'view' as const, inviteDate: '-1h' }, { email: 'bo@example.com', role: 'edit' as const, inviteDate: '-2h' }],
       members: [{ email: 'cy@example.com', role: 'admin' as const }, { email: 'dee@example.com', role: 'view' as const }],
     }],
@@ -143,6 +149,37 @@ describe('Function: losant-rest instanceOrgMembers.get against the emulator', ()
 
     // Assess
     expect(err).toMatchObject({ statusCode: 400, type: 'Validation', message: 'sortField must be one of email, role' });
+  });
+});
+
+describe('Function: losant-rest instanceOrg.get, instanceOrgMembers.post and instanceOrgMember against the emulator', () => {
+  it('returns the org with its member limit for instanceOrg.get, on the query the official client sends', async () => {
+    // Act
+    const org = (await client(ORG_READ).instanceOrg.get({ instanceId: I, orgId: O })) as Record<string, unknown>;
+
+    // Assess
+    expect(last()).toMatchObject({ method: 'GET', path: `${ORG_PATH}?_actions=false&_links=true&_embedded=true` });
+    expect(org).toMatchObject({ id: O, limits: { member: 10 }, summary: { memberCount: 2, pendingInviteCount: 2 }, _type: 'instanceOrg' });
+  });
+
+  it('adds, reads, patches and deletes one member through the official actions (DELETE with its `{}` body)', async () => {
+    // Arrange
+    const api = client(FULL);
+
+    // Act
+    const added = (await api.instanceOrgMembers.post({ instanceId: I, orgId: O, member: { email: 'gil@example.com', role: 'view' } })) as Item & { userId: string };
+    const one = await client(BOUNDED, { acceptVersion: '^1.30' }).instanceOrgMember.get({ instanceId: I, orgId: O, userId: added.userId });
+    const patched = await api.instanceOrgMember.patch({ instanceId: I, orgId: O, userId: added.userId, member: { role: 'edit' } });
+    const deleted = await api.instanceOrgMember.delete({ instanceId: I, orgId: O, userId: added.userId });
+    const deletedWire = last();
+
+    // Assess
+    expect(added).toMatchObject({ email: 'gil@example.com', role: 'view', _type: 'instanceOrgMember' });
+    expect(one).toMatchObject({ email: 'gil@example.com', userId: added.userId });
+    expect(patched).toMatchObject({ email: 'gil@example.com', role: 'edit' });
+    expect(deletedWire).toMatchObject({ method: 'DELETE', path: `${ORG_PATH}/members/${added.userId}?_actions=false&_links=true&_embedded=true`, body: '{}' });
+    expectValid('success.json', deleted);
+    expect(emu.members(I, O).map((m) => m.email)).toEqual(['cy@example.com', 'dee@example.com']);
   });
 });
 

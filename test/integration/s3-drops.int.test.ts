@@ -58,7 +58,11 @@ beforeAll(async () => {
         bad: { via: ['s3'] },
         untimed: { via: ['s3'] },
         webonly: { via: ['webhook'] },
+        dated: { via: ['s3'] },
+        weekly: { via: ['s3'] },
+        archive: { via: ['s3'] },
       },
+      people: { startDateField: 'startDate', endDateField: 'endDate', timeZoneField: 'tz' },
     }),
   );
   const env = lambdaEnv(table, emulator.url, taskRoot);
@@ -168,6 +172,26 @@ describe('Function: handler (S3 roster drop → people → reconcile → invites
     expect(changed).toMatchObject({ status: 'applied', people: 2 });
   });
 
+  it("counts the same bytes uploaded again as the source's latest delivery (maxSilenceHours), though nothing changes", async () => {
+    // Arrange: the first upload arrived 2 hours ago (an injected clock)
+    const key = `rosters/weekly/${uid()}.csv`;
+    const body = csv([[`pa.${uid()}@example.com`, `E-${uid()}`, 'Engineering']]);
+    const at = { 'occurred-at': hoursAgo(3) };
+    const twoHoursAgo = { now: () => Date.now() - 2 * 3_600_000 };
+    const first = (await dispatch(await put(key, body, at), LAMBDA_CONTEXT, { ...c, clock: twoHoursAgo })) as DropResult[];
+    const lastDelivery = async () => (await c.store.listSourceDeliveries!()).find((d) => d.source === 'weekly')?.lastDeliveryAt;
+    const before = Date.parse((await lastDelivery())!);
+
+    // Act
+    const again = await drop(await put(key, body, at));
+
+    // Assert
+    expect(first[0]?.status).toBe('applied');
+    expect(Date.now() - before).toBeGreaterThan(3_600_000);
+    expect(again).toMatchObject({ status: 'duplicate', touched: 0 });
+    expect(Date.now() - Date.parse((await lastDelivery())!)).toBeLessThan(60_000);
+  });
+
   it("takes a JSON roster's occurredAt when there is no metadata", async () => {
     // Arrange
     const email = `di.${uid()}@example.com`;
@@ -217,12 +241,23 @@ describe('Function: handler (S3 roster drop → people → reconcile → invites
     expect((await c.store.listPeople()).find((p) => p.email === email)?.source).toBe('untimed');
   });
 
-  it('holds a file whose occurred-at is older than limits.maxSnapshotAgeHours (72) as staleSnapshot', async () => {
-    // Act
-    const result = await drop(await put(`rosters/workday/${uid()}.csv`, csv([[`mo.${uid()}@example.com`, `E-${uid()}`, 'Engineering']]), { 'occurred-at': hoursAgo(73) }));
+  it('holds a file whose occurred-at is older than limits.maxSnapshotAgeHours (72) as staleSnapshot, and approve --run stores it', async () => {
+    // Arrange: a source of its own (an older snapshot of a source holding newer people changes nobody)
+    const email = `mo.${uid()}@example.com`;
+    const occurredAt = hoursAgo(73);
 
-    // Assert
-    expect(result).toMatchObject({ status: 'blocked', blocked: 'staleSnapshot', occurredAtFrom: 'metadata' });
+    // Act
+    const result = await drop(await put(`rosters/archive/${uid()}.csv`, csv([[email, `E-${uid()}`, 'Engineering']]), { 'occurred-at': occurredAt }));
+    const whileHeld = (await c.store.listPeople()).some((p) => p.email === email);
+    const runId = result.status === 'blocked' ? result.runId! : '';
+    const approved = await runCli(['approve', '--run', runId, '--yes', '--json'], { DYNAMODB_ENDPOINT: dynamoEndpoint(), STATE_TABLE: table });
+
+    // Assert: held, nothing stored; approve --run stores it with the export's own occurredAt
+    expect(result).toMatchObject({ status: 'blocked', blocked: 'staleSnapshot', occurredAtFrom: 'metadata', touched: 0, queued: false });
+    expect(whileHeld).toBe(false);
+    expect(approved.code, approved.stderr).toBe(0);
+    expect(JSON.parse(approved.stdout)).toMatchObject({ runId, approved: ['eng'], snapshot: { source: 'archive', code: 'staleSnapshot', occurredAt } });
+    expect((await c.store.listPeople()).find((p) => p.email === email)).toMatchObject({ source: 'archive', leftSource: false, lastEventAt: occurredAt });
   });
 
   it('refuses a bad file whole: a failed delivery with every bad row, DropsFailed, the people unchanged', async () => {
@@ -255,6 +290,33 @@ describe('Function: handler (S3 roster drop → people → reconcile → invites
     expect(await c.store.hasDelivery({ source: 'bad', id: deliveryId })).toBe(false);
     expect(counted('DropsFailed')).toBe(1);
     expect(sent).toEqual([]);
+  });
+
+  it('refuses a file with a bad date, an unknown zone and an end before the start: bad rows naming line and field, as --roster does', async () => {
+    // Arrange: people.startDateField / endDateField / timeZoneField are set in this config
+    const start = new Date(Date.now() + 10 * 86_400_000).toISOString().slice(0, 10);
+    const body = [
+      'email,department,startDate,endDate,tz',
+      `ok.${uid()}@example.com,Engineering,${start},,Asia/Tokyo`,
+      `la.${uid()}@example.com,Engineering,2031-02-30,,`,
+      `mo.${uid()}@example.com,Engineering,${start},,Mars/Olympus`,
+      `ni.${uid()}@example.com,Engineering,${start},2020-01-01,`,
+    ].join('\n');
+    const key = `rosters/dated/${uid()}.csv`;
+
+    // Act
+    const result = await drop(await put(key, body, { 'occurred-at': hoursAgo(1) }));
+
+    // Assert
+    expect(result).toMatchObject({ status: 'failed', source: 'dated', rows: 3 });
+    const failure = await c.store.getFailedDelivery({ source: 'dated', id: `s3:${BUCKET}/${key}#sha256:${sha256Hex(Buffer.from(body))}` });
+    expect(failure?.rows.map((r) => [r.line, r.field, r.message])).toEqual([
+      [3, 'startDate', 'must be a date YYYY-MM-DD (got "2031-02-30")'],
+      [4, 'tz', 'unknown time zone "Mars/Olympus" (an IANA name such as Europe/Berlin)'],
+      [5, 'endDate', 'before startDate'],
+    ]);
+    expect((await c.store.listPeople()).filter((p) => p.source === 'dated')).toEqual([]);
+    expect(counted('DropsFailed')).toBe(1);
   });
 
   it('refuses an occurred-at that is not an ISO date-time, naming the metadata field', async () => {

@@ -28,6 +28,8 @@ const HTTP_FIXTURE = JSON.parse(readFileSync(new URL('../fixtures/lambda/http-ap
 const SQS_FIXTURE = JSON.parse(readFileSync(new URL('../fixtures/lambda/sqs-reconcile.json', import.meta.url), 'utf8')) as SQSEvent;
 const LAMBDA_CONTEXT = { getRemainingTimeInMillis: () => 120_000 };
 const USER_URN = 'urn:ietf:params:scim:schemas:core:2.0:User';
+/** an org the emulator does not hold: the ops target is only ever queued here, never run */
+const OPS_ORG = 'a'.repeat(24);
 
 let emulator: RunningEmulator;
 let dynamo: DynamoDBClient;
@@ -47,7 +49,14 @@ beforeAll(async () => {
   taskRoot = await mkdtemp(join(tmpdir(), 'invite-sync-scim-'));
   await writeFile(
     join(taskRoot, 'sync-config.json'),
-    JSON.stringify({ targets: [{ name: 'eng', instanceId: DEFAULT_ID, orgId: DEFAULT_ID, rules: [{ when: { title: 'Engineer' }, role: 'edit' }] }], sources: { entra: { targets: ['eng'] } } }),
+    JSON.stringify({
+      targets: [
+        { name: 'eng', instanceId: DEFAULT_ID, orgId: DEFAULT_ID, rules: [{ when: { title: 'Engineer' }, role: 'edit' }] },
+        { name: 'ops', instanceId: DEFAULT_ID, orgId: OPS_ORG, rules: [{ when: {}, role: 'view' }] },
+      ],
+      // okta feeds every target; entra only eng
+      sources: { entra: { targets: ['eng'] } },
+    }),
   );
   const scimArn = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:ScimTokens';
   const env = lambdaEnv(table, emulator.url, taskRoot, { SCIM_TOKEN_SECRET_ARN: scimArn });
@@ -126,8 +135,10 @@ describe('SCIM on the HTTP function', () => {
     expect(delivered).toEqual(expect.arrayContaining(['okta', 'entra']));
     // answered without Losant: only queued, 30 s later, trigger scim
     expect(emulator.invites(DEFAULT_ID, DEFAULT_ID).map((i) => i.email)).not.toContain(email);
+    // okta's write queues both targets, entra's only eng (sources.entra.targets)
     expect(entries.map((e) => [e.DelaySeconds, JSON.parse(e.MessageBody!).trigger, JSON.parse(e.MessageBody!).target])).toEqual([
       [30, 'scim', 'eng'],
+      [30, 'scim', 'ops'],
       [30, 'scim', 'eng'],
     ]);
     const template = SQS_FIXTURE.Records[0]!;
@@ -136,6 +147,52 @@ describe('SCIM on the HTTP function', () => {
     expect(emulator.invites(DEFAULT_ID, DEFAULT_ID).find((i) => i.email.toLowerCase() === email)?.role).toBe('edit');
     const runs = await c.store.listRuns({ limit: 5 });
     expect(runs[0]?.trigger).toBe('scim');
+  });
+
+  it('every endpoint of /scim/v2 answers on the HTTP function (Users, Groups, each verb; discovery)', async () => {
+    const email = `ep.${randomUUID().slice(0, 6)}@example.com`;
+    const seen: [string, number][] = [];
+    const go = async (method: string, path: string, body?: unknown, query?: Record<string, string>) => {
+      const res = await call(method, path, OKTA, body, query);
+      seen.push([`${method} ${path.replace(/\/[A-Za-z0-9_-]{22}$/, '/{id}')}`, res.status]);
+      return res;
+    };
+    const u = await go('POST', '/Users', user(email));
+    const uid = String(u.body.id);
+    await go('GET', '/Users', undefined, { filter: `userName eq "${email}"`, startIndex: '1', count: '10' });
+    await go('GET', `/Users/${uid}`);
+    await go('PUT', `/Users/${uid}`, user(email, 'Staff Engineer'));
+    await go('PATCH', `/Users/${uid}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'title', value: 'Engineer' }] });
+    const g = await go('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: `G-${randomUUID().slice(0, 6)}`, members: [{ value: uid }] });
+    const gid = String(g.body.id);
+    await go('GET', '/Groups', undefined, { filter: `displayName eq "${String(g.body.displayName)}"`, excludedAttributes: 'members' });
+    await go('GET', `/Groups/${gid}`);
+    await go('PUT', `/Groups/${gid}`, { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: `${String(g.body.displayName)}-x`, members: [] });
+    await go('PATCH', `/Groups/${gid}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'add', path: 'members', value: [{ value: uid }] }] });
+    await go('DELETE', `/Groups/${gid}`);
+    await go('DELETE', `/Users/${uid}`);
+    await go('GET', `/Users/${uid}`);
+    await go('GET', '/ServiceProviderConfig');
+    await go('GET', '/ResourceTypes');
+    await go('GET', '/Schemas');
+    expect(seen).toEqual([
+      ['POST /Users', 201],
+      ['GET /Users', 200],
+      ['GET /Users/{id}', 200],
+      ['PUT /Users/{id}', 200],
+      ['PATCH /Users/{id}', 200],
+      ['POST /Groups', 201],
+      ['GET /Groups', 200],
+      ['GET /Groups/{id}', 200],
+      ['PUT /Groups/{id}', 200],
+      ['PATCH /Groups/{id}', 200],
+      ['DELETE /Groups/{id}', 204],
+      ['DELETE /Users/{id}', 204],
+      ['GET /Users/{id}', 404],
+      ['GET /ServiceProviderConfig', 200],
+      ['GET /ResourceTypes', 200],
+      ['GET /Schemas', 200],
+    ]);
   });
 
   it('a wrong or missing token is 401 with a detail that names no user; the secret is refetched at most once per 60 s', async () => {
@@ -224,11 +281,47 @@ describe('SCIM on the HTTP function', () => {
     const id = String((found.body.Resources as { id: string }[])[0]!.id);
     const people = (await c.store.listPeople()).filter((p) => p.email === email);
     expect(people.map((p) => [p.source, p.identity])).toEqual([['okta', `scim:${id}`]]);
-    expect(entries.map((e) => JSON.parse(e.MessageBody!).target)).toEqual(['eng']);
+    expect(entries.map((e) => JSON.parse(e.MessageBody!).target)).toEqual(['eng', 'ops']);
     expect(log.lines.filter((l) => l.includes('SCIM create met a user without its person'))).toHaveLength(1);
     // a third POST finds the person there: 409 again, nothing written or queued
     expect(again.status).toBe(409);
-    expect(entries).toHaveLength(1);
+    expect(entries).toHaveLength(2);
+  });
+
+  it('a flood of wrong tokens fetches the token secret at most once per 60 s (per instance)', async () => {
+    // Prepare: a fresh instance whose Secrets Manager client counts the reads of the SCIM token secret
+    const scimArn = Object.keys(secrets).find((k) => k.endsWith('ScimTokens'))!;
+    const secretsClient = localSecretsClient(secrets);
+    let reads = 0;
+    secretsClient.middlewareStack.add(
+      (next) => async (args) => {
+        if ((args.input as { SecretId?: string }).SecretId === scimArn) reads++;
+        return next(args);
+      },
+      { step: 'initialize', name: 'countScimSecretReads', priority: 'high' },
+    );
+    const host = await createContainer(baseEnv, { dynamoClient: dynamo, secretsClient, sqsClient: localSqsClient(), log: keyedLog(log), metrics: memoryMetrics([]), clock: { now: () => clock.ms } });
+    const wrong = async () => ((await dispatch(request('GET', '/Users', randomBytes(24).toString('base64url')), LAMBDA_CONTEXT, host)) as JsonResult).statusCode;
+
+    // Act + Assert: 20 forged tokens within a minute read the secret once; a minute later, once more
+    const first = await Promise.all(Array.from({ length: 20 }, wrong));
+    expect(first).toEqual(Array(20).fill(401));
+    expect(reads).toBe(1);
+    clock.ms += 30_000;
+    expect(await wrong()).toBe(401);
+    expect(reads).toBe(1);
+    clock.ms += 31_000;
+    for (let i = 0; i < 5; i++) expect(await wrong()).toBe(401);
+    expect(reads).toBe(2);
+    await (host.api as { close?: () => Promise<void> }).close?.();
+  });
+
+  it('a body over 256 KiB is 413 (a SCIM error) before anything is stored', async () => {
+    clock.ms += 600_000;
+    const email = `big.${randomUUID().slice(0, 6)}@example.com`;
+    const res = await call('POST', '/Users', OKTA, { ...user(email), title: 'x'.repeat(256 * 1024) });
+    expect([res.status, res.body.status, res.headers['content-type']]).toEqual([413, '413', 'application/scim+json']);
+    expect((await call('GET', '/Users', OKTA, undefined, { filter: `userName eq "${email}"` })).body.totalResults).toBe(0);
   });
 
   it('the webhook route is unchanged beside /scim/v2', async () => {

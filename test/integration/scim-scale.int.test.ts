@@ -75,7 +75,9 @@ describe(`SCIM lists over ${USERS} users`, () => {
     log.info('scale: paged', { users: USERS, ms: Date.now() - started });
   });
 
-  it('eq filters on userName, externalId and id read one lookup, not the 1000 users', async () => {
+  it('eq filters on userName, externalId and id read one lookup, not the 1000 users; reads never call Losant', async () => {
+    const losantRequests = () => emulator.stats().requests.reduce((n, r) => n + r.count, 0);
+    const before = losantRequests();
     for (const filter of ['userName eq "U0777@EXAMPLE.COM"', 'externalId eq "x-777"', `id eq "${ids[777]!}"`]) {
       store.resetStats();
       const res = await get(`/Users?filter=${encodeURIComponent(filter)}`);
@@ -83,6 +85,8 @@ describe(`SCIM lists over ${USERS} users`, () => {
       expect(res.body.Resources[0]?.id).toBe(ids[777]);
       expect(store.stats().reads, filter).toBeLessThanOrEqual(2);
     }
+    expect((await get(`/Users/${ids[1]!}`)).status).toBe(200);
+    expect(losantRequests()).toBe(before);
   });
 
   it('a filter no index answers (active eq false) still checks every user and pages its matches', async () => {

@@ -329,6 +329,14 @@ describe('SCIM on serve: what the IdPs require', () => {
     expect((await scim('POST', '/Users', newUser(), { 'content-type': 'text/plain' })).status).toBe(415);
     const big = await scim('POST', '/Users', newUser(undefined, { title: 'x'.repeat(300 * 1024) }));
     expect([big.status, big.body.status]).toEqual([413, '413']);
+    // the cap is 256 KiB exactly: one byte over is 413; at the cap the body is read (and refused for its title)
+    const sized = (bytes: number) => {
+      const body = JSON.stringify(newUser(undefined, { title: '' }));
+      return body.replace('"title":""', `"title":"${'x'.repeat(bytes - body.length)}"`);
+    };
+    expect((await scim('POST', '/Users', sized(256 * 1024 + 1))).status).toBe(413);
+    const atCap = await scim('POST', '/Users', sized(256 * 1024));
+    expect([atCap.status, atCap.body.scimType]).toEqual([400, 'invalidValue']);
   });
 
   it('serve without SCIM tokens answers /scim/v2 with a 404 SCIM error', async () => {

@@ -1,10 +1,12 @@
 // Issue 16 (start and end dates): runSync over DynamoDB Local and the Losant emulator (real HTTP) with an injected
-// clock that walks two hires across local midnight of their start date, in Asia/Tokyo and America/Los_Angeles.
+// clock that walks two hires across local midnight of their start date, in Asia/Tokyo and America/Los_Angeles, and a
+// leaver across the local end of their end date; plan --json's upcoming (the next 50, in the config's timeZone).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dynamoEndpoint } from '../helpers/dynamo.ts';
+import { dynamoEndpoint, localDynamoClient, uniqueTableName } from '../helpers/dynamo.ts';
+import { createTableIfMissing } from '../../functions/state/table-design.ts';
 import { runCli } from '../helpers/cli.ts';
 import { DEFAULT_ID, DEFAULT_TOKEN } from '../../emulator/index.ts';
 import { ingestHrEvent } from '../../functions/sync/ingest.ts';
@@ -78,6 +80,27 @@ describe('Function: runSync (people.startDateField across local midnight)', () =
   });
 });
 
+describe('Function: runSync (a full org and people.startDateField)', () => {
+  it('gives the free seats to the earliest start dates, then people without one; the rest are skipped noSeat', async () => {
+    // Arrange: 2 free seats, four hires from one snapshot (same HR event time: by email a and b would win)
+    const dated = await startHarness({ config: { people: { startDateField: 'startDate' } } });
+    const day = (ago: number): string => new Date(Date.now() - ago * DAY).toISOString().slice(0, 10);
+    try {
+      dated.emulator.setMemberLimit(DEFAULT_ID, DEFAULT_ID, dated.emulator.members(DEFAULT_ID, DEFAULT_ID).length + 2);
+      await dated.roster([{ email: 'a@example.com', startDate: day(1) }, { email: 'b@example.com', startDate: day(20) }, { email: 'c@example.com', startDate: day(10) }, { email: 'd@example.com' }]);
+
+      // Act
+      const report = await dated.apply();
+
+      // Assess
+      expect(report.targets[0]).toMatchObject({ skipped: { noSeat: 2 }, blocked: null, seats: { free: 0, noSeat: 2 } });
+      expect(dated.emulator.invites(DEFAULT_ID, DEFAULT_ID).map((i) => i.email).sort()).toEqual(['b@example.com', 'c@example.com']);
+    } finally {
+      await dated.close();
+    }
+  });
+});
+
 describe('Function: plan (upcoming starts)', () => {
   it('lists upcoming: [{ email, startsAt }] by startsAt in plan --json, a bad roster date is a bad row naming the field', async () => {
     // Arrange: the hires of the first test start in 10 days, both still ahead of the real clock
@@ -105,5 +128,70 @@ describe('Function: plan (upcoming starts)', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('Function: plan (the next 50 starts, the config timeZone)', () => {
+  it("lists only the next 50 of 51 upcoming starts, by startsAt, at local midnight of the config's timeZone for people without a zone", async () => {
+    // Arrange: a table of its own; 51 hires in a roster, one a day from 10 days ahead, none with a zone of their own
+    const client = localDynamoClient();
+    const table = uniqueTableName('dates-upcoming');
+    await createTableIfMissing(client, table);
+    const dir = await mkdtemp(join(tmpdir(), 'invite-sync-upcoming-'));
+    const config = join(dir, 'sync-config.json');
+    const roster = join(dir, 'hires.csv');
+    const day = (i: number): string => new Date(Date.now() + (10 + i) * DAY).toISOString().slice(0, 10);
+    const hires = Array.from({ length: 51 }, (_, i) => ({ email: `hire${String(i).padStart(2, '0')}@example.com`, startDate: day(i) }));
+    await writeFile(config, JSON.stringify({ targets: h.config.targets, timeZone: 'Asia/Tokyo', people: { startDateField: 'startDate' } }));
+    await writeFile(roster, ['email,startDate', ...hires.reverse().map((x) => `${x.email},${x.startDate}`)].join('\n') + '\n');
+    hires.reverse();
+    const env = { LOSANT_API_URL: h.emulator.url, LOSANT_API_TOKEN: DEFAULT_TOKEN, DYNAMODB_ENDPOINT: dynamoEndpoint(), STATE_TABLE: table };
+
+    try {
+      // Act
+      const plan = await runCli(['plan', '--config', config, '--roster', roster, '--json'], env);
+
+      // Assert: nobody has started yet; the last hire is left out
+      expect(plan.code, plan.stderr).toBe(0);
+      const doc = JSON.parse(plan.stdout) as { upcoming: { email: string; startsAt: string }[]; targets: { skipped: Record<string, number> }[] };
+      expect(doc.targets[0]?.skipped).toMatchObject({ notStarted: 51 });
+      expect(doc.upcoming).toEqual(hires.slice(0, 50).map((x) => ({ email: x.email, startsAt: new Date(localMidnight(x.startDate, 'Asia/Tokyo')!).toISOString() })));
+      expect(doc.upcoming[0]!.startsAt).toBe(`${new Date(Date.parse(`${hires[0]!.startDate}T00:00:00Z`) - DAY).toISOString().slice(0, 10)}T15:00:00.000Z`);
+    } finally {
+      client.destroy();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('Function: runSync (people.endDateField across the local end of the end date)', () => {
+  let leave: Harness;
+  beforeAll(async () => {
+    leave = await startHarness({ config: { policy: { revokeLeft: true }, people: { startDateField: 'startDate', endDateField: 'endDate', timeZoneField: 'tz' } } });
+  });
+  afterAll(async () => {
+    await leave?.close();
+  });
+
+  it('keeps a leaver invited through their last local day and revokes the invite on the first run after its end (revokeLeft)', async () => {
+    // Arrange: a contract that ends 10 days from now, in Los Angeles (its end is local midnight after that day);
+    // a colleague who stays keeps the desired set from being empty (the emptyDesired brake)
+    const people = [toPerson({ email: 'leaver@example.com', endDate: START, tz: 'America/Los_Angeles' }), toPerson({ email: 'stayer@example.com' })];
+    await ingestHrEvent(leave.deps, { id: 'leaver', type: 'roster.snapshot', occurredAt: new Date(Date.now() - MINUTE).toISOString(), source: 'default', people }, { targets: leave.config.targets, dates: dateSettings(leave.config)! });
+    const nextDay = new Date(Date.parse(`${START}T00:00:00Z`) + DAY).toISOString().slice(0, 10);
+    const ends = localMidnight(nextDay, 'America/Los_Angeles')!;
+    const at = (now: number) => runSync({ ...leave.deps, clock: { now: () => now } }, leave.config, { mode: 'apply', trigger: 'schedule', deadline: now + 60_000 });
+    const pending = (): string[] => leave.emulator.invites(DEFAULT_ID, DEFAULT_ID).map((i) => i.email);
+
+    // Act
+    const lastDay = await at(ends - 10 * MINUTE);
+    const invitedOnLastDay = pending();
+    const after = await at(ends + MINUTE);
+
+    // Assert
+    expect(lastDay.targets[0]).toMatchObject({ desired: 2 });
+    expect(invitedOnLastDay.sort()).toEqual(['leaver@example.com', 'stayer@example.com']);
+    expect(after.targets[0]).toMatchObject({ desired: 1 });
+    expect(pending()).toEqual(['stayer@example.com']);
   });
 });

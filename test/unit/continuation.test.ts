@@ -1,7 +1,7 @@
 // unit: when a queued run continues (functions/sync/continuation.ts) and what its message carries (reconcile-message.schema.ts)
 import { describe, expect, it } from 'vitest';
 import { actionsLeft, MAX_CONTINUATIONS, nextRun, startActionsBy, type Continuation } from '../../functions/sync/continuation.ts';
-import { emptyTargetReport } from '../../functions/sync/reconcile.ts';
+import { emptyTargetReport } from '../../functions/sync/target-report.ts';
 import { LOSANT_REQUEST_TIMEOUT_MS } from '../../functions/sync/ownership.ts';
 import { parseReconcileMessage, reconcileMessageBody } from '../../functions/queue/reconcile-message.schema.ts';
 import type { TargetReport } from '../../functions/sync/types.ts';

@@ -94,7 +94,7 @@ describe('Function: dropEvents', () => {
   });
 });
 
-function deps(now: { ms: number }): IngestDeps & { store: MemoryStateStore; queued: string[][]; metrics: ReturnType<typeof memoryMetrics>; published: Record<string, number>[] } {
+function deps(now: { ms: number }, extra: Record<string, unknown> = {}): IngestDeps & { store: MemoryStateStore; queued: string[][]; metrics: ReturnType<typeof memoryMetrics>; published: Record<string, number>[] } {
   const published: Record<string, number>[] = [];
   const queued: string[][] = [];
   const store = new MemoryStateStore({ now: () => now.ms });
@@ -103,7 +103,7 @@ function deps(now: { ms: number }): IngestDeps & { store: MemoryStateStore; queu
     clock: { now: () => now.ms },
     log: keyedLog(memoryLog()),
     queue: { enqueue: async (t: string[]) => void queued.push(t) },
-    config: parseSyncConfig({ targets: [{ name: 'eng', instanceId: 'a'.repeat(24), orgId: 'b'.repeat(24), rules: [{ role: 'view' }] }], sources: { hr: { via: ['s3'] } } }),
+    config: parseSyncConfig({ targets: [{ name: 'eng', instanceId: 'a'.repeat(24), orgId: 'b'.repeat(24), rules: [{ role: 'view' }] }], sources: { hr: { via: ['s3'] } }, ...extra }),
     metrics: memoryMetrics(published),
     published,
     queued,
@@ -154,6 +154,36 @@ describe('Function: ingestDrop', () => {
     ]);
     expect(await d.store.listPeople()).toEqual([]);
     expect(d.published.reduce((n, m) => n + (m.DropsFailed ?? 0), 0)).toBe(1);
+  });
+
+  it('holds a file older than a configured limits.maxSnapshotAgeHours (2) as staleSnapshot and applies a younger one', async () => {
+    // Arrange
+    const now = { ms: Date.parse('2031-03-04T05:06:07Z') };
+    const d = deps(now, { limits: { maxSnapshotAgeHours: 2 } });
+    const hoursAgo = (h: number) => new Date(now.ms - h * 3_600_000).toISOString();
+
+    // Act
+    const old = await ingestDrop(d, input('rosters/hr/old.csv', 'email\nold@example.com\n', new Date(now.ms), hoursAgo(3)));
+    const young = await ingestDrop(d, input('rosters/hr/young.csv', 'email\nyoung@example.com\n', new Date(now.ms), hoursAgo(1)));
+
+    // Assert
+    expect(old).toMatchObject({ status: 'blocked', blocked: 'staleSnapshot', touched: 0 });
+    expect(young).toMatchObject({ status: 'applied', touched: 1 });
+    expect((await d.store.listPeople()).map((p) => p.email)).toEqual(['young@example.com']);
+  });
+
+  it('leaves out a row with a bad start date when limits.maxBadRows allows it, as --roster does', async () => {
+    // Arrange
+    const now = { ms: Date.parse('2031-03-04T05:06:07Z') };
+    const d = deps(now, { limits: { maxBadRows: 1 }, people: { startDateField: 'startDate' } });
+    const csv = 'email,startDate\nok@example.com,2031-03-10\nbad@example.com,10/03/2031\n';
+
+    // Act
+    const r = await ingestDrop(d, input('rosters/hr/dated.csv', csv, new Date(now.ms), new Date(now.ms).toISOString()));
+
+    // Assert
+    expect(r).toMatchObject({ status: 'applied', people: 1 });
+    expect((await d.store.listPeople()).map((p) => p.email)).toEqual(['ok@example.com']);
   });
 
   it('refuses an occurredAt more than 5 minutes ahead as a failed delivery', async () => {

@@ -84,6 +84,22 @@ describe('Function: cutToSeats', () => {
     expect(out.seats).toMatchObject({ used: 2, free: 0, noSeat: 2 });
   });
 
+  it('gives the seats within one rule to the earlier start date first (people.startDateField), then people without one by HR event', () => {
+    // Arrange: two free seats; the two with the oldest HR events started last or have no start date
+    const started = (email: string, daysAgo: number, startDate?: string): StoredPerson =>
+      storedPerson(email, { lastEventAt: iso(NOW - daysAgo * DAY), attributes: { department: 'Engineering', ...(startDate ? { startDate } : {}) } });
+    const people = [started('x@example.com', 40, '2031-05-03'), started('y@example.com', 1, '2031-04-01'), started('z@example.com', 2, '2031-04-20'), started('w@example.com', 50)];
+    const input = { ...seatInput(people, { limit: 2 }), dates: { startDateField: 'startDate', timeZone: 'UTC' } };
+
+    // Act
+    const out = cutToSeats(input);
+    const withoutDates = cutToSeats({ ...input, dates: undefined });
+
+    // Assert: y (April 1) and z (April 20) start first; x and w, with older HR events, wait
+    expect(out.plan.actions.map((a) => a.email)).toEqual(['y@example.com', 'z@example.com']);
+    expect(withoutDates.plan.actions.map((a) => a.email)).toEqual(['w@example.com', 'x@example.com']);
+  });
+
   it('keeps limits.reserveSeats free', () => {
     // Arrange: limit 4, 1 member, reserve 2 → 1 free seat for 3 invites
     const input = seatInput([eng('a@example.com', 3), eng('b@example.com', 2), eng('c@example.com', 1)], { limit: 4, reserve: 2, members: [member('m@example.com')] });
@@ -174,7 +190,7 @@ describe('Function: cutToSeats', () => {
 });
 
 describe('Function: allotSeats / compareSeatRank / seatsUsed / freeSeats', () => {
-  it('returns the first `free` requests by rule, then time, then email', () => {
+  it('returns the first `free` requests by rule, then start date, then time, then email', () => {
     // Arrange
     const requests = [
       { rule: 1, at: 0, email: 'x@example.com' },
@@ -189,6 +205,10 @@ describe('Function: allotSeats / compareSeatRank / seatsUsed / freeSeats', () =>
     // Assert
     expect([...chosen].sort()).toEqual([1, 2]);
     expect(compareSeatRank(requests[2]!, requests[1]!)).toBeLessThan(0);
+    // a start date ranks before the event time, and a person without one comes after those with one
+    expect(compareSeatRank({ rule: 0, start: 5, at: 9, email: 'y@example.com' }, { rule: 0, start: 6, at: 0, email: 'a@example.com' })).toBeLessThan(0);
+    expect(compareSeatRank({ rule: 0, at: 0, email: 'a@example.com' }, { rule: 0, start: 6, at: 9, email: 'y@example.com' })).toBeGreaterThan(0);
+    expect(compareSeatRank({ rule: 1, start: 0, at: 0, email: 'a@example.com' }, { rule: 0, at: 9, email: 'y@example.com' })).toBeGreaterThan(0);
     expect(allotSeats(requests, 0).size).toBe(0);
     expect(allotSeats(requests, 10).size).toBe(4);
   });

@@ -7,6 +7,7 @@ import { DEFAULT_ID, DEFAULT_TOKEN, startEmulator, type RunningEmulator } from '
 import { parseSyncConfig } from '../../functions/config/sync-config.schema.ts';
 import { LosantClient } from '../../functions/losant/client.ts';
 import { LosantApiError } from '../../functions/losant/errors.ts';
+import { TargetReportSchema } from '../../functions/state/items.schema.ts';
 import { reconcileTarget, type SyncDeps } from '../../functions/sync/reconcile.ts';
 import type { Log } from '../../functions/sync/ports.ts';
 import type { Person, TargetRef } from '../../functions/sync/types.ts';
@@ -73,16 +74,27 @@ describe('Function: reconcileTarget with list answers that cannot be trusted', (
   it.each<[string, Rewrite]>([
     ['a pending list without items', (req, body) => (unfilteredInvites(req) ? { ...body, items: undefined, count: 0 } : body)],
     ['a pending list whose count is not its length', (req, body) => (unfilteredInvites(req) ? { ...body, items: [] } : body)],
+    ['a pending list whose items is not an array', (req, body) => (unfilteredInvites(req) ? { ...body, items: { 0: body.items } } : body)],
     ['a members list without items', (req, body) => (req.url.endsWith('/members') ? { count: 0 } : body)],
+    ['a members list whose count is not its length', (req, body) => (req.url.endsWith('/members') ? { ...body, count: 3 } : body)],
   ])('returns an invalidResponse failure, plans nothing and sends nothing for %s', async (_name, rewrite) => {
     // Act
     const { report, posts } = await world(rewrite);
 
     // Assess: old@example.com is pending; reading "nobody pending" would have invited them again
-    expect(report.error?.code).toBe('other');
-    expect(report.error?.message).toMatch(/no items|count 1 but holds 0/);
+    expect(report.error?.code).toBe('invalidResponse');
+    expect(report.error?.message).toMatch(/no items|count [13] but holds 0|items: Invalid input: expected array/);
     expect(report.planned).toEqual({ invite: 0, renew: 0, fixRole: 0, revoke: 0, remove: 0 });
     expect(posts).toBe(0);
+  });
+
+  it('stores the invalidResponse code with the run, and reads a code it does not know as other', async () => {
+    // Act
+    const { report } = await world((req, body) => (unfilteredInvites(req) ? { ...body, items: undefined } : body));
+
+    // Assess
+    expect(TargetReportSchema.parse(report).error?.code).toBe('invalidResponse');
+    expect(TargetReportSchema.parse({ ...report, error: { code: 'fromALaterVersion', message: 'x' } }).error?.code).toBe('other');
   });
 
   it('returns a complete run for the same answers left as they are (the stand-in changes nothing by itself)', async () => {
@@ -129,6 +141,36 @@ describe('Function: LosantClient with an endless answer', () => {
     await expect.poll(() => closed).toBe(true);
     expect(sent).toBeLessThan(32 * 1024 * 1024);
     expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(64 * 1024 * 1024);
+  });
+});
+
+describe('Function: LosantClient with an answer whose Content-Length passes the cap', () => {
+  it('returns invalidResponse without reading the body, closes the connection, and the process carries on', async () => {
+    // Arrange: 16 KiB announced and sent at once; the cap is 4 KiB (the body destroyed unread must not throw out of the process)
+    let closed = false;
+    const body = Buffer.alloc(16 * 1024, 0x20);
+    const server = createServer((_req, res) => {
+      res.on('close', () => (closed = true));
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(body.length) });
+      res.end(body);
+    });
+    const api = new LosantClient({ baseUrl: await listen(server), token: DEFAULT_TOKEN, maxAnswerBytes: 4096, retry: { maxAttempts: 3, baseDelayMs: 1 } });
+    closers.push(() => api.close());
+    const uncaught: unknown[] = [];
+    const onUncaught = (err: unknown) => uncaught.push(err);
+    process.on('uncaughtException', onUncaught);
+
+    // Act
+    const err = await api.listPending(target).catch((e: unknown) => e);
+    await expect.poll(() => closed).toBe(true);
+    await new Promise((r) => setTimeout(r, 200));
+    process.off('uncaughtException', onUncaught);
+
+    // Assess
+    expect(err).toBeInstanceOf(LosantApiError);
+    expect((err as LosantApiError).kind).toBe('invalidResponse');
+    expect((err as LosantApiError).message).toContain('limits.maxAnswerBytes');
+    expect(uncaught).toEqual([]);
   });
 });
 

@@ -6,6 +6,7 @@ import { handleWebhook, isJsonContentType, MAX_WEBHOOK_BODY_BYTES, type WebhookD
 import { signWebhook } from '../../functions/handlers/webhook-signature.ts';
 import { keyedLog } from '../../functions/runtime/logger.ts';
 import { createLogMetrics } from '../../functions/runtime/metrics.ts';
+import { memoryMetrics } from '../helpers/aws-local.ts';
 import { parseSyncConfig } from '../../functions/config/sync-config.schema.ts';
 import type { Log, ReconcileQueue, StateStore } from '../../functions/sync/ports.ts';
 import type { SecretSource } from '../../functions/secrets/secrets-manager.ts';
@@ -77,6 +78,29 @@ function request(body: string, opts: { key?: string | null; contentType?: string
 const json = (body: string | undefined) => JSON.parse(body ?? 'null') as Record<string, unknown>;
 
 describe('Function: handleWebhook', () => {
+  it('counts WebhookRejected for each refusal a sender can fix (401, 413, 415, 400) and nothing for 404/405', async () => {
+    // Arrange
+    const published: Record<string, number>[] = [];
+    const counted = { ...deps(), metrics: memoryMetrics(published) };
+    const asked = [
+      request(HR_EVENT, { key: NEW_KEY }),
+      request(`{"pad":"${'x'.repeat(MAX_WEBHOOK_BODY_BYTES)}"}`, { key: null }),
+      request(HR_EVENT, { contentType: 'text/plain' }),
+      request('{"not":"an event"}'),
+      request(HR_EVENT, { method: 'GET' }),
+      request(HR_EVENT, { path: '/other' }),
+    ];
+
+    // Act
+    const statuses: number[] = [];
+    for (const event of asked) statuses.push((await handleWebhook(event, counted)).statusCode);
+
+    // Assert
+    expect(statuses).toEqual([401, 413, 415, 400, 405, 404]);
+    expect(published.reduce((n, m) => n + (m.WebhookRejected ?? 0), 0)).toBe(4);
+    expect(published.some((m) => 'WebhookAccepted' in m)).toBe(false);
+  });
+
   it('returns 413 for an oversized unsigned body (size is checked before the signature)', async () => {
     // Arrange
     const body = `{"pad":"${'x'.repeat(MAX_WEBHOOK_BODY_BYTES)}"}`;

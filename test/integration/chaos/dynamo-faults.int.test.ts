@@ -26,7 +26,7 @@ const target = { instanceId: DEFAULT_ID, orgId: DEFAULT_ID };
 const SEEDS = Array.from({ length: chaosCount(2, 10) }, (_, i) => 9_000 + i);
 const PEOPLE = chaosCount(60, 150);
 const WAVES = 3;
-const ERROR_CODES = ['leaseBusy', 'unauthorized', 'forbidden', 'unreachable', 'deadline', 'notFound', 'other'];
+const ERROR_CODES = ['leaseBusy', 'unauthorized', 'forbidden', 'unreachable', 'deadline', 'notFound', 'invalidResponse', 'other'];
 
 interface World {
   emulator: RunningEmulator;

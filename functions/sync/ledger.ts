@@ -158,11 +158,23 @@ export function learntEntry(email: string, prev: LedgerEntry | undefined, seen: 
   if (prev === undefined) return undefined;
   if (personEventAt === undefined) {
     const departs = prev.state === 'sent' || (prev.state === 'member' && prev.personEventAt !== undefined);
-    return departs && prev.departedAt === undefined ? { ...prev, departedAt: stamp.at } : undefined;
+    return departs && prev.departedAt === undefined ? withDepartedAt(prev, stamp.at) : undefined;
   }
   if (prev.departedAt !== undefined && seen.desired) return returnedEntry(prev);
   if (member !== undefined && prev.personEventAt === undefined) return { ...prev, personEventAt };
   return undefined;
+}
+
+/**
+ * `{ ...prev, departedAt: at }`: the same keys in the same order. V8 adds a property to an object made
+ * by a spread slowly, to a copy made by Object.assign quickly (40 000 departures: 65 ms against 20 ms
+ * CPU, median of 12 on a loaded machine). The two differ only for an own `__proto__` key, which keeps the spread.
+ */
+function withDepartedAt(prev: LedgerEntry, at: string): LedgerEntry {
+  if (Object.hasOwn(prev, '__proto__')) return { ...prev, departedAt: at };
+  const entry: LedgerEntry = Object.assign({}, prev);
+  entry.departedAt = at;
+  return entry;
 }
 
 /** The entry without `departedAt`: the person is back and already has an invite or membership (the re-hire is used up). */

@@ -185,20 +185,78 @@ export function speaksInstead(candidate: StoredPerson, current: StoredPerson | u
  * source is out (that record says who they are now), and of the records with one email the newest
  * (newerPerson, terminated and left ones included) speaks only when it is active and still listed,
  * so a newer termination in any source wins over an older active record elsewhere.
+ * In the order of each email's first record that is not out.
  * @example const desired = speakingPeople(await store.listPeople())
  */
 export function speakingPeople(people: readonly StoredPerson[]): StoredPerson[] {
+  const slots = new Map<string, number>();
+  const speakers: (StoredPerson | undefined)[] = [];
+  speakersBySlot(
+    people,
+    (email) => {
+      let slot = slots.get(email);
+      if (slot === undefined) slots.set(email, (slot = slots.size));
+      return slot;
+    },
+    speakers,
+  );
+  return speakers.filter((p): p is StoredPerson => p !== undefined);
+}
+
+/**
+ * speakingPeople for a caller that already numbers emails (the planner's one index): `slotOf` gives
+ * each email its slot, and `out[slot]` (undefined at every slot before) becomes the record that speaks
+ * for that email, or stays undefined when none does. slotOf is called once per record not out, in
+ * list order; the caller may give a slot to an email nobody speaks for.
+ * @example speakersBySlot(people, (email) => index.get(email)!, bySlot)
+ */
+export function speakersBySlot(people: readonly StoredPerson[], slotOf: (email: string) => number, out: (StoredPerson | undefined)[]): void {
+  const newestById = newestByEmployeeId(people);
+  const slots = new Int32Array(people.length);
+  /** some record is terminated or left its source (else every newest record speaks) */
+  let silent = false;
+  for (let i = 0; i < people.length; i++) {
+    const p = people[i]!;
+    if (newestById !== undefined && p.employeeId !== undefined && newestById.get(p.employeeId) !== p) {
+      slots[i] = -1;
+      continue;
+    }
+    if (p.status !== 'active' || p.leftSource) silent = true;
+    const slot = slotOf(p.email);
+    slots[i] = slot;
+    const seen = out[slot];
+    if (seen === undefined || newerPerson(p, seen)) out[slot] = p;
+  }
+  if (!silent) return;
+  // the newest record of each email speaks only when it is active and still listed
+  for (let i = 0; i < people.length; i++) {
+    const slot = slots[i]!;
+    if (slot < 0) continue;
+    const p = out[slot];
+    if (p !== undefined && (p.status !== 'active' || p.leftSource)) out[slot] = undefined;
+  }
+}
+
+/**
+ * The newest record (newerPerson) of each employeeId, or undefined when no employeeId occurs twice
+ * (the usual case: then every record is the newest of its employeeId, and no Map of them is built).
+ */
+function newestByEmployeeId(people: readonly StoredPerson[]): Map<string, StoredPerson> | undefined {
+  const ids = new Set<string>();
+  let repeated = false;
+  for (let i = 0; i < people.length && !repeated; i++) {
+    const id = people[i]!.employeeId;
+    if (id === undefined) continue;
+    const size = ids.size;
+    ids.add(id);
+    repeated = ids.size === size;
+  }
+  if (!repeated) return undefined;
   const newestById = new Map<string, StoredPerson>();
   for (const p of people) {
     if (p.employeeId === undefined) continue;
     const seen = newestById.get(p.employeeId);
     if (seen === undefined || newerPerson(p, seen)) newestById.set(p.employeeId, p);
   }
-  const newestByEmail = new Map<string, StoredPerson>();
-  for (const p of people) {
-    if (p.employeeId !== undefined && newestById.get(p.employeeId) !== p) continue;
-    const seen = newestByEmail.get(p.email);
-    if (seen === undefined || newerPerson(p, seen)) newestByEmail.set(p.email, p);
-  }
-  return [...newestByEmail.values()].filter((p) => p.status === 'active' && !p.leftSource);
+  return newestById;
 }

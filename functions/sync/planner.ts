@@ -4,12 +4,12 @@ import type {
 } from './types.ts';
 import { emptySkipCounts, SKIP_REASONS, type RevokeReason, type SkipReason } from './types.ts';
 import { compileRules, ruleIndexIn } from './rules.ts';
-import { speakingPeople, speaksInstead } from './people.ts';
+import { speakersBySlot } from './people.ts';
 import { hashPlan } from './plan-hash.ts';
 import { isNewerInvite } from './invites.ts';
 import {
   claimedEntry, claimedInvite, intentStatus, isManaged, learntEntry, ourInviteId, unlistedVerdict,
-  type IntentClock, type IntentStatus, type LedgerStamp,
+  type IntentClock, type IntentStatus, type LedgerStamp, type SeenEmail,
 } from './ledger.ts';
 import { SETTLE_MS, type RunEnds } from './ownership.ts';
 import { planRemovals, type Leaver, type OwnUser } from './offboard.ts';
@@ -133,17 +133,10 @@ export interface DecideOptions {
 export function decideEmail(f: EmailFacts, opts: DecideOptions, out: PlanSink): void {
   const { email, role, ours, open, expired, rule, entry } = f;
   const { policy } = opts;
-  // without an action, the ledger may learn something (ledger.ts learntEntry; usually nothing)
-  const learn = (): void => {
-    const stamp = opts.stamp ?? { runId: 'plan', at: new Date(opts.now).toISOString() };
-    const seen = { ...(f.member ? { member: f.memberRole ?? role ?? 'view' } : {}), ...(f.personEventAt ? { personEventAt: f.personEventAt } : {}), desired: role !== null };
-    const learnt = learntEntry(email, entry, seen, stamp);
-    if (learnt !== undefined) out.remember?.(learnt);
-  };
   const managed = ours !== undefined && isManaged(entry, policy.manageAdopted === true);
   if (role === null) {
     const revoke = f.invites > 0 && policy.revokeLeft && managed;
-    if (!revoke) learn();
+    if (!revoke) learn(f, opts, out);
     if (f.invites === 0 || !policy.revokeLeft) return;
     if (revoke) {
       const action: Action = { kind: 'revoke', email, role: ours!.role, inviteId: ours!.id };
@@ -154,12 +147,8 @@ export function decideEmail(f: EmailFacts, opts: DecideOptions, out: PlanSink): 
     out.skip('notOurs', email, f.invites - (revoke ? 1 : 0));
     return;
   }
-  const skip = (reason: SkipReason): void => {
-    learn();
-    out.skip(reason, email);
-  };
-  if (f.member) return skip('alreadyMember');
-  if (f.intent === 'settling') return skip('settling');
+  if (f.member) return skip(f, opts, out, 'alreadyMember');
+  if (f.intent === 'settling') return skip(f, opts, out, 'settling');
   const personEventAt = f.personEventAt!;
   let action: Action;
   if (open !== undefined) {
@@ -168,24 +157,43 @@ export function decideEmail(f: EmailFacts, opts: DecideOptions, out: PlanSink): 
       if (out.explain) action.fromRole = open.role;
     } else if (open.role !== role && open !== ours) {
       out.skip('roleMismatch', email);
-      return skip('notOurs');
-    } else return skip('alreadyPending');
+      return skip(f, opts, out, 'notOurs');
+    } else return skip(f, opts, out, 'alreadyPending');
   } else if (expired !== undefined) {
     if (ours === expired) {
-      if (!policy.renewExpired) return skip('alreadyPending');
+      if (!policy.renewExpired) return skip(f, opts, out, 'alreadyPending');
       const renewals = entry!.renewals;
-      if (renewals >= policy.maxRenewals) return skip('renewalsExhausted');
+      if (renewals >= policy.maxRenewals) return skip(f, opts, out, 'renewalsExhausted');
       action = { kind: 'renew', email, role, inviteId: expired.id, renewals, personEventAt };
     } else if (policy.adoptExpired !== false && policy.renewExpired && policy.maxRenewals > 0) {
       action = { kind: 'renew', email, role, inviteId: expired.id, renewals: 0, personEventAt, adopted: true };
-    } else return skip('notOurs');
+    } else return skip(f, opts, out, 'notOurs');
   } else {
     const verdict = unlistedVerdict(entry, opts.now, opts);
-    if (verdict !== 'invite') return skip(verdict);
+    if (verdict !== 'invite') return skip(f, opts, out, verdict);
     action = { kind: 'invite', email, role, personEventAt };
   }
   if (rule !== undefined) action.rule = rule;
   out.actions.push(action);
+}
+
+/** What learn hands learntEntry (refilled per call: learntEntry keeps nothing of it). */
+const seen: SeenEmail = { member: undefined, personEventAt: undefined, desired: false };
+
+/** decideEmail without an action: the ledger may learn something (ledger.ts learntEntry; usually nothing). */
+function learn(f: EmailFacts, opts: DecideOptions, out: PlanSink): void {
+  const { role } = f;
+  seen.member = f.member ? (f.memberRole ?? role ?? 'view') : undefined;
+  // absent and '' alike mean "no active person" (learntEntry tests for undefined)
+  seen.personEventAt = f.personEventAt || undefined;
+  seen.desired = role !== null;
+  const learnt = learntEntry(f.email, f.entry, seen, opts.stamp ?? { runId: 'plan', at: new Date(opts.now).toISOString() });
+  if (learnt !== undefined) out.remember?.(learnt);
+}
+
+function skip(f: EmailFacts, opts: DecideOptions, out: PlanSink, reason: SkipReason): void {
+  learn(f, opts, out);
+  out.skip(reason, f.email);
 }
 
 /**
@@ -222,7 +230,6 @@ export function planTarget(input: PlanInput): Plan {
   let ledgerSent = 0;
   /** members the rules no longer want (policy.removeLeftMembers: offboard.ts decides) */
   const leavers: Leaver[] | undefined = policy.removeLeftMembers === true ? [] : undefined;
-  const memberOf = leavers === undefined ? undefined : new Map(input.members.map((m) => [m.email, m]));
 
   // One index, email → slot. An email with invites gets the position of its last invite in
   // `invites` as its slot (so the common single invite needs no per-email record); other emails
@@ -238,11 +245,16 @@ export function planTarget(input: PlanInput): Plan {
   }
   /** every invite of an email that has more than one (rare) */
   let groups: Map<number, PendingInvite[]> | undefined;
+  /** 1 at the positions of invites that are not their email's last (their email's slot is elsewhere) */
+  let shadowed: Uint8Array | undefined;
   if (repeated !== undefined) {
     groups = new Map();
-    for (const inv of invites) {
+    shadowed = new Uint8Array(P);
+    for (let i = 0; i < P; i++) {
+      const inv = invites[i]!;
       if (!repeated.has(inv.email)) continue;
       const slot = index.get(inv.email)!;
+      if (slot !== i) shadowed[i] = 1;
       const list = groups.get(slot);
       if (list === undefined) groups.set(slot, [inv]);
       else list.push(inv);
@@ -251,38 +263,42 @@ export function planTarget(input: PlanInput): Plan {
 
   const cap = P + input.ledger.length + input.members.length + input.people.length;
   const ledger = new Array<LedgerEntry | undefined>(cap);
-  /** the stored person who speaks for the email (latestPeople's choice) */
+  /** the stored person who speaks for the email (people.ts speakersBySlot) */
   const person = new Array<StoredPerson | undefined>(cap);
-  /** the member's role, for emails that are members */
-  const member = new Array<OrgRole | undefined>(cap);
-  let next = P;
+  /** the member, for emails that are members */
+  const member = new Array<Member | undefined>(cap);
+  /** the email of each slot from P on */
+  const unlisted: string[] = [];
   const slotOf = (email: string): number => {
     let slot = index.get(email);
     if (slot === undefined) {
-      slot = next++;
+      slot = P + unlisted.length;
+      unlisted.push(email);
       index.set(email, slot);
     }
     return slot;
   };
 
-  for (const entry of input.ledger) ledger[slotOf(entry.email)] = entry;
-  for (const m of input.members) member[slotOf(m.email)] = m.role;
-  for (const p of speakingPeople(input.people)) {
-    // people.ts speakingPeople / speaksInstead: the one rule for who speaks for an email
-    const slot = slotOf(p.email);
-    if (speaksInstead(p, person[slot])) person[slot] = p;
-  }
+  const ledgerList = input.ledger;
+  for (let i = 0; i < ledgerList.length; i++) ledger[slotOf(ledgerList[i]!.email)] = ledgerList[i];
+  const memberList = input.members;
+  for (let i = 0; i < memberList.length; i++) member[slotOf(memberList[i]!.email)] = memberList[i];
+  // people.ts: the one rule for who speaks for an email, over this index's slots
+  speakersBySlot(input.people, slotOf, person);
 
   const ruleSet = compileRules(input.rules);
   let desired = 0;
   let pending = 0;
   let members = 0;
   const facts: EmailFacts = { email: '', role: null, personEventAt: undefined, member: false, invites: 0, ours: undefined, open: undefined, expired: undefined, entry: undefined };
-  index.forEach((slot, email) => {
+  const slots = P + unlisted.length;
+  for (let slot = 0; slot < slots; slot++) {
+    if (shadowed !== undefined && slot < P && shadowed[slot] === 1) continue;
+    const email = slot < P ? invites[slot]!.email : unlisted[slot - P]!;
     let l = ledger[slot];
     // an intent: settling, abandoned, or claiming the invite dated inside its window (then it is `sent`)
     let intent: IntentStatus | undefined;
-    if (l?.state === 'intent') {
+    if (l !== undefined && l.state === 'intent') {
       intent = intentStatus(l, clock);
       const claim = intent === 'claiming' && slot < P ? claimedInvite(l, groups?.get(slot) ?? [invites[slot]!], clock) : undefined;
       if (claim !== undefined) {
@@ -291,7 +307,7 @@ export function planTarget(input: PlanInput): Plan {
         intent = undefined;
       }
     }
-    if (l?.state === 'sent') ledgerSent++;
+    if (l !== undefined && l.state === 'sent') ledgerSent++;
     const sentId = ourInviteId(l);
     // the invites of this email: count, ours, the unexpired one that counts (ours first, then the newest), the newest expired
     let count = 0;
@@ -318,8 +334,8 @@ export function planTarget(input: PlanInput): Plan {
       }
       pending++;
     }
-    const memberRole = member[slot];
-    const isMember = memberRole !== undefined;
+    const m = member[slot];
+    const isMember = m !== undefined;
     if (isMember) members++;
 
     const who = person[slot];
@@ -330,7 +346,7 @@ export function planTarget(input: PlanInput): Plan {
     facts.role = role;
     facts.personEventAt = who?.lastEventAt;
     facts.member = isMember;
-    facts.memberRole = memberRole;
+    facts.memberRole = m?.role;
     facts.invites = count;
     facts.ours = ours;
     facts.open = open;
@@ -343,9 +359,9 @@ export function planTarget(input: PlanInput): Plan {
     }
     decideEmail(facts, decide, sink);
     if (leavers !== undefined && role === null && isMember) {
-      leavers.push({ email, member: memberOf!.get(email)!, entry: l, ...(facts.revokeReason !== undefined ? { reason: facts.revokeReason } : {}), ...(facts.rule !== undefined ? { rule: facts.rule } : {}) });
+      leavers.push({ email, member: m, entry: l, ...(facts.revokeReason !== undefined ? { reason: facts.revokeReason } : {}), ...(facts.rule !== undefined ? { rule: facts.rule } : {}) });
     }
-  });
+  }
   if (leavers !== undefined && leavers.length > 0) {
     const removal = planRemovals(leavers, input.members, policy, input.ownUser, explain);
     actions.push(...removal.actions);

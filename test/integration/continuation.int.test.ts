@@ -1,80 +1,37 @@
 // Long applies: a queued run that nears its deadline queues its continuation at once (real composition root,
 // DynamoDB Local, the Losant emulator over HTTP with 150 ms per answer; SQS is the real SqsReconcileQueue over an
 // SDK client answered in its middleware stack, so the continuation is read as the message the adapter sent).
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import type { SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { startEmulator, DEFAULT_ID, DEFAULT_TOKEN, type RunningEmulator } from '../../emulator/index.ts';
-import { createTableIfMissing } from '../../functions/state/table-design.ts';
-import { createContainer, type Container } from '../../functions/runtime/composition-root.ts';
-import { keyedLog } from '../../functions/runtime/logger.ts';
+import { DEFAULT_ID, type RunningEmulator } from '../../emulator/index.ts';
+import type { Container } from '../../functions/runtime/composition-root.ts';
 import { dispatch } from '../../functions/handlers/index.handler.ts';
 import { QUEUE_SAFETY_MARGIN_MS } from '../../functions/handlers/queue.handler.ts';
 import { MAX_CONTINUATIONS } from '../../functions/sync/continuation.ts';
-import { localDynamoClient, uniqueTableName } from '../helpers/dynamo.ts';
-import { memoryLog } from '../helpers/sync-harness.ts';
-import { localSecretsClient, localSqsClient, memoryMetrics, lambdaEnv } from '../helpers/aws-local.ts';
+import { ENG_OPS, lambdaHost } from '../helpers/lambda-host.ts';
 
-const OPS_ORG = '5a5b5c5d5e5f606162636465';
 const LATENCY_MS = 150;
 /** the first invocation may work 4 s before the safety margin: at 2 POSTs per 150 ms it cannot send 80 invites */
 const SHORT_MS = QUEUE_SAFETY_MARGIN_MS + 4_000;
 const LONG_MS = 120_000;
 const template = (JSON.parse(readFileSync(new URL('../fixtures/lambda/sqs-reconcile.json', import.meta.url), 'utf8')) as SQSEvent).Records[0]!;
 
+const host = lambdaHost({
+  name: 'continuation',
+  emulator: { latencyMs: LATENCY_MS, seed: ENG_OPS.seed },
+  config: {
+    targets: ENG_OPS.targets,
+    limits: { maxChangesPerRun: 10_000, maxChangeFraction: 1000 },
+    concurrency: 2,
+  },
+});
+const { entries, metrics, log } = host;
 let emulator: RunningEmulator;
-let dynamo: DynamoDBClient;
-let taskRoot: string;
 let c: Container;
-const entries: SendMessageBatchRequestEntry[] = [];
-const metrics: Array<Record<string, number>> = [];
-const log = memoryLog();
 
-beforeAll(async () => {
-  emulator = await startEmulator({ port: 0, latencyMs: LATENCY_MS, seed: { instances: [{ id: DEFAULT_ID, orgs: [{ id: DEFAULT_ID }, { id: OPS_ORG }] }] } });
-  dynamo = localDynamoClient();
-  const table = uniqueTableName('continuation');
-  await createTableIfMissing(dynamo, table);
-  taskRoot = await mkdtemp(join(tmpdir(), 'invite-sync-task-'));
-  await writeFile(
-    join(taskRoot, 'sync-config.json'),
-    JSON.stringify({
-      targets: [
-        { name: 'eng', instanceId: DEFAULT_ID, orgId: DEFAULT_ID, rules: [{ when: { department: 'Engineering' }, role: 'edit' }] },
-        { name: 'ops', instanceId: DEFAULT_ID, orgId: OPS_ORG, rules: [{ when: { department: 'Operations' }, role: 'view' }] },
-      ],
-      limits: { maxChangesPerRun: 10_000, maxChangeFraction: 1000 },
-      concurrency: 2,
-    }),
-  );
-  const env = lambdaEnv(table, emulator.url, taskRoot);
-  c = await createContainer(env, {
-    dynamoClient: dynamo,
-    secretsClient: localSecretsClient({ [env.LOSANT_TOKEN_SECRET_ARN]: DEFAULT_TOKEN, [env.WEBHOOK_SECRET_ARN]: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }),
-    sqsClient: localSqsClient(undefined, entries),
-    log: keyedLog(log),
-    metrics: memoryMetrics(metrics),
-  });
-});
-
-afterAll(async () => {
-  await (c?.api as { close?: () => Promise<void> } | undefined)?.close?.();
-  await emulator?.close();
-  dynamo?.destroy();
-  if (taskRoot) await rm(taskRoot, { recursive: true, force: true });
-});
-
-beforeEach(() => {
-  entries.length = 0;
-  metrics.length = 0;
-  log.lines.length = 0;
-});
+host.hooks((started) => ({ emulator, container: c } = started));
 
 /** An SQS event of the given message bodies, as the event source hands them to the function. */
 const sqsEvent = (bodies: string[]): SQSEvent => ({ Records: bodies.map((body) => ({ ...structuredClone(template), messageId: randomUUID(), body })) });

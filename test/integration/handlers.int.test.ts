@@ -1,27 +1,18 @@
 // Lambda handlers end to end: the real composition root over DynamoDB Local and the Losant emulator (real HTTP);
 // Secrets Manager and SQS are real SDK clients answered in their middleware stack.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { startEmulator, DEFAULT_ID, DEFAULT_TOKEN, type RunningEmulator } from '../../emulator/index.ts';
-import { createTableIfMissing } from '../../functions/state/table-design.ts';
-import { createContainer, type Container } from '../../functions/runtime/composition-root.ts';
-import { keyedLog } from '../../functions/runtime/logger.ts';
+import { DEFAULT_ID, type RunningEmulator } from '../../emulator/index.ts';
+import type { Container } from '../../functions/runtime/composition-root.ts';
 import { dispatch } from '../../functions/handlers/index.handler.ts';
 import { signWebhook } from '../../functions/handlers/webhook-signature.ts';
 import { EventShapeError, UnknownEventError } from '../../functions/handlers/errors.ts';
 import type { JsonResult } from '../../functions/handlers/http.ts';
 import type { HrEventResult } from '../../functions/handlers/hr-event.handler.ts';
-import { localDynamoClient, uniqueTableName } from '../helpers/dynamo.ts';
-import { memoryLog } from '../helpers/sync-harness.ts';
-import { localSecretsClient, localSqsClient, memoryMetrics, lambdaEnv } from '../helpers/aws-local.ts';
+import { ENG_OPS, lambdaHost, OPS_ORG } from '../helpers/lambda-host.ts';
 
-const OPS_ORG = '5a5b5c5d5e5f606162636465';
 const WEBHOOK_KEY = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const FORGED_KEY = `whsec_${Buffer.from('an-attacker-key-thirty-two-bytes').toString('base64')}`;
 const fixture = <T>(name: string): T => JSON.parse(readFileSync(new URL(`../fixtures/lambda/${name}`, import.meta.url), 'utf8')) as T;
@@ -34,50 +25,17 @@ const FIXTURES = {
 };
 const LAMBDA_CONTEXT = { getRemainingTimeInMillis: () => 120_000 };
 
+const host = lambdaHost({
+  name: 'handlers',
+  emulator: { seed: ENG_OPS.seed },
+  config: { targets: ENG_OPS.targets },
+  webhookKey: WEBHOOK_KEY,
+});
+const { sent, metrics, log } = host;
 let emulator: RunningEmulator;
-let dynamo: DynamoDBClient;
-let taskRoot: string;
 let c: Container;
-const sent: { target: string; reason: string }[] = [];
-const metrics: Array<Record<string, number>> = [];
-const log = memoryLog();
 
-beforeAll(async () => {
-  emulator = await startEmulator({ port: 0, seed: { instances: [{ id: DEFAULT_ID, orgs: [{ id: DEFAULT_ID }, { id: OPS_ORG }] }] } });
-  dynamo = localDynamoClient();
-  const table = uniqueTableName('handlers');
-  await createTableIfMissing(dynamo, table);
-  taskRoot = await mkdtemp(join(tmpdir(), 'invite-sync-task-'));
-  await writeFile(
-    join(taskRoot, 'sync-config.json'),
-    JSON.stringify({
-      targets: [
-        { name: 'eng', instanceId: DEFAULT_ID, orgId: DEFAULT_ID, rules: [{ when: { department: 'Engineering' }, role: 'edit' }] },
-        { name: 'ops', instanceId: DEFAULT_ID, orgId: OPS_ORG, rules: [{ when: { department: 'Operations' }, role: 'view' }] },
-      ],
-    }),
-  );
-  const env = lambdaEnv(table, emulator.url, taskRoot);
-  c = await createContainer(env, {
-    dynamoClient: dynamo,
-    secretsClient: localSecretsClient({ [env.LOSANT_TOKEN_SECRET_ARN]: DEFAULT_TOKEN, [env.WEBHOOK_SECRET_ARN]: WEBHOOK_KEY }),
-    sqsClient: localSqsClient(sent),
-    log: keyedLog(log),
-    metrics: memoryMetrics(metrics),
-  });
-});
-
-afterAll(async () => {
-  await (c?.api as { close?: () => Promise<void> } | undefined)?.close?.();
-  await emulator?.close();
-  dynamo?.destroy();
-  if (taskRoot) await rm(taskRoot, { recursive: true, force: true });
-});
-
-beforeEach(() => {
-  sent.length = 0;
-  metrics.length = 0;
-});
+host.hooks((started) => ({ emulator, container: c } = started));
 
 /** The HR event fixture with a fresh id and the given email. */
 function hrEvent(email: string): Record<string, unknown> {

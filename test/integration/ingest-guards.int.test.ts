@@ -1,25 +1,20 @@
 // Issue "Never a wrong invite", ingest side, where users hit it: the Lambda handlers through the real composition
 // root over DynamoDB Local and the Losant emulator (real HTTP); Secrets Manager and SQS are real SDK clients
 // answered in their middleware stack.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, EventBridgeEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { startEmulator, DEFAULT_ID, DEFAULT_TOKEN, type RunningEmulator } from '../../emulator/index.ts';
-import { createTableIfMissing } from '../../functions/state/table-design.ts';
-import { createContainer, type Container } from '../../functions/runtime/composition-root.ts';
-import { keyedLog } from '../../functions/runtime/logger.ts';
+import { DEFAULT_ID, type RunningEmulator } from '../../emulator/index.ts';
+import type { Container } from '../../functions/runtime/composition-root.ts';
 import { dispatch } from '../../functions/handlers/index.handler.ts';
 import { signWebhook } from '../../functions/handlers/webhook-signature.ts';
 import type { JsonResult } from '../../functions/handlers/http.ts';
-import { dynamoEndpoint, localDynamoClient, uniqueTableName } from '../helpers/dynamo.ts';
+import { dynamoEndpoint } from '../helpers/dynamo.ts';
 import { runCli } from '../helpers/cli.ts';
 import { memoryLog } from '../helpers/sync-harness.ts';
-import { localSecretsClient, localSqsClient, memoryMetrics, lambdaEnv } from '../helpers/aws-local.ts';
+import { lambdaHost } from '../helpers/lambda-host.ts';
 
 const WEBHOOK_KEY = `whsec_${Buffer.from('a-webhook-key-of-thirty-two-byte').toString('base64')}`;
 /** 16 bytes: what a hurried operator pastes; Standard Webhooks asks for 24 to 64 */
@@ -34,54 +29,24 @@ const FIXTURES = {
 const LAMBDA_CONTEXT = { getRemainingTimeInMillis: () => 120_000 };
 const MINUTE = 60_000;
 
+const host = lambdaHost({
+  name: 'ingest-guards',
+  config: { targets: [{ name: 'eng', instanceId: DEFAULT_ID, orgId: DEFAULT_ID, rules: [{ when: { department: 'Engineering' }, role: 'edit' }] }] },
+  webhookKey: WEBHOOK_KEY,
+});
+const { sent, metricTotal } = host;
+const weakLog = memoryLog();
 let emulator: RunningEmulator;
 let dynamo: DynamoDBClient;
-let taskRoot: string;
 let table: string;
 /** the container with a strong key */
 let c: Container;
 /** the same table and config, a WEBHOOK_SECRET of 16 bytes */
 let weak: Container;
-const sent: { target: string; reason: string }[] = [];
-const metrics: Record<string, number>[] = [];
-const log = memoryLog();
-const weakLog = memoryLog();
 
-const metricTotal = (name: string): number => metrics.reduce((n, m) => n + (m[name] ?? 0), 0);
-
-beforeAll(async () => {
-  emulator = await startEmulator({ port: 0 });
-  dynamo = localDynamoClient();
-  table = uniqueTableName('ingest-guards');
-  await createTableIfMissing(dynamo, table);
-  taskRoot = await mkdtemp(join(tmpdir(), 'invite-sync-guards-'));
-  await writeFile(
-    join(taskRoot, 'sync-config.json'),
-    JSON.stringify({ targets: [{ name: 'eng', instanceId: DEFAULT_ID, orgId: DEFAULT_ID, rules: [{ when: { department: 'Engineering' }, role: 'edit' }] }] }),
-  );
-  const env = lambdaEnv(table, emulator.url, taskRoot);
-  const build = (key: string, logTo: ReturnType<typeof memoryLog>) =>
-    createContainer(env, {
-      dynamoClient: dynamo,
-      secretsClient: localSecretsClient({ [env.LOSANT_TOKEN_SECRET_ARN]: DEFAULT_TOKEN, [env.WEBHOOK_SECRET_ARN]: key }),
-      sqsClient: localSqsClient(sent),
-      log: keyedLog(logTo),
-      metrics: memoryMetrics(metrics),
-    });
-  c = await build(WEBHOOK_KEY, log);
-  weak = await build(WEAK_KEY, weakLog);
-});
-
-afterAll(async () => {
-  for (const container of [c, weak]) await (container?.api as { close?: () => Promise<void> } | undefined)?.close?.();
-  await emulator?.close();
-  dynamo?.destroy();
-  if (taskRoot) await rm(taskRoot, { recursive: true, force: true });
-});
-
-beforeEach(() => {
-  sent.length = 0;
-  metrics.length = 0;
+host.hooks(async (started) => {
+  ({ emulator, dynamo, table, container: c } = started);
+  weak = await host.build({ webhookKey: WEAK_KEY, log: weakLog });
 });
 
 const unique = (prefix: string): string => `${prefix}-${randomUUID().slice(0, 8)}`;

@@ -3,26 +3,17 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { startEmulator, DEFAULT_ID, DEFAULT_TOKEN, type RunningEmulator } from '../../emulator/index.ts';
-import { createTableIfMissing } from '../../functions/state/table-design.ts';
-import { createContainer, type Container } from '../../functions/runtime/composition-root.ts';
-import { keyedLog } from '../../functions/runtime/logger.ts';
+import type { Container } from '../../functions/runtime/composition-root.ts';
 import type { MetricsSink } from '../../functions/runtime/metrics.ts';
 import { dispatch } from '../../functions/handlers/index.handler.ts';
 import { RUN_EVENT_DETAIL_TYPE, RUN_EVENT_SOURCE } from '../../functions/notify/run-event-names.ts';
-import { localDynamoClient, uniqueTableName } from '../helpers/dynamo.ts';
-import { memoryLog } from '../helpers/sync-harness.ts';
-import { LOCAL_AWS_CREDENTIALS, localSecretsClient, localSqsClient, lambdaEnv } from '../helpers/aws-local.ts';
+import { LOCAL_AWS_CREDENTIALS } from '../helpers/aws-local.ts';
+import { ENG_OPS, lambdaHost } from '../helpers/lambda-host.ts';
 
-const OPS_ORG = '5a5b5c5d5e5f606162636465';
 const CREDENTIALS = LOCAL_AWS_CREDENTIALS;
 const LAMBDA_CONTEXT = { getRemainingTimeInMillis: () => 120_000 };
 const EMAIL_PATTERN = /[^\s"@]+@[^\s"@]+\.[a-z]{2,}/i;
@@ -35,16 +26,21 @@ interface PutEventsCall {
   body: { Entries: { EventBusName: string; Source: string; DetailType: string; Detail: string }[] };
 }
 
-let emulator: RunningEmulator;
-let dynamo: DynamoDBClient;
-let taskRoot: string;
-let table: string;
+const host = lambdaHost({
+  name: 'run-events',
+  emulator: { seed: ENG_OPS.seed },
+  config: {
+    targets: ENG_OPS.targets,
+    limits: { maxChangesPerRun: 2 },
+  },
+  env: { RUN_EVENT_BUS: 'default' },
+});
+const { log } = host;
 let eventBridge: Server;
 let c: Container;
 /** what the local endpoint answers: PutEvents accepted, or a 500 */
 let endpointMode: 'accept' | 'fail' = 'accept';
 const calls: PutEventsCall[] = [];
-const log = memoryLog();
 
 const noMetrics: MetricsSink = { addMetric: () => undefined, publishStoredMetrics: () => undefined };
 
@@ -69,41 +65,17 @@ function startEventBridgeEndpoint(): Promise<Server> {
 }
 
 beforeAll(async () => {
-  emulator = await startEmulator({ port: 0, seed: { instances: [{ id: DEFAULT_ID, orgs: [{ id: DEFAULT_ID }, { id: OPS_ORG }] }] } });
   eventBridge = await startEventBridgeEndpoint();
-  dynamo = localDynamoClient();
-  table = uniqueTableName('run-events');
-  await createTableIfMissing(dynamo, table);
-  taskRoot = await mkdtemp(join(tmpdir(), 'invite-sync-task-'));
-  await writeFile(
-    join(taskRoot, 'sync-config.json'),
-    JSON.stringify({
-      targets: [
-        { name: 'eng', instanceId: DEFAULT_ID, orgId: DEFAULT_ID, rules: [{ when: { department: 'Engineering' }, role: 'edit' }] },
-        { name: 'ops', instanceId: DEFAULT_ID, orgId: OPS_ORG, rules: [{ when: { department: 'Operations' }, role: 'view' }] },
-      ],
-      limits: { maxChangesPerRun: 2 },
-    }),
-  );
-  const env = lambdaEnv(table, emulator.url, taskRoot, { RUN_EVENT_BUS: 'default' });
-  const { port } = eventBridge.address() as AddressInfo;
-  c = await createContainer(env, {
-    dynamoClient: dynamo,
-    secretsClient: localSecretsClient({ [env.LOSANT_TOKEN_SECRET_ARN]: DEFAULT_TOKEN, [env.WEBHOOK_SECRET_ARN]: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }),
-    sqsClient: localSqsClient(),
-    eventBridgeClient: new EventBridgeClient({ endpoint: `http://127.0.0.1:${port}`, region: 'eu-central-1', credentials: CREDENTIALS, maxAttempts: 1 }),
-    log: keyedLog(log),
+});
+afterAll(() => new Promise((resolve) => (eventBridge ? eventBridge.close(resolve) : resolve(undefined))));
+/** the host starts after the endpoint (its client needs the port) and closes before it */
+host.hooks(
+  (started) => (c = started.container),
+  () => ({
+    eventBridgeClient: new EventBridgeClient({ endpoint: `http://127.0.0.1:${(eventBridge.address() as AddressInfo).port}`, region: 'eu-central-1', credentials: CREDENTIALS, maxAttempts: 1 }),
     metrics: noMetrics,
-  });
-});
-
-afterAll(async () => {
-  await (c?.api as { close?: () => Promise<void> } | undefined)?.close?.();
-  await emulator?.close();
-  await new Promise((resolve) => (eventBridge ? eventBridge.close(resolve) : resolve(undefined)));
-  dynamo?.destroy();
-  if (taskRoot) await rm(taskRoot, { recursive: true, force: true });
-});
+  }),
+);
 
 beforeEach(() => {
   calls.length = 0;

@@ -1,26 +1,21 @@
 // Issue 16 (stale-source guard, the sources map at ingest): the Lambda handlers through the real composition root
 // over DynamoDB Local and the Losant emulator (real HTTP); the CLI's approve as a child process on the same table.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, EventBridgeEvent } from 'aws-lambda';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { startEmulator, DEFAULT_ID, DEFAULT_TOKEN, type RunningEmulator } from '../../emulator/index.ts';
-import { createTableIfMissing } from '../../functions/state/table-design.ts';
-import { createContainer, type Container } from '../../functions/runtime/composition-root.ts';
-import { keyedLog } from '../../functions/runtime/logger.ts';
+import { DEFAULT_ID, DEFAULT_TOKEN, type RunningEmulator } from '../../emulator/index.ts';
+import type { Container } from '../../functions/runtime/composition-root.ts';
 import { dispatch } from '../../functions/handlers/index.handler.ts';
 import { signWebhook } from '../../functions/handlers/webhook-signature.ts';
 import type { JsonResult } from '../../functions/handlers/http.ts';
 import { ingestHrEvent } from '../../functions/sync/ingest.ts';
 import { InputError } from '../../functions/sync/errors.ts';
-import { dynamoEndpoint, localDynamoClient, uniqueTableName } from '../helpers/dynamo.ts';
+import { dynamoEndpoint } from '../helpers/dynamo.ts';
 import { runCli } from '../helpers/cli.ts';
-import { memoryLog } from '../helpers/sync-harness.ts';
-import { localSecretsClient, localSqsClient, memoryMetrics, lambdaEnv } from '../helpers/aws-local.ts';
+import { lambdaHost } from '../helpers/lambda-host.ts';
 
 const WEBHOOK_KEY = `whsec_${Buffer.from('a-webhook-key-of-thirty-two-byte').toString('base64')}`;
 const fixture = <T>(name: string): T => JSON.parse(readFileSync(new URL(`../fixtures/lambda/${name}`, import.meta.url), 'utf8')) as T;
@@ -31,16 +26,6 @@ const LAMBDA_CONTEXT = { getRemainingTimeInMillis: () => 120_000 };
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
-let emulator: RunningEmulator;
-let dynamo: DynamoDBClient;
-let taskRoot: string;
-let table: string;
-let c: Container;
-const sent: { target: string; reason: string }[] = [];
-const metrics: Record<string, number>[] = [];
-const log = memoryLog();
-const metricTotal = (name: string): number => metrics.reduce((n, m) => n + (m[name] ?? 0), 0);
-
 const SOURCES = {
   'bus-only': { via: ['event'] },
   'hook-only': { via: ['webhook'] },
@@ -49,37 +34,18 @@ const SOURCES = {
   chatty: { maxSilenceHours: 1 },
 };
 
-beforeAll(async () => {
-  emulator = await startEmulator({ port: 0 });
-  dynamo = localDynamoClient();
-  table = uniqueTableName('source-guards');
-  await createTableIfMissing(dynamo, table);
-  taskRoot = await mkdtemp(join(tmpdir(), 'invite-sync-sources-'));
-  await writeFile(
-    join(taskRoot, 'sync-config.json'),
-    JSON.stringify({ targets: [{ name: 'eng', instanceId: DEFAULT_ID, orgId: DEFAULT_ID, rules: [{ when: { department: 'Engineering' }, role: 'edit' }] }], sources: SOURCES, people: { startDateField: 'startDate' } }),
-  );
-  const env = lambdaEnv(table, emulator.url, taskRoot);
-  c = await createContainer(env, {
-    dynamoClient: dynamo,
-    secretsClient: localSecretsClient({ [env.LOSANT_TOKEN_SECRET_ARN]: DEFAULT_TOKEN, [env.WEBHOOK_SECRET_ARN]: WEBHOOK_KEY }),
-    sqsClient: localSqsClient(sent),
-    log: keyedLog(log),
-    metrics: memoryMetrics(metrics),
-  });
+const host = lambdaHost({
+  name: 'source-guards',
+  config: { targets: [{ name: 'eng', instanceId: DEFAULT_ID, orgId: DEFAULT_ID, rules: [{ when: { department: 'Engineering' }, role: 'edit' }] }], sources: SOURCES, people: { startDateField: 'startDate' } },
+  webhookKey: WEBHOOK_KEY,
 });
+const { log, metricTotal } = host;
+let emulator: RunningEmulator;
+let taskRoot: string;
+let table: string;
+let c: Container;
 
-afterAll(async () => {
-  await (c?.api as { close?: () => Promise<void> } | undefined)?.close?.();
-  await emulator?.close();
-  dynamo?.destroy();
-  if (taskRoot) await rm(taskRoot, { recursive: true, force: true });
-});
-
-beforeEach(() => {
-  sent.length = 0;
-  metrics.length = 0;
-});
+host.hooks((started) => ({ emulator, taskRoot, table, container: c } = started));
 
 const unique = (prefix: string): string => `${prefix}-${randomUUID().slice(0, 8)}`;
 const isoIn = (ms: number): string => new Date(Date.now() + ms).toISOString();

@@ -1,5 +1,6 @@
 // unit: ledger states and transitions (functions/sync/ledger.ts)
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import {
   claimedEntry, claimedInvite, failedEntry, intentEntry, intentStatus, isBrakedRemainder, isManaged, learntEntry, ourInviteId,
   revokedEntry, sentEntry as sentAfter, unlistedVerdict, type IntentClock, type LedgerStamp,
@@ -180,6 +181,31 @@ describe('Function: learntEntry', () => {
     expect(learntEntry('a@example.com', { ...sent, state: 'revoked' }, { desired: false }, STAMP)).toBeUndefined();
     expect(learntEntry('admin@example.com', admin, { member: 'admin', desired: false }, STAMP)).toBeUndefined();
     expect(learntEntry('admin@example.com', admin, { ...hr, member: 'admin' }, STAMP)).toEqual({ ...admin, personEventAt: EVENT_AT });
+  });
+
+  it('returns a departure with the keys of { ...prev, departedAt } in the same order, an own __proto__ key kept as a key', () => {
+    // Arrange: sent entries with any of the optional fields, in any order (as the store parses them)
+    const optional = fc.record(
+      { inviteId: fc.constant(hexId(1)), invitedAt: fc.constant(iso(NOW - DAY)), personEventAt: fc.constant(EVENT_AT), adopted: fc.boolean(), unsent: fc.boolean(), error: fc.string(), departedAt: fc.constant(undefined) },
+      { requiredKeys: [] },
+    );
+    const entries = fc.tuple(optional, fc.boolean()).map(([extra, first]): LedgerEntry => {
+      const base = { email: 'a@example.com', state: 'sent' as const, role: 'view' as const, updatedAt: iso(NOW - DAY), renewals: 0, runId: 'r0' };
+      return first ? { ...extra, ...base } : { ...base, ...extra };
+    });
+    const withProto = JSON.parse('{"email":"a@example.com","state":"sent","role":"view","__proto__":{"departedAt":"x"},"updatedAt":"u","renewals":0,"runId":"r0"}') as LedgerEntry;
+
+    // Act + Assess
+    fc.assert(
+      fc.property(entries, (prev) => {
+        const departed = learntEntry('a@example.com', prev, { desired: false }, STAMP)!;
+        expect(JSON.stringify(departed)).toBe(JSON.stringify({ ...prev, departedAt: iso(NOW) }));
+        expect(Object.getPrototypeOf(departed)).toBe(Object.prototype);
+      }),
+    );
+    const departed = learntEntry('a@example.com', withProto, { desired: false }, STAMP)!;
+    expect(Object.keys(departed)).toEqual([...Object.keys(withProto), 'departedAt']);
+    expect(Object.getPrototypeOf(departed)).toBe(Object.prototype);
   });
 
   it('returns isManaged only for sent entries, adopted ones only with manageAdopted', () => {

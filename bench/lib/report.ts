@@ -33,7 +33,8 @@ export interface ScenarioResult {
 
 /** pass when `value <= limit` (or `>=` with `atLeast`). */
 export function within(value: number, limit: number, atLeast = false): Status {
-  if (!Number.isFinite(value)) return 'miss';
+  // a negative ratio is a measurement gone wrong (a baseline below zero), never a pass
+  if (!Number.isFinite(value) || value < 0) return 'miss';
   return (atLeast ? value >= limit : value <= limit) ? 'pass' : 'miss';
 }
 

@@ -7,7 +7,7 @@ import type { OwnUser } from '../sync/offboard.ts';
 import { isApiError } from '../sync/errors.ts';
 import { maskEmail } from '../sync/email.ts';
 import { newestInvite } from '../sync/invites.ts';
-import { checkedBody, createdAmong, parseAnswer, parseInviteItem, rawEmailMatches, scanCollectionForEmail, toMember, toPendingInvite, trustedItems } from './answers.ts';
+import { checkedBody, createdAmong, parseAnswer, parseInviteItem, rawEmailMatches, toMember, toPendingInvite, trustedItems } from './answers.ts';
 import { emailNeedles, itemsForEmail, NeedleScan } from './answer-bytes.ts';
 import { normalizeEmailForCompare } from './email.ts';
 import type { RateGovernor } from './governor.ts';
@@ -45,20 +45,15 @@ export interface LosantClientOptions {
 }
 
 /**
- * The invite a POST created, from its answer without parsing the whole collection. The items whose `email`
- * is the address sent are found in the answer's bytes (answer-bytes.ts itemsForEmail: no decode; the transport
- * fed them to the spec's NeedleScan as they came), or, when
- * that is not certain, in its text (answers.ts scanCollectionForEmail, which also checks the envelope); each
- * is checked by createdAmong. Undefined when anything is not certain: the caller then parses the whole answer,
- * which decides (and reports a bad answer) as before.
+ * The invite a POST created, from its answer without parsing the whole collection: the items whose `email` is
+ * the address sent, found in the answer's bytes (answer-bytes.ts itemsForEmail: no decode; the transport fed
+ * them to the spec's NeedleScan as they came), each checked by createdAmong. Undefined when anything is not
+ * certain (an address with escapes or non-ASCII, an item the local read cannot settle, a check failed): the
+ * caller then parses the whole answer, which decides (and reports a bad answer) as before.
  */
 function createdByScan(answer: Answer, sent: { email: string; role: OrgRole }, wanted: string, spec: RequestSpec): PendingInvite | undefined {
   const inBytes = itemsForEmail(answer.chunks, sent.email, answer.watched instanceof NeedleScan ? answer.watched : undefined);
-  const fromBytes = inBytes && createdAmong(inBytes, sent, wanted, spec);
-  if (fromBytes) return fromBytes;
-  const scan = scanCollectionForEmail(answer.text, sent.email);
-  if (!scan || !OrgInviteCollectionEnvelopeSchema.safeParse(scan.envelope).success) return undefined;
-  return createdAmong(scan.items, sent, wanted, spec);
+  return inBytes && createdAmong(inBytes, sent, wanted, spec);
 }
 
 const sleepReal = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

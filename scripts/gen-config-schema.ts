@@ -1,7 +1,7 @@
 // npm script / CI --> renderConfigSchema (zod SyncConfigSchema) --> schemas/sync-config.schema.json
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { syncConfigJsonSchema } from '../functions/config/sync-config.schema.ts';
+import { syncConfigJsonSchema } from '../functions/config/sync-config.json-schema.ts';
 
 /** Where the committed JSON Schema lives (examples point at it with `$schema`). */
 export const CONFIG_SCHEMA_PATH = fileURLToPath(new URL('../schemas/sync-config.schema.json', import.meta.url));

@@ -17,35 +17,29 @@ export const SourceSettingsSchema = z
     via: z
       .array(z.enum(CHANNELS))
       .min(1)
-      .optional()
-      .describe('channels that may feed this source (default: webhook, event, scim, cli; `s3` file drops are opted into here)'),
-    targets: z.array(z.string().min(1)).min(1).optional().describe('names of the targets this source may feed (default: all)'),
+      .optional(),
+    targets: z.array(z.string().min(1)).min(1).optional(),
     maxSilenceHours: z
       .number()
       .positive()
       .max(24 * 366)
-      .optional()
-      .describe('when nothing arrived from this source for this long, the SourceSilent metric and alarm fire'),
+      .optional(),
     maxChangeFraction: z
       .number()
       .min(0)
       .max(1000)
-      .optional()
-      .describe("a snapshot that changes more than this fraction of the source's active people is held (sourceChangeFraction, approvable)"),
+      .optional(),
     trustUploadTime: z
       .boolean()
-      .default(false)
-      .describe("file drops without an occurred-at take the object's upload time (LastModified) instead of being blocked staleSnapshot"),
+      .default(false),
   })
-  .strict()
-  .describe('one HR source: how it may arrive, what it may feed, and how its health is watched');
+  .strict();
 
 export type SourceSettings = z.output<typeof SourceSettingsSchema>;
 
 export const SourcesSchema = z
   .record(z.string().regex(SOURCE_NAME, SOURCE_NAME_MESSAGE), SourceSettingsSchema)
-  .default({})
-  .describe('settings per source name; a source not listed gets the defaults');
+  .default({});
 
 /** What the domain reads about one source. */
 export interface SourcePolicy {

@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import { parseSyncConfig, parseSyncConfigText, syncConfigJsonSchema } from '../../functions/config/sync-config.schema.ts';
+import { parseSyncConfig, parseSyncConfigText } from '../../functions/config/sync-config.schema.ts';
+import { syncConfigJsonSchema } from '../../functions/config/sync-config.json-schema.ts';
+import { SYNC_CONFIG_DOCS } from '../../functions/config/sync-config.docs.ts';
 import { loadSyncConfigFile } from '../../functions/config/load-sync-config.ts';
 import { CONFIG_SCHEMA_PATH, renderConfigSchema } from '../../scripts/gen-config-schema.ts';
 import { InputError } from '../../functions/sync/errors.ts';
@@ -112,6 +114,17 @@ describe('Function: loadSyncConfigFile', () => {
 describe('Function: renderConfigSchema', () => {
   it('returns exactly the committed schemas/sync-config.schema.json (regenerate with scripts/gen-config-schema.ts)', () => {
     expect(readFileSync(CONFIG_SCHEMA_PATH, 'utf8')).toBe(renderConfigSchema());
+  });
+
+  it('describes every setting from SYNC_CONFIG_DOCS, and every path there names a node of the schema', () => {
+    // Act
+    const used = new Set<string>();
+    const schema = syncConfigJsonSchema(used) as { properties: Record<string, { description?: string }> };
+
+    // Assert: no stale path (a renamed setting), and the top-level settings all described
+    expect([...used].sort()).toEqual(Object.keys(SYNC_CONFIG_DOCS).sort());
+    const undescribed = Object.entries(schema.properties).filter(([, node]) => node.description === undefined).map(([key]) => key);
+    expect(undescribed).toEqual([]);
   });
 
   it('returns a schema that accepts the example config and rejects what zod rejects', () => {

@@ -5,20 +5,11 @@ import { renderTable } from '../../cli/report.ts';
 import { targetErrorLine } from '../../cli/render/errors.ts';
 import { EXIT, worstExit } from '../../cli/exit-codes.ts';
 import { emptyActionCounts, emptySkipCounts, type TargetReport } from '../../functions/sync/types.ts';
+import { emptyTargetReport } from '../../functions/sync/target-report.ts';
 
 const ID = 'b'.repeat(24);
 const target = (over: Partial<TargetReport>): TargetReport => ({
-  name: 'eng',
-  instanceId: ID,
-  orgId: ID,
-  desired: 0,
-  pending: 0,
-  members: 0,
-  planned: emptyActionCounts(),
-  done: emptyActionCounts(),
-  failed: 0,
-  skipped: emptySkipCounts(),
-  blocked: null,
+  ...emptyTargetReport({ name: 'eng', instanceId: ID, orgId: ID, rules: [] }),
   complete: true,
   ...over,
 });

@@ -5,7 +5,7 @@ import type { ChunkWatch } from './routes.ts';
 // This finds that item in the bytes: Buffer.indexOf for `"email":"<address>"` (every hit, across chunk
 // boundaries), then, per hit, the object holding it, read from a bounded window around the hit and parsed
 // alone. It never guesses: anything it cannot settle locally (no hit, a window exceeded, a parse failure, an
-// address JSON would escape) gives undefined, and the caller falls back to the text scan (answers.ts).
+// address JSON would escape) gives undefined, and the caller falls back to the full parse (client.ts).
 //
 // Why a local read is sound for a JSON answer: the address is plain printable ASCII without `"` or `\`, so in
 // valid JSON the needle's second and third quotes are unescaped (preceded by `l` and `:`), hence delimiters,
@@ -203,7 +203,7 @@ function elementAt(body: ChunkedBytes, at: number, form: string, reach: number):
  * `scanned`: the NeedleScan (of emailNeedles(email)) the transport fed the chunks to; without it they are searched here.
  * Undefined when that is not certain: the address is not plain ASCII, no hit, the answer does not start with `{`
  * and end with `}`, a hit whose object is not found within ITEM_WINDOW_BYTES or is not an array element, two
- * hits nested one in the other. The caller then uses the text scan, then the full parse.
+ * hits nested one in the other. The caller then parses the whole answer.
  * @example itemsForEmail([Buffer.from('{"items":[{"id":"a","email":"ann@x.com"}]}')], 'ann@x.com') // [{ id: 'a', email: 'ann@x.com' }]
  */
 export function itemsForEmail(chunks: readonly Buffer[], email: string, scanned?: NeedleScan): Record<string, unknown>[] | undefined {

@@ -269,7 +269,6 @@ function laterThan(deps: ScimServiceDeps, iso: string): string {
   return new Date(Number.isNaN(t) || now > t ? now : t + 1).toISOString();
 }
 
-/** Writes the person of one user whose resource and group names are at hand (lastEventAt: its lastModified). */
 /**
  * A create stores the user, then its person: when the person write fails (DynamoDB throttled, the function
  * stopped), the IdP's retry of the POST meets its own user (409 `uniqueness`) and the user would never be a
@@ -286,6 +285,7 @@ async function repairLostPerson(deps: ScimServiceDeps, source: string, userName:
   deps.log.warn('SCIM create met a user without its person (an earlier create failed after storing the user): person written', { source, id });
 }
 
+/** Writes the person of one user whose resource and group names are at hand (lastEventAt: its lastModified). */
 async function writeUserPerson(deps: ScimServiceDeps, source: string, user: StoredResource, groupNames: readonly string[]): Promise<void> {
   const person = scimUserToPerson(asScim(user) as ScimUser, groupNames.filter((n) => n !== ''));
   await deps.scim.putPerson(source, `${SCIM_IDENTITY_PREFIX}${user.id}`, person, user.lastModified);

@@ -86,7 +86,7 @@ describe('Function: itemsForEmail', () => {
     ['a key ending in \\"email', `{"items":[{"x\\"email":"ann@x.com","email":"bob@x.com"}]}`],
     ['the address in a nested object (not an array element)', JSON.stringify(collection([invite('bob@x.com', { inviter: { email: 'ann@x.com' } })]))],
     ['a later duplicate email key that JSON.parse keeps', `{"items":[{"email":"ann@x.com","email":"bob@x.com"}]}`],
-    ['pretty-printed (`": "`, left to the text scan)', JSON.stringify(collection([invite('ann@x.com')]), null, 2)],
+    ['pretty-printed (`": "`, left to the full parse)', JSON.stringify(collection([invite('ann@x.com')]), null, 2)],
     ['a root that is an array', JSON.stringify([invite('ann@x.com')])],
     ['text after the root', `${JSON.stringify(collection([invite('ann@x.com')]))}x`],
     ['an answer cut off inside the item', JSON.stringify(collection([invite('ann@x.com')])).slice(0, 60)],
@@ -96,7 +96,7 @@ describe('Function: itemsForEmail', () => {
     expect(itemsForEmail(chunked(text), 'ann@x.com')).toBeUndefined();
   });
 
-  it('leaves an address JSON would escape, or not ASCII, to the text scan', () => {
+  it('leaves an address JSON would escape, or not ASCII, to the full parse', () => {
     expect(emailNeedles('zoë@x.com')).toBeUndefined();
     expect(emailNeedles('a"b@x.com')).toBeUndefined();
     expect(emailNeedles('a\\b@x.com')).toBeUndefined();

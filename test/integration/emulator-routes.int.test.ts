@@ -114,7 +114,7 @@ describe('Function: startEmulator (GET invites)', () => {
 
     // Assess
     const byEmail = new Map(res.body.items.map((i) => [i.email, i]));
-    expect(byEmail.get('ann@example.com')).toMatchObject({ hasExpired: false, ttl: 6 * DAY, inviteDate: '2024-05-09T12:00:00.000Z' });
+    expect(byEmail.get('ann@example.com')).toMatchObject({ hasExpired: false, ttl: 6 * DAY, inviteDate: new Date(NOW - DAY).toISOString() });
     expect(byEmail.get('bob@example.com')).toMatchObject({ hasExpired: true, ttl: 0 }); // 8 days old
     expect(byEmail.get('Carol@Example.com')).toMatchObject({ hasExpired: true, ttl: 0 }); // seeded true, 2 days old
     expect(byEmail.get('dan+ops@example.com')).toMatchObject({ hasExpired: false }); // seeded false, 39 days old
@@ -476,7 +476,7 @@ describe('Function: startEmulator (direct state access)', () => {
     // Act
     emu.removeMember(I, ORG, 'dave@example.com');
     emu.revokeInviteByEmail(I, ORG, 'carol@example.com');
-    const added = emu.addInvite(I, ORG, { email: 'gus@example.com', role: 'none', inviteDate: '2024-05-01T00:00:00.000Z' });
+    const added = emu.addInvite(I, ORG, { email: 'gus@example.com', role: 'none', inviteDate: new Date(NOW - 9.5 * DAY).toISOString() });
 
     // Assess
     expectValid('orgInvite.json', added);

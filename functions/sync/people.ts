@@ -169,17 +169,6 @@ export function newerPerson(a: StoredPerson, b: StoredPerson): boolean {
 }
 
 /**
- * True when `candidate` takes over from `current` (undefined: nobody yet) among the records that
- * speakingPeople keeps: terminated people and people their source no longer lists never speak; of
- * several with one email newerPerson decides.
- * @example for (const p of speakingPeople(people)) if (speaksInstead(p, byEmail.get(p.email))) byEmail.set(p.email, p)
- */
-export function speaksInstead(candidate: StoredPerson, current: StoredPerson | undefined): boolean {
-  if (candidate.status === 'terminated' || candidate.leftSource) return false;
-  return current === undefined || newerPerson(candidate, current);
-}
-
-/**
  * The one rule for "who is desired" across sources: the stored records that speak, at most one per
  * email. A person's newest record decides: a record whose employeeId has a newer record in another
  * source is out (that record says who they are now), and of the records with one email the newest

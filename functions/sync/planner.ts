@@ -202,7 +202,7 @@ function skip(f: EmailFacts, opts: DecideOptions, out: PlanSink, reason: SkipRea
  *
  * Every email that appears anywhere (people, pending invites, members, ledger) is decided once by
  * decideEmail (its TSDoc holds the decision table); the person who speaks for an email is chosen by
- * people.ts `speaksInstead`, their role by the first matching rule. Actions come sorted by
+ * people.ts `speakersBySlot` (speakingPeople's rule over the planner's index), their role by the first matching rule. Actions come sorted by
  * (kind, email, invite id), so the plan hash does not depend on input order.
  * @example const plan = planTarget({ rules, people, pending, members, ledger, policy, now: Date.now() })
  */

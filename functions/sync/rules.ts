@@ -1,7 +1,7 @@
 // planner --> compileRules once, then ruleIndexIn per person (first matching rule of a target wins) --> matchGlob
 // desiredRoles / roleFor: the same rules for a whole roster or one person (rule warnings, tests)
 import type { AttributeValue, OrgRole, Person, Rule, StoredPerson } from './types.ts';
-import { speakingPeople, speaksInstead } from './people.ts';
+import { speakingPeople } from './people.ts';
 
 /**
  * The glob of a rule as a RegExp: case-insensitive, whole value, `*` matches any run (also empty),
@@ -262,7 +262,8 @@ export interface DesiredRole {
  */
 export function latestPeople(people: readonly StoredPerson[]): Map<string, StoredPerson> {
   const newest = new Map<string, StoredPerson>();
-  for (const p of speakingPeople(people)) if (speaksInstead(p, newest.get(p.email))) newest.set(p.email, p);
+  // speakingPeople keeps at most one record per email, each active and still listed
+  for (const p of speakingPeople(people)) newest.set(p.email, p);
   return newest;
 }
 

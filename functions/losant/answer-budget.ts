@@ -5,7 +5,10 @@
 // 100 000 people. The budget admits a request while the answers already on their way, counted at the size the
 // last answer of the same path had, leave room for it; a request is always admitted when nothing is in flight.
 
-/** What one answer byte costs while it is read: the bytes, then the text decoded from them. */
+/**
+ * What one answer byte costs while it is read: the bytes, then the text decoded from them (a GET's list, a POST
+ * answer the byte search of answer-bytes.ts cannot settle; a POST it settles is never decoded, so this is the worst case).
+ */
 const MEMORY_PER_ANSWER_BYTE = 2;
 
 /** The share of the function's memory answers on their way may take (the rest: people, ledger, invites, members). */

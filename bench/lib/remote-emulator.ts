@@ -16,6 +16,8 @@ export interface RemoteEmulator {
   invites(instanceId: string, orgId: string): Promise<EmulatorInvite[]>;
   /** the emulator process's CPU so far (process.cpuUsage, µs) */
   cpu(): Promise<NodeJS.CpuUsage>;
+  /** a static sender in the emulator's process (emulator-host.ts startStatic): its URL; every answer `bytes` long */
+  staticSender(bytes: number, latencyMs: number): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -75,6 +77,7 @@ export async function startRemoteEmulator(scope: Scope, options: EmulatorOptions
     setFaults: (faults) => call<void>({ op: 'setFaults', faults }),
     invites: (instanceId, orgId) => call<EmulatorInvite[]>({ op: 'invites', instanceId, orgId }),
     cpu: () => call<NodeJS.CpuUsage>({ op: 'cpu' }),
+    staticSender: async (bytes, latencyMs) => (await call<{ url: string }>({ op: 'static', bytes, latencyMs })).url,
     close,
   };
 }

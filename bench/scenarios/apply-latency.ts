@@ -213,10 +213,14 @@ export const applyLatencyScenario: Scenario = {
       const run = await emulatorCpu(emu, () => withCpu(() => timedApply(emu, api, store, orgId, actions)));
       into.push({ ...run.value.value, cpuUs: run.value.cpuUs, emuCpuUs: run.cpuUs, emuUserUs: run.userUs, emuSystemUs: run.systemUs });
     };
+    /** One timed floor run against `url` (the emulator or the static sender): wall ms, bytes, both processes' CPU. */
+    const timedFloor = async (url: string, orgId: string): Promise<Timed> => {
+      const run = await emulatorCpu(emu, () => withCpu(() => rawFloor(url, { instanceId: DEFAULT_ID, orgId }, allEmails)));
+      return { ms: run.value.value.ms, bytes: run.value.value.bytes, cpuUs: run.value.cpuUs, emuCpuUs: run.cpuUs, emuUserUs: run.userUs, emuSystemUs: run.systemUs };
+    };
     const raw = async (orgId: string, into: Timed[]) => {
       await rawFloor(emu.url, { instanceId: DEFAULT_ID, orgId: full.includes(orgId) ? settleFull : settleEmpty }, settleEmails());
-      const run = await emulatorCpu(emu, () => withCpu(() => rawFloor(emu.url, { instanceId: DEFAULT_ID, orgId }, allEmails)));
-      into.push({ ms: run.value.value.ms, bytes: run.value.value.bytes, cpuUs: run.value.cpuUs, emuCpuUs: run.cpuUs, emuUserUs: run.userUs, emuSystemUs: run.systemUs });
+      into.push(await timedFloor(emu.url, orgId));
     };
     for (let r = 1; r <= REPS; r++) {
       const runs = [
@@ -239,8 +243,7 @@ export const applyLatencyScenario: Scenario = {
     const staticRun = async (bytes: number, into: Timed[]) => {
       const url = await emu.staticSender(bytes, LATENCY_MS);
       await rawFloor(url, { instanceId: DEFAULT_ID, orgId: 'static' }, allEmails.slice(0, SETTLE_INVITES));
-      const run = await emulatorCpu(emu, () => withCpu(() => rawFloor(url, { instanceId: DEFAULT_ID, orgId: 'static' }, allEmails)));
-      into.push({ ms: run.value.value.ms, bytes: run.value.value.bytes, cpuUs: run.value.cpuUs, emuCpuUs: run.cpuUs, emuUserUs: run.userUs, emuSystemUs: run.systemUs });
+      into.push(await timedFloor(url, 'static'));
     };
     for (let r = 0; r < STATIC_REPS; r++) {
       const pair = [() => staticRun(meanBytes(floor), staticEmpty), () => staticRun(meanBytes(floorFull), staticFull)];

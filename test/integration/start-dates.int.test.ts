@@ -67,7 +67,9 @@ describe('Function: runSync (people.startDateField across local midnight)', () =
 
   it('refuses a snapshot with a start date over 400 days ahead, naming people.<n>.startDate; stores nothing', async () => {
     // Arrange
-    const far = new Date(Date.now() + 401 * DAY).toISOString().slice(0, 10);
+    // 402 days as a UTC date: its local midnight is over 400 days ahead in every zone (+14 h at most) at any time
+    // of day; 401 was not, in the last hour of a UTC day, for the config's Europe/Berlin (midnight 23:00 UTC)
+    const far = new Date(Date.now() + 402 * DAY).toISOString().slice(0, 10);
     const event = { id: 'far', type: 'roster.snapshot' as const, occurredAt: new Date().toISOString(), source: 'far', people: [toPerson({ email: 'ok@example.com' }), toPerson({ email: 'far@example.com', startDate: far })] };
 
     // Act

@@ -16,7 +16,8 @@
 // Tables written before the index get it from a backfill (backfillPersonIndex, marker `PEOPLEINDEX`);
 // person events read through the index once the marker says done, the 17 filtered Queries before.
 // Limit: a person written by an older version (no index items) after the backfill passed its partition
-// has none until it is written again; person events miss it until then (as the legacy migration's window).
+// has none until it is written again; person events miss it until then (as the legacy migration's window),
+// except one of its own identity: that write's condition fails, and the retry reads the filtered way.
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
@@ -189,13 +190,15 @@ export class DynamoPeopleStore implements PeopleStore {
    * transaction: the person conditional on what was read, merged records deleted, the source's snapshot
    * time unchanged, and the digest of each shard written. A lost race is read again (up to 5 times).
    * Reads the source's people with this email or employeeId (candidates): through the index once it is done
-   * (at most 4 reads with the snapshot time), else one filtered Query per shard and the legacy partition.
+   * (at most 4 reads with the snapshot time), else one filtered Query per shard and the legacy partition;
+   * after a lost race always the filtered way (the write then puts the index items such a person lacked).
    */
   async applyPersonEvent(source: string, person: Person, occurredAt: string): Promise<EventOutcome> {
     return this.table.guard('applyPersonEvent', async () => {
       const at = canonicalTime('applyPersonEvent', occurredAt);
       for (let attempt = 1; ; attempt += 1) {
-        const [candidates, snapshotAt] = await Promise.all([this.candidates(source, person), this.snapshotTime(source)]);
+        // a lost race reads again the filtered way: it also finds a person an older version wrote without index items
+        const [candidates, snapshotAt] = await Promise.all([this.candidates(source, person, attempt > 1), this.snapshotTime(source)]);
         const r = resolvePersonEvent(indexRecords(candidates), person, at, { snapshotAt });
         if (r.kind === 'stale') return 'stale';
         if (await this.writeResolved(source, r.person, r.lastEventAt, r.current, r.remove, snapshotAt, r.leftSource)) return r.leftSource ? 'stale' : 'applied';
@@ -494,10 +497,12 @@ export class DynamoPeopleStore implements PeopleStore {
 
   /**
    * The source's people with this email or this employeeId (what identity resolution needs of them): through
-   * the index when its marker says done, else filtered Queries of every partition. Both return the same.
+   * the index when its marker says done (and not `filtered`), else filtered Queries of every partition. Both
+   * return the same, but for a person an older version wrote after the backfill (no index items): only the
+   * filtered read finds them.
    */
-  private async candidates(source: string, person: Person): Promise<PersonItem[]> {
-    return (await this.personIndexDone()) ? this.indexedCandidates(source, person) : this.filteredCandidates(source, person);
+  private async candidates(source: string, person: Person, filtered = false): Promise<PersonItem[]> {
+    return !filtered && (await this.personIndexDone()) ? this.indexedCandidates(source, person) : this.filteredCandidates(source, person);
   }
 
   /** Whether a stored person is one candidates() returns for `person`: of the source, with its email or its employeeId. */

@@ -251,6 +251,33 @@ describe('Function: DynamoPeopleStore person index on a table today\'s code wrot
   });
 });
 
+describe('Function: DynamoPeopleStore person index and older versions', () => {
+  it('finds a person an older version wrote after the backfill (no index items) once an event of theirs loses the race, and indexes them', async () => {
+    // Prepare: the backfill done; then today's landed code writes a new person (shard item, no index item)
+    const tableName = await freshTable('pidx-older');
+    const store = storeOn(tableName);
+    await store.listPeople();
+    await seedLanded(tableName, [landedItem('hr', person(1), iso(1))]);
+    const before = await missingIndex(tableName);
+
+    // Act: the index finds nobody, the write's condition (no item at emp:E1) fails, the retry reads the filtered way
+    const outcome = await store.applyPersonEvent('hr', person(1, { attributes: { department: 'ops' } }), iso(2));
+    const after = await missingIndex(tableName);
+    store.resetStats();
+    const next = await store.applyPersonEvent('hr', emailOnly('person1@example.com', { attributes: { department: 'by email' } }), iso(3));
+    const reads = store.stats().reads;
+    const people = await storeOn(tableName).listPeople();
+
+    // Assess
+    expect(before).toHaveLength(2);
+    expect(outcome).toBe('applied');
+    expect(after).toEqual([]);
+    expect(next).toBe('applied');
+    expect(reads).toBeLessThanOrEqual(4);
+    expect(people.map((p) => [p.identity, p.attributes.department])).toEqual([['emp:E1', 'by email']]);
+  });
+});
+
 describe('Function: DynamoPeopleStore person index writes', () => {
   it('follows an email change: the new email finds the person, the old one no longer does (its index item deleted)', async () => {
     // Prepare: a fresh table (its first listPeople marks the index done)

@@ -1,6 +1,7 @@
 // bench setup --> seedPeople --> BatchWriteItem of person items (the store's own schema checks each item)
-// in their shards (pk `PEOPLE#<shard>`), then a new digest token in every shard written (keys.ts), as the
-// store's own writes do: a store that read a shard before the seed reads it again.
+// in their shards (pk `PEOPLE#<shard>`) and their index items (keys.personIndex), then a new digest token in
+// every shard written and the people index marker done (keys.ts), as the store's own writes leave a table: a
+// store that read a shard before the seed reads it again, and none backfills the index.
 //
 // A fast initial fill for large rosters: StateStore.replaceSource writes each person conditionally (one
 // PutItem each), which on DynamoDB Local takes ~1.5 ms a person. The measured runs read these items
@@ -22,10 +23,12 @@ const IN_FLIGHT = 8;
  */
 export async function seedPeople(client: DynamoDBClient, tableName: string, list: readonly Person[], source: string, lastEventAt: string): Promise<void> {
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-  const items = list.map((p) => {
+  const people = list.map((p) => {
     const identity = personIdentity(p);
     return PersonItemSchema.parse({ ...keys.person(source, identity), ...p, source, identity, lastEventAt, leftSource: false });
   });
+  // each person's index items too, as the store's own writes put them
+  const items: Record<string, unknown>[] = [...people, ...people.flatMap((p) => keys.personIndex(p))];
   let next = 0;
   await Promise.all(
     Array.from({ length: IN_FLIGHT }, async () => {
@@ -41,8 +44,10 @@ export async function seedPeople(client: DynamoDBClient, tableName: string, list
       }
     }),
   );
-  const shards = [...new Set(items.map((item) => peopleShard(item.sk)))];
+  const shards = [...new Set(people.map((item) => peopleShard(item.sk)))];
   await Promise.all(shards.map((shard) => doc.send(new PutCommand({ TableName: tableName, Item: { ...keys.peopleDigest(shard), token: randomUUID() } }))));
+  // the marker of a table whose index is complete (the store's first listPeople would otherwise backfill it)
+  await doc.send(new PutCommand({ TableName: tableName, Item: { ...keys.peopleIndex(), doneAt: new Date().toISOString(), indexed: people.length } }));
 }
 
 /**

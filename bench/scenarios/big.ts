@@ -51,6 +51,9 @@ export const bigScenario: Scenario = {
     const setup = new DynamoStateStore({ tableName, client: ddb });
     const roster = people(PEOPLE);
     const occurredAt = new Date(Date.now() - 3_600_000).toISOString();
+    // the fresh table's first read marks its person index done (nothing to backfill), as in a table in use:
+    // the measured runs then do not backfill the 100 000 people the snapshot already indexed
+    await setup.listPeople();
 
     // the one snapshot of the invocation: every person through the store's own snapshot path
     process.stderr.write(`bench: 11: replaceSource of ${PEOPLE} people\n`);

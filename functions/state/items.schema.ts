@@ -43,6 +43,20 @@ export const PeopleMigrationItemSchema = ItemKeySchema.extend({
   moved: z.number().int().nonnegative().optional(),
 });
 
+/** pk `PERSONBYEMAIL#<source>#<email>` or `PERSONBYEMP#<source>#<employeeId>`, sk `<identity>`: where a person of that email / id is stored */
+export const PersonIndexItemSchema = ItemKeySchema.extend({ pk: z.string().regex(/^PERSONBY(EMAIL|EMP)#/) });
+
+/** pk `PEOPLEINDEX`, sk `-`: the lease (owner, expiry), the checkpoint and the end of the people index backfill */
+export const PeopleIndexItemSchema = SingletonKeySchema.extend({
+  owner: z.string().optional(),
+  leaseExpiresAt: z.number().optional(),
+  checkpointPk: z.string().optional(),
+  checkpointSk: z.string().optional(),
+  doneAt: z.string().optional(),
+  indexed: z.number().int().nonnegative().optional(),
+});
+export type PeopleIndexItem = z.infer<typeof PeopleIndexItemSchema>;
+
 /** pk `SOURCES`, sk `<source>`: the occurredAt of the source's newest snapshot (absent before the first one) */
 export const SourceItemSchema = ItemKeySchema.extend({ pk: z.literal('SOURCES'), snapshotAt: z.string() });
 export type SourceItem = z.infer<typeof SourceItemSchema>;

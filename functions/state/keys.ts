@@ -11,6 +11,12 @@
 // | legacy person | `PEOPLE`                        | `<source>#<identity>`     | a person as versions before the shards wrote it; read beside the shards (newest      |
 // |               |                                 |                           | lastEventAt wins) and moved to its shard by the people migration                     |
 // | people migr.  | `PEOPLEMIGRATION`               | `-`                       | owner?, leaseExpiresAt? (epoch ms), lastSk? (checkpoint), doneAt?, moved             |
+// | person/email  | `PERSONBYEMAIL#<source>#<email>`| `<identity>`              | (none): a person of the source with this email is stored under this identity (its   |
+// |               |                                 |                           | shard or legacy key); put in the transaction of every person write; may be stale     |
+// |               |                                 |                           | (readers check the person item), never missing once the people index is done        |
+// | person/emp.id | `PERSONBYEMP#<source>#<empId>`  | `<identity>`              | (none): the same for the person's employeeId (people without one have none)         |
+// | people index  | `PEOPLEINDEX`                   | `-`                       | owner?, leaseExpiresAt? (epoch ms), checkpointPk?, checkpointSk? (where the backfill |
+// |               |                                 |                           | resumes), doneAt? (every person stored before it has its index items), indexed      |
 // | delivery      | `DELIVERY#<id>`                 | `<source>`                | expiresAt (a delivery past it counts as absent); sk `-`: written by versions that   |
 // |               |                                 |                           | deduped on the id alone, counts for every source until it expires                   |
 // | failed deliv. | `DELIVERY#<id>`                 | `FAILED#<source>`         | source, id, failedAt, message, rows (JSON text; gzipped when over 300 KB), rowCount, |
@@ -43,6 +49,7 @@ export const PEOPLE_SHARDS = 16;
 /** The sk of a shard's digest item (no person's sk starts with `#`: sources are not empty). */
 export const PEOPLE_DIGEST_SK = '#DIGEST';
 export const PEOPLE_MIGRATION_PK = 'PEOPLEMIGRATION';
+export const PEOPLE_INDEX_PK = 'PEOPLEINDEX';
 export const SOURCES_PK = 'SOURCES';
 export const DELIVERED_PK = 'DELIVERED';
 export const SINGLETON_SK = '-';
@@ -63,6 +70,19 @@ export const peopleShardPk = (shard: number): `PEOPLE#${number}` => `PEOPLE#${sh
 /** Every shard's pk, `PEOPLE#0` first. */
 export const PEOPLE_SHARD_PKS: readonly string[] = Array.from({ length: PEOPLE_SHARDS }, (_, i) => peopleShardPk(i));
 
+/** What the person index items of a person are made of (a person item has more). */
+export interface IndexedPerson {
+  source: string;
+  identity: string;
+  email: string;
+  employeeId?: string | undefined;
+}
+
+/** The pk of the index items of a source's people with this email (sources have no `#`: no two sources share one). */
+const personByEmailPk = (source: string, email: string): string => `PERSONBYEMAIL#${source}#${email}`;
+/** The pk of the index items of a source's people with this employeeId. */
+const personByEmployeeIdPk = (source: string, employeeId: string): string => `PERSONBYEMP#${source}#${employeeId}`;
+
 const targetKey = (t: TargetRef): string => `${t.instanceId.toLowerCase()}#${t.orgId.toLowerCase()}`;
 
 export const keys = {
@@ -74,6 +94,16 @@ export const keys = {
   legacyPerson: (source: string, identity: string): { pk: typeof LEGACY_PEOPLE_PK; sk: string } => ({ pk: LEGACY_PEOPLE_PK, sk: `${source}#${identity}` }),
   peopleDigest: (shard: number) => ({ pk: peopleShardPk(shard), sk: PEOPLE_DIGEST_SK }),
   peopleMigration: () => ({ pk: PEOPLE_MIGRATION_PK, sk: SINGLETON_SK }),
+  /** the people index backfill's marker: lease, checkpoint, doneAt */
+  peopleIndex: () => ({ pk: PEOPLE_INDEX_PK, sk: SINGLETON_SK }),
+  /** the index pks to Query for a source's people with this email or (when given) this employeeId */
+  personIndexPks: (source: string, email: string, employeeId?: string): string[] =>
+    employeeId === undefined ? [personByEmailPk(source, email)] : [personByEmailPk(source, email), personByEmployeeIdPk(source, employeeId)],
+  /** the index items a stored person needs: by email, and by employeeId when it has one (sk: the identity) */
+  personIndex: (p: IndexedPerson): { pk: string; sk: string }[] => [
+    { pk: personByEmailPk(p.source, p.email), sk: p.identity },
+    ...(p.employeeId === undefined ? [] : [{ pk: personByEmployeeIdPk(p.source, p.employeeId), sk: p.identity }]),
+  ],
   personPrefix: (source: string) => `${source}#`,
   /** per HR source, the occurredAt of its newest snapshot */
   source: (source: string): { pk: typeof SOURCES_PK; sk: string } => ({ pk: SOURCES_PK, sk: source }),

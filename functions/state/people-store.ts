@@ -1,11 +1,23 @@
 // ingest / reconcile --> PeopleStore port --> DynamoPeopleStore --> StateTable
 // Items: person (pk `PEOPLE#<shard>`, sk `<source>#<identity>`), the shard's digest (pk `PEOPLE#<shard>`,
 // sk `#DIGEST`), legacy person (pk `PEOPLE`: read beside the shards and migrated), the people migration
-// (pk `PEOPLEMIGRATION`) and snapshot part (pk `SNAPSHOT#<source>#<snapshotId>`, sk `PART#<000001>`); see keys.ts.
+// (pk `PEOPLEMIGRATION`), the person index (pk `PERSONBYEMAIL#<source>#<email>` and
+// `PERSONBYEMP#<source>#<employeeId>`, sk `<identity>`), its backfill's marker (pk `PEOPLEINDEX`) and
+// snapshot part (pk `SNAPSHOT#<source>#<snapshotId>`, sk `PART#<000001>`); see keys.ts.
 //
 // Every write of a person is a transaction that also gives its shard's digest a new token, so a reader
 // that read a shard's people under token T (read before them, consistently) may keep them while the
 // digest still reads T: listPeople in a warm process reads 16 digests and no people when nothing changed.
+//
+// Every transaction that puts a person also puts its index items (by email, by employeeId: unconditional,
+// idempotent), so a person event reads the people it may be by key (two index Queries, one BatchGetItem)
+// instead of filtering all 17 partitions. Index items may be stale (readers check the person item they
+// name); one is deleted only where the transaction pins every copy of its person (see `prunedIndex`).
+// Tables written before the index get it from a backfill (backfillPersonIndex, marker `PEOPLEINDEX`);
+// person events read through the index once the marker says done, the 17 filtered Queries before.
+// Limit: a person written by an older version (no index items) after the backfill passed its partition
+// has none until it is written again; person events miss it until then (as the legacy migration's window),
+// except one of its own identity: that write's condition fails, and the retry reads the filtered way.
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
@@ -14,31 +26,53 @@ import { indexRecords, resolvePersonEvent } from '../sync/identity.ts';
 import { StateError } from '../sync/errors.ts';
 import type { EventOutcome, PeopleStore, ReplacePreview, ReplaceSourceResult, SnapshotPartResult } from '../sync/ports.ts';
 import type { Person, StoredPerson } from '../sync/types.ts';
-import { PeopleDigestItemSchema, PeopleMigrationItemSchema, PeopleSchema, PersonItemSchema, SnapshotPartItemSchema, SourceItemSchema } from './items.schema.ts';
+import {
+  PeopleDigestItemSchema,
+  PeopleIndexItemSchema,
+  PeopleMigrationItemSchema,
+  PeopleSchema,
+  PersonIndexItemSchema,
+  PersonItemSchema,
+  SnapshotPartItemSchema,
+  SourceItemSchema,
+} from './items.schema.ts';
 import type { PersonItem, SnapshotPartItem } from './items.schema.ts';
 import { LEGACY_PEOPLE_PK, describeKey, PEOPLE_DIGEST_SK, PEOPLE_SHARDS, PEOPLE_SHARD_PKS, SOURCES_PK, keys, peopleShard, peopleShardPk } from './keys.ts';
 import { SNAPSHOT_TTL_SECONDS, assertCompleteSnapshot, canonicalTime, checkPartsAgree, checkSnapshotPart, effectiveLastEventAt, planReplaceSource, planStaleJoins, previewOf } from './store-rules.ts';
 import { backoffMs, chunk, mapLimit } from './concurrency.ts';
 import { conditional, isConditionFailed, transactWriteUnits } from './table.ts';
-import type { Item, StateTable, TransactItem } from './table.ts';
+import type { Item, ItemKey, StateTable, TransactItem } from './table.ts';
 
 /** How often a person event is read and written again after losing a race to another write of its source. */
 const WRITE_ATTEMPTS = 5;
 /** How often one transaction is sent again while other transactions hold one of its items (a shard's digest). */
 const CONFLICT_ATTEMPTS = 10;
-/** Person writes in one transaction of replaceSource or the migration (each ≤ 2 actions, plus the digest: ≤ 100). */
-export const PEOPLE_WRITES_PER_TRANSACTION = 40;
+/**
+ * Person writes in one transaction of replaceSource or the migration, each at most 4 actions (a move: the
+ * shard's Put, the legacy Delete and 2 index Puts; an upsert 3; a leave 1, or 4 for a legacy one), plus the
+ * shard's digest: 24 × 4 + 1 = 97 ≤ 100.
+ */
+export const PEOPLE_WRITES_PER_TRANSACTION = 24;
 /** How long the people migration's lease lasts without a checkpoint renewing it. */
 const MIGRATION_LEASE_MS = 60_000;
 /** Legacy people the migration moves between two checkpoints. */
 const MIGRATION_PAGE = 200;
+/** People the index backfill indexes between two checkpoints. */
+const INDEX_PAGE = 200;
+/** The partitions the index backfill walks, in order: the legacy one, then the 16 shards. */
+const INDEX_PARTITIONS: readonly string[] = [LEGACY_PEOPLE_PK, ...PEOPLE_SHARD_PKS];
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** One person write: its actions in a transaction, and the shards whose digest it changes. */
+/**
+ * One person write: its actions in a transaction, the shards whose digest it changes, and the index items
+ * (keys.personIndex) it puts and deletes (on keys of their own: commit adds them, a Put winning over a Delete).
+ */
 interface PersonWrite {
   actions: TransactItem[];
   shards: number[];
+  indexPuts?: ItemKey[];
+  indexDeletes?: ItemKey[];
 }
 
 /** A write of replaceSource or the migration, batched with others of its shard; `alone` when the batch's condition failed. */
@@ -55,6 +89,18 @@ export interface PeopleMigrationResult {
   moved: number;
 }
 
+/** What the index backfill did: `done` (every person has index items; `indexed` by this call), `busy` (another process holds its lease). */
+export interface PeopleIndexResult {
+  outcome: 'done' | 'busy';
+  indexed: number;
+}
+
+/** Where the index backfill goes on: a partition of INDEX_PARTITIONS and, within it, the sk to start after. */
+interface IndexCheckpoint {
+  pk: string;
+  sk?: string;
+}
+
 const unchangedCondition = (item: { lastEventAt: string }) => ({
   ConditionExpression: '#at = :seen',
   ExpressionAttributeNames: { '#at': 'lastEventAt' },
@@ -63,6 +109,12 @@ const unchangedCondition = (item: { lastEventAt: string }) => ({
 const isLegacy = (item: PersonItem): boolean => item.pk === LEGACY_PEOPLE_PK;
 const shardOf = (item: { sk: string }): number => peopleShard(item.sk);
 const describePerson = (item: { pk: string; sk: string }): string => describeKey(item);
+const keyText = (key: ItemKey): string => `${key.pk}\n${key.sk}`;
+/** The partition key an action of a transaction writes or checks. */
+const actionPk = (t: TransactItem): unknown => (t.Put?.Item ?? t.Update?.Key ?? t.Delete?.Key ?? t.ConditionCheck?.Key)?.pk;
+const bySk = (a: { sk: string }, b: { sk: string }): number => (a.sk < b.sk ? -1 : a.sk > b.sk ? 1 : 0);
+/** The order of shard items in the filtered read (shard by shard, each by sk): merged() keeps it. */
+const byShardAndSk = (a: PersonItem, b: PersonItem): number => shardOf(a) - shardOf(b) || bySk(a, b);
 
 
 /** Above this, a snapshot part's people are gzipped into a Binary attribute (items are capped at 400 KB). */
@@ -95,8 +147,12 @@ export class DynamoPeopleStore implements PeopleStore {
   private readonly cache = new Map<number, { token: string; items: PersonItem[] }>();
   /** a winner of the merged read (shard or legacy) → the other copy of the same person, older: writes delete it too */
   private readonly shadows = new WeakMap<PersonItem, PersonItem>();
-  /** the people migration's lease owner: this store instance */
+  /** the people migration's and the index backfill's lease owner: this store instance */
   private readonly migrationOwner = `people-${randomUUID()}`;
+  /** true once the index marker was seen done (it never becomes undone): person events read through the index */
+  private indexComplete = false;
+  /** person items read through the index whose other copy (shard / legacy key) was read absent in the same read */
+  private readonly soleCopies = new WeakSet<PersonItem>();
 
   constructor(table: StateTable) {
     this.table = table;
@@ -106,17 +162,20 @@ export class DynamoPeopleStore implements PeopleStore {
    * Every person: the 16 shards' digests first (one BatchGetItem), then only the shards whose token differs
    * from the one this instance read them under (parallel consistent Queries). People still in the legacy
    * partition are moved first (migrateLegacyPeople); what is left of them (another process holds the
-   * migration) is read too, newest lastEventAt winning.
+   * migration) is read too, newest lastEventAt winning. Then, until the index marker says done (one GetItem,
+   * none once seen done), the index backfill (backfillPersonIndex).
    */
   async listPeople(): Promise<StoredPerson[]> {
     return this.table.guard('listPeople', async () => {
-      const [firstTokens, legacyLeft, snapshots] = await Promise.all([this.digestTokens(), this.hasLegacyPeople(), this.snapshotTimes()]);
+      const [firstTokens, legacyLeft, snapshots, indexed] = await Promise.all([this.digestTokens(), this.hasLegacyPeople(), this.snapshotTimes(), this.personIndexDone()]);
       let tokens = firstTokens;
       let legacy: PersonItem[] = [];
       if (legacyLeft) {
         await this.migrateLegacyPeople();
         [tokens, legacy] = await Promise.all([this.digestTokens(), this.legacyPeople()]);
       }
+      // the backfill writes index items only: no person, no digest, so the tokens read still hold
+      if (!indexed) await this.backfillPersonIndex();
       const shards = await Promise.all(PEOPLE_SHARD_PKS.map((_, shard) => this.shardPeople(shard, tokens.get(shard))));
       return this.merged(shards.flat(), legacy, false).map((item) => {
         const person = toStoredPerson(item);
@@ -130,13 +189,16 @@ export class DynamoPeopleStore implements PeopleStore {
    * Resolves the event against the source's people (sync/identity.ts) and writes the result in one
    * transaction: the person conditional on what was read, merged records deleted, the source's snapshot
    * time unchanged, and the digest of each shard written. A lost race is read again (up to 5 times).
-   * Reads the source's people filtered by email and employeeId: one Query per shard (and the legacy partition).
+   * Reads the source's people with this email or employeeId (candidates): through the index once it is done
+   * (at most 4 reads with the snapshot time), else one filtered Query per shard and the legacy partition;
+   * after a lost race always the filtered way (the write then puts the index items such a person lacked).
    */
   async applyPersonEvent(source: string, person: Person, occurredAt: string): Promise<EventOutcome> {
     return this.table.guard('applyPersonEvent', async () => {
       const at = canonicalTime('applyPersonEvent', occurredAt);
       for (let attempt = 1; ; attempt += 1) {
-        const [candidates, snapshotAt] = await Promise.all([this.candidates(source, person), this.snapshotTime(source)]);
+        // a lost race reads again the filtered way: it also finds a person an older version wrote without index items
+        const [candidates, snapshotAt] = await Promise.all([this.candidates(source, person, attempt > 1), this.snapshotTime(source)]);
         const r = resolvePersonEvent(indexRecords(candidates), person, at, { snapshotAt });
         if (r.kind === 'stale') return 'stale';
         if (await this.writeResolved(source, r.person, r.lastEventAt, r.current, r.remove, snapshotAt, r.leftSource)) return r.leftSource ? 'stale' : 'applied';
@@ -146,7 +208,7 @@ export class DynamoPeopleStore implements PeopleStore {
   }
 
   /**
-   * Upserts and leaves without merges go in transactions of up to 40 per shard (with the shard's digest),
+   * Upserts and leaves without merges go in transactions of up to 24 per shard (with the shard's digest),
    * one transaction per shard in flight, at most `keyWriteUnitsPerSecond` (800) a shard a second; a transaction whose
    * condition failed is sent again one person at a time. Writes that merge records go one by one.
    */
@@ -234,6 +296,44 @@ export class DynamoPeopleStore implements PeopleStore {
         state = await this.checkpointMigration(startSk ?? '', state.moved + moved);
         if (state === null) return { outcome: 'busy', moved };
       }
+    });
+  }
+
+  /**
+   * Puts the index items (keys.personIndex) of every stored person, for tables written before the index:
+   * walks the legacy partition, then the 16 shards (digests skipped), 200 people a page, each page's items
+   * put unconditionally (BatchWriteItem: idempotent, a stale one is harmless), then a checkpoint (the page's
+   * last key) that renews the lease (item `PEOPLEINDEX`, 60 s). Resumable from the checkpoint; at the end
+   * `doneAt`, after which person events read through the index (a done marker: `done` at once, nothing read
+   * again). `busy` when another process holds the lease. listPeople runs it until it has seen it done.
+   */
+  async backfillPersonIndex(): Promise<PeopleIndexResult> {
+    return this.table.guard('backfillPersonIndex', async () => {
+      const lease = await this.takeIndexLease();
+      if (lease === 'done') {
+        this.indexComplete = true;
+        return { outcome: 'done', indexed: 0 };
+      }
+      if (lease === null) return { outcome: 'busy', indexed: 0 };
+      let indexed = 0;
+      for (let at: IndexCheckpoint | undefined = lease.checkpoint; at !== undefined; ) {
+        const page = await this.table.query({
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': 'pk' },
+          ExpressionAttributeValues: { ':pk': at.pk },
+          ConsistentRead: true,
+          Limit: INDEX_PAGE,
+          ...(at.sk !== undefined ? { ExclusiveStartKey: { pk: at.pk, sk: at.sk } } : {}),
+        });
+        const people = (page.Items ?? []).filter((raw) => raw.sk !== PEOPLE_DIGEST_SK).map((raw) => this.table.parse(PersonItemSchema, raw, 'person', raw));
+        await this.table.batchWriteAll('backfillPersonIndex', this.indexPutsOf(people).map((Item) => ({ PutRequest: { Item } })));
+        indexed += people.length;
+        at = this.nextIndexCheckpoint(at.pk, page.LastEvaluatedKey);
+        if (at !== undefined && !(await this.checkpointIndex(at, lease.indexed + indexed))) return { outcome: 'busy', indexed };
+      }
+      if (!(await this.endIndex(lease.indexed + indexed))) return { outcome: 'busy', indexed };
+      this.indexComplete = true;
+      return { outcome: 'done', indexed };
     });
   }
 
@@ -395,8 +495,46 @@ export class DynamoPeopleStore implements PeopleStore {
     return [...bySk.values()];
   }
 
-  /** The source's people with this email or this employeeId (what identity resolution needs of them): one Query per shard. */
-  private async candidates(source: string, person: Person): Promise<PersonItem[]> {
+  /**
+   * The source's people with this email or this employeeId (what identity resolution needs of them): through
+   * the index when its marker says done (and not `filtered`), else filtered Queries of every partition. Both
+   * return the same, but for a person an older version wrote after the backfill (no index items): only the
+   * filtered read finds them.
+   */
+  private async candidates(source: string, person: Person, filtered = false): Promise<PersonItem[]> {
+    return !filtered && (await this.personIndexDone()) ? this.indexedCandidates(source, person) : this.filteredCandidates(source, person);
+  }
+
+  /** Whether a stored person is one candidates() returns for `person`: of the source, with its email or its employeeId. */
+  private static isCandidate(item: PersonItem, source: string, person: Person): boolean {
+    return item.source === source && (item.email === person.email || (person.employeeId !== undefined && item.employeeId === person.employeeId));
+  }
+
+  /**
+   * Through the index: a consistent Query of the email's index pk and (with an employeeId) of the id's, then
+   * one consistent BatchGetItem of both keys (shard, legacy) of every identity they name; each copy checked
+   * as the filtered read checks it (index items may be stale), then merged as that read merges. A copy whose
+   * other key was read absent is remembered (soleCopies): a write replacing it may delete its old index items.
+   */
+  private async indexedCandidates(source: string, person: Person): Promise<PersonItem[]> {
+    const found = await Promise.all(
+      keys.personIndexPks(source, person.email, person.employeeId).map((pk) =>
+        this.table.queryAll({ KeyConditionExpression: '#pk = :pk', ExpressionAttributeNames: { '#pk': 'pk' }, ExpressionAttributeValues: { ':pk': pk }, ConsistentRead: true }),
+      ),
+    );
+    const identities = [...new Set(found.flat().map((raw) => this.table.parse(PersonIndexItemSchema, raw, 'person index', raw).sk))];
+    if (identities.length === 0) return [];
+    const raw = await this.table.batchGet(identities.flatMap((identity) => [keys.person(source, identity), keys.legacyPerson(source, identity)]));
+    const items = raw.map((r) => this.table.parse(PersonItemSchema, r, 'person', r));
+    const seen = new Map<string, number>();
+    for (const item of items) seen.set(item.sk, (seen.get(item.sk) ?? 0) + 1);
+    for (const item of items) if (seen.get(item.sk) === 1) this.soleCopies.add(item);
+    const own = items.filter((item) => DynamoPeopleStore.isCandidate(item, source, person));
+    return this.merged(own.filter((item) => !isLegacy(item)).sort(byShardAndSk), own.filter(isLegacy).sort(bySk), true);
+  }
+
+  /** Filtered: one Query per shard and one of the legacy partition, each reading all of the source's people there. */
+  private async filteredCandidates(source: string, person: Person): Promise<PersonItem[]> {
     const byId = person.employeeId !== undefined;
     const query = (pk: string) =>
       this.table.queryAll({
@@ -413,6 +551,12 @@ export class DynamoPeopleStore implements PeopleStore {
     return this.merged(parse(shards.flat()), parse(legacy), true);
   }
 
+  /** True once the index marker was seen done (one consistent GetItem until then, none after). */
+  private async personIndexDone(): Promise<boolean> {
+    if (!this.indexComplete) this.indexComplete = (await this.table.getItem(PeopleIndexItemSchema, keys.peopleIndex(), 'people index'))?.doneAt !== undefined;
+    return this.indexComplete;
+  }
+
   /** The source's people: every shard through the digest cache (listPeople's), and the legacy partition. */
   private async sourcePeople(source: string): Promise<PersonItem[]> {
     const [tokens, legacy] = await Promise.all([this.digestTokens(), this.legacyPeople(keys.personPrefix(source))]);
@@ -420,6 +564,36 @@ export class DynamoPeopleStore implements PeopleStore {
     // a source named `a#b` shares the prefix of source `a`: keep only exact matches
     const own = (item: PersonItem) => item.source === source;
     return this.merged(shards.flat().filter(own), legacy.filter(own), true);
+  }
+
+  /**
+   * The index actions of `writes`: each Put once (unconditional), each Delete once unless the same key is
+   * put (one action per item in a transaction; the Put is what some person needs).
+   */
+  private indexActions(writes: readonly PersonWrite[]): TransactItem[] {
+    const TableName = this.table.tableName;
+    const puts = new Map<string, ItemKey>();
+    for (const key of writes.flatMap((w) => w.indexPuts ?? [])) puts.set(keyText(key), key);
+    const deletes = new Map<string, ItemKey>();
+    for (const key of writes.flatMap((w) => w.indexDeletes ?? [])) if (!puts.has(keyText(key))) deletes.set(keyText(key), key);
+    return [...[...puts.values()].map((Item) => ({ Put: { TableName, Item } })), ...[...deletes.values()].map((Key) => ({ Delete: { TableName, Key } }))];
+  }
+
+  /** The index items of `people` (keys.personIndex), each once (BatchWriteItem refuses a key twice). */
+  private indexPutsOf(people: readonly PersonItem[]): ItemKey[] {
+    const out = new Map<string, ItemKey>();
+    for (const key of people.flatMap((p) => keys.personIndex(p))) out.set(keyText(key), key);
+    return [...out.values()];
+  }
+
+  /**
+   * The index items to delete when `replaced` (copies of one person, each deleted or overwritten unchanged
+   * in the transaction) give way to `kept` (what that person's keys hold after it, if anything): theirs
+   * that `kept` does not need. Only call it when the transaction pins every copy of the person.
+   */
+  private prunedIndex(replaced: readonly PersonItem[], kept: PersonItem | undefined): ItemKey[] {
+    const needed = new Set((kept ? keys.personIndex(kept) : []).map(keyText));
+    return this.indexPutsOf(replaced).filter((key) => !needed.has(keyText(key)));
   }
 
   /** The digest update of a shard: a new token, in the transaction of every person write of it. */
@@ -441,7 +615,7 @@ export class DynamoPeopleStore implements PeopleStore {
    */
   private async commit(writes: readonly PersonWrite[]): Promise<boolean> {
     const shards = [...new Set(writes.flatMap((w) => w.shards))];
-    const actions = [...writes.flatMap((w) => w.actions), ...shards.map((shard) => this.digestAction(shard))];
+    const actions = [...writes.flatMap((w) => w.actions), ...this.indexActions(writes), ...shards.map((shard) => this.digestAction(shard))];
     for (let attempt = 0; ; attempt += 1) {
       const outcome = await this.table.transact(actions);
       if (outcome !== 'conflict') return outcome === 'ok';
@@ -451,9 +625,10 @@ export class DynamoPeopleStore implements PeopleStore {
   }
 
   /**
-   * Batched writes: per shard, transactions of up to 40 writes sent one after another (a shard's digest is in
+   * Batched writes: per shard, transactions of up to 24 writes sent one after another (a shard's digest is in
    * each, so two at once would conflict), `writeConcurrency` shards at once, each paced to at most
-   * `keyWriteUnitsPerSecond` (StateTableOptions, default 800); a batch whose condition failed is sent again write by write (`alone`).
+   * `keyWriteUnitsPerSecond` (StateTableOptions, default 800) counting the actions on the shard's key only
+   * (its index items are on keys of their own); a batch whose condition failed is sent again write by write (`alone`).
    * Results keep the input order.
    */
   private async writeByShard<R>(writes: readonly ShardWrite<R>[]): Promise<R[]> {
@@ -469,7 +644,9 @@ export class DynamoPeopleStore implements PeopleStore {
       const pace = { second: -1, units: 0 };
       for (const batch of chunk(indexes, PEOPLE_WRITES_PER_TRANSACTION)) {
         const group = batch.map((i) => writes[i] as ShardWrite<R>);
-        const units = transactWriteUnits(group.flatMap((w) => w.write.actions)) + 2;
+        // only the units on the shard's own key (and its digest's 2): index items and legacy deletes are on other keys
+        const pk = peopleShardPk(group[0]?.shard ?? 0);
+        const units = transactWriteUnits(group.flatMap((w) => w.write.actions).filter((a) => actionPk(a) === pk)) + 2;
         // wait for the next second of the clock the per-key counts use while this batch would pass the cap
         for (let second = Math.floor(this.table.wallClock() / 1000); ; second = Math.floor(this.table.wallClock() / 1000)) {
           if (second !== pace.second) {
@@ -494,12 +671,19 @@ export class DynamoPeopleStore implements PeopleStore {
   }
 
   /**
-   * Puts `item` (its shard's key) in place of `current` as read: conditional on it unchanged (or absent).
-   * A legacy `current` is deleted in the same transaction (unchanged), as is the older copy behind `current`.
+   * Puts `item` (its shard's key) and its index items in place of `current` as read: conditional on it
+   * unchanged (or absent). A legacy `current` is deleted in the same transaction (unchanged), as is the older
+   * copy behind `current`. With `prune`, the index items of the copies replaced that `item` does not need
+   * (an email or employeeId changed) are deleted too, where the transaction pins both of the person's keys:
+   * a legacy `current` (the shard's copy overwritten, the legacy one deleted), or a shard `current` whose
+   * legacy copy is deleted with it or was read absent (only versions before the shards write legacy items).
    */
-  private replaceWrite(item: PersonItem, current: PersonItem | undefined): PersonWrite {
+  private replaceWrite(item: PersonItem, current: PersonItem | undefined, prune = true): PersonWrite {
     const TableName = this.table.tableName;
     const actions: TransactItem[] = [];
+    const shadow = current === undefined ? undefined : this.shadows.get(current);
+    const replaced = [current, shadow].filter((c): c is PersonItem => c !== undefined);
+    let pinned = false;
     if (current === undefined) actions.push({ Put: { TableName, Item: item, ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': 'pk' } } });
     else if (isLegacy(current)) {
       // the shard's copy, if any, still older than the legacy one read
@@ -507,27 +691,34 @@ export class DynamoPeopleStore implements PeopleStore {
         Put: { TableName, Item: item, ConditionExpression: 'attribute_not_exists(#pk) OR #at < :seen', ExpressionAttributeNames: { '#pk': 'pk', '#at': 'lastEventAt' }, ExpressionAttributeValues: { ':seen': current.lastEventAt } },
       });
       actions.push({ Delete: { TableName, Key: { pk: current.pk, sk: current.sk }, ...unchangedCondition(current) } });
+      pinned = true;
     } else {
       actions.push({ Put: { TableName, Item: item, ...unchangedCondition(current) } });
-      const shadow = this.shadows.get(current);
       if (shadow !== undefined) actions.push({ Delete: { TableName, Key: { pk: shadow.pk, sk: shadow.sk }, ...unchangedCondition(shadow) } });
+      pinned = shadow !== undefined || this.soleCopies.has(current);
     }
-    return { actions, shards: [shardOf(item)] };
+    return { actions, shards: [shardOf(item)], indexPuts: keys.personIndex(item), indexDeletes: prune && pinned ? this.prunedIndex(replaced, item) : [] };
   }
 
-  /** Deletes `item` (unchanged) and the older copy behind it. */
+  /**
+   * Deletes `item` (unchanged) and the older copy behind it; their index items too where that pins both
+   * of the person's keys (a copy of each deleted, or a shard item whose legacy key was read absent).
+   */
   private removeWrite(item: PersonItem): PersonWrite {
     const TableName = this.table.tableName;
     const copies = [item, ...[this.shadows.get(item)].filter((c): c is PersonItem => c !== undefined)];
+    const pinned = copies.length === 2 || (!isLegacy(item) && this.soleCopies.has(item));
     return {
       actions: copies.map((c) => ({ Delete: { TableName, Key: { pk: c.pk, sk: c.sk }, ...unchangedCondition(c) } })),
       shards: copies.filter((c) => !isLegacy(c)).map(shardOf),
+      indexDeletes: pinned ? this.prunedIndex(copies, undefined) : [],
     };
   }
 
-  /** Put `item` when its shard holds no copy or an older one (`lastEventAt < at`). */
+  /** Put `item` and its index items when its shard holds no copy or an older one (`lastEventAt < at`). */
   private ifNewerWrite(item: PersonItem, at: string): PersonWrite {
     return {
+      indexPuts: keys.personIndex(item),
       actions: [
         {
           Put: {
@@ -543,11 +734,15 @@ export class DynamoPeopleStore implements PeopleStore {
     };
   }
 
-  /** Marks `current` left as of `at` (when it still exists and is older); a legacy one moves to its shard. */
+  /**
+   * Marks `current` left as of `at` (when it still exists and is older): its email and employeeId stay, so
+   * its index items too. A legacy one moves to its shard with its index items (nothing pruned: a leave stays
+   * within PEOPLE_WRITES_PER_TRANSACTION's 4 actions).
+   */
   private leftWrite(current: PersonItem, at: string): PersonWrite {
     const TableName = this.table.tableName;
     if (isLegacy(current)) {
-      return this.replaceWrite({ ...current, pk: peopleShardPk(shardOf(current)), leftSource: true, lastEventAt: at }, current);
+      return this.replaceWrite({ ...current, pk: peopleShardPk(shardOf(current)), leftSource: true, lastEventAt: at }, current, false);
     }
     return {
       actions: [
@@ -606,14 +801,17 @@ export class DynamoPeopleStore implements PeopleStore {
   /**
    * Puts a person under an identity its channel assigns (SCIM: `scim:<id>`), unconditionally: the
    * channel orders its own writes (a SCIM resource's version). Other sources still meet it by email
-   * and employeeId (speakingPeople). A legacy copy of it is deleted in the same transaction.
+   * and employeeId (speakingPeople). A legacy copy of it is deleted in the same transaction; its index items
+   * are put with it (those of an email it had before stay, stale: nothing read says which they are).
    */
   async putIdentifiedPerson(source: string, identity: string, person: Person, lastEventAt: string): Promise<void> {
     await this.table.guard('putIdentifiedPerson', async () => {
       const at = canonicalTime('putIdentifiedPerson', lastEventAt);
       const item: PersonItem = { ...this.personItem(source, person, at), ...keys.person(source, identity), identity };
       const TableName = this.table.tableName;
-      await this.commit([{ actions: [{ Put: { TableName, Item: item } }, { Delete: { TableName, Key: keys.legacyPerson(source, identity) } }], shards: [shardOf(item)] }]);
+      await this.commit([
+        { actions: [{ Put: { TableName, Item: item } }, { Delete: { TableName, Key: keys.legacyPerson(source, identity) } }], shards: [shardOf(item)], indexPuts: keys.personIndex(item) },
+      ]);
     });
   }
 
@@ -689,6 +887,64 @@ export class DynamoPeopleStore implements PeopleStore {
     );
   }
 
+  /**
+   * The index backfill's lease: taken when free, expired or ours, with where to go on (the checkpoint, else
+   * the legacy partition's start); `done` when the marker has doneAt; null when another process holds it.
+   */
+  private async takeIndexLease(): Promise<{ checkpoint: IndexCheckpoint; indexed: number } | 'done' | null> {
+    const now = this.table.now();
+    try {
+      const out = await this.table.update({
+        Key: keys.peopleIndex(),
+        UpdateExpression: 'SET #owner = :me, #exp = :exp',
+        ConditionExpression: 'attribute_not_exists(#done) AND (attribute_not_exists(#owner) OR #exp < :now OR #owner = :me)',
+        ExpressionAttributeNames: { '#owner': 'owner', '#exp': 'leaseExpiresAt', '#done': 'doneAt' },
+        ExpressionAttributeValues: { ':me': this.migrationOwner, ':exp': now + MIGRATION_LEASE_MS, ':now': now },
+        ReturnValues: 'ALL_NEW',
+      });
+      const item = this.table.parse(PeopleIndexItemSchema, out.Attributes, 'people index', keys.peopleIndex());
+      const checkpoint: IndexCheckpoint = { pk: item.checkpointPk ?? LEGACY_PEOPLE_PK, ...(item.checkpointSk !== undefined ? { sk: item.checkpointSk } : {}) };
+      return { checkpoint, indexed: item.indexed ?? 0 };
+    } catch (err) {
+      if (!isConditionFailed(err)) throw err;
+      // either done (for good) or another owner's live lease
+      return (await this.personIndexDone()) ? 'done' : null;
+    }
+  }
+
+  /** After a page of partition `pk`: the rest of it, else the next partition's start, else undefined (every partition walked). */
+  private nextIndexCheckpoint(pk: string, lastKey: Item | undefined): IndexCheckpoint | undefined {
+    if (lastKey !== undefined) return { pk, sk: String(lastKey.sk) };
+    const next = INDEX_PARTITIONS[INDEX_PARTITIONS.indexOf(pk) + 1];
+    return next === undefined ? undefined : { pk: next };
+  }
+
+  /** Records where the backfill goes on and renews the lease; false when the lease was lost (another owner took it over). */
+  private async checkpointIndex(at: IndexCheckpoint, indexed: number): Promise<boolean> {
+    return conditional(() =>
+      this.table.update({
+        Key: keys.peopleIndex(),
+        UpdateExpression: at.sk === undefined ? 'SET #cpk = :cpk, #exp = :exp, #n = :n REMOVE #csk' : 'SET #cpk = :cpk, #csk = :csk, #exp = :exp, #n = :n',
+        ConditionExpression: '#owner = :me',
+        ExpressionAttributeNames: { '#owner': 'owner', '#exp': 'leaseExpiresAt', '#cpk': 'checkpointPk', '#csk': 'checkpointSk', '#n': 'indexed' },
+        ExpressionAttributeValues: { ':me': this.migrationOwner, ':exp': this.table.now() + MIGRATION_LEASE_MS, ':cpk': at.pk, ':n': indexed, ...(at.sk === undefined ? {} : { ':csk': at.sk }) },
+      }),
+    );
+  }
+
+  /** The end: doneAt set, lease and checkpoint removed; from here on person events read through the index. False when the lease was lost. */
+  private async endIndex(indexed: number): Promise<boolean> {
+    return conditional(() =>
+      this.table.update({
+        Key: keys.peopleIndex(),
+        UpdateExpression: 'SET #done = :done, #n = :n REMOVE #owner, #exp, #cpk, #csk',
+        ConditionExpression: '#owner = :me',
+        ExpressionAttributeNames: { '#owner': 'owner', '#exp': 'leaseExpiresAt', '#cpk': 'checkpointPk', '#csk': 'checkpointSk', '#done': 'doneAt', '#n': 'indexed' },
+        ExpressionAttributeValues: { ':me': this.migrationOwner, ':done': new Date(this.table.now()).toISOString(), ':n': indexed },
+      }),
+    );
+  }
+
   /** Moves a page of legacy people: their shard copies read (one BatchGetItem), then batched moves per shard. */
   private async moveLegacy(items: readonly PersonItem[]): Promise<void> {
     const sharded = await this.shardCopies(items);
@@ -702,7 +958,10 @@ export class DynamoPeopleStore implements PeopleStore {
     return new Map(found.map((raw) => this.table.parse(PersonItemSchema, raw, 'person', raw)).map((item) => [item.sk, item]));
   }
 
-  /** Copy `old` to its shard when the shard's copy is absent or older, and delete it (unchanged): one transaction. */
+  /**
+   * Copy `old` to its shard (with its index items) when the shard's copy is absent or older, and delete it
+   * (unchanged): one transaction. Nothing is pruned: when the shard's copy is newer it is not pinned.
+   */
   private moveWrite(old: PersonItem, sharded: PersonItem | undefined): PersonWrite {
     const TableName = this.table.tableName;
     const del: TransactItem = { Delete: { TableName, Key: { pk: old.pk, sk: old.sk }, ...unchangedCondition(old) } };
@@ -711,7 +970,7 @@ export class DynamoPeopleStore implements PeopleStore {
     const put: TransactItem = {
       Put: { TableName, Item: item, ...(sharded ? unchangedCondition(sharded) : { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': 'pk' } }) },
     };
-    return { actions: [put, del], shards: [shardOf(old)] };
+    return { actions: [put, del], shards: [shardOf(old)], indexPuts: keys.personIndex(item) };
   }
 
   /** One legacy person moved on its own: read again and retried while either copy keeps changing. */

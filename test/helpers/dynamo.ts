@@ -18,17 +18,17 @@ export function uniqueTableName(prefix = 'test'): string {
 }
 
 /**
- * A client that dies (throws, as a killed process stops) at its `n + 1`-th TransactWriteItems. The calls it let
- * through before may still be on their way (a migration sends one per shard at once): `settled()` waits for them,
- * as a dead process's requests already sent still reach DynamoDB.
+ * A client that dies (throws, as a killed process stops) at its `n + 1`-th TransactWriteItems (or command whose
+ * name `command` matches). The calls it let through before may still be on their way (a migration sends one per
+ * shard at once): `settled()` waits for them, as a dead process's requests already sent still reach DynamoDB.
  */
-export function dyingClient(n: number): { client: DynamoDBClient; settled: () => Promise<unknown> } {
+export function dyingClient(n: number, command: RegExp = /TransactWrite/): { client: DynamoDBClient; settled: () => Promise<unknown> } {
   const dying = localDynamoClient();
   const sentCalls: Promise<unknown>[] = [];
   let sent = 0;
   dying.middlewareStack.add(
     (next, context) => async (args) => {
-      if (/TransactWrite/.test(String(context.commandName)) && ++sent > n) throw new Error('the process died here');
+      if (command.test(String(context.commandName)) && ++sent > n) throw new Error('the process died here');
       const call = next(args);
       sentCalls.push(call.catch(() => undefined));
       return call;

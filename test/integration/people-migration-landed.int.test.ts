@@ -1,16 +1,17 @@
 // The people migration, tried for real: the landed version's CLI (commit LANDED, main before the shards,
 // extracted with `git archive` into a temp dir, sharing node_modules) invites a roster and stores its people
 // in the one partition `PEOPLE`; today's code migrates them (one migration killed midway, then resumed by a
-// CLI run's first read, then run twice more) and converges with 0 revokes and 0 duplicate invites.
+// CLI run's first read, then run twice more) and converges with 0 revokes and 0 duplicate invites; the
+// first run's read also backfills the person index (one index item per person, the marker done).
 import { beforeAll, expect, it } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { QueryCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { startEmulator, DEFAULT_ID, DEFAULT_TOKEN } from '../../emulator/index.ts';
 import { DynamoStateStore } from '../../functions/state/dynamo-store.ts';
-import { LEGACY_PEOPLE_PK, PEOPLE_SHARDS } from '../../functions/state/keys.ts';
+import { LEGACY_PEOPLE_PK, PEOPLE_SHARDS, keys } from '../../functions/state/keys.ts';
 import { dynamoEndpoint, dyingClient, localDynamoClient, uniqueTableName } from '../helpers/dynamo.ts';
 import { clockAheadEnv, runCli } from '../helpers/cli.ts';
 
@@ -71,6 +72,10 @@ it('migrates the people the landed version stored (one migration killed midway) 
   const twice = [await new DynamoStateStore({ tableName: table, client }).people.migrateLegacyPeople(), await new DynamoStateStore({ tableName: table, client }).people.migrateLegacyPeople()];
   const second = await runCli(['apply', '--config', config, '--json', '--wait', '15'], { ...env, ...clockAheadEnv(240) });
   const sharded = (await Promise.all(Array.from({ length: PEOPLE_SHARDS }, (_, s) => count(`PEOPLE#${s}`)))).reduce((a, b) => a + b, 0);
+  // the person index: backfilled by the first run's listPeople, one item per person (the roster has no employeeIds)
+  const indexed = (await Promise.all(during.flatMap((p) => keys.personIndexPks(p.source, p.email, p.employeeId)).map(count))).reduce((a, b) => a + b, 0);
+  const marker = keys.peopleIndex();
+  const indexMarker = (await client.send(new GetItemCommand({ TableName: table, Key: { pk: { S: marker.pk }, sk: { S: marker.sk } }, ConsistentRead: true }))).Item;
   const counts = new Map<string, number>();
   for (const i of emulator.invites(DEFAULT_ID, DEFAULT_ID)) counts.set(i.email, (counts.get(i.email) ?? 0) + 1);
   console.log(
@@ -92,6 +97,8 @@ it('migrates the people the landed version stored (one migration killed midway) 
   expect(leftAfterRun).toBe(0);
   expect(twice).toEqual([{ outcome: 'done', moved: 0 }, { outcome: 'done', moved: 0 }]);
   expect(sharded).toBe(PEOPLE + PEOPLE_SHARDS); // every person once, and each shard's digest
+  expect(indexMarker?.doneAt?.S).toBeDefined();
+  expect(indexed).toBe(PEOPLE);
   expect(posts() - postsByLanded).toBe(0);
   expect(deletes()).toBe(0);
   expect(emulator.stats().duplicateInvites).toBe(0);

@@ -840,51 +840,73 @@ export class DynamoPeopleStore implements PeopleStore {
     };
   }
 
-  /** The migration's lease: taken when free, expired or ours; null when another process holds it. */
-  private async takeMigrationLease(): Promise<{ lastSk?: string; moved: number } | null> {
+  /**
+   * One update of a marker that carries a lease (`PEOPLEMIGRATION`, `PEOPLEINDEX`): `fields` written (one whose
+   * value is undefined is removed) and the lease renewed, conditional on this instance holding it. `take`: the
+   * lease taken instead, when free, expired or ours (`takeOpen`: and no doneAt yet); `end`: doneAt set and the
+   * lease released. The item after the update, or null when the condition failed.
+   */
+  private async markerUpdate(key: ItemKey, fields: Record<string, unknown>, how: 'take' | 'takeOpen' | 'renew' | 'end'): Promise<Item | null> {
     const now = this.table.now();
+    const names: Record<string, string> = { '#owner': 'owner', '#exp': 'leaseExpiresAt' };
+    const values: Record<string, unknown> = { ':me': this.migrationOwner };
+    const sets: string[] = [];
+    const removes: string[] = [];
+    Object.entries(how === 'end' ? { ...fields, doneAt: new Date(now).toISOString() } : fields).forEach(([field, value], i) => {
+      names[`#f${i}`] = field;
+      if (value === undefined) removes.push(`#f${i}`);
+      else {
+        values[`:f${i}`] = value;
+        sets.push(`#f${i} = :f${i}`);
+      }
+    });
+    let condition = '#owner = :me';
+    if (how === 'end') removes.push('#owner', '#exp');
+    else {
+      values[':exp'] = now + MIGRATION_LEASE_MS;
+      sets.push('#exp = :exp');
+    }
+    if (how === 'take' || how === 'takeOpen') {
+      sets.push('#owner = :me');
+      values[':now'] = now;
+      condition = 'attribute_not_exists(#owner) OR #exp < :now OR #owner = :me';
+      if (how === 'takeOpen') {
+        names['#done'] = 'doneAt';
+        condition = `attribute_not_exists(#done) AND (${condition})`;
+      }
+    }
     try {
       const out = await this.table.update({
-        Key: keys.peopleMigration(),
-        UpdateExpression: 'SET #owner = :me, #exp = :exp',
-        ConditionExpression: 'attribute_not_exists(#owner) OR #exp < :now OR #owner = :me',
-        ExpressionAttributeNames: { '#owner': 'owner', '#exp': 'leaseExpiresAt' },
-        ExpressionAttributeValues: { ':me': this.migrationOwner, ':exp': now + MIGRATION_LEASE_MS, ':now': now },
+        Key: key,
+        UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
+        ConditionExpression: condition,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
         ReturnValues: 'ALL_NEW',
       });
-      const item = this.table.parse(PeopleMigrationItemSchema, out.Attributes, 'people migration', keys.peopleMigration());
-      return { ...(item.lastSk !== undefined ? { lastSk: item.lastSk } : {}), moved: item.moved ?? 0 };
+      return out.Attributes ?? {};
     } catch (err) {
       if (isConditionFailed(err)) return null;
       throw err;
     }
   }
 
+  /** The migration's lease: taken when free, expired or ours; null when another process holds it. */
+  private async takeMigrationLease(): Promise<{ lastSk?: string; moved: number } | null> {
+    const raw = await this.markerUpdate(keys.peopleMigration(), {}, 'take');
+    if (raw === null) return null;
+    const item = this.table.parse(PeopleMigrationItemSchema, raw, 'people migration', keys.peopleMigration());
+    return { ...(item.lastSk !== undefined ? { lastSk: item.lastSk } : {}), moved: item.moved ?? 0 };
+  }
+
   /** Records the last sk moved and renews the lease; null when the lease was lost (another owner took it over). */
   private async checkpointMigration(lastSk: string, moved: number): Promise<{ lastSk: string; moved: number } | null> {
-    const ok = await conditional(() =>
-      this.table.update({
-        Key: keys.peopleMigration(),
-        UpdateExpression: 'SET #last = :last, #exp = :exp, #moved = :moved',
-        ConditionExpression: '#owner = :me',
-        ExpressionAttributeNames: { '#owner': 'owner', '#exp': 'leaseExpiresAt', '#last': 'lastSk', '#moved': 'moved' },
-        ExpressionAttributeValues: { ':me': this.migrationOwner, ':exp': this.table.now() + MIGRATION_LEASE_MS, ':last': lastSk, ':moved': moved },
-      }),
-    );
-    return ok ? { lastSk, moved } : null;
+    return (await this.markerUpdate(keys.peopleMigration(), { lastSk, moved }, 'renew')) === null ? null : { lastSk, moved };
   }
 
   /** The end: doneAt set, lease and checkpoint removed (the next migration, if an old version wrote again, starts over). */
   private async endMigration(moved: number): Promise<void> {
-    await conditional(() =>
-      this.table.update({
-        Key: keys.peopleMigration(),
-        UpdateExpression: 'SET #done = :done, #moved = :moved REMOVE #owner, #exp, #last',
-        ConditionExpression: '#owner = :me',
-        ExpressionAttributeNames: { '#owner': 'owner', '#exp': 'leaseExpiresAt', '#last': 'lastSk', '#done': 'doneAt', '#moved': 'moved' },
-        ExpressionAttributeValues: { ':me': this.migrationOwner, ':done': new Date(this.table.now()).toISOString(), ':moved': moved },
-      }),
-    );
+    await this.markerUpdate(keys.peopleMigration(), { moved, lastSk: undefined }, 'end');
   }
 
   /**
@@ -892,24 +914,12 @@ export class DynamoPeopleStore implements PeopleStore {
    * the legacy partition's start); `done` when the marker has doneAt; null when another process holds it.
    */
   private async takeIndexLease(): Promise<{ checkpoint: IndexCheckpoint; indexed: number } | 'done' | null> {
-    const now = this.table.now();
-    try {
-      const out = await this.table.update({
-        Key: keys.peopleIndex(),
-        UpdateExpression: 'SET #owner = :me, #exp = :exp',
-        ConditionExpression: 'attribute_not_exists(#done) AND (attribute_not_exists(#owner) OR #exp < :now OR #owner = :me)',
-        ExpressionAttributeNames: { '#owner': 'owner', '#exp': 'leaseExpiresAt', '#done': 'doneAt' },
-        ExpressionAttributeValues: { ':me': this.migrationOwner, ':exp': now + MIGRATION_LEASE_MS, ':now': now },
-        ReturnValues: 'ALL_NEW',
-      });
-      const item = this.table.parse(PeopleIndexItemSchema, out.Attributes, 'people index', keys.peopleIndex());
-      const checkpoint: IndexCheckpoint = { pk: item.checkpointPk ?? LEGACY_PEOPLE_PK, ...(item.checkpointSk !== undefined ? { sk: item.checkpointSk } : {}) };
-      return { checkpoint, indexed: item.indexed ?? 0 };
-    } catch (err) {
-      if (!isConditionFailed(err)) throw err;
-      // either done (for good) or another owner's live lease
-      return (await this.personIndexDone()) ? 'done' : null;
-    }
+    const raw = await this.markerUpdate(keys.peopleIndex(), {}, 'takeOpen');
+    // either done (for good) or another owner's live lease
+    if (raw === null) return (await this.personIndexDone()) ? 'done' : null;
+    const item = this.table.parse(PeopleIndexItemSchema, raw, 'people index', keys.peopleIndex());
+    const checkpoint: IndexCheckpoint = { pk: item.checkpointPk ?? LEGACY_PEOPLE_PK, ...(item.checkpointSk !== undefined ? { sk: item.checkpointSk } : {}) };
+    return { checkpoint, indexed: item.indexed ?? 0 };
   }
 
   /** After a page of partition `pk`: the rest of it, else the next partition's start, else undefined (every partition walked). */
@@ -921,28 +931,12 @@ export class DynamoPeopleStore implements PeopleStore {
 
   /** Records where the backfill goes on and renews the lease; false when the lease was lost (another owner took it over). */
   private async checkpointIndex(at: IndexCheckpoint, indexed: number): Promise<boolean> {
-    return conditional(() =>
-      this.table.update({
-        Key: keys.peopleIndex(),
-        UpdateExpression: at.sk === undefined ? 'SET #cpk = :cpk, #exp = :exp, #n = :n REMOVE #csk' : 'SET #cpk = :cpk, #csk = :csk, #exp = :exp, #n = :n',
-        ConditionExpression: '#owner = :me',
-        ExpressionAttributeNames: { '#owner': 'owner', '#exp': 'leaseExpiresAt', '#cpk': 'checkpointPk', '#csk': 'checkpointSk', '#n': 'indexed' },
-        ExpressionAttributeValues: { ':me': this.migrationOwner, ':exp': this.table.now() + MIGRATION_LEASE_MS, ':cpk': at.pk, ':n': indexed, ...(at.sk === undefined ? {} : { ':csk': at.sk }) },
-      }),
-    );
+    return (await this.markerUpdate(keys.peopleIndex(), { checkpointPk: at.pk, checkpointSk: at.sk, indexed }, 'renew')) !== null;
   }
 
   /** The end: doneAt set, lease and checkpoint removed; from here on person events read through the index. False when the lease was lost. */
   private async endIndex(indexed: number): Promise<boolean> {
-    return conditional(() =>
-      this.table.update({
-        Key: keys.peopleIndex(),
-        UpdateExpression: 'SET #done = :done, #n = :n REMOVE #owner, #exp, #cpk, #csk',
-        ConditionExpression: '#owner = :me',
-        ExpressionAttributeNames: { '#owner': 'owner', '#exp': 'leaseExpiresAt', '#cpk': 'checkpointPk', '#csk': 'checkpointSk', '#done': 'doneAt', '#n': 'indexed' },
-        ExpressionAttributeValues: { ':me': this.migrationOwner, ':done': new Date(this.table.now()).toISOString(), ':n': indexed },
-      }),
-    );
+    return (await this.markerUpdate(keys.peopleIndex(), { indexed, checkpointPk: undefined, checkpointSk: undefined }, 'end')) !== null;
   }
 
   /** Moves a page of legacy people: their shard copies read (one BatchGetItem), then batched moves per shard. */

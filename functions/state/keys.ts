@@ -100,10 +100,7 @@ export const keys = {
   personIndexPks: (source: string, email: string, employeeId?: string): string[] =>
     employeeId === undefined ? [personByEmailPk(source, email)] : [personByEmailPk(source, email), personByEmployeeIdPk(source, employeeId)],
   /** the index items a stored person needs: by email, and by employeeId when it has one (sk: the identity) */
-  personIndex: (p: IndexedPerson): { pk: string; sk: string }[] => [
-    { pk: personByEmailPk(p.source, p.email), sk: p.identity },
-    ...(p.employeeId === undefined ? [] : [{ pk: personByEmployeeIdPk(p.source, p.employeeId), sk: p.identity }]),
-  ],
+  personIndex: (p: IndexedPerson): { pk: string; sk: string }[] => keys.personIndexPks(p.source, p.email, p.employeeId).map((pk) => ({ pk, sk: p.identity })),
   personPrefix: (source: string) => `${source}#`,
   /** per HR source, the occurredAt of its newest snapshot */
   source: (source: string): { pk: typeof SOURCES_PK; sk: string } => ({ pk: SOURCES_PK, sk: source }),

@@ -12,7 +12,7 @@
 // Every transaction that puts a person also puts its index items (by email, by employeeId: unconditional,
 // idempotent), so a person event reads the people it may be by key (two index Queries, one BatchGetItem)
 // instead of filtering all 17 partitions. Index items may be stale (readers check the person item they
-// name); one is deleted only where the transaction pins every copy of its person (see `prunedIndex`).
+// name) and are never deleted: a delete is the one way the index could lose an item a person still needs.
 // Tables written before the index get it from a backfill (backfillPersonIndex, marker `PEOPLEINDEX`);
 // person events read through the index once the marker says done, the 17 filtered Queries before.
 // Limit: a person written by an older version (no index items) after the backfill passed its partition
@@ -30,8 +30,8 @@ import {
   PeopleDigestItemSchema,
   PeopleIndexItemSchema,
   PeopleMigrationItemSchema,
-  PeopleSchema,
   PersonIndexItemSchema,
+  PeopleSchema,
   PersonItemSchema,
   SnapshotPartItemSchema,
   SourceItemSchema,
@@ -66,13 +66,12 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 /**
  * One person write: its actions in a transaction, the shards whose digest it changes, and the index items
- * (keys.personIndex) it puts and deletes (on keys of their own: commit adds them, a Put winning over a Delete).
+ * (keys.personIndex) it puts (on keys of their own: commit adds them, each once).
  */
 interface PersonWrite {
   actions: TransactItem[];
   shards: number[];
   indexPuts?: ItemKey[];
-  indexDeletes?: ItemKey[];
 }
 
 /** A write of replaceSource or the migration, batched with others of its shard; `alone` when the batch's condition failed. */
@@ -106,6 +105,8 @@ const unchangedCondition = (item: { lastEventAt: string }) => ({
   ExpressionAttributeNames: { '#at': 'lastEventAt' },
   ExpressionAttributeValues: { ':seen': item.lastEventAt },
 });
+/** A consistent Query of every item of partition `pk`. */
+const wholePartition = (pk: string) => ({ KeyConditionExpression: '#pk = :pk', ExpressionAttributeNames: { '#pk': 'pk' }, ExpressionAttributeValues: { ':pk': pk }, ConsistentRead: true });
 const isLegacy = (item: PersonItem): boolean => item.pk === LEGACY_PEOPLE_PK;
 const shardOf = (item: { sk: string }): number => peopleShard(item.sk);
 const describePerson = (item: { pk: string; sk: string }): string => describeKey(item);
@@ -151,8 +152,6 @@ export class DynamoPeopleStore implements PeopleStore {
   private readonly migrationOwner = `people-${randomUUID()}`;
   /** true once the index marker was seen done (it never becomes undone): person events read through the index */
   private indexComplete = false;
-  /** person items read through the index whose other copy (shard / legacy key) was read absent in the same read */
-  private readonly soleCopies = new WeakSet<PersonItem>();
 
   constructor(table: StateTable) {
     this.table = table;
@@ -273,10 +272,7 @@ export class DynamoPeopleStore implements PeopleStore {
       let startSk = state.lastSk;
       for (;;) {
         const page = await this.table.query({
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': 'pk' },
-          ExpressionAttributeValues: { ':pk': LEGACY_PEOPLE_PK },
-          ConsistentRead: true,
+          ...wholePartition(LEGACY_PEOPLE_PK),
           Limit: MIGRATION_PAGE,
           ...(startSk !== undefined ? { ExclusiveStartKey: { pk: LEGACY_PEOPLE_PK, sk: startSk } } : {}),
         });
@@ -318,15 +314,12 @@ export class DynamoPeopleStore implements PeopleStore {
       let indexed = 0;
       for (let at: IndexCheckpoint | undefined = lease.checkpoint; at !== undefined; ) {
         const page = await this.table.query({
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': 'pk' },
-          ExpressionAttributeValues: { ':pk': at.pk },
-          ConsistentRead: true,
+          ...wholePartition(at.pk),
           Limit: INDEX_PAGE,
           ...(at.sk !== undefined ? { ExclusiveStartKey: { pk: at.pk, sk: at.sk } } : {}),
         });
         const people = (page.Items ?? []).filter((raw) => raw.sk !== PEOPLE_DIGEST_SK).map((raw) => this.table.parse(PersonItemSchema, raw, 'person', raw));
-        await this.table.batchWriteAll('backfillPersonIndex', this.indexPutsOf(people).map((Item) => ({ PutRequest: { Item } })));
+        await this.table.batchWriteAll('backfillPersonIndex', this.indexPutsOf(people.flatMap((p) => keys.personIndex(p))).map((Item) => ({ PutRequest: { Item } })));
         indexed += people.length;
         at = this.nextIndexCheckpoint(at.pk, page.LastEvaluatedKey);
         if (at !== undefined && !(await this.checkpointIndex(at, lease.indexed + indexed))) return { outcome: 'busy', indexed };
@@ -412,12 +405,7 @@ export class DynamoPeopleStore implements PeopleStore {
 
   /** Every source's snapshot time (one small Query). */
   private async snapshotTimes(): Promise<Map<string, string>> {
-    const items = await this.table.queryAll({
-      KeyConditionExpression: '#pk = :pk',
-      ExpressionAttributeNames: { '#pk': 'pk' },
-      ExpressionAttributeValues: { ':pk': SOURCES_PK },
-      ConsistentRead: true,
-    });
+    const items = await this.table.queryAll(wholePartition(SOURCES_PK));
     return new Map(items.map((raw) => this.table.parse(SourceItemSchema, raw, 'source', raw)).map((item) => [item.sk, item.snapshotAt]));
   }
 
@@ -441,12 +429,7 @@ export class DynamoPeopleStore implements PeopleStore {
   private async shardPeople(shard: number, token: string | undefined): Promise<PersonItem[]> {
     const cached = this.cache.get(shard);
     if (token !== undefined && cached?.token === token) return cached.items;
-    const raw = await this.table.queryAll({
-      KeyConditionExpression: '#pk = :pk',
-      ExpressionAttributeNames: { '#pk': 'pk' },
-      ExpressionAttributeValues: { ':pk': peopleShardPk(shard) },
-      ConsistentRead: true,
-    });
+    const raw = await this.table.queryAll(wholePartition(peopleShardPk(shard)));
     const items = raw.filter((r) => r.sk !== PEOPLE_DIGEST_SK).map((r) => this.table.parse(PersonItemSchema, r, 'person', r));
     // cached under the token read before the Query: a write since changed the token, so the next read reads again
     if (token !== undefined) this.cache.set(shard, { token, items });
@@ -513,22 +496,16 @@ export class DynamoPeopleStore implements PeopleStore {
   /**
    * Through the index: a consistent Query of the email's index pk and (with an employeeId) of the id's, then
    * one consistent BatchGetItem of both keys (shard, legacy) of every identity they name; each copy checked
-   * as the filtered read checks it (index items may be stale), then merged as that read merges. A copy whose
-   * other key was read absent is remembered (soleCopies): a write replacing it may delete its old index items.
+   * as the filtered read checks it (index items may be stale), then merged as that read merges.
    */
   private async indexedCandidates(source: string, person: Person): Promise<PersonItem[]> {
     const found = await Promise.all(
-      keys.personIndexPks(source, person.email, person.employeeId).map((pk) =>
-        this.table.queryAll({ KeyConditionExpression: '#pk = :pk', ExpressionAttributeNames: { '#pk': 'pk' }, ExpressionAttributeValues: { ':pk': pk }, ConsistentRead: true }),
-      ),
+      keys.personIndexPks(source, person.email, person.employeeId).map((pk) => this.table.queryAll(wholePartition(pk))),
     );
     const identities = [...new Set(found.flat().map((raw) => this.table.parse(PersonIndexItemSchema, raw, 'person index', raw).sk))];
     if (identities.length === 0) return [];
     const raw = await this.table.batchGet(identities.flatMap((identity) => [keys.person(source, identity), keys.legacyPerson(source, identity)]));
     const items = raw.map((r) => this.table.parse(PersonItemSchema, r, 'person', r));
-    const seen = new Map<string, number>();
-    for (const item of items) seen.set(item.sk, (seen.get(item.sk) ?? 0) + 1);
-    for (const item of items) if (seen.get(item.sk) === 1) this.soleCopies.add(item);
     const own = items.filter((item) => DynamoPeopleStore.isCandidate(item, source, person));
     return this.merged(own.filter((item) => !isLegacy(item)).sort(byShardAndSk), own.filter(isLegacy).sort(bySk), true);
   }
@@ -566,34 +543,15 @@ export class DynamoPeopleStore implements PeopleStore {
     return this.merged(shards.flat().filter(own), legacy.filter(own), true);
   }
 
-  /**
-   * The index actions of `writes`: each Put once (unconditional), each Delete once unless the same key is
-   * put (one action per item in a transaction; the Put is what some person needs).
-   */
+  /** The index actions of `writes`: each Put once, unconditional (one action per item in a transaction). */
   private indexActions(writes: readonly PersonWrite[]): TransactItem[] {
     const TableName = this.table.tableName;
-    const puts = new Map<string, ItemKey>();
-    for (const key of writes.flatMap((w) => w.indexPuts ?? [])) puts.set(keyText(key), key);
-    const deletes = new Map<string, ItemKey>();
-    for (const key of writes.flatMap((w) => w.indexDeletes ?? [])) if (!puts.has(keyText(key))) deletes.set(keyText(key), key);
-    return [...[...puts.values()].map((Item) => ({ Put: { TableName, Item } })), ...[...deletes.values()].map((Key) => ({ Delete: { TableName, Key } }))];
+    return this.indexPutsOf(writes.flatMap((w) => w.indexPuts ?? [])).map((Item) => ({ Put: { TableName, Item } }));
   }
 
-  /** The index items of `people` (keys.personIndex), each once (BatchWriteItem refuses a key twice). */
-  private indexPutsOf(people: readonly PersonItem[]): ItemKey[] {
-    const out = new Map<string, ItemKey>();
-    for (const key of people.flatMap((p) => keys.personIndex(p))) out.set(keyText(key), key);
-    return [...out.values()];
-  }
-
-  /**
-   * The index items to delete when `replaced` (copies of one person, each deleted or overwritten unchanged
-   * in the transaction) give way to `kept` (what that person's keys hold after it, if anything): theirs
-   * that `kept` does not need. Only call it when the transaction pins every copy of the person.
-   */
-  private prunedIndex(replaced: readonly PersonItem[], kept: PersonItem | undefined): ItemKey[] {
-    const needed = new Set((kept ? keys.personIndex(kept) : []).map(keyText));
-    return this.indexPutsOf(replaced).filter((key) => !needed.has(keyText(key)));
+  /** `index` keys each once (a transaction and BatchWriteItem refuse a key twice). */
+  private indexPutsOf(index: readonly ItemKey[]): ItemKey[] {
+    return [...new Map(index.map((key) => [keyText(key), key])).values()];
   }
 
   /** The digest update of a shard: a new token, in the transaction of every person write of it. */
@@ -673,17 +631,12 @@ export class DynamoPeopleStore implements PeopleStore {
   /**
    * Puts `item` (its shard's key) and its index items in place of `current` as read: conditional on it
    * unchanged (or absent). A legacy `current` is deleted in the same transaction (unchanged), as is the older
-   * copy behind `current`. With `prune`, the index items of the copies replaced that `item` does not need
-   * (an email or employeeId changed) are deleted too, where the transaction pins both of the person's keys:
-   * a legacy `current` (the shard's copy overwritten, the legacy one deleted), or a shard `current` whose
-   * legacy copy is deleted with it or was read absent (only versions before the shards write legacy items).
+   * copy behind `current`. The index items of an email or employeeId it had before stay (stale: harmless).
    */
-  private replaceWrite(item: PersonItem, current: PersonItem | undefined, prune = true): PersonWrite {
+  private replaceWrite(item: PersonItem, current: PersonItem | undefined): PersonWrite {
     const TableName = this.table.tableName;
     const actions: TransactItem[] = [];
     const shadow = current === undefined ? undefined : this.shadows.get(current);
-    const replaced = [current, shadow].filter((c): c is PersonItem => c !== undefined);
-    let pinned = false;
     if (current === undefined) actions.push({ Put: { TableName, Item: item, ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': 'pk' } } });
     else if (isLegacy(current)) {
       // the shard's copy, if any, still older than the legacy one read
@@ -691,27 +644,20 @@ export class DynamoPeopleStore implements PeopleStore {
         Put: { TableName, Item: item, ConditionExpression: 'attribute_not_exists(#pk) OR #at < :seen', ExpressionAttributeNames: { '#pk': 'pk', '#at': 'lastEventAt' }, ExpressionAttributeValues: { ':seen': current.lastEventAt } },
       });
       actions.push({ Delete: { TableName, Key: { pk: current.pk, sk: current.sk }, ...unchangedCondition(current) } });
-      pinned = true;
     } else {
       actions.push({ Put: { TableName, Item: item, ...unchangedCondition(current) } });
       if (shadow !== undefined) actions.push({ Delete: { TableName, Key: { pk: shadow.pk, sk: shadow.sk }, ...unchangedCondition(shadow) } });
-      pinned = shadow !== undefined || this.soleCopies.has(current);
     }
-    return { actions, shards: [shardOf(item)], indexPuts: keys.personIndex(item), indexDeletes: prune && pinned ? this.prunedIndex(replaced, item) : [] };
+    return { actions, shards: [shardOf(item)], indexPuts: keys.personIndex(item) };
   }
 
-  /**
-   * Deletes `item` (unchanged) and the older copy behind it; their index items too where that pins both
-   * of the person's keys (a copy of each deleted, or a shard item whose legacy key was read absent).
-   */
+  /** Deletes `item` (unchanged) and the older copy behind it (their index items stay, stale). */
   private removeWrite(item: PersonItem): PersonWrite {
     const TableName = this.table.tableName;
     const copies = [item, ...[this.shadows.get(item)].filter((c): c is PersonItem => c !== undefined)];
-    const pinned = copies.length === 2 || (!isLegacy(item) && this.soleCopies.has(item));
     return {
       actions: copies.map((c) => ({ Delete: { TableName, Key: { pk: c.pk, sk: c.sk }, ...unchangedCondition(c) } })),
       shards: copies.filter((c) => !isLegacy(c)).map(shardOf),
-      indexDeletes: pinned ? this.prunedIndex(copies, undefined) : [],
     };
   }
 
@@ -736,13 +682,12 @@ export class DynamoPeopleStore implements PeopleStore {
 
   /**
    * Marks `current` left as of `at` (when it still exists and is older): its email and employeeId stay, so
-   * its index items too. A legacy one moves to its shard with its index items (nothing pruned: a leave stays
-   * within PEOPLE_WRITES_PER_TRANSACTION's 4 actions).
+   * its index items too. A legacy one moves to its shard with its index items.
    */
   private leftWrite(current: PersonItem, at: string): PersonWrite {
     const TableName = this.table.tableName;
     if (isLegacy(current)) {
-      return this.replaceWrite({ ...current, pk: peopleShardPk(shardOf(current)), leftSource: true, lastEventAt: at }, current, false);
+      return this.replaceWrite({ ...current, pk: peopleShardPk(shardOf(current)), leftSource: true, lastEventAt: at }, current);
     }
     return {
       actions: [
@@ -954,7 +899,7 @@ export class DynamoPeopleStore implements PeopleStore {
 
   /**
    * Copy `old` to its shard (with its index items) when the shard's copy is absent or older, and delete it
-   * (unchanged): one transaction. Nothing is pruned: when the shard's copy is newer it is not pinned.
+   * (unchanged): one transaction.
    */
   private moveWrite(old: PersonItem, sharded: PersonItem | undefined): PersonWrite {
     const TableName = this.table.tableName;

@@ -10,11 +10,11 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { DynamoStateStore } from '../../functions/state/dynamo-store.ts';
 import { PersonItemSchema } from '../../functions/state/items.schema.ts';
 import { LEGACY_PEOPLE_PK, PEOPLE_SHARD_PKS, keys, peopleShard } from '../../functions/state/keys.ts';
-import { createTableIfMissing } from '../../functions/state/table-design.ts';
 import { personIdentity } from '../../functions/sync/people.ts';
 import type { Person, StoredPerson } from '../../functions/sync/types.ts';
-import { dyingClient, localDynamoClient, uniqueTableName } from '../helpers/dynamo.ts';
+import { dyingClient, localDynamoClient } from '../helpers/dynamo.ts';
 import { T0, iso, person } from '../helpers/store-contract.ts';
+import { peopleTables, sortedPeople } from '../helpers/people-tables.ts';
 
 const client: DynamoDBClient = localDynamoClient();
 
@@ -22,18 +22,8 @@ afterAll(() => {
   client.destroy();
 });
 
-async function freshTable(prefix: string): Promise<string> {
-  const tableName = uniqueTableName(prefix);
-  await createTableIfMissing(client, tableName);
-  return tableName;
-}
-
-/** A store over `tableName` with its own clock (epoch ms) and, optionally, its own client. */
-function storeOn(tableName: string, opts: { now?: number; client?: DynamoDBClient } = {}): DynamoStateStore {
-  return new DynamoStateStore({ tableName, client: opts.client ?? client, now: () => opts.now ?? T0 });
-}
-
-const sorted = (people: StoredPerson[]) => [...people].sort((a, b) => `${a.source}#${a.identity}`.localeCompare(`${b.source}#${b.identity}`));
+const { freshTable, storeOn } = peopleTables(client);
+const sorted = sortedPeople;
 const emailOnly = (email: string, extra: Partial<Person> = {}): Person => ({ email, status: 'active', attributes: {}, ...extra });
 
 /** A person item as today's landed code writes it: its shard (`legacy`: pk `PEOPLE`, as versions before the shards), no index item. */

@@ -10,11 +10,11 @@ import { PersonItemSchema } from '../../functions/state/items.schema.ts';
 import { LEGACY_PEOPLE_PK, PEOPLE_SHARDS, keys, peopleShard } from '../../functions/state/keys.ts';
 import { PEOPLE_WRITES_PER_TRANSACTION } from '../../functions/state/people-store.ts';
 import { KEY_WRITE_UNITS_PER_SECOND } from '../../functions/state/table.ts';
-import { createTableIfMissing } from '../../functions/state/table-design.ts';
 import { personIdentity } from '../../functions/sync/people.ts';
-import type { Person, StoredPerson } from '../../functions/sync/types.ts';
-import { dyingClient, localDynamoClient, uniqueTableName } from '../helpers/dynamo.ts';
+import type { Person } from '../../functions/sync/types.ts';
+import { dyingClient, localDynamoClient } from '../helpers/dynamo.ts';
 import { T0, iso, person } from '../helpers/store-contract.ts';
+import { peopleTables, sortedPeople } from '../helpers/people-tables.ts';
 
 const client: DynamoDBClient = localDynamoClient();
 
@@ -22,18 +22,8 @@ afterAll(() => {
   client.destroy();
 });
 
-async function freshTable(prefix: string): Promise<string> {
-  const tableName = uniqueTableName(prefix);
-  await createTableIfMissing(client, tableName);
-  return tableName;
-}
-
-/** A store over `tableName` with its own clock (epoch ms) and, optionally, its own client. */
-function storeOn(tableName: string, opts: { now?: number; client?: DynamoDBClient } = {}): DynamoStateStore {
-  return new DynamoStateStore({ tableName, client: opts.client ?? client, now: () => opts.now ?? T0 });
-}
-
-const sorted = (people: StoredPerson[]) => [...people].sort((a, b) => `${a.source}#${a.identity}`.localeCompare(`${b.source}#${b.identity}`));
+const { freshTable, storeOn } = peopleTables(client);
+const sorted = sortedPeople;
 
 /** Person items exactly as main at 67e0d9d wrote them: pk `PEOPLE`, sk `<source>#<identity>` (checked by the landed shape). */
 function legacyItem(source: string, p: Person, lastEventAt: string, leftSource = false): Record<string, unknown> {

@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'cdk.out/**', 'bench/results.json', 'coverage/**'] },
+  { ignores: ['node_modules/**', 'cdk.out/**', 'bench/results.json', 'bench/.out/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -180,6 +180,8 @@ describe('Function: runSync (apply) with DynamoDB faults', () => {
       { id: 'snap-stop', type: 'roster.snapshot', occurredAt: new Date().toISOString(), source: 'default', people: emails.map((email) => toPerson({ email })) },
       { targets: w.config.targets },
     );
+    // the table's first read backfills its person index (BatchWriteItem too), as a stage's first run does
+    await w.store.listPeople();
     w.faults.active = true;
 
     // Act

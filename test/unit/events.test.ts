@@ -6,8 +6,13 @@ import { MAX_PEOPLE_PER_EVENT, parseHrEvent } from '../../functions/sync/events.
 import { InputError } from '../../functions/sync/errors.ts';
 import { inputError } from '../helpers/errors.ts';
 
+/** The UTC date `days` before today: the fixtures' `{{-<n>d}}` (their dates are relative, so they never age). */
+const daysAgo = (days: number): string => new Date(Date.now() - days * 86_400_000).toISOString().slice(0, 10);
+
 const fixture = (name: string): Record<string, unknown> =>
-  JSON.parse(readFileSync(new URL(`../fixtures/events/${name}`, import.meta.url), 'utf8')) as Record<string, unknown>;
+  JSON.parse(
+    readFileSync(new URL(`../fixtures/events/${name}`, import.meta.url), 'utf8').replace(/\{\{-(\d+)d\}\}/g, (_, days: string) => daysAgo(Number(days))),
+  ) as Record<string, unknown>;
 
 
 describe('Function: parseHrEvent', () => {
@@ -18,7 +23,7 @@ describe('Function: parseHrEvent', () => {
     // Assert
     expect(event.type).toBe('person.upserted');
     if (event.type !== 'person.upserted') return;
-    expect(event.occurredAt).toBe('2024-05-02T07:15:00.000Z');
+    expect(event.occurredAt).toBe(`${daysAgo(34)}T07:15:00.000Z`);
     expect(event.source).toBe('workday');
     expect(event.person).toEqual({
       email: 'priya.natarajan@example.com',
@@ -60,8 +65,8 @@ describe('Function: parseHrEvent', () => {
     const one = parseHrEvent(fixture('roster-snapshot-part-1-of-2.json'));
     const two = parseHrEvent(fixture('roster-snapshot-part-2-of-2.json'));
     expect([one, two].map((e) => (e.type === 'roster.snapshot' ? [e.snapshotId, e.part, e.parts] : null))).toEqual([
-      ['snap-2024-05-05', 1, 2],
-      ['snap-2024-05-05', 2, 2],
+      [`snap-${daysAgo(31)}`, 1, 2],
+      [`snap-${daysAgo(31)}`, 2, 2],
     ]);
   });
 

@@ -1,11 +1,17 @@
-// transport answer chunks (as received, not copied, not decoded) --> the raw items whose `email` is one address
+// transport answer chunks (as received, not copied, not decoded) --> NeedleScan (keeps what it needs) --> the newest items of one address
 import type { ChunkWatch } from './routes.ts';
 //
 // The POST /invites answer is the whole collection (~2.5 MB at 5 000 pending); the client needs one item of it.
-// This finds that item in the bytes: Buffer.indexOf for `"email":"<address>"` (every hit, across chunk
-// boundaries), then, per hit, the object holding it, read from a bounded window around the hit and parsed
-// alone. It never guesses: anything it cannot settle locally (no hit, a window exceeded, a parse failure, an
-// address JSON would escape) gives undefined, and the caller falls back to the full parse (client.ts).
+// Losant lists newest first by default and says so (`sortField` inviteDate, `sortDirection` desc), so the new
+// invite is the address's first item. This finds that item in the bytes as they arrive: Buffer.indexOf for
+// `"email":"<address>"` until the first hit (across chunk boundaries), then the object holding it, read from a
+// bounded window around the hit and parsed alone, and the items after it up to the first older one (parsed
+// alone too). The rest of the answer is read to its end but neither searched nor kept: only the head up to two
+// windows past the hit and the last 4 KB (where the order is stated, and the closing brace). It never guesses:
+// anything it cannot settle locally (no hit, no stated order, a window exceeded, a parse failure, an item out of
+// the stated order, an address JSON would escape) gives undefined, and the caller falls back (client.ts).
+// What it trusts is the order the answer states: an item for the address further down, older than one read
+// past the hit, is not read.
 //
 // Why a local read is sound for a JSON answer: the address is plain printable ASCII without `"` or `\`, so in
 // valid JSON the needle's second and third quotes are unescaped (preceded by `l` and `:`), hence delimiters,
@@ -23,6 +29,8 @@ import type { ChunkWatch } from './routes.ts';
 export const ITEM_WINDOW_BYTES = 64 * 1024;
 /** The window tried first (copying 128 KB per POST showed in the garbage collector's work). */
 const SMALL_WINDOW_BYTES = 4 * 1024;
+/** How much of the body past the first hit is kept: the item's window and the window read after the item. */
+export const KEEP_AFTER_HIT = 2 * ITEM_WINDOW_BYTES + 4096;
 /** How many `{` before a hit are tried as the start of its object, and how many bytes all tries may read. */
 const MAX_STARTS = 32;
 const MAX_MATCHED_BYTES = 4 * ITEM_WINDOW_BYTES; // per window tried
@@ -46,84 +54,68 @@ export function emailNeedles(email: string): Buffer[] | undefined {
   return needles;
 }
 
-/** The answer's chunks as one address space: offsets into the whole body, bytes copied only where a range crosses chunks. */
-class ChunkedBytes {
-  readonly length: number;
-  private readonly starts: number[] = [];
-
-  constructor(readonly chunks: readonly Buffer[]) {
-    let at = 0;
-    for (const c of chunks) {
-      this.starts.push(at);
-      at += c.length;
-    }
-    this.length = at;
-  }
-
-  /** The bytes [start, end) (clamped to the body): a view of one chunk when the range lies in one, else a copy. */
-  range(start: number, end: number): Buffer {
-    const from = Math.max(0, start);
-    const to = Math.min(this.length, end);
-    if (to <= from) return Buffer.alloc(0);
-    const first = this.chunkAt(from);
-    const base = this.starts[first]!;
-    const chunk = this.chunks[first]!;
-    if (to <= base + chunk.length) return chunk.subarray(from - base, to - base);
-    const parts: Buffer[] = [];
-    for (let i = first; i < this.chunks.length && this.starts[i]! < to; i++) {
-      const s = this.starts[i]!;
-      const c = this.chunks[i]!;
-      parts.push(c.subarray(Math.max(0, from - s), Math.min(c.length, to - s)));
-    }
-    return Buffer.concat(parts, to - from);
-  }
-
-  private chunkAt(offset: number): number {
-    let lo = 0;
-    let hi = this.starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (this.starts[mid]! <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
-  }
-}
-
 /**
- * Every offset where one of `needles` starts in a body fed chunk by chunk (the transport's ChunkWatch): each
- * chunk searched with Buffer.indexOf as it arrives, still in cache (searching a whole answer afterwards read it
- * back from memory: about three times the CPU here, 16 answers of 2.3 MB in flight), plus the bytes straddling
- * each boundary (the last needle length − 1 bytes seen, however many chunks they came in, and the next chunk's first).
- * @example const scan = new NeedleScan([Buffer.from('ab')]); scan.push(Buffer.from('xa')); scan.push(Buffer.from('b')); scan.hits // [{ at: 1, needle: 0 }]
+ * A POST answer's watcher (the transport's ChunkWatch): searches each chunk as it arrives (still in cache) for the
+ * first place one of `needles` (of one length, as emailNeedles gives) starts, the bytes straddling each boundary
+ * too, and keeps the chunks that itemsForEmail may read: all of them up to KEEP_AFTER_HIT bytes past that hit, then
+ * only the last ≥ 4 KB. From there on `push` answers true: the transport then holds none of the body.
+ * @example const scan = new NeedleScan([Buffer.from('ab')]); scan.push(Buffer.from('xa')); scan.push(Buffer.from('b')); scan.hit // { at: 1, needle: 0 }
  */
 export class NeedleScan implements ChunkWatch {
-  readonly hits: { at: number; needle: number }[] = [];
-  private seen = 0;
-  private tail: Buffer = Buffer.alloc(0);
+  /** where the first needle starts in the body, once seen */
+  hit: { at: number; needle: number } | undefined;
+  /** the body's length so far */
+  length = 0;
+  private readonly parts: Buffer[] = [];
+  private readonly starts: number[] = [];
+  private head: number | undefined;
+  private straddle: Buffer = Buffer.alloc(0);
   private readonly reach: number;
 
   constructor(readonly needles: readonly Buffer[]) {
     this.reach = Math.max(0, ...needles.map((n) => n.length - 1));
   }
 
-  push(chunk: Buffer): void {
-    const tail = this.tail;
-    if (tail.length > 0) {
-      const window = Buffer.concat([tail, chunk.subarray(0, this.reach)]);
-      const from = this.seen - tail.length;
-      for (const [i, needle] of this.needles.entries()) {
-        for (let at = window.indexOf(needle); at !== -1 && at < tail.length; at = window.indexOf(needle, at + 1)) {
-          if (at + needle.length > tail.length) this.hits.push({ at: from + at, needle: i });
-        }
+  push(chunk: Buffer): boolean {
+    const at = this.length;
+    const straddle = this.straddle;
+    this.length += chunk.length;
+    if (!this.hit) {
+      const edge = Buffer.concat([straddle, chunk.subarray(0, this.reach)]);
+      for (const [needle, n] of this.needles.entries()) {
+        // one that starts before the chunk comes first; else the chunk's first
+        let k = edge.indexOf(n);
+        if (k !== -1 && k < straddle.length) k += at - straddle.length;
+        else if ((k = chunk.indexOf(n)) !== -1) k += at;
+        if (k !== -1 && (!this.hit || k < this.hit.at)) this.hit = { at: k, needle };
       }
+      this.straddle = chunk.length >= this.reach ? chunk.subarray(chunk.length - this.reach) : Buffer.concat([straddle, chunk]).subarray(-this.reach);
     }
-    for (const [i, needle] of this.needles.entries()) {
-      for (let at = chunk.indexOf(needle); at !== -1; at = chunk.indexOf(needle, at + 1)) this.hits.push({ at: this.seen + at, needle: i });
+    const taken = this.hit !== undefined && at >= this.hit.at + KEEP_AFTER_HIT;
+    if (taken) this.head ??= this.parts.length;
+    this.parts.push(chunk);
+    this.starts.push(at);
+    const k = this.head ?? 0;
+    while (taken && this.parts.length > k + 1 && this.length - this.starts[k + 1]! >= 4096) {
+      this.parts.splice(k, 1);
+      this.starts.splice(k, 1);
     }
-    this.seen += chunk.length;
-    const keep = Math.min(this.reach, this.seen);
-    this.tail = chunk.length >= keep ? chunk.subarray(chunk.length - keep) : Buffer.concat([tail, chunk]).subarray(-keep);
+    return taken;
+  }
+
+  /** The bytes [start, end) of the body (clamped to it): a view of one chunk kept, else a copy; empty over a part not kept. */
+  range(start: number, end: number): Buffer {
+    const to = Math.min(this.length, end);
+    const parts: Buffer[] = [];
+    let at = Math.max(0, start);
+    for (const [i, c] of this.parts.entries()) {
+      const s = this.starts[i]!;
+      if (s + c.length <= at || at >= to) continue;
+      if (s > at) return Buffer.alloc(0);
+      parts.push(c.subarray(at - s, to - s));
+      at = Math.min(to, s + c.length);
+    }
+    return at < to ? Buffer.alloc(0) : parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   }
 }
 
@@ -184,7 +176,7 @@ function objectAt(bytes: Buffer, hit: number, form: string): { start: number; en
 }
 
 /** The array element holding the key at `at` (offsets into the body), read from a window of `reach` bytes each way. */
-function elementAt(body: ChunkedBytes, at: number, form: string, reach: number): { start: number; end: number; item: Record<string, unknown> } | undefined {
+function elementAt(body: NeedleScan, at: number, form: string, reach: number): { start: number; end: number; item: Record<string, unknown> } | undefined {
   const from = Math.max(0, at - reach);
   const window = body.range(from, at + reach);
   const local = objectAt(window, at - from, form);
@@ -197,42 +189,68 @@ function elementAt(body: ChunkedBytes, at: number, form: string, reach: number):
   return { start: from + local.start, end: from + local.end, item: local.item };
 }
 
+const NEWEST_FIRST = ['"sortField":"inviteDate"', '"sortDirection":"desc"'].map((n) => Buffer.from(n));
+
 /**
- * The raw items of a collection answer (given as the chunks it came in) whose `email` is `email` as sent or
- * lower-cased, in answer order, found without decoding or parsing the answer (see the file's comment).
- * `scanned`: the NeedleScan (of emailNeedles(email)) the transport fed the chunks to; without it they are searched here.
- * Undefined when that is not certain: the address is not plain ASCII, no hit, the answer does not start with `{`
- * and end with `}`, a hit whose object is not found within ITEM_WINDOW_BYTES or is not an array element, two
- * hits nested one in the other. The caller then parses the whole answer.
- * @example itemsForEmail([Buffer.from('{"items":[{"id":"a","email":"ann@x.com"}]}')], 'ann@x.com') // [{ id: 'a', email: 'ann@x.com' }]
+ * For an answer that lists newest first: the item `first` (the address's first in the answer) and the items after
+ * it with the same `inviteDate` and the address (in one of `forms`), read up to the first older item or the end of the
+ * array: the items after an older one are older still, so none of them is newer (sync/invites.ts isNewerInvite).
+ * This trusts the order the answer states. Undefined when that is not settled within ITEM_WINDOW_BYTES, or an item
+ * breaks the order (an item newer than `first`, or without a date).
  */
-export function itemsForEmail(chunks: readonly Buffer[], email: string, scanned?: NeedleScan): Record<string, unknown>[] | undefined {
-  const needles = emailNeedles(email);
-  if (!needles) return undefined;
-  let scan = scanned;
-  if (!scan || scan.needles.length !== needles.length || scan.needles.some((n, i) => !n.equals(needles[i]!))) {
-    scan = new NeedleScan(needles);
-    for (const chunk of chunks) scan.push(chunk);
+function newestByOrder(body: NeedleScan, first: { end: number; item: Record<string, unknown> }, forms: readonly string[]): Record<string, unknown>[] | undefined {
+  const date = typeof first.item.inviteDate === 'string' ? Date.parse(first.item.inviteDate) : NaN;
+  if (Number.isNaN(date)) return undefined;
+  for (const reach of [SMALL_WINDOW_BYTES, ITEM_WINDOW_BYTES]) {
+    const window = body.range(first.end, first.end + reach);
+    const found = [first.item];
+    for (let k = 0; ;) {
+      const sep = nonSpace(window, k, 1);
+      if (sep === undefined) break; // the window ends first
+      if (window[sep] === CLOSE_BRACKET) return found;
+      if (window[sep] !== COMMA) return undefined;
+      const start = nonSpace(window, sep + 1, 1);
+      if (start === undefined) break;
+      if (window[start] !== OPEN_BRACE) return undefined;
+      const match = matchObject(window, start, -1, window.length);
+      if (!match) break;
+      let next: unknown;
+      try {
+        next = JSON.parse(window.toString('utf8', start, match.end));
+      } catch {
+        return undefined;
+      }
+      const at = Date.parse((next as { inviteDate?: unknown } | null)?.inviteDate as string);
+      if (Number.isNaN(at) || at > date) return undefined;
+      if (at < date) return found;
+      if (forms.includes((next as { email: string }).email)) found.push(next as Record<string, unknown>);
+      k = match.end;
+    }
   }
-  const body = new ChunkedBytes(chunks);
-  const head = body.range(0, Math.min(body.length, 4096));
-  const tail = body.range(Math.max(0, body.length - 4096), body.length);
+  return undefined;
+}
+
+/**
+ * The raw items of a POST answer whose `email` is the address as sent or lower-cased (emailNeedles), from what `scan`
+ * kept of it: the address's first item and those after it as new as it, found without decoding or parsing the
+ * answer (see the file's comment). Undefined when that is not certain: no hit, the answer does not start with `{`,
+ * end with `}` and state the order newest first, the item is not found within ITEM_WINDOW_BYTES or is not an array
+ * element, the items after it do not settle it (newestByOrder). The caller then parses the whole answer if it was
+ * kept, else looks the invite up.
+ * @example itemsForEmail(scanned('{"items":[{"id":"a","email":"ann@x.com","inviteDate":"…"}],"sortField":"inviteDate","sortDirection":"desc"}'))
+ */
+export function itemsForEmail(scan: NeedleScan): Record<string, unknown>[] | undefined {
+  const hit = scan.hit;
+  if (!hit) return undefined;
+  const head = scan.range(0, 4096);
+  const tail = scan.range(scan.length - 4096, scan.length);
   const first = nonSpace(head, 0, 1);
   const last = nonSpace(tail, tail.length - 1, -1);
   if (first === undefined || last === undefined || head[first] !== OPEN_BRACE || tail[last] !== CLOSE_BRACE) return undefined;
-  const forms = needles.map((n) => n.toString('latin1', 9, n.length - 1));
-  const hits = scan.hits.map(({ at, needle }) => ({ at, form: forms[needle]! }));
-  if (hits.length === 0) return undefined;
-  hits.sort((a, b) => a.at - b.at);
-  const found: { start: number; end: number; item: Record<string, unknown> }[] = [];
-  for (const { at, form } of hits) {
-    // a small window first (a view of one chunk, mostly: nothing copied), the whole window when it does not settle
-    const span = elementAt(body, at, form, SMALL_WINDOW_BYTES) ?? elementAt(body, at, form, ITEM_WINDOW_BYTES);
-    if (!span) return undefined;
-    const previous = found.at(-1);
-    if (previous && previous.start === span.start) continue; // two hits in one object (JSON.parse kept one)
-    if (previous && span.start < previous.end) return undefined; // one object inside the other
-    found.push(span);
-  }
-  return found.map((f) => f.item);
+  if (!NEWEST_FIRST.every((n) => head.includes(n) || tail.includes(n))) return undefined;
+  const forms = scan.needles.map((n) => n.toString('latin1', 9, n.length - 1));
+  const form = forms[hit.needle]!;
+  // a small window first (a view of one chunk, mostly: nothing copied), the whole window when it does not settle
+  const item = elementAt(scan, hit.at, form, SMALL_WINDOW_BYTES) ?? elementAt(scan, hit.at, form, ITEM_WINDOW_BYTES);
+  return item && newestByOrder(scan, item, forms);
 }

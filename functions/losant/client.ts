@@ -45,14 +45,15 @@ export interface LosantClientOptions {
 }
 
 /**
- * The invite a POST created, from its answer without parsing the whole collection: the items whose `email` is
- * the address sent, found in the answer's bytes (answer-bytes.ts itemsForEmail: no decode; the transport fed
- * them to the spec's NeedleScan as they came), each checked by createdAmong. Undefined when anything is not
- * certain (an address with escapes or non-ASCII, an item the local read cannot settle, a check failed): the
- * caller then parses the whole answer, which decides (and reports a bad answer) as before.
+ * The invite a POST created, from its answer without parsing the whole collection: the newest items whose
+ * `email` is the address sent, found in the answer's bytes (answer-bytes.ts itemsForEmail: no decode; the
+ * transport fed them to the spec's NeedleScan as they came), each checked by createdAmong. Undefined when
+ * anything is not certain (an address with escapes or non-ASCII, an item the local read cannot settle, a check
+ * failed): the caller then parses the whole answer, which decides (and reports a bad answer) as before, or,
+ * when the scan took the body over (it was not kept), looks the invite up by email.
  */
-function createdByScan(answer: Answer, sent: { email: string; role: OrgRole }, wanted: string, spec: RequestSpec): PendingInvite | undefined {
-  const inBytes = itemsForEmail(answer.chunks, sent.email, answer.watched instanceof NeedleScan ? answer.watched : undefined);
+function createdByScan(answer: Answer, sent: { role: OrgRole }, wanted: string, spec: RequestSpec): PendingInvite | undefined {
+  const inBytes = answer.watched instanceof NeedleScan ? itemsForEmail(answer.watched) : undefined;
   return inBytes && createdAmong(inBytes, sent, wanted, spec);
 }
 
@@ -83,20 +84,8 @@ export class LosantClient implements InviteApi {
     const sleep = opts.sleep ?? sleepReal;
     const now = opts.now ?? Date.now;
     this.log = log;
-    this.transport = new LosantTransport({
-      baseUrl: opts.baseUrl,
-      token: opts.token,
-      log,
-      now,
-      sleep,
-      ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
-      ...(opts.connections === undefined ? {} : { connections: opts.connections }),
-      ...(opts.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: opts.requestTimeoutMs }),
-      ...(opts.governor ? { governor: opts.governor } : {}),
-      ...(opts.onRequest ? { onRequest: opts.onRequest } : {}),
-      ...(opts.maxAnswerBytes === undefined ? {} : { maxAnswerBytes: opts.maxAnswerBytes }),
-      ...(opts.maxAnswerBytesInFlight === undefined ? {} : { maxAnswerBytesInFlight: opts.maxAnswerBytesInFlight }),
-    });
+    // the transport's options are the client's own (it ignores `retry` and `random`)
+    this.transport = new LosantTransport({ ...opts, log, now, sleep });
     this.retrier = new Retrier({ ...opts.retry, log, sleep, now, random: opts.random ?? Math.random });
     this.paths = new LosantPaths(this.transport.prefix);
   }
@@ -171,8 +160,8 @@ export class LosantClient implements InviteApi {
     const wanted = normalizeEmailForCompare(body.email);
     return this.retrier.run<CreateInviteResult>(this.transport, spec, opts, {
       onSuccess: async (answer, attempt) => {
-        // created; an answer too long to read is no reason to POST again: look the invite up
-        const found = answer.cutOff ? undefined : (createdByScan(answer, body, wanted, spec) ?? this.createdByFullParse(answer, wanted, spec, attempt));
+        // created; an answer too long to read (or not kept) is no reason to POST again: look the invite up
+        const found = answer.cutOff ? undefined : (createdByScan(answer, body, wanted, spec) ?? (answer.taken ? undefined : this.createdByFullParse(answer, wanted, spec, attempt)));
         if (found) return { invite: found, recovered: false };
         // created, but the answer does not list it: ask for it by email
         const looked = await this.findInvite(target, body.email, opts);

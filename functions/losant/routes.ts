@@ -47,7 +47,8 @@ export interface RequestSpec {
 
 /** Sees an answer body chunk by chunk, in order, as the transport reads it (answer-bytes.ts NeedleScan). */
 export interface ChunkWatch {
-  push(chunk: Buffer): void;
+  /** true: the watcher keeps what it needs of the body from here on, and the answer holds none of it (`taken`) */
+  push(chunk: Buffer): boolean;
 }
 
 /** Losant's sort and filter parameters of GET invites (the client's own dialect; the domain never sees it). */

@@ -32,6 +32,8 @@ export interface Answer {
   readonly chunks: readonly Buffer[];
   /** the spec's `watch` of this attempt, fed every chunk read (also those of a body then cut off) */
   watched?: ChunkWatch;
+  /** the watcher took the body over (ChunkWatch.push): `chunks` is empty and `text` '' although the body was read */
+  taken?: boolean;
   /** the body was longer than `maxAnswerBytes`: reading stopped there and the connection was closed */
   cutOff: boolean;
   /** the body's length in bytes (as far as it was read) */
@@ -174,7 +176,7 @@ export class LosantTransport {
       const chunks = read?.chunks ?? [];
       let text: string | undefined;
       return {
-        ok: true, status, retryAfterMs, chunks, cutOff: read === undefined, bytes: read?.bytes ?? this.maxAnswerBytes, token, ...(watched ? { watched } : {}),
+        ok: true, status, retryAfterMs, chunks, cutOff: read === undefined, bytes: read?.bytes ?? this.maxAnswerBytes, token, ...(watched ? { watched, taken: read?.taken } : {}),
         get text() {
           return (text ??= decodeUtf8(chunks));
         },
@@ -243,7 +245,7 @@ function discard(body: Readable): void {
  * Reads a body to its end, or undefined once it is longer than `max` bytes (announced or received): then
  * reading stops and the body is destroyed, which closes the connection. The chunks are kept as they came
  * (no copy, no decode), each handed to `watch` as it comes (a POST answer is searched while its bytes are in
- * cache, answer-bytes.ts). Holds at most `max` bytes
+ * cache, answer-bytes.ts), which may take the body over: then none is kept here. Holds at most `max` bytes
  * (plus one chunk) in memory. A body shorter than its Content-Length, or chunked without its end, fails
  * here: undici errors the stream.
  */
@@ -252,7 +254,7 @@ async function readAtMost(
   max: number,
   contentLength: string | string[] | undefined,
   watch: ChunkWatch | undefined,
-): Promise<{ chunks: Buffer[]; bytes: number } | undefined> {
+): Promise<{ chunks: Buffer[]; bytes: number; taken: boolean } | undefined> {
   const announced = Number(Array.isArray(contentLength) ? contentLength[0] : contentLength);
   if (Number.isFinite(announced) && announced > max) {
     discard(body);
@@ -260,16 +262,18 @@ async function readAtMost(
   }
   const chunks: Buffer[] = [];
   let size = 0;
+  let taken = false;
   for await (const chunk of body as AsyncIterable<Buffer>) {
     if (size + chunk.length > max) {
       discard(body);
       return undefined;
     }
-    chunks.push(chunk);
-    watch?.push(chunk);
     size += chunk.length;
+    if (watch?.push(chunk)) taken = true;
+    else if (!taken) chunks.push(chunk);
+    if (taken) chunks.length = 0;
   }
-  return { chunks, bytes: size };
+  return { chunks, bytes: size, taken };
 }
 
 /** The chunks as one UTF-8 text (one copy when there are several). */

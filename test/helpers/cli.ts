@@ -1,5 +1,6 @@
 // tests --> the CLI as a child process (`node bin/invite-sync.js …`): the one way tests spawn it
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const BIN = join(import.meta.dirname, '../../bin/invite-sync.js');
@@ -127,6 +128,8 @@ export const FAKETIME_LIB = process.env.INVITE_SYNC_FAKETIME_LIB ?? '/usr/lib/x8
  * @example await runCli(['apply', '--config', c, '--json'], { ...env, ...clockAheadEnv(120) })
  */
 export function clockAheadEnv(seconds: number): Record<string, string> {
+  // without the library the child would run on today's clock and the test would fail for another reason
+  if (!existsSync(FAKETIME_LIB)) throw new Error(`libfaketime is not installed at ${FAKETIME_LIB}: apt-get install -y faketime (or set INVITE_SYNC_FAKETIME_LIB)`);
   const days = Number(process.env.INVITE_SYNC_FUTURE_DAYS ?? 0);
   return { LD_PRELOAD: FAKETIME_LIB, FAKETIME: `+${days * 86_400 + seconds}s` };
 }

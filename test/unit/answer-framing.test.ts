@@ -70,9 +70,19 @@ describe('Class: LosantTransport (answer framing is undici\'s)', () => {
   it('feeds every chunk of the answer to the spec\'s watch as it reads it', async () => {
     const { transport } = await setUp('whole');
     const seen: Buffer[] = [];
-    const outcome = await transport.send({ ...post, watch: () => ({ push: (chunk: Buffer) => seen.push(chunk) }) }, {}, 1);
+    const outcome = await transport.send({ ...post, watch: () => ({ push: (chunk: Buffer) => seen.push(chunk) < 0 }) }, {}, 1);
     expect(Buffer.concat(seen).toString('utf8')).toBe(BODY);
     expect(outcome.ok && outcome.watched).toBeDefined();
+    expect(outcome.ok && Buffer.concat(outcome.chunks).toString('utf8')).toBe(BODY);
+    expect(outcome).toMatchObject({ ok: true, taken: false });
+  });
+
+  it('keeps none of the body once the watch takes it over (it still reads it to its end)', async () => {
+    const { transport } = await setUp('whole');
+    let bytes = 0;
+    const outcome = await transport.send({ ...post, watch: () => ({ push: (chunk: Buffer) => (bytes += chunk.length) > 0 }) }, {}, 1);
+    expect(bytes).toBe(Buffer.byteLength(BODY));
+    expect(outcome).toMatchObject({ ok: true, status: 201, taken: true, chunks: [], text: '', bytes: Buffer.byteLength(BODY) });
   });
 
   it.each<Framing>(['short', 'unterminated'])('reports no answer (a dropped connection) for a %s body', async (framing) => {

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator, DEFAULT_ID, DEFAULT_TOKEN, type EmulatorOptions, type RunningEmulator } from '../../emulator/index.ts';
 import { LosantClient, type LosantClientOptions } from '../../functions/losant/client.ts';
 import { ROUTES } from '../../functions/losant/routes.ts';
+import { KEEP_AFTER_HIT } from '../../functions/losant/answer-bytes.ts';
 import type { RequestEvent } from '../../functions/losant/transport.ts';
 import { LosantApiError } from '../../functions/losant/errors.ts';
 import { expectValid } from '../helpers/schemas.ts';
@@ -141,6 +142,28 @@ describe('Function: LosantClient against the emulator', () => {
     expect(emu.stats().duplicateInvites).toBe(0);
     expect(posts(emu)).toEqual([{ method: 'POST', route: ROUTES.invites, status: 0, count: 1 }]);
     expect(events.map((e) => `${e.method} ${e.status}`)).toEqual(['POST 0', 'GET 200']);
+  });
+
+  it('returns the created invite of a POST into an org of 1 000 pending from its answer alone: one POST, no lookup', async () => {
+    // Arrange: an answer of ~450 KB, longer than the scan keeps (KEEP_AFTER_HIT): the body is taken over, so
+    // anything but the emulator's stated newest-first order would cost a GET lookup
+    const { emu } = await start();
+    for (let i = 0; i < 1_000; i++) emu.addInvite(DEFAULT_ID, ORG, { email: `p${i}@example.com`, role: 'view' });
+    const events: RequestEvent[] = [];
+    const observed = new LosantClient({ baseUrl: emu.url, token: DEFAULT_TOKEN, retry: { baseDelayMs: 5 }, onRequest: (e) => events.push(e) });
+
+    // Act
+    const first = await observed.createInvite(TARGET, { email: 'Zed@Example.com', role: 'edit' });
+    const second = await observed.createInvite(TARGET, { email: 'amy@example.com', role: 'view' });
+    await observed.close();
+
+    // Assert
+    expect(events.map((e) => `${e.method} ${e.status}`)).toEqual(['POST 201', 'POST 201']);
+    const whole = await fetch(`${emu.url}/instances/${DEFAULT_ID}/orgs/${ORG}/invites`, { headers: { authorization: `Bearer ${DEFAULT_TOKEN}` } });
+    expect((await whole.arrayBuffer()).byteLength).toBeGreaterThan(KEEP_AFTER_HIT * 2);
+    const listed = new Map(emu.invites(DEFAULT_ID, ORG).map((i) => [i.email.toLowerCase(), i.id]));
+    expect(first).toMatchObject({ recovered: false, invite: { id: listed.get('zed@example.com'), email: 'zed@example.com', role: 'edit', hasExpired: false } });
+    expect(second).toMatchObject({ recovered: false, invite: { id: listed.get('amy@example.com'), email: 'amy@example.com', role: 'view' } });
   });
 
   it('returns the right invite when the address has a * that, as a glob, also matches someone else', async () => {

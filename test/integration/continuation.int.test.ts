@@ -2,7 +2,6 @@
 // DynamoDB Local, the Losant emulator over HTTP with 150 ms per answer; SQS is the real SqsReconcileQueue over an
 // SDK client answered in its middleware stack, so the continuation is read as the message the adapter sent).
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { DEFAULT_ID, type RunningEmulator } from '../../emulator/index.ts';
@@ -11,12 +10,13 @@ import { dispatch } from '../../functions/handlers/index.handler.ts';
 import { QUEUE_SAFETY_MARGIN_MS } from '../../functions/handlers/queue.handler.ts';
 import { MAX_CONTINUATIONS } from '../../functions/sync/continuation.ts';
 import { ENG_OPS, lambdaHost } from '../helpers/lambda-host.ts';
+import { fixture } from '../helpers/fixtures.ts';
 
 const LATENCY_MS = 150;
 /** the first invocation may work 4 s before the safety margin: at 2 POSTs per 150 ms it cannot send 80 invites */
 const SHORT_MS = QUEUE_SAFETY_MARGIN_MS + 4_000;
 const LONG_MS = 120_000;
-const template = (JSON.parse(readFileSync(new URL('../fixtures/lambda/sqs-reconcile.json', import.meta.url), 'utf8')) as SQSEvent).Records[0]!;
+const template = (fixture('lambda/sqs-reconcile.json') as SQSEvent).Records[0]!;
 
 const host = lambdaHost({
   name: 'continuation',

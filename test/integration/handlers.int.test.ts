@@ -1,7 +1,6 @@
 // Lambda handlers end to end: the real composition root over DynamoDB Local and the Losant emulator (real HTTP);
 // Secrets Manager and SQS are real SDK clients answered in their middleware stack.
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { DEFAULT_ID, type RunningEmulator } from '../../emulator/index.ts';
@@ -12,16 +11,16 @@ import { EventShapeError, UnknownEventError } from '../../functions/handlers/err
 import type { JsonResult } from '../../functions/handlers/http.ts';
 import type { HrEventResult } from '../../functions/handlers/hr-event.handler.ts';
 import { ENG_OPS, lambdaHost, OPS_ORG } from '../helpers/lambda-host.ts';
+import { fixture } from '../helpers/fixtures.ts';
 
 const WEBHOOK_KEY = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const FORGED_KEY = `whsec_${Buffer.from('an-attacker-key-thirty-two-bytes').toString('base64')}`;
-const fixture = <T>(name: string): T => JSON.parse(readFileSync(new URL(`../fixtures/lambda/${name}`, import.meta.url), 'utf8')) as T;
 const FIXTURES = {
-  http: fixture<APIGatewayProxyEventV2>('http-api-webhook.json'),
-  hrEvent: fixture<Record<string, unknown>>('hr-person-upserted.json'),
-  eventBridge: fixture<Record<string, unknown> & { detail: Record<string, unknown> }>('eventbridge-hr-event.json'),
-  scheduled: fixture<Record<string, unknown>>('eventbridge-scheduled.json'),
-  sqs: fixture<SQSEvent>('sqs-reconcile.json'),
+  http: fixture<APIGatewayProxyEventV2>('lambda/http-api-webhook.json'),
+  hrEvent: fixture<Record<string, unknown>>('lambda/hr-person-upserted.json'),
+  eventBridge: fixture<Record<string, unknown> & { detail: Record<string, unknown> }>('lambda/eventbridge-hr-event.json'),
+  scheduled: fixture<Record<string, unknown>>('lambda/eventbridge-scheduled.json'),
+  sqs: fixture<SQSEvent>('lambda/sqs-reconcile.json'),
 };
 const LAMBDA_CONTEXT = { getRemainingTimeInMillis: () => 120_000 };
 

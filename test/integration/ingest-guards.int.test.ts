@@ -2,7 +2,6 @@
 // root over DynamoDB Local and the Losant emulator (real HTTP); Secrets Manager and SQS are real SDK clients
 // answered in their middleware stack.
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, EventBridgeEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -15,16 +14,16 @@ import { dynamoEndpoint } from '../helpers/dynamo.ts';
 import { runCli } from '../helpers/cli.ts';
 import { memoryLog } from '../helpers/sync-harness.ts';
 import { lambdaHost } from '../helpers/lambda-host.ts';
+import { fixture } from '../helpers/fixtures.ts';
 
 const WEBHOOK_KEY = `whsec_${Buffer.from('a-webhook-key-of-thirty-two-byte').toString('base64')}`;
 /** 16 bytes: what a hurried operator pastes; Standard Webhooks asks for 24 to 64 */
 const WEAK_KEY = `whsec_${Buffer.from('sixteen-byte-key').toString('base64')}`;
-const fixture = <T>(name: string): T => JSON.parse(readFileSync(new URL(`../fixtures/lambda/${name}`, import.meta.url), 'utf8')) as T;
 const FIXTURES = {
-  http: fixture<APIGatewayProxyEventV2>('http-api-webhook.json'),
-  eventBridge: fixture<EventBridgeEvent<string, Record<string, unknown>>>('eventbridge-hr-event.json'),
-  scheduled: fixture<Record<string, unknown>>('eventbridge-scheduled.json'),
-  sqs: fixture<SQSEvent>('sqs-reconcile.json'),
+  http: fixture<APIGatewayProxyEventV2>('lambda/http-api-webhook.json'),
+  eventBridge: fixture<EventBridgeEvent<string, Record<string, unknown>>>('lambda/eventbridge-hr-event.json'),
+  scheduled: fixture<Record<string, unknown>>('lambda/eventbridge-scheduled.json'),
+  sqs: fixture<SQSEvent>('lambda/sqs-reconcile.json'),
 };
 const LAMBDA_CONTEXT = { getRemainingTimeInMillis: () => 120_000 };
 const MINUTE = 60_000;

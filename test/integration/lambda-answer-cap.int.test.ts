@@ -2,17 +2,17 @@
 // limits.maxAnswerBytes to its Losant client, as the CLI does (answer-cap-cli.int.test.ts). The real queue handler
 // over the emulator (an org whose invite list is ~3 KB) and DynamoDB Local.
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import type { SQSEvent } from 'aws-lambda';
 import { DEFAULT_ID, type RunningEmulator } from '../../emulator/index.ts';
 import type { Container } from '../../functions/runtime/composition-root.ts';
 import { dispatch } from '../../functions/handlers/index.handler.ts';
 import { lambdaHost } from '../helpers/lambda-host.ts';
+import { fixture } from '../helpers/fixtures.ts';
 
 const PENDING = Array.from({ length: 30 }, (_, i) => ({ email: `pending${i}@cap.example`, role: 'edit' as const }));
 const CAP = 2048;
-const template = (JSON.parse(readFileSync(new URL('../fixtures/lambda/sqs-reconcile.json', import.meta.url), 'utf8')) as SQSEvent).Records[0]!;
+const template = (fixture('lambda/sqs-reconcile.json') as SQSEvent).Records[0]!;
 
 const host = lambdaHost({
   name: 'lambda-answer-cap',

@@ -3,7 +3,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -13,12 +12,13 @@ import { dispatch } from '../../functions/handlers/index.handler.ts';
 import { RUN_EVENT_DETAIL_TYPE, RUN_EVENT_SOURCE } from '../../functions/notify/run-event-names.ts';
 import { LOCAL_AWS_CREDENTIALS } from '../helpers/aws-local.ts';
 import { ENG_OPS, lambdaHost } from '../helpers/lambda-host.ts';
+import { fixture } from '../helpers/fixtures.ts';
 
 const CREDENTIALS = LOCAL_AWS_CREDENTIALS;
 const LAMBDA_CONTEXT = { getRemainingTimeInMillis: () => 120_000 };
 const EMAIL_PATTERN = /[^\s"@]+@[^\s"@]+\.[a-z]{2,}/i;
 const DETAIL_KEYS = ['stage', 'runId', 'target', 'trigger', 'mode', 'complete', 'planned', 'done', 'failed', 'skipped', 'blocked', 'errorCode', 'approveCommand'];
-const sqsTemplate = (JSON.parse(readFileSync(new URL('../fixtures/lambda/sqs-reconcile.json', import.meta.url), 'utf8')) as SQSEvent).Records[0]!;
+const sqsTemplate = (fixture('lambda/sqs-reconcile.json') as SQSEvent).Records[0]!;
 
 interface PutEventsCall {
   target: string | undefined;

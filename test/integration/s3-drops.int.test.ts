@@ -8,7 +8,6 @@ import { randomUUID } from 'node:crypto';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { readFileSync } from 'node:fs';
 import { startEmulator, DEFAULT_ID, DEFAULT_TOKEN, type RunningEmulator } from '../../emulator/index.ts';
 import { createTableIfMissing } from '../../functions/state/table-design.ts';
 import { createContainer, type Container } from '../../functions/runtime/composition-root.ts';
@@ -22,11 +21,12 @@ import { runCli } from '../helpers/cli.ts';
 import { memoryLog } from '../helpers/sync-harness.ts';
 import { localSecretsClient, localSqsClient, memoryMetrics, lambdaEnv } from '../helpers/aws-local.ts';
 import { startLocalS3, type LocalS3 } from '../helpers/s3-local.ts';
+import { fixture } from '../helpers/fixtures.ts';
 
 const BUCKET = 'invite-sync-drops-test';
 const WEBHOOK_KEY = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const LAMBDA_CONTEXT = { getRemainingTimeInMillis: () => 120_000 };
-const sqsTemplate = (JSON.parse(readFileSync(new URL('../fixtures/lambda/sqs-reconcile.json', import.meta.url), 'utf8')) as SQSEvent).Records[0]!;
+const sqsTemplate = (fixture('lambda/sqs-reconcile.json') as SQSEvent).Records[0]!;
 
 let emulator: RunningEmulator;
 let dynamo: DynamoDBClient;

@@ -4,7 +4,6 @@
 // = scim.debounceSeconds and runs recorded with trigger `scim`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -20,12 +19,13 @@ import type { JsonResult } from '../../functions/handlers/http.ts';
 import { localDynamoClient, uniqueTableName } from '../helpers/dynamo.ts';
 import { memoryLog } from '../helpers/sync-harness.ts';
 import { localSecretsClient, localSqsClient, memoryMetrics, lambdaEnv } from '../helpers/aws-local.ts';
+import { fixture } from '../helpers/fixtures.ts';
 
 const OKTA = randomBytes(24).toString('base64url');
 const ENTRA = randomBytes(24).toString('base64url');
 const ROTATED = randomBytes(24).toString('base64url');
-const HTTP_FIXTURE = JSON.parse(readFileSync(new URL('../fixtures/lambda/http-api-webhook.json', import.meta.url), 'utf8')) as APIGatewayProxyEventV2;
-const SQS_FIXTURE = JSON.parse(readFileSync(new URL('../fixtures/lambda/sqs-reconcile.json', import.meta.url), 'utf8')) as SQSEvent;
+const HTTP_FIXTURE = fixture('lambda/http-api-webhook.json') as APIGatewayProxyEventV2;
+const SQS_FIXTURE = fixture('lambda/sqs-reconcile.json') as SQSEvent;
 const LAMBDA_CONTEXT = { getRemainingTimeInMillis: () => 120_000 };
 const USER_URN = 'urn:ietf:params:scim:schemas:core:2.0:User';
 /** an org the emulator does not hold: the ops target is only ever queued here, never run */

@@ -2,7 +2,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -11,10 +10,11 @@ import { signWebhook } from '../../functions/handlers/webhook-signature.ts';
 import { DynamoStateStore } from '../../functions/state/dynamo-store.ts';
 import { createTableIfMissing } from '../../functions/state/table-design.ts';
 import { dynamoEndpoint, localDynamoClient, uniqueTableName } from '../helpers/dynamo.ts';
+import { fixture } from '../helpers/fixtures.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const WEBHOOK_KEY = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
-const HR_EVENT = JSON.parse(readFileSync(new URL('../fixtures/lambda/hr-person-upserted.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+const HR_EVENT = fixture('lambda/hr-person-upserted.json') as Record<string, unknown>;
 
 interface Serve {
   child: ChildProcessWithoutNullStreams;

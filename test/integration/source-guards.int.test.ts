@@ -2,7 +2,6 @@
 // over DynamoDB Local and the Losant emulator (real HTTP); the CLI's approve as a child process on the same table.
 import { describe, expect, it } from 'vitest';
 import { writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, EventBridgeEvent } from 'aws-lambda';
@@ -16,12 +15,12 @@ import { InputError } from '../../functions/sync/errors.ts';
 import { dynamoEndpoint } from '../helpers/dynamo.ts';
 import { runCli } from '../helpers/cli.ts';
 import { lambdaHost } from '../helpers/lambda-host.ts';
+import { fixture } from '../helpers/fixtures.ts';
 
 const WEBHOOK_KEY = `whsec_${Buffer.from('a-webhook-key-of-thirty-two-byte').toString('base64')}`;
-const fixture = <T>(name: string): T => JSON.parse(readFileSync(new URL(`../fixtures/lambda/${name}`, import.meta.url), 'utf8')) as T;
-const HTTP = fixture<APIGatewayProxyEventV2>('http-api-webhook.json');
-const EVENT_BRIDGE = fixture<EventBridgeEvent<string, Record<string, unknown>>>('eventbridge-hr-event.json');
-const SCHEDULED = fixture<Record<string, unknown>>('eventbridge-scheduled.json');
+const HTTP = fixture<APIGatewayProxyEventV2>('lambda/http-api-webhook.json');
+const EVENT_BRIDGE = fixture<EventBridgeEvent<string, Record<string, unknown>>>('lambda/eventbridge-hr-event.json');
+const SCHEDULED = fixture<Record<string, unknown>>('lambda/eventbridge-scheduled.json');
 const LAMBDA_CONTEXT = { getRemainingTimeInMillis: () => 120_000 };
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

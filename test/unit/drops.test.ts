@@ -11,11 +11,11 @@ import { parseSyncConfig } from '../../functions/config/sync-config.schema.ts';
 import { keyedLog } from '../../functions/runtime/logger.ts';
 import { DropDirWatcher, isIgnoredDropFile } from '../../cli/drop-dir.ts';
 import { handleS3Drops } from '../../functions/handlers/s3-drop.handler.ts';
-import { readFileSync } from 'node:fs';
 import { MemoryStateStore } from '../helpers/memory-store.ts';
 import { memoryLog } from '../helpers/sync-harness.ts';
 import { memoryMetrics } from '../helpers/aws-local.ts';
 import { person } from '../helpers/builders.ts';
+import { fixture } from '../helpers/fixtures.ts';
 
 describe('Function: parseDropKey', () => {
   it.each([
@@ -199,7 +199,7 @@ describe('Function: handleS3Drops', () => {
     // Arrange
     const now = { ms: Date.parse('2031-03-04T05:06:07Z') };
     const d = deps(now);
-    const event = JSON.parse(readFileSync(new URL('../fixtures/lambda/s3-object-created.json', import.meta.url), 'utf8')) as { Records: Record<string, unknown>[] };
+    const event = fixture('lambda/s3-object-created.json') as { Records: Record<string, unknown>[] };
     event.Records[0]!.s3 = { ...(event.Records[0]!.s3 as object), object: { key: 'rosters/hr/May+2026.csv', size: 30, versionId: 'v-1' } };
     event.Records.push({ ...event.Records[0]!, eventName: 'ObjectRemoved:Delete' });
     const reads: unknown[][] = [];
@@ -227,7 +227,7 @@ describe('Function: maxDropBytes', () => {
     // Arrange: a reader of a 512 MB function, an object of 30 MB by the notification
     const now = { ms: Date.parse('2031-03-04T05:06:07Z') };
     const d = deps(now);
-    const event = JSON.parse(readFileSync(new URL('../fixtures/lambda/s3-object-created.json', import.meta.url), 'utf8')) as { Records: Record<string, unknown>[] };
+    const event = fixture('lambda/s3-object-created.json') as { Records: Record<string, unknown>[] };
     event.Records[0]!.s3 = { ...(event.Records[0]!.s3 as object), object: { key: 'rosters/hr/big.csv', size: 30 * 1024 * 1024, versionId: 'v-1' } };
     let reads = 0;
     const drops = { maxBytes: maxDropBytes(512), read: async () => (reads++, { kind: 'missing' as const }) };

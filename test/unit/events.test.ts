@@ -1,18 +1,12 @@
 // unit: HR event document --> HrEvent (functions/sync/events.ts), against the JSON fixtures
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { MAX_PEOPLE_PER_EVENT, parseHrEvent } from '../../functions/sync/events.ts';
 import { InputError } from '../../functions/sync/errors.ts';
 import { inputError } from '../helpers/errors.ts';
+import { daysAgo, fixture as readFixture } from '../helpers/fixtures.ts';
 
-/** The UTC date `days` before today: the fixtures' `{{-<n>d}}` (their dates are relative, so they never age). */
-const daysAgo = (days: number): string => new Date(Date.now() - days * 86_400_000).toISOString().slice(0, 10);
-
-const fixture = (name: string): Record<string, unknown> =>
-  JSON.parse(
-    readFileSync(new URL(`../fixtures/events/${name}`, import.meta.url), 'utf8').replace(/\{\{-(\d+)d\}\}/g, (_, days: string) => daysAgo(Number(days))),
-  ) as Record<string, unknown>;
+const fixture = (name: string): Record<string, unknown> => readFixture(`events/${name}`);
 
 
 describe('Function: parseHrEvent', () => {

@@ -1,6 +1,5 @@
 // Runtime pieces of the Lambda: masked Powertools logs, EMF run metrics, the env schema, trigger detection.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { readFileSync } from 'node:fs';
 import { createLambdaLogger, keyedLog, maskingReplacer, REDACTED } from '../../functions/runtime/logger.ts';
 import { createLambdaMetrics, recordRunMetrics, runMetricValues, RUN_METRICS } from '../../functions/runtime/metrics.ts';
 import { EnvironmentError, parseLambdaEnv } from '../../functions/runtime/env.schema.ts';
@@ -11,8 +10,8 @@ import { UnknownEventError } from '../../functions/handlers/errors.ts';
 import type { Container } from '../../functions/runtime/composition-root.ts';
 import type { RunReport, TargetReport } from '../../functions/sync/types.ts';
 import { emptyActionCounts, emptySkipCounts } from '../../functions/sync/types.ts';
+import { fixture } from '../helpers/fixtures.ts';
 
-const fixture = (name: string): unknown => JSON.parse(readFileSync(new URL(`../fixtures/lambda/${name}`, import.meta.url), 'utf8'));
 
 /** Captures the lines written to stdout and stderr while `fn` runs (Powertools writes its JSON lines there). */
 function captureOutput(fn: () => void): string[] {
@@ -182,7 +181,7 @@ describe('Function: detectTrigger', () => {
     ['sqs-reconcile.json', 'sqs'],
     ['s3-object-created.json', 's3'],
   ])('returns the trigger of %s', (file, expected) => {
-    expect(detectTrigger(fixture(file))).toBe(expected);
+    expect(detectTrigger(fixture(`lambda/${file}`))).toBe(expected);
   });
 
   it('returns null for shapes no trigger sends', () => {
@@ -212,7 +211,7 @@ describe('Function: dispatchReconcile', () => {
     const logged: string[] = [];
     const log = keyedLog({ debug: () => {}, info: () => {}, warn: () => {}, error: (m, e) => logged.push(`${m} ${JSON.stringify(e)}`) });
     const deps = { log } as unknown as Container;
-    const event = fixture('http-api-webhook.json');
+    const event = fixture('lambda/http-api-webhook.json');
     // Act
     const run = dispatchReconcile(event, { getRemainingTimeInMillis: () => 60_000 }, deps);
     // Assert

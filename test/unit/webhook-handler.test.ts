@@ -1,6 +1,5 @@
 // The webhook handler's gatekeeping without a database: order of checks, media types, bad JSON, key rotation.
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { handleWebhook, isJsonContentType, MAX_WEBHOOK_BODY_BYTES, type WebhookDeps } from '../../functions/handlers/webhook.handler.ts';
 import { signWebhook } from '../../functions/handlers/webhook-signature.ts';
@@ -10,9 +9,10 @@ import { memoryMetrics } from '../helpers/aws-local.ts';
 import { parseSyncConfig } from '../../functions/config/sync-config.schema.ts';
 import type { Log, ReconcileQueue, StateStore } from '../../functions/sync/ports.ts';
 import type { SecretSource } from '../../functions/secrets/secrets-manager.ts';
+import { fixture, fixtureText } from '../helpers/fixtures.ts';
 
-const FIXTURE: APIGatewayProxyEventV2 = JSON.parse(readFileSync(new URL('../fixtures/lambda/http-api-webhook.json', import.meta.url), 'utf8'));
-const HR_EVENT = readFileSync(new URL('../fixtures/lambda/hr-person-upserted.json', import.meta.url), 'utf8');
+const FIXTURE: APIGatewayProxyEventV2 = fixture('lambda/http-api-webhook.json');
+const HR_EVENT = fixtureText('lambda/hr-person-upserted.json');
 
 const KEY = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const NEW_KEY = `whsec_${Buffer.from('the-rotated-key-of-thirty-two-b!').toString('base64')}`;

@@ -3,7 +3,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
@@ -23,13 +22,14 @@ import { freePort } from '../../../cli/local-dynamodb.ts';
 import { dynamoEndpoint, localDynamoClient, uniqueTableName } from '../../helpers/dynamo.ts';
 import { captureOutput, findLeaks } from '../../helpers/chaos.ts';
 import { runCli, spawnCli } from '../../helpers/cli.ts';
+import { fixture } from '../../helpers/fixtures.ts';
 
 const TOKEN = `lsnt-${randomBytes(16).toString('hex')}`;
 const WRONG_TOKEN = `lsnt-wrong-${randomBytes(16).toString('hex')}`;
 const WEBHOOK_KEY = `whsec_${randomBytes(32).toString('base64')}`;
 const SECRETS = [TOKEN, WRONG_TOKEN, WEBHOOK_KEY, WEBHOOK_KEY.slice('whsec_'.length)];
 const TARGET = { instanceId: DEFAULT_ID, orgId: DEFAULT_ID };
-const FIXTURE = JSON.parse(readFileSync(new URL('../../fixtures/lambda/http-api-webhook.json', import.meta.url), 'utf8')) as APIGatewayProxyEventV2;
+const FIXTURE = fixture('lambda/http-api-webhook.json') as APIGatewayProxyEventV2;
 
 let emulator: RunningEmulator;
 let dir: string;

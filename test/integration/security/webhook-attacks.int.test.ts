@@ -2,7 +2,6 @@
 // --> forged, stale, replayed, re-serialised, oversized, nested and mistyped requests change nothing and call nobody
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { startEmulator, DEFAULT_ID, DEFAULT_TOKEN, type RunningEmulator } from '../../../emulator/index.ts';
@@ -22,10 +21,11 @@ import { startServeApp, type ServeApp } from '../../../cli/commands/serve.ts';
 import { localDynamoClient, uniqueTableName } from '../../helpers/dynamo.ts';
 import { memoryLog } from '../../helpers/sync-harness.ts';
 import { findLeaks, scanTable } from '../../helpers/chaos.ts';
+import { fixture } from '../../helpers/fixtures.ts';
 
 const KEY = `whsec_${randomBytes(32).toString('base64')}`;
 const OTHER_KEY = `whsec_${randomBytes(32).toString('base64')}`;
-const FIXTURE = JSON.parse(readFileSync(new URL('../../fixtures/lambda/http-api-webhook.json', import.meta.url), 'utf8')) as APIGatewayProxyEventV2;
+const FIXTURE = fixture('lambda/http-api-webhook.json') as APIGatewayProxyEventV2;
 
 let emulator: RunningEmulator;
 let ddb: DynamoDBClient;

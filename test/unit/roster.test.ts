@@ -5,9 +5,10 @@ import fc from 'fast-check';
 import { formatFromPath, parseRoster } from '../../functions/sync/roster.ts';
 import { InputError } from '../../functions/sync/errors.ts';
 import { inputError } from '../helpers/errors.ts';
+import { fixtureText } from '../helpers/fixtures.ts';
 
 const read = (path: string): string => readFileSync(new URL(path, import.meta.url), 'utf8');
-const fixture = (name: string): string => read(`../fixtures/rosters/${name}`);
+const fixture = (name: string): string => fixtureText(`rosters/${name}`);
 
 
 describe('Function: parseRoster (CSV)', () => {

@@ -269,9 +269,11 @@ async function readAtMost(
       return undefined;
     }
     size += chunk.length;
-    if (watch?.push(chunk)) taken = true;
-    else if (!taken) chunks.push(chunk);
-    if (taken) chunks.length = 0;
+    if (watch?.push(chunk)) {
+      // the watcher keeps what it needs from here on: drop what was kept here, once
+      if (!taken) chunks.length = 0;
+      taken = true;
+    } else if (!taken) chunks.push(chunk);
   }
   return { chunks, bytes: size, taken };
 }

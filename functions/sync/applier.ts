@@ -97,6 +97,8 @@ export async function applyActions(actions: Action[], ctx: ApplyContext): Promis
   let deadlineHit = false;
   const total = actions.length;
   const outcomes = new OutcomeBuffer(ctx);
+  /** invites taken for sending whose POST never left before the deadline (ApiError.notSent) */
+  const notSent: Action[] = [];
   const startBy = Math.min(ctx.deadline, ctx.startBy ?? ctx.deadline);
   const stop = () => fatal !== undefined || ctx.signal?.aborted === true || ctx.stop?.aborted === true || ctx.clock.now() >= startBy;
 
@@ -172,6 +174,8 @@ export async function applyActions(actions: Action[], ctx: ApplyContext): Promis
           if (err.kind === 'deadline') {
             attempted--; // not done: counts as not started
             deadlineHit = true;
+            // an invite whose POST never left (it waited for the rate limit until the deadline): unsent, not settling
+            if (action.kind === 'invite' && err.notSent) notSent.push(action);
           } else {
             fatal ??= err;
             ctx.onOutcome?.(action, 'failed', `${err.kind}: ${err.message}`);
@@ -199,8 +203,8 @@ export async function applyActions(actions: Action[], ctx: ApplyContext): Promis
   const workers = Array.from({ length: Math.max(1, Math.min(ctx.concurrency, total)) }, () => worker());
   await Promise.all(workers);
   if (intentWrite) await intentWrite;
-  // invites whose intent is durable but whose POST this run never started: no answer can be on the way
-  const unsent: LedgerEntry[] = [];
+  // invites whose intent is durable but whose POST this run never started or never sent: no answer can be on the way
+  const unsent: LedgerEntry[] = notSent.map((a) => unsentEntry(a, ctx.ledger.get(a.email), stampOf(ctx)));
   for (let i = nextIndex; i < durableUpTo; i++) {
     const a = actions[i]!;
     if (a.kind === 'invite') unsent.push(unsentEntry(a, ctx.ledger.get(a.email), stampOf(ctx)));

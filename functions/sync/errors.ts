@@ -20,13 +20,19 @@ export class ApiError extends Error {
   readonly apiType: string | undefined;
   /** `forbidden`: the narrowest scope the refused call needs (e.g. `instanceOrgInvite.resendInvite`) */
   readonly scope: string | undefined;
-  constructor(kind: ApiFailureKind, message: string, opts: { status?: number; apiType?: string; scope?: string; cause?: unknown } = {}) {
+  /**
+   * True only when no request of the call ever left (it waited for the rate limit, the answer budget or its
+   * turn until the deadline): nothing can have taken effect. Absent: it may have.
+   */
+  readonly notSent: boolean;
+  constructor(kind: ApiFailureKind, message: string, opts: { status?: number; apiType?: string; scope?: string; cause?: unknown; notSent?: boolean } = {}) {
     super(message, { cause: opts.cause });
     this.name = 'ApiError';
     this.kind = kind;
     this.status = opts.status;
     this.apiType = opts.apiType;
     this.scope = opts.scope;
+    this.notSent = opts.notSent === true;
   }
 }
 

@@ -454,6 +454,46 @@ describe('Function: LosantClient deadline', () => {
     expect(events.map((e) => e.status)).toEqual([0, 200]);
   });
 
+  it('says a POST never left (notSent) when it waited for the rate limit until the deadline', async () => {
+    // Arrange: the governor refuses to let it start before the deadline
+    const refusing: RateGovernor = {
+      acquire: async () => {
+        throw new LosantApiError('deadline', 'rate limit pacing would delay the request past the deadline', { status: 429 });
+      },
+      onResponse: () => {},
+    };
+
+    // Act
+    const err = await failure(client({ governor: refusing }).createInvite(TARGET, { email: 'a@x.com', role: 'view' }, { deadline: t + 1000 }));
+
+    // Assert
+    expect(err.kind).toBe('deadline');
+    expect(err.notSent).toBe(true);
+    expect(events).toEqual([]);
+  });
+
+  it('never says notSent for a POST that was sent, even when the lookup after it could not start', async () => {
+    // Arrange: the POST is created but its answer does not list it; the lookup by email then meets the deadline before it starts
+    let calls = 0;
+    const once: RateGovernor = {
+      acquire: async () => {
+        calls += 1;
+        if (calls > 1) throw new LosantApiError('deadline', 'rate limit pacing would delay the request past the deadline', { status: 429 });
+      },
+      onResponse: () => {},
+    };
+    pool.intercept({ path: INVITES, method: 'POST' }).reply(201, collection([invite('other@x.com')]), JSON_HEADERS);
+
+    // Act
+    const err = await failure(client({ governor: once }).createInvite(TARGET, { email: 'a@x.com', role: 'view' }, { deadline: t + 1000 }));
+
+    // Assert
+    expect(err.kind).toBe('deadline');
+    expect(err.method).toBe('GET');
+    expect(err.notSent).toBe(false);
+    expect(events.map((e) => `${e.method} ${e.status}`)).toEqual(['POST 201']);
+  });
+
   it('returns deadline when the caller aborts', async () => {
     // Arrange
     const controller = new AbortController();

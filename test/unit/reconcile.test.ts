@@ -36,12 +36,24 @@ afterEach(async () => {
   }
 });
 
-async function world(limits: Record<string, number> = {}): Promise<World> {
+/** What a world may change: the real clock instead of the settable one, a POST's late effect, the client's answer budget. */
+interface WorldOptions {
+  realClock?: boolean;
+  postDelayMs?: number;
+  maxAnswerBytesInFlight?: number;
+}
+
+async function world(limits: Record<string, number> = {}, opts: WorldOptions = {}): Promise<World> {
   const clock = { ms: Date.now() };
-  const now = () => clock.ms;
+  const now = opts.realClock ? () => Date.now() : () => clock.ms;
   const store = new MemoryStateStore({ now });
-  const emulator = await startEmulator({ port: 0, now });
-  const api = new LosantClient({ baseUrl: emulator.url, token: DEFAULT_TOKEN, now });
+  const emulator = await startEmulator({ port: 0, now, ...(opts.postDelayMs !== undefined ? { postDelayMs: opts.postDelayMs } : {}) });
+  const api = new LosantClient({
+    baseUrl: emulator.url,
+    token: DEFAULT_TOKEN,
+    now,
+    ...(opts.maxAnswerBytesInFlight !== undefined ? { maxAnswerBytesInFlight: opts.maxAnswerBytesInFlight } : {}),
+  });
   open.push({ emulator, api });
   const config = parseSyncConfig({
     targets: [{ name: 'eng', ...target, rules: [{ when: { department: 'Engineering' }, role: 'edit' }] }],
@@ -425,6 +437,31 @@ describe('Function: reconcileTarget (holders, stop, stored actions)', () => {
     expect(rerun.done.invite).toBe(5);
     expect(w.posts()).toBe(6);
     expect(invitedEmails(w)).toEqual(emails(6).sort());
+  });
+
+  it('marks an invite whose POST waited past the deadline unsent (not settling), so the rerun sends it at once', async () => {
+    // Prepare: real clock; each POST takes 1 s; the answer budget lets one POST be on its way at a time; 2 at a
+    // time, and the run has 0.6 s: the first POST is sent and cut off by the deadline, the second waits for it until then
+    const w = await world({}, { realClock: true, postDelayMs: 1000, maxAnswerBytesInFlight: 1 });
+    await w.roster(emails(4));
+    w.config.concurrency = 2;
+
+    // Act
+    const report = await w.reconcile({ deadline: Date.now() + 600 });
+    const ledger = await w.store.getLedger(target);
+    await new Promise((r) => setTimeout(r, 600)); // the first POST's late effect lands
+    const rerun = await w.reconcile({ deadline: Date.now() + 30_000 });
+
+    // Assess: p0 was sent (its intent settles, then claims the invite); p1 never left, like p2 and p3, which were never started
+    expect(report.error?.code).toBe('deadline');
+    expect(report.done.invite).toBe(0);
+    const intents = new Map(ledger.filter((e) => e.state === 'intent').map((e) => [e.email, e.unsent === true]));
+    expect([...intents.entries()].sort()).toEqual([['p0@example.com', false], ['p1@example.com', true], ['p2@example.com', true], ['p3@example.com', true]]);
+    expect(rerun.complete).toBe(true);
+    expect(rerun.done.invite).toBe(3);
+    expect(w.posts()).toBe(4);
+    expect(w.emulator.stats().duplicateInvites).toBe(0);
+    expect(invitedEmails(w)).toEqual(emails(4).sort());
   });
 
   it('stores each action of a run with how it ended, and the run in the list of recent runs', async () => {

@@ -11,7 +11,6 @@ import { checkedBody, createdAmong, parseAnswer, parseInviteItem, rawEmailMatche
 import { emailNeedles, itemsForEmail, NeedleScan } from './answer-bytes.ts';
 import { normalizeEmailForCompare } from './email.ts';
 import type { RateGovernor } from './governor.ts';
-import { notSentFailure } from './errors.ts';
 import { Retrier, type RetryOptions } from './retry.ts';
 import { LosantPaths, queryString, ROUTES, type InviteQuery, type RequestSpec } from './routes.ts';
 import {
@@ -159,7 +158,6 @@ export class LosantClient implements InviteApi {
     // the answer's chunks are searched for the address as they arrive (see createdByScan)
     const spec: RequestSpec = { ...call, path: this.paths.collection(target, 'invites'), body, ...(needles ? { watch: () => new NeedleScan(needles) } : {}) };
     const wanted = normalizeEmailForCompare(body.email);
-    // a POST that never left says so (ApiError.notSent): the applier then marks its intent unsent, not settling
     return this.retrier.run<CreateInviteResult>(this.transport, spec, opts, {
       onSuccess: async (answer, attempt) => {
         // created; an answer too long to read (or not kept) is no reason to POST again: look the invite up
@@ -179,8 +177,6 @@ export class LosantClient implements InviteApi {
         this.log.info('losant invite found after an unanswered POST', { route: spec.route, email: maskEmail(body.email), attempt });
         return { invite: found, recovered: true };
       },
-    }).catch((err: unknown) => {
-      throw notSentFailure(err, call);
     });
   }
 

@@ -17,33 +17,14 @@ export class LosantApiError extends ApiError {
     message: string,
     opts: { status?: number; apiType?: string; scope?: string; cause?: unknown; method?: string; route?: string; attempts?: number; notSent?: boolean } = {},
   ) {
-    super(kind, message, opts);
+    // a write whose deadline came before its first attempt left (attempts 0) sent nothing; a GET (a lookup made
+    // inside a POST, say) never says so, so its failure cannot pass for the POST's
+    super(kind, message, { ...opts, notSent: opts.notSent ?? (kind === 'deadline' && opts.method !== 'GET' && !opts.attempts) });
     this.name = 'LosantApiError';
     this.method = opts.method;
     this.route = opts.route;
     this.attempts = opts.attempts ?? 0;
   }
-}
-
-/**
- * `err` as the failure of `call` that never sent a request, when it is one: a deadline (or abort) met before
- * the call's first attempt left (attempts 0: waiting for the rate limit, the answer budget or the deadline
- * check). Only the call's own error qualifies: one from a lookup made inside the call names another route.
- * Anything else is returned as it is.
- * @example throw notSentFailure(err, { method: 'POST', route: ROUTES.invites })
- */
-export function notSentFailure(err: unknown, call: CallName): unknown {
-  if (!(err instanceof LosantApiError) || err.notSent) return err;
-  if (err.kind !== 'deadline' || err.attempts !== 0 || err.method !== call.method || err.route !== call.route) return err;
-  return new LosantApiError(err.kind, err.message, {
-    ...(err.status !== undefined ? { status: err.status } : {}),
-    ...(err.apiType !== undefined ? { apiType: err.apiType } : {}),
-    cause: err.cause,
-    method: err.method,
-    route: err.route,
-    attempts: 0,
-    notSent: true,
-  });
 }
 
 /** Names the call an error belongs to. */

@@ -97,7 +97,7 @@ export async function applyActions(actions: Action[], ctx: ApplyContext): Promis
   let deadlineHit = false;
   const total = actions.length;
   const outcomes = new OutcomeBuffer(ctx);
-  /** invites taken for sending whose POST never left before the deadline (ApiError.notSent) */
+  /** invites taken for sending whose POST never left before the deadline (ApiError.notSent); then also those never taken */
   const notSent: Action[] = [];
   const startBy = Math.min(ctx.deadline, ctx.startBy ?? ctx.deadline);
   const stop = () => fatal !== undefined || ctx.signal?.aborted === true || ctx.stop?.aborted === true || ctx.clock.now() >= startBy;
@@ -204,11 +204,8 @@ export async function applyActions(actions: Action[], ctx: ApplyContext): Promis
   await Promise.all(workers);
   if (intentWrite) await intentWrite;
   // invites whose intent is durable but whose POST this run never started or never sent: no answer can be on the way
-  const unsent: LedgerEntry[] = notSent.map((a) => unsentEntry(a, ctx.ledger.get(a.email), stampOf(ctx)));
-  for (let i = nextIndex; i < durableUpTo; i++) {
-    const a = actions[i]!;
-    if (a.kind === 'invite') unsent.push(unsentEntry(a, ctx.ledger.get(a.email), stampOf(ctx)));
-  }
+  for (let i = nextIndex; i < durableUpTo; i++) if (actions[i]!.kind === 'invite') notSent.push(actions[i]!);
+  const unsent = notSent.map((a) => unsentEntry(a, ctx.ledger.get(a.email), stampOf(ctx)));
   if (unsent.length) {
     await ctx.store.putLedgerEntries(ctx.target, unsent).catch((err: unknown) => {
       ctx.log.warn('could not mark unsent intents; they settle instead', { count: unsent.length, error: (err as Error).message });

@@ -15,11 +15,11 @@ export class LosantApiError extends ApiError {
   constructor(
     kind: ApiFailureKind,
     message: string,
-    opts: { status?: number; apiType?: string; scope?: string; cause?: unknown; method?: string; route?: string; attempts?: number; notSent?: boolean } = {},
+    opts: { status?: number; apiType?: string; scope?: string; cause?: unknown; method?: string; route?: string; attempts?: number } = {},
   ) {
     // a write whose deadline came before its first attempt left (attempts 0) sent nothing; a GET (a lookup made
     // inside a POST, say) never says so, so its failure cannot pass for the POST's
-    super(kind, message, { ...opts, notSent: opts.notSent ?? (kind === 'deadline' && opts.method !== 'GET' && !opts.attempts) });
+    super(kind, message, { ...opts, notSent: kind === 'deadline' && opts.method !== 'GET' && !opts.attempts });
     this.name = 'LosantApiError';
     this.method = opts.method;
     this.route = opts.route;

@@ -28,6 +28,11 @@ export interface WriteOptions {
   ifMatch?: string | undefined;
 }
 
+export interface ReadOptions {
+  /** false: a group comes without its members (their names are all the caller needs); default true */
+  members?: boolean;
+}
+
 export interface ListQuery {
   /** 1-based */
   startIndex: number;
@@ -37,6 +42,8 @@ export interface ListQuery {
   indexed?: readonly { attr: string; value: string }[];
   /** the whole filter (checked on every candidate) */
   matches?: (r: StoredResource) => boolean;
+  /** false: groups come without their members (the answer excludes them and the filter does not name them); default true */
+  members?: boolean;
 }
 
 export interface ListPage {
@@ -48,7 +55,7 @@ export interface ListPage {
 export interface ScimStore {
   /** new id; 409 `uniqueness` when userName / externalId (users) or displayName (groups) is taken */
   create(source: string, kind: ScimKind, doc: Record<string, unknown>): Promise<StoredResource>;
-  get(source: string, kind: ScimKind, id: string): Promise<StoredResource | null>;
+  get(source: string, kind: ScimKind, id: string, opts?: ReadOptions): Promise<StoredResource | null>;
   /** 404 when absent, 412 when If-Match names another version, 409 `uniqueness` */
   replace(source: string, kind: ScimKind, id: string, doc: Record<string, unknown>, opts?: WriteOptions): Promise<StoredResource>;
   /** read, change, write (retried when another write came between); 404, 412, 409 as `replace` */

@@ -132,7 +132,7 @@ async function render(deps: ScimServiceDeps, req: ScimRequest, r: StoredResource
 
 async function groupRefs(deps: ScimServiceDeps, source: string, userId: string): Promise<ScimGroupRef[]> {
   const ids = await deps.scim.groupsOf(source, userId);
-  const groups = await Promise.all(ids.map((g) => deps.scim.get(source, 'Group', g)));
+  const groups = await Promise.all(ids.map((g) => deps.scim.get(source, 'Group', g, { members: false })));
   return groups.filter((g): g is StoredResource => g !== null).map((g) => ({ value: g.id, display: String(g.doc.displayName ?? '') }));
 }
 
@@ -150,12 +150,24 @@ async function list(deps: ScimServiceDeps, req: ScimRequest, kind: ScimKind): Pr
     startIndex,
     count,
     ...(filter ? { indexed: indexedTerms(filter), matches: (r: StoredResource) => filterMatches(asScim(r), filter) } : {}),
+    ...(kind === 'Group' && !listNeedsMembers(req) ? { members: false } : {}),
   });
   // a user list does not read every user's memberships: `groups` is on GET /Users/{id}
   const resources = page.resources.map((r) =>
     project((r.kind === 'Group' ? toScimGroup(asScim(r) as ScimGroup, req.baseUrl) : toScimUser(asScim(r) as ScimUser, req.baseUrl)) as unknown as Record<string, unknown>, projection(req)),
   );
   return { status: 200, body: { schemas: [LIST_RESPONSE_SCHEMA], totalResults: page.totalResults, startIndex, itemsPerPage: resources.length, Resources: resources } };
+}
+
+/**
+ * Whether a group list must read its groups' members: not when the answer excludes them (`excludedAttributes=members`,
+ * as Entra and Okta ask) and the filter does not name them.
+ */
+function listNeedsMembers(req: ScimRequest): boolean {
+  if (req.query.attributes) return true;
+  const excluded = (req.query.excludedAttributes ?? '').split(',').map((a) => a.trim().toLowerCase());
+  if (!excluded.some((a) => a === 'members' || a.endsWith(':group:members'))) return true;
+  return /members/i.test(req.query.filter ?? '');
 }
 
 async function getOne(deps: ScimServiceDeps, req: ScimRequest, kind: ScimKind, id: string): Promise<ScimResponse> {
@@ -300,7 +312,7 @@ async function writePeople(deps: ScimServiceDeps, source: string, userIds: reado
   const groupName = (g: string): Promise<string | undefined> => {
     let name = names.get(g);
     if (!name) {
-      name = deps.scim.get(source, 'Group', g).then((r) => (typeof r?.doc.displayName === 'string' ? r.doc.displayName : undefined));
+      name = deps.scim.get(source, 'Group', g, { members: false }).then((r) => (typeof r?.doc.displayName === 'string' ? r.doc.displayName : undefined));
       names.set(g, name);
     }
     return name;

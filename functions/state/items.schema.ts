@@ -242,6 +242,8 @@ export const ScimResourceItemSchema = ItemKeySchema.extend({
   version: z.number().int().positive(),
   created: z.string(),
   lastModified: z.string(),
+  /** a group whose members are group-member items (absent on groups the landed version wrote: members in `doc`) */
+  membersApart: z.boolean().optional(),
 });
 export type ScimResourceItem = z.infer<typeof ScimResourceItemSchema>;
 
@@ -250,3 +252,6 @@ export const ScimUniqueItemSchema = ItemKeySchema.extend({ id: z.string() });
 
 /** pk `SCIMMEMBER#<source>#<userId>`, sk `<groupId>`: one group membership */
 export const ScimMemberItemSchema = ItemKeySchema;
+
+/** pk `SCIMGROUPMEMBER#<source>#<groupId>`, sk `<member value>`: one member of a group (member: its JSON; n: its place) */
+export const ScimGroupMemberItemSchema = ItemKeySchema.extend({ member: z.string(), n: z.number().int().nonnegative() });

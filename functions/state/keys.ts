@@ -135,6 +135,8 @@ export const keys = {
   scimUnique: (source: string, kind: string, attr: string, lowerValue: string) => ({ pk: `SCIMIDX#${source}#${kind}`, sk: `${attr}#${lowerValue}` }),
   scimMemberPk: (source: string, userId: string) => `SCIMMEMBER#${source}#${userId}`,
   scimMember: (source: string, userId: string, groupId: string) => ({ pk: `SCIMMEMBER#${source}#${userId}`, sk: groupId }),
+  scimGroupMemberPk: (source: string, groupId: string) => `SCIMGROUPMEMBER#${source}#${groupId}`,
+  scimGroupMember: (source: string, groupId: string, value: string) => ({ pk: `SCIMGROUPMEMBER#${source}#${groupId}`, sk: value }),
 } as const;
 
 /** `pk: …, sk: …` with emails masked: how errors name an item. */

@@ -1,18 +1,27 @@
 // SCIM service --> ScimStore port --> DynamoScimStore --> StateTable
 // Items (see keys.ts): resource (pk `SCIM#<source>#<kind>`, sk `<id>`), unique value
 // (pk `SCIMIDX#<source>#<kind>`, sk `<attr>#<lower-cased value>`, written in the same transaction as the
-// resource), membership (pk `SCIMMEMBER#<source>#<userId>`, sk `<groupId>`).
+// resource), membership (pk `SCIMMEMBER#<source>#<userId>`, sk `<groupId>`), group member (pk
+// `SCIMGROUPMEMBER#<source>#<groupId>`, sk `<member value>`).
+//
+// A group's members live in group-member items, not in its document: a document is one item and items are
+// capped at 400 KB, which held ~6 000 members (a PATCH past that failed with a 500 the IdP retried forever).
+// The store splits them out on every group write and puts them back on every read, so the SCIM service sees
+// whole documents. A write puts the document first (its version condition decides the race), then the member
+// items that changed; a create puts its member items first (the new id is unseen until the document exists).
+// Groups the landed version wrote keep their members in the document (no `membersApart`) until their next write.
 import { randomBytes } from 'node:crypto';
-import type { ListPage, ListQuery, ScimKind, ScimStore, StoredResource, UniqueAttr, WriteOptions } from '../scim/ports.ts';
+import type { ListPage, ListQuery, ReadOptions, ScimKind, ScimStore, StoredResource, UniqueAttr, WriteOptions } from '../scim/ports.ts';
 import { etagOf } from '../scim/ports.ts';
 import { scimFail } from '../scim/fail.ts';
 import type { Person } from '../sync/types.ts';
-import { ScimMemberItemSchema, ScimResourceItemSchema, ScimUniqueItemSchema } from './items.schema.ts';
+import { ScimGroupMemberItemSchema, ScimMemberItemSchema, ScimResourceItemSchema, ScimUniqueItemSchema } from './items.schema.ts';
 import type { ScimResourceItem } from './items.schema.ts';
 import { describeKey, keys } from './keys.ts';
 import { StateError } from '../sync/errors.ts';
 import type { DynamoPeopleStore } from './people-store.ts';
 import type { StateTable } from './table.ts';
+import { mapLimit } from './concurrency.ts';
 import type { DynamoStateStore } from './dynamo-store.ts';
 
 /** Largest page a list returns (RFC 7644 §3.4.2.4 lets the server cap `count`; advertised in ServiceProviderConfig). */
@@ -34,6 +43,57 @@ function uniqueValues(kind: ScimKind, doc: Record<string, unknown>): Map<UniqueA
     if (typeof v === 'string' && v.length > 0) out.set(attr, v.toLowerCase());
   }
   return out;
+}
+
+/** Groups whose member items a list reads at once. */
+const GROUP_READS_IN_FLIGHT = 8;
+
+/** A group's stored member items: member value → its JSON and its place (members come back in that order). */
+type MemberItems = Map<string, { json: string; n: number }>;
+
+/** What a group write stores: the document without its members, the member items to put or delete, and the whole document. */
+interface GroupWrite {
+  stored: Record<string, unknown>;
+  writes: Parameters<StateTable['batchWriteAll']>[1];
+  doc: Record<string, unknown>;
+}
+
+/**
+ * Splits a group document's members out: each member with a string `value` becomes (or stays) an item (the
+ * first of a repeated value wins); a member without one stays in the document, which keeps `members` (maybe
+ * empty) when it had them. New members are placed after every stored one.
+ */
+function groupWrite(source: string, groupId: string, doc: Record<string, unknown>, items: MemberItems): GroupWrite {
+  const { members, ...rest } = doc;
+  const keyed = new Map<string, string>();
+  const inline: unknown[] = [];
+  for (const m of Array.isArray(members) ? (members as unknown[]) : []) {
+    const value = m !== null && typeof m === 'object' ? (m as { value?: unknown }).value : undefined;
+    if (typeof value === 'string' && value !== '') {
+      if (!keyed.has(value)) keyed.set(value, JSON.stringify(m));
+    } else inline.push(m);
+  }
+  const stored: Record<string, unknown> = Array.isArray(members) ? { ...rest, members: inline } : rest;
+  let next = 0;
+  for (const item of items.values()) next = Math.max(next, item.n + 1);
+  const final: MemberItems = new Map();
+  const writes: GroupWrite['writes'] = [];
+  for (const [value, json] of keyed) {
+    const had = items.get(value);
+    const n = had?.n ?? next++;
+    final.set(value, { json, n });
+    if (had?.json !== json) writes.push({ PutRequest: { Item: { ...keys.scimGroupMember(source, groupId, value), member: json, n } } });
+  }
+  for (const value of items.keys()) if (!keyed.has(value)) writes.push({ DeleteRequest: { Key: keys.scimGroupMember(source, groupId, value) } });
+  return { stored, writes, doc: withMembers(stored, final) };
+}
+
+/** The document with its member items put back in place order (then any members kept in the document). */
+function withMembers(doc: Record<string, unknown>, items: MemberItems): Record<string, unknown> {
+  if (items.size === 0) return doc;
+  const ordered = [...items].sort(([va, a], [vb, b]) => a.n - b.n || (va < vb ? -1 : va > vb ? 1 : 0)).map(([, m]) => JSON.parse(m.json) as unknown);
+  const inline = Array.isArray(doc.members) ? (doc.members as unknown[]) : [];
+  return { ...doc, members: [...ordered, ...inline] };
 }
 
 function matchesIfMatch(ifMatch: string | undefined, version: number): boolean {
@@ -66,12 +126,15 @@ export class DynamoScimStore implements ScimStore {
 
   async create(source: string, kind: ScimKind, doc: Record<string, unknown>): Promise<StoredResource> {
     const now = new Date(this.table.now()).toISOString();
-    const resource: StoredResource = { id: newScimId(), kind, doc, version: 1, created: now, lastModified: now };
+    const id = newScimId();
+    const group = kind === 'Group' ? groupWrite(source, id, doc, new Map()) : undefined;
+    const resource: StoredResource = { id, kind, doc: group?.doc ?? doc, version: 1, created: now, lastModified: now };
     const TableName = this.table.tableName;
     const unique = uniqueValues(kind, doc);
+    if (group !== undefined && group.writes.length > 0) await this.writeMembers(group.writes);
     const ok = await this.table.guard('scimCreate', () =>
       this.table.transactWrite([
-        { Put: { TableName, Item: this.item(source, resource), ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': 'pk' } } },
+        { Put: { TableName, Item: this.item(source, resource, group?.stored), ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': 'pk' } } },
         ...[...unique].map(([attr, value]) => ({
           Put: {
             TableName,
@@ -82,15 +145,48 @@ export class DynamoScimStore implements ScimStore {
         })),
       ]),
     );
-    if (!ok) throw await this.uniquenessError(source, kind, unique);
+    if (!ok) {
+      // the member items of a group that was never made: nothing reads them, so a failure here only leaves them
+      if (group !== undefined && group.writes.length > 0) await this.writeMembers(group.writes.map((w) => ({ DeleteRequest: { Key: { pk: w.PutRequest?.Item?.pk as string, sk: w.PutRequest?.Item?.sk as string } } }))).catch(() => undefined);
+      throw await this.uniquenessError(source, kind, unique);
+    }
     return resource;
   }
 
-  async get(source: string, kind: ScimKind, id: string): Promise<StoredResource | null> {
+  async get(source: string, kind: ScimKind, id: string, opts: ReadOptions = {}): Promise<StoredResource | null> {
+    return (await this.read(source, kind, id, opts.members !== false))?.resource ?? null;
+  }
+
+  /** The resource (a group with its members unless `members` is false) and a group's stored member items. */
+  private async read(source: string, kind: ScimKind, id: string, members = true): Promise<{ resource: StoredResource; items: MemberItems } | null> {
     return this.table.guard('scimGet', async () => {
       const item = await this.table.getItem(ScimResourceItemSchema, keys.scimResource(source, kind, id), 'SCIM resource');
-      return item ? this.toResource(item) : null;
+      if (!item) return null;
+      const resource = this.toResource(item);
+      const items = members ? await this.memberItems(source, item) : new Map<string, { json: string; n: number }>();
+      return { resource: items.size > 0 ? { ...resource, doc: withMembers(resource.doc, items) } : resource, items };
     });
+  }
+
+  /** A group's member items (none for a user, or for a group the landed version wrote). */
+  private async memberItems(source: string, item: ScimResourceItem): Promise<MemberItems> {
+    const out: MemberItems = new Map();
+    if (item.kind !== 'Group' || item.membersApart !== true) return out;
+    const raw = await this.table.queryAll({
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': 'pk' },
+      ExpressionAttributeValues: { ':pk': keys.scimGroupMemberPk(source, item.id) },
+      ConsistentRead: true,
+    });
+    for (const r of raw) {
+      const m = this.table.parse(ScimGroupMemberItemSchema, r, 'SCIM group member', r);
+      out.set(m.sk, { json: m.member, n: m.n });
+    }
+    return out;
+  }
+
+  private async writeMembers(writes: GroupWrite['writes']): Promise<void> {
+    await this.table.guard('scimGroupMembers', () => this.table.batchWriteAll('scimGroupMembers', writes));
   }
 
   async replace(source: string, kind: ScimKind, id: string, doc: Record<string, unknown>, opts: WriteOptions = {}): Promise<StoredResource> {
@@ -105,10 +201,11 @@ export class DynamoScimStore implements ScimStore {
     opts: WriteOptions = {},
   ): Promise<{ before: StoredResource; after: StoredResource }> {
     for (let attempt = 1; ; attempt += 1) {
-      const before = await this.mustGet(source, kind, id);
+      const { resource: before, items: memberItems } = await this.mustRead(source, kind, id);
       if (!matchesIfMatch(opts.ifMatch, before.version)) throw scimFail(412, undefined, `If-Match does not name the current version ${etagOf(before.version)}`);
       const doc = change(before);
-      const after: StoredResource = { ...before, doc, version: before.version + 1, lastModified: this.laterIso(before.lastModified) };
+      const group = kind === 'Group' ? groupWrite(source, id, doc, memberItems) : undefined;
+      const after: StoredResource = { ...before, doc: group?.doc ?? doc, version: before.version + 1, lastModified: this.laterIso(before.lastModified) };
       const was = uniqueValues(kind, before.doc);
       const will = uniqueValues(kind, doc);
       const TableName = this.table.tableName;
@@ -116,7 +213,7 @@ export class DynamoScimStore implements ScimStore {
         {
           Put: {
             TableName,
-            Item: this.item(source, after),
+            Item: this.item(source, after, group?.stored),
             ConditionExpression: '#v = :seen',
             ExpressionAttributeNames: { '#v': 'version' },
             ExpressionAttributeValues: { ':seen': before.version },
@@ -152,7 +249,11 @@ export class DynamoScimStore implements ScimStore {
           });
         }
       }
-      if (await this.table.guard('scimUpdate', () => this.table.transactWrite(items))) return { before, after };
+      if (await this.table.guard('scimUpdate', () => this.table.transactWrite(items))) {
+        // the document's version moved first: a write failing here is retried by the IdP against that version
+        if (group !== undefined && group.writes.length > 0) await this.writeMembers(group.writes);
+        return { before, after };
+      }
       const now = await this.get(source, kind, id);
       if (now === null) throw scimFail(404, undefined, `${kind} ${id} not found`);
       if (now.version === before.version) throw await this.uniquenessError(source, kind, added, id);
@@ -164,7 +265,7 @@ export class DynamoScimStore implements ScimStore {
 
   async delete(source: string, kind: ScimKind, id: string, opts: WriteOptions = {}): Promise<StoredResource> {
     for (let attempt = 1; ; attempt += 1) {
-      const before = await this.mustGet(source, kind, id);
+      const { resource: before, items: memberItems } = await this.mustRead(source, kind, id);
       if (!matchesIfMatch(opts.ifMatch, before.version)) throw scimFail(412, undefined, `If-Match does not name the current version ${etagOf(before.version)}`);
       const TableName = this.table.tableName;
       const ok = await this.table.guard('scimDelete', () =>
@@ -189,14 +290,17 @@ export class DynamoScimStore implements ScimStore {
           })),
         ]),
       );
-      if (ok) return before;
+      if (ok) {
+        if (memberItems.size > 0) await this.writeMembers([...memberItems.keys()].map((value) => ({ DeleteRequest: { Key: keys.scimGroupMember(source, id, value) } })));
+        return before;
+      }
       if (attempt >= WRITE_ATTEMPTS) throw scimFail(409, undefined, `${kind} ${id} kept changing; retry`);
     }
   }
 
   async list(source: string, kind: ScimKind, query: ListQuery): Promise<ListPage> {
     return this.table.guard('scimList', async () => {
-      const candidates = await this.candidates(source, kind, query.indexed ?? []);
+      const candidates = await this.candidates(source, kind, query.indexed ?? [], query.members !== false);
       const matching = query.matches ? candidates.filter(query.matches) : candidates;
       matching.sort((a, b) => (a.created === b.created ? (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) : a.created < b.created ? -1 : 1));
       const start = Math.max(1, Math.floor(query.startIndex));
@@ -240,18 +344,18 @@ export class DynamoScimStore implements ScimStore {
   }
 
   /** Reads the resources an indexed term names (one lookup), or the whole kind of the source. */
-  private async candidates(source: string, kind: ScimKind, indexed: readonly { attr: string; value: string }[]): Promise<StoredResource[]> {
+  private async candidates(source: string, kind: ScimKind, indexed: readonly { attr: string; value: string }[], members: boolean): Promise<StoredResource[]> {
     for (const term of indexed) {
       const attr = term.attr.toLowerCase();
       if (attr === 'id') {
-        const r = await this.get(source, kind, term.value);
+        const r = await this.get(source, kind, term.value, { members });
         return r ? [r] : [];
       }
       const unique = UNIQUE[kind].find((a) => a.toLowerCase() === attr);
       if (unique) {
         const hit = await this.table.getItem(ScimUniqueItemSchema, keys.scimUnique(source, kind, unique, term.value.toLowerCase()), 'SCIM unique value');
         if (!hit) return [];
-        const r = await this.get(source, kind, hit.id);
+        const r = await this.get(source, kind, hit.id, { members });
         return r ? [r] : [];
       }
     }
@@ -261,11 +365,16 @@ export class DynamoScimStore implements ScimStore {
       ExpressionAttributeValues: { ':pk': keys.scimResourcePk(source, kind) },
       ConsistentRead: true,
     });
-    return items.map((raw) => this.toResource(this.table.parse(ScimResourceItemSchema, raw, 'SCIM resource', raw)));
+    const parsed = items.map((raw) => this.table.parse(ScimResourceItemSchema, raw, 'SCIM resource', raw));
+    return mapLimit(parsed, GROUP_READS_IN_FLIGHT, async (item) => {
+      const resource = this.toResource(item);
+      const apart = members ? await this.memberItems(source, item) : undefined;
+      return apart !== undefined && apart.size > 0 ? { ...resource, doc: withMembers(resource.doc, apart) } : resource;
+    });
   }
 
-  private async mustGet(source: string, kind: ScimKind, id: string): Promise<StoredResource> {
-    const r = await this.get(source, kind, id);
+  private async mustRead(source: string, kind: ScimKind, id: string): Promise<{ resource: StoredResource; items: MemberItems }> {
+    const r = await this.read(source, kind, id);
     if (r === null) throw scimFail(404, undefined, `${kind} ${id} not found`);
     return r;
   }
@@ -286,15 +395,17 @@ export class DynamoScimStore implements ScimStore {
     return new Date(Number.isNaN(prev) || now > prev ? now : prev + 1).toISOString();
   }
 
-  private item(source: string, r: StoredResource): ScimResourceItem {
+  /** The resource item; a group's `stored` document is the one without its member items (groupWrite). */
+  private item(source: string, r: StoredResource, stored?: Record<string, unknown>): ScimResourceItem {
     return {
       ...keys.scimResource(source, r.kind, r.id),
       id: r.id,
       kind: r.kind,
-      doc: JSON.stringify(r.doc),
+      doc: JSON.stringify(stored ?? r.doc),
       version: r.version,
       created: r.created,
       lastModified: r.lastModified,
+      ...(stored !== undefined ? { membersApart: true } : {}),
     };
   }
 

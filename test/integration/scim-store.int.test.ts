@@ -1,8 +1,9 @@
 // test --> DynamoScimStore --> DynamoDB Local (a real table per file): uniqueness items in the resource's
-// transaction, versions and If-Match, paging, lookups, DELETE freeing the unique values, memberships.
+// transaction, versions and If-Match, paging, lookups, DELETE freeing the unique values, memberships, group
+// members as items of their own.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoStateStore } from '../../functions/state/dynamo-store.ts';
 import { scimStoreOf } from '../../functions/state/scim-store.ts';
 import { createTableIfMissing } from '../../functions/state/table-design.ts';
@@ -135,6 +136,36 @@ describe('DynamoScimStore', () => {
     await scim.setMemberships(s, 'g1', [], ['u1']);
     expect(await scim.groupsOf(s, 'u1')).toEqual(['g2']);
     expect(await scim.groupsOf(s, 'u2')).toEqual(['g1']);
+  });
+
+  it('group members are items of their own: a refused create leaves none, a read without members skips them', async () => {
+    const s = src();
+    const memberItems = async () =>
+      (await client.send(new ScanCommand({ TableName: tableName, FilterExpression: 'begins_with(pk, :p)', ExpressionAttributeValues: { ':p': { S: `SCIMGROUPMEMBER#${s}#` } }, ConsistentRead: true }))).Count ?? 0;
+    const g = await scim.create(s, 'Group', { displayName: 'Eng', members: [{ value: 'u1', display: 'Ann' }, { value: 'u2' }, { value: 'u1', display: 'again' }, { display: 'no value' }] });
+    // the first of a repeated value wins; a member without a value stays in the document
+    expect(g.doc.members).toEqual([{ value: 'u1', display: 'Ann' }, { value: 'u2' }, { display: 'no value' }]);
+    expect(await scim.get(s, 'Group', g.id)).toEqual(g);
+    expect(await memberItems()).toBe(2);
+    expect((await scimErr(scim.create(s, 'Group', { displayName: 'eng', members: [{ value: 'u3' }, { value: 'u4' }] }))).scimType).toBe('uniqueness');
+    expect(await memberItems()).toBe(2);
+    expect((await scim.get(s, 'Group', g.id, { members: false }))?.doc.members).toEqual([{ display: 'no value' }]);
+    const listed = await scim.list(s, 'Group', { startIndex: 1, count: 10, members: false });
+    expect(listed.resources[0]?.doc.members).toEqual([{ display: 'no value' }]);
+    expect((await scim.list(s, 'Group', { startIndex: 1, count: 10 })).resources[0]?.doc.members).toHaveLength(3);
+    await scim.delete(s, 'Group', g.id);
+    expect(await memberItems()).toBe(0);
+  });
+
+  it('concurrent member changes of one group all land (each retry reads the members again)', async () => {
+    const s = src();
+    const g = await scim.create(s, 'Group', { displayName: 'Ops', members: [{ value: 'u0' }] });
+    await Promise.all(
+      ['u1', 'u2', 'u3', 'u4'].map((u) => scim.update(s, 'Group', g.id, (cur) => ({ ...cur.doc, members: [...(cur.doc.members as object[]), { value: u }] }))),
+    );
+    const after = await scim.get(s, 'Group', g.id);
+    expect(((after?.doc.members ?? []) as { value: string }[]).map((m) => m.value).sort()).toEqual(['u0', 'u1', 'u2', 'u3', 'u4']);
+    expect(after?.version).toBe(5);
   });
 
   it('putPerson stores the person under identity scim:<id>', async () => {

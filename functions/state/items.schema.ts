@@ -16,7 +16,7 @@ export const PersonSchema = z.object({
 export const PeopleSchema = z.array(PersonSchema);
 
 /** Every item's key: `pk` and `sk` strings (the single-table layout is in keys.ts). */
-const ItemKeySchema = z.object({ pk: z.string(), sk: z.string() });
+export const ItemKeySchema = z.object({ pk: z.string(), sk: z.string() });
 /** The key of an item that is alone in its partition (sk `-`). */
 const SingletonKeySchema = ItemKeySchema.extend({ sk: z.literal('-') });
 
@@ -233,25 +233,3 @@ export const BlockedItemSchema = ItemKeySchema.extend({
   eventId: z.string().optional(),
   people: z.number().optional(),
 });
-
-/** pk `SCIM#<source>#<kind>`, sk `<id>`: a SCIM user or group (doc: its attributes as JSON text) */
-export const ScimResourceItemSchema = ItemKeySchema.extend({
-  id: z.string(),
-  kind: z.enum(['User', 'Group']),
-  doc: z.string(),
-  version: z.number().int().positive(),
-  created: z.string(),
-  lastModified: z.string(),
-  /** a group whose members are group-member items (absent on groups the landed version wrote: members in `doc`) */
-  membersApart: z.boolean().optional(),
-});
-export type ScimResourceItem = z.infer<typeof ScimResourceItemSchema>;
-
-/** pk `SCIMIDX#<source>#<kind>`, sk `<attr>#<lower-cased value>`: who holds a unique value */
-export const ScimUniqueItemSchema = ItemKeySchema.extend({ id: z.string() });
-
-/** pk `SCIMMEMBER#<source>#<userId>`, sk `<groupId>`: one group membership */
-export const ScimMemberItemSchema = ItemKeySchema;
-
-/** pk `SCIMGROUPMEMBER#<source>#<groupId>`, sk `<member value>`: one member of a group (member: its JSON; n: its place) */
-export const ScimGroupMemberItemSchema = ItemKeySchema.extend({ member: z.string(), n: z.number().int().nonnegative() });

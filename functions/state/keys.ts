@@ -32,6 +32,8 @@
 // | SCIM resource | `SCIM#<source>#<User|Group>`    | `<id>`                    | id, kind, doc (attributes as JSON text), version, created, lastModified             |
 // | SCIM unique   | `SCIMIDX#<source>#<User|Group>` | `<attr>#<lower value>`    | id: who holds this userName / externalId / displayName (same transaction as it)     |
 // | SCIM member   | `SCIMMEMBER#<source>#<userId>`  | `<groupId>`               | (none): the user is a member of the group                                           |
+// | SCIM g.member | `SCIMGROUPMEMBER#<source>#<gid>`| `<member value>`          | member (its JSON), n (its place): one member of the group (the group's item says     |
+// |               |                                 |                           | membersApart; groups written before keep `members` in their doc until their next write) |
 // | blocked snap. | `BLOCKED#<source>`              | `<snapshotId>`            | code, blockedAt, expiresAt (30 days)                                                |
 //
 // | source        | `SOURCES`                       | `<source>`                | snapshotAt: occurredAt of the source's newest snapshot (stamps every person of it)  |

@@ -15,8 +15,8 @@ import type { ListPage, ListQuery, ReadOptions, ScimKind, ScimStore, StoredResou
 import { etagOf } from '../scim/ports.ts';
 import { scimFail } from '../scim/fail.ts';
 import type { Person } from '../sync/types.ts';
-import { ScimGroupMemberItemSchema, ScimMemberItemSchema, ScimResourceItemSchema, ScimUniqueItemSchema } from './items.schema.ts';
-import type { ScimResourceItem } from './items.schema.ts';
+import { ScimGroupMemberItemSchema, ScimMemberItemSchema, ScimResourceItemSchema, ScimUniqueItemSchema } from './scim-items.schema.ts';
+import type { ScimResourceItem } from './scim-items.schema.ts';
 import { describeKey, keys } from './keys.ts';
 import { StateError } from '../sync/errors.ts';
 import type { DynamoPeopleStore } from './people-store.ts';

@@ -66,6 +66,41 @@ function docOf(resource: object): Record<string, unknown> {
   return doc;
 }
 
+/** What a group PUT or PATCH names: member ids (a PUT's members; PATCH values and `members[value eq "…"]` paths), and whether it sets displayName. */
+function namedMembers(body: unknown, method: 'PUT' | 'PATCH'): { ids: string[]; displayName: boolean } {
+  const ids = new Set<string>();
+  const values = (v: unknown): void => {
+    for (const m of Array.isArray(v) ? v : [v]) {
+      const value = m !== null && typeof m === 'object' ? (m as { value?: unknown }).value : undefined;
+      if (typeof value === 'string') ids.add(value);
+    }
+  };
+  const b = (body ?? {}) as Record<string, unknown>;
+  const key = (o: Record<string, unknown>, name: string): unknown => Object.entries(o).find(([k]) => k.toLowerCase() === name)?.[1];
+  if (method === 'PUT') {
+    values(key(b, 'members'));
+    return { ids: [...ids], displayName: true };
+  }
+  let displayName = false;
+  const ops = key(b, 'operations');
+  for (const op of Array.isArray(ops) ? (ops as unknown[]) : []) {
+    if (op === null || typeof op !== 'object') continue;
+    const path = key(op as Record<string, unknown>, 'path');
+    const value = key(op as Record<string, unknown>, 'value');
+    const p = typeof path === 'string' ? path.trim().toLowerCase().replace(/^urn:ietf:params:scim:schemas:core:2\.0:group:/, '') : '';
+    if (p === '') {
+      if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+        values(key(value as Record<string, unknown>, 'members'));
+        if (key(value as Record<string, unknown>, 'displayname') !== undefined) displayName = true;
+      }
+    } else if (p.startsWith('members')) {
+      values(value);
+      for (const m of (path as string).matchAll(/value\s+eq\s+"((?:[^"\\]|\\.)*)"/gi)) ids.add(m[1]!.replace(/\\(.)/g, '$1'));
+    } else if (p === 'displayname') displayName = true;
+  }
+  return { ids: [...ids], displayName };
+}
+
 /** Member ids of a group document. */
 function memberIds(doc: Record<string, unknown>): string[] {
   const members = Array.isArray(doc.members) ? (doc.members as { value?: unknown }[]) : [];
@@ -237,8 +272,12 @@ async function write(deps: ScimServiceDeps, req: ScimRequest, kind: ScimKind, id
     const added = [...now].filter((m) => !was.has(m));
     const removed = [...was].filter((m) => !now.has(m));
     await deps.scim.setMemberships(source, id, added, removed);
-    // a rename changes every member's `groups`
-    const touched = before.doc.displayName !== after.doc.displayName ? [...new Set([...now, ...removed])] : [...added, ...removed];
+    // a rename changes every member's `groups`; the members the request names are written again even when the
+    // group already holds the change: the IdP's retry of a write that stopped after storing the group (its
+    // diff is empty then) must still reach the people the first attempt did not
+    const named = namedMembers(req.body, method);
+    const renamed = before.doc.displayName !== after.doc.displayName || named.displayName;
+    const touched = renamed ? [...new Set([...now, ...removed])] : [...new Set([...added, ...removed, ...named.ids])];
     if (touched.length) {
       await writePeople(deps, source, touched);
       await queueTargets(deps, source, `scim ${method} Group`);

@@ -15,6 +15,11 @@ export const SCIM_BASE_PATH = '/scim/v2';
 /** Largest SCIM body accepted (bytes, after base64 decoding). */
 export const MAX_SCIM_BODY_BYTES = 256 * 1024;
 export const SCIM_CONTENT_TYPE = 'application/scim+json';
+/**
+ * Largest SCIM answer body sent (bytes). Lambda answers at most 6 MB, counted on the body as a JSON string
+ * inside its response (every quote escaped): past that API Gateway answers 500 and the IdP retries forever.
+ */
+export const MAX_SCIM_ANSWER_BYTES = 4 * 1024 * 1024;
 
 export type ScimHttpDeps = Pick<Container, 'config' | 'store' | 'queue' | 'clock' | 'log' | 'metrics' | 'scim'>;
 
@@ -105,5 +110,12 @@ export async function handleScimHttp(event: APIGatewayProxyEventV2, deps: ScimHt
   const kind = rawPath.slice(SCIM_BASE_PATH.length).split('/')[1] ?? '';
   deps.log.info('scim request', { method, resource: kind, status: res.status, source: caller.source, tokenId: caller.tokenId, ms: deps.clock.now() - started });
   if (res.body instanceof ScimError) return errorResult(res.body, res.headers);
-  return scimResult(res.status, res.body, res.headers);
+  const out = scimResult(res.status, res.body, res.headers);
+  const max = deps.scim.maxAnswerBytes ?? MAX_SCIM_ANSWER_BYTES;
+  const bytes = Buffer.byteLength(out.body);
+  if (bytes <= max) return out;
+  // a PATCH is done: RFC 7644 §3.5.2 lets it answer 204 with its headers instead of the whole resource (a large group)
+  if (method === 'PATCH' && res.status === 200) return scimResult(204, undefined, res.headers);
+  deps.log.warn('scim answer too large', { method, resource: kind, bytes, source: caller.source });
+  return errorResult(scimFail(400, 'tooMany', `the answer would be ${bytes} bytes, more than ${max}: ask with excludedAttributes=members (groups) or a smaller count`));
 }

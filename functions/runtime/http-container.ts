@@ -11,6 +11,8 @@ export interface ScimHost {
   auth: ScimAuth;
   /** per-token request budget; absent: none */
   throttle?: TokenThrottle;
+  /** largest answer body (scim.handler.ts MAX_SCIM_ANSWER_BYTES when absent) */
+  maxAnswerBytes?: number;
 }
 
 /** Per-token SCIM budget in the function (the API stage's `scimThrottle` limits the route as a whole). */

@@ -21,8 +21,8 @@ export interface ScimServe {
   store: DynamoStateStore;
 }
 
-/** serve's app on `tableName` with SCIM_TOKEN `tokens`; the store and the app read one clock. */
-export async function startScimServe(opts: { ddb: DynamoDBClient; api: LosantClient; tableName: string; config: unknown; tokens: string; log: Log; clock?: { now(): number } }): Promise<ScimServe> {
+/** serve's app on `tableName` with SCIM_TOKEN `tokens` (answers capped at `maxAnswerBytes` when given); the store and the app read one clock. */
+export async function startScimServe(opts: { ddb: DynamoDBClient; api: LosantClient; tableName: string; config: unknown; tokens: string; log: Log; clock?: { now(): number }; maxAnswerBytes?: number }): Promise<ScimServe> {
   const clock = opts.clock ?? { now: () => Date.now() };
   const store = new DynamoStateStore({ tableName: opts.tableName, client: opts.ddb, now: () => clock.now() });
   const app = startServeApp({
@@ -32,7 +32,7 @@ export async function startScimServe(opts: { ddb: DynamoDBClient; api: LosantCli
     clock,
     log: opts.log,
     webhookSecret: `whsec_${randomBytes(32).toString('base64')}`,
-    scim: { store: scimStoreOf(store), auth: staticScimAuth(parseServeScimTokens(opts.tokens)) },
+    scim: { store: scimStoreOf(store), auth: staticScimAuth(parseServeScimTokens(opts.tokens)), ...(opts.maxAnswerBytes !== undefined ? { maxAnswerBytes: opts.maxAnswerBytes } : {}) },
   });
   const { port } = await app.listen(0, '127.0.0.1');
   return { app, base: `http://127.0.0.1:${port}/scim/v2`, store };

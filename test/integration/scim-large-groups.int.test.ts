@@ -2,7 +2,7 @@
 // members are group-member items, so a group grows past the ~400 KB a document item can hold (the landed
 // version answered 500 from ~4 000 members of this size on, and the IdP retried forever). A group the landed
 // version's `serve` (commit LANDED, extracted with `git archive`) stored keeps its members and moves them to
-// items on its next write.
+// items on its next write. An answer past what a Lambda can send: a PATCH answers 204, a read 400 tooMany.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -115,6 +115,44 @@ describe('a SCIM group larger than one item', () => {
     expect(await countPk(table, keys.scimGroupMemberPk('scim', gid))).toBe(0);
     expect((await call('GET', `/Users/${ids[7]}`)).body.groups ?? []).toEqual([]);
   }, 240_000);
+});
+
+describe('an answer larger than a Lambda can send', () => {
+  it('a PATCH answers 204 with its ETag; a read answers 400 tooMany unless it leaves the members out', async () => {
+    const table = uniqueTableName('scim-big-answer');
+    await createTableIfMissing(ddb, table);
+    // the cap made small (20 KB) so that 300 members pass it; the stage's is MAX_SCIM_ANSWER_BYTES (4 MB)
+    const serve = await startScimServe({ ddb, api, tableName: table, config: CONFIG, tokens: TOKEN, log, maxAnswerBytes: 20 * 1024 });
+    try {
+      const call = scimClient(serve.base, TOKEN);
+      const small = await call('POST', '/Groups', { schemas: [GROUP_URN], displayName: 'Small', members: [{ value: 'u-1' }] });
+      expect(small.status).toBe(201);
+      const created = await call('POST', '/Groups', { schemas: [GROUP_URN], displayName: 'Big' });
+      const gid = created.body.id as string;
+      const values = Array.from({ length: 300 }, (_, i) => `member-${String(i).padStart(4, '0')}`);
+      const patched = await call('PATCH', `/Groups/${gid}`, { schemas: [PATCH_URN], Operations: [{ op: 'add', path: 'members', value: values.map((value) => ({ value, display: `Person ${value}` })) }] });
+      expect(patched.status).toBe(204);
+      expect(patched.headers.get('etag')).toBe('W/"2"');
+      expect(patched.body).toEqual({});
+      // stored all the same
+      expect(await countPk(table, keys.scimGroupMemberPk('scim', gid))).toBe(300);
+      const read = await call('GET', `/Groups/${gid}`);
+      expect(read.status).toBe(400);
+      expect(read.body.scimType).toBe('tooMany');
+      expect(String(read.body.detail)).toMatch(/more than 20480: ask with excludedAttributes=members/);
+      const lean = await call('GET', `/Groups/${gid}?excludedAttributes=members`);
+      expect(lean.status).toBe(200);
+      expect(lean.body.displayName).toBe('Big');
+      expect((await call('GET', '/Groups')).status).toBe(400);
+      expect((await call('GET', '/Groups?excludedAttributes=members')).body.totalResults).toBe(2);
+      // a small group's PATCH still answers 200 with the group
+      const smallPatch = await call('PATCH', `/Groups/${small.body.id as string}`, { schemas: [PATCH_URN], Operations: [{ op: 'add', path: 'members', value: [{ value: 'u-2' }] }] });
+      expect(smallPatch.status).toBe(200);
+      expect(memberValues(smallPatch.body)).toEqual(['u-1', 'u-2']);
+    } finally {
+      await serve.app.stop();
+    }
+  }, 60_000);
 });
 
 function landedServe(tree: string, table: string, config: string) {

@@ -7,8 +7,10 @@
 // A group's members live in group-member items, not in its document: a document is one item and items are
 // capped at 400 KB, which held ~6 000 members (a PATCH past that failed with a 500 the IdP retried forever).
 // The store splits them out on every group write and puts them back on every read, so the SCIM service sees
-// whole documents. A write puts the document first (its version condition decides the race), then the member
-// items that changed; a create puts its member items first (the new id is unseen until the document exists).
+// whole documents. The member items that changed go in the document's own transaction when they fit (100
+// actions), so the version condition covers them; a larger change puts the document first (its version
+// condition decides the race), then the member items; a larger create puts its member items first (the new
+// id is unseen until the document exists) and removes them when the create is refused.
 // Groups the landed version wrote keep their members in the document (no `membersApart`) until their next write.
 import { randomBytes } from 'node:crypto';
 import type { ListPage, ListQuery, ReadOptions, ScimKind, ScimStore, StoredResource, UniqueAttr, WriteOptions } from '../scim/ports.ts';
@@ -20,13 +22,14 @@ import type { ScimResourceItem } from './scim-items.schema.ts';
 import { describeKey, keys } from './keys.ts';
 import { StateError } from '../sync/errors.ts';
 import type { DynamoPeopleStore } from './people-store.ts';
-import type { StateTable } from './table.ts';
-import { mapLimit } from './concurrency.ts';
+import type { StateTable, TransactItem } from './table.ts';
+import { backoffMs, mapLimit } from './concurrency.ts';
 import type { DynamoStateStore } from './dynamo-store.ts';
 
 /** Largest page a list returns (RFC 7644 §3.4.2.4 lets the server cap `count`; advertised in ServiceProviderConfig). */
 export const SCIM_STORE_MAX_PAGE = 200;
 const WRITE_ATTEMPTS = 5;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 const UNIQUE: Record<ScimKind, readonly UniqueAttr[]> = { User: ['userName', 'externalId'], Group: ['displayName'] };
 
@@ -44,6 +47,9 @@ function uniqueValues(kind: ScimKind, doc: Record<string, unknown>): Map<UniqueA
   }
   return out;
 }
+
+/** TransactWriteItems takes at most 100 actions: member changes that fit go in the group's own transaction. */
+const TRANSACTION_ACTIONS = 100;
 
 /** Groups whose member items a list reads at once. */
 const GROUP_READS_IN_FLIGHT = 8;
@@ -131,10 +137,11 @@ export class DynamoScimStore implements ScimStore {
     const resource: StoredResource = { id, kind, doc: group?.doc ?? doc, version: 1, created: now, lastModified: now };
     const TableName = this.table.tableName;
     const unique = uniqueValues(kind, doc);
-    if (group !== undefined && group.writes.length > 0) await this.writeMembers(group.writes);
-    const ok = await this.table.guard('scimCreate', () =>
-      this.table.transactWrite([
+    const inline = group !== undefined && 1 + unique.size + group.writes.length <= TRANSACTION_ACTIONS;
+    if (group !== undefined && !inline && group.writes.length > 0) await this.writeMembers(group.writes);
+    const ok = await this.createTransaction(() => [
         { Put: { TableName, Item: this.item(source, resource, group?.stored), ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': 'pk' } } },
+        ...(inline ? this.memberActions(group.writes) : []),
         ...[...unique].map(([attr, value]) => ({
           Put: {
             TableName,
@@ -143,11 +150,10 @@ export class DynamoScimStore implements ScimStore {
             ExpressionAttributeNames: { '#pk': 'pk' },
           },
         })),
-      ]),
-    );
+    ]);
     if (!ok) {
       // the member items of a group that was never made: nothing reads them, so a failure here only leaves them
-      if (group !== undefined && group.writes.length > 0) await this.writeMembers(group.writes.map((w) => ({ DeleteRequest: { Key: { pk: w.PutRequest?.Item?.pk as string, sk: w.PutRequest?.Item?.sk as string } } }))).catch(() => undefined);
+      if (group !== undefined && !inline && group.writes.length > 0) await this.writeMembers(group.writes.map((w) => ({ DeleteRequest: { Key: { pk: w.PutRequest?.Item?.pk as string, sk: w.PutRequest?.Item?.sk as string } } }))).catch(() => undefined);
       throw await this.uniquenessError(source, kind, unique);
     }
     return resource;
@@ -183,6 +189,25 @@ export class DynamoScimStore implements ScimStore {
       out.set(m.sk, { json: m.member, n: m.n });
     }
     return out;
+  }
+
+  /**
+   * A create's transaction: true when written, false when a condition failed (a unique value taken); sent again
+   * while another transaction holds one of its items (a create of the same value at once: its condition decides then).
+   */
+  private async createTransaction(actions: () => TransactItem[]): Promise<boolean> {
+    for (let attempt = 1; ; attempt += 1) {
+      const outcome = await this.table.guard('scimCreate', () => this.table.transact(actions()));
+      if (outcome !== 'conflict') return outcome === 'ok';
+      if (attempt >= WRITE_ATTEMPTS) throw scimFail(409, undefined, 'another write held this resource\'s values; retry');
+      await sleep(backoffMs(attempt, 20, 500));
+    }
+  }
+
+  /** Member item writes as transaction actions. */
+  private memberActions(writes: GroupWrite['writes']): TransactItem[] {
+    const TableName = this.table.tableName;
+    return writes.map((w) => (w.PutRequest ? { Put: { TableName, Item: w.PutRequest.Item! } } : { Delete: { TableName, Key: w.DeleteRequest!.Key! } }));
   }
 
   private async writeMembers(writes: GroupWrite['writes']): Promise<void> {
@@ -249,9 +274,18 @@ export class DynamoScimStore implements ScimStore {
           });
         }
       }
-      if (await this.table.guard('scimUpdate', () => this.table.transactWrite(items))) {
+      const inline = group !== undefined && items.length + group.writes.length <= TRANSACTION_ACTIONS;
+      if (inline) items.push(...this.memberActions(group.writes));
+      const outcome = await this.table.guard('scimUpdate', () => this.table.transact(items));
+      if (outcome === 'conflict') {
+        // another transaction held one of its items (no condition failed): read again and retry, never a 409 uniqueness
+        if (attempt >= WRITE_ATTEMPTS) throw scimFail(409, undefined, `${kind} ${id} kept changing; retry`);
+        await sleep(backoffMs(attempt, 20, 500));
+        continue;
+      }
+      if (outcome === 'ok') {
         // the document's version moved first: a write failing here is retried by the IdP against that version
-        if (group !== undefined && group.writes.length > 0) await this.writeMembers(group.writes);
+        if (group !== undefined && !inline && group.writes.length > 0) await this.writeMembers(group.writes);
         return { before, after };
       }
       const now = await this.get(source, kind, id);

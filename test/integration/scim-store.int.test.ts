@@ -3,7 +3,7 @@
 // members as items of their own.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ScanCommand, TransactionCanceledException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoStateStore } from '../../functions/state/dynamo-store.ts';
 import { scimStoreOf } from '../../functions/state/scim-store.ts';
 import { createTableIfMissing } from '../../functions/state/table-design.ts';
@@ -166,6 +166,60 @@ describe('DynamoScimStore', () => {
     const after = await scim.get(s, 'Group', g.id);
     expect(((after?.doc.members ?? []) as { value: string }[]).map((m) => m.value).sort()).toEqual(['u0', 'u1', 'u2', 'u3', 'u4']);
     expect(after?.version).toBe(5);
+  });
+
+  it('concurrent adds and replaces of a group\'s members end as their version order says (members in the group\'s transaction)', async () => {
+    const s = src();
+    const g = await scim.create(s, 'Group', { displayName: 'Race', members: [{ value: 'u0' }] });
+    type Op = { add: string } | { replace: string };
+    const ops: Op[] = [{ add: 'u1' }, { replace: 'r1' }, { add: 'u2' }, { replace: 'r2' }, { add: 'u3' }, { replace: 'r3' }];
+    const versions = await Promise.all(
+      ops.map(async (op) => {
+        const { after } = await scim.update(s, 'Group', g.id, (cur) => ({
+          ...cur.doc,
+          members: 'add' in op ? [...((cur.doc.members as object[] | undefined) ?? []), { value: op.add }] : [{ value: op.replace }],
+        }));
+        return after.version;
+      }),
+    );
+    // replayed one after another in the order their versions say
+    let expected = ['u0'];
+    for (const i of ops.map((_, i) => i).sort((a, b) => versions[a]! - versions[b]!)) {
+      const op = ops[i]!;
+      expected = 'add' in op ? [...expected, op.add] : [op.replace];
+    }
+    const after = await scim.get(s, 'Group', g.id);
+    expect(((after?.doc.members ?? []) as { value: string }[]).map((m) => m.value)).toEqual(expected);
+    expect(after?.version).toBe(7);
+  });
+
+  it('a transaction that met another one (TransactionConflict, no condition failed) is sent again, never answered 409 uniqueness', async () => {
+    const s = src();
+    // DynamoDB Local queues transactions instead of refusing them: the refusal DynamoDB sends, made by the client
+    const conflicted = localDynamoClient();
+    let refuse = 0;
+    conflicted.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (String(context.commandName).startsWith('TransactWrite') && refuse > 0) {
+          refuse -= 1;
+          throw new TransactionCanceledException({ message: 'Transaction cancelled', $metadata: {}, CancellationReasons: [{ Code: 'TransactionConflict' }, { Code: 'None' }] });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'conflictOnce' },
+    );
+    const racing = scimStoreOf(new DynamoStateStore({ tableName, client: conflicted, now: () => clock.ms }));
+    try {
+      refuse = 2;
+      const u = await racing.create(s, 'User', { userName: 'conflict@x.com' });
+      refuse = 2;
+      const { after } = await racing.update(s, 'User', u.id, (cur) => ({ ...cur.doc, title: 'Engineer' }));
+      expect(after.version).toBe(2);
+      expect((await scim.get(s, 'User', u.id))?.doc.title).toBe('Engineer');
+      expect(refuse).toBe(0);
+    } finally {
+      conflicted.destroy();
+    }
   });
 
   it('putPerson stores the person under identity scim:<id>', async () => {

@@ -39,7 +39,7 @@ import {
 import type { PersonItem, SnapshotPartItem } from './items.schema.ts';
 import { LEGACY_PEOPLE_PK, describeKey, PEOPLE_DIGEST_SK, PEOPLE_SHARDS, PEOPLE_SHARD_PKS, SOURCES_PK, keys, peopleShard, peopleShardPk } from './keys.ts';
 import { SNAPSHOT_TTL_SECONDS, assertCompleteSnapshot, canonicalTime, checkPartsAgree, checkSnapshotPart, effectiveLastEventAt, planReplaceSource, planStaleJoins, previewOf } from './store-rules.ts';
-import { backoffMs, chunk, mapLimit } from './concurrency.ts';
+import { chunk, mapLimit } from './concurrency.ts';
 import { conditional, isConditionFailed, transactWriteUnits } from './table.ts';
 import type { Item, ItemKey, StateTable, TransactItem } from './table.ts';
 
@@ -574,12 +574,9 @@ export class DynamoPeopleStore implements PeopleStore {
   private async commit(writes: readonly PersonWrite[]): Promise<boolean> {
     const shards = [...new Set(writes.flatMap((w) => w.shards))];
     const actions = [...writes.flatMap((w) => w.actions), ...this.indexActions(writes), ...shards.map((shard) => this.digestAction(shard))];
-    for (let attempt = 0; ; attempt += 1) {
-      const outcome = await this.table.transact(actions);
-      if (outcome !== 'conflict') return outcome === 'ok';
-      if (attempt + 1 >= CONFLICT_ATTEMPTS) throw new StateError(`people write: ${CONFLICT_ATTEMPTS} attempts met another transaction on the same items`);
-      await sleep(backoffMs(attempt, 20, 1_000));
-    }
+    const outcome = await this.table.transactSettling(actions, CONFLICT_ATTEMPTS, 20, 1_000);
+    if (outcome === 'conflict') throw new StateError(`people write: ${CONFLICT_ATTEMPTS} attempts met another transaction on the same items`);
+    return outcome === 'ok';
   }
 
   /**

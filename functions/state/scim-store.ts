@@ -23,13 +23,12 @@ import { describeKey, keys } from './keys.ts';
 import { StateError } from '../sync/errors.ts';
 import type { DynamoPeopleStore } from './people-store.ts';
 import type { StateTable, TransactItem } from './table.ts';
-import { backoffMs, mapLimit } from './concurrency.ts';
+import { mapLimit } from './concurrency.ts';
 import type { DynamoStateStore } from './dynamo-store.ts';
 
 /** Largest page a list returns (RFC 7644 §3.4.2.4 lets the server cap `count`; advertised in ServiceProviderConfig). */
 export const SCIM_STORE_MAX_PAGE = 200;
 const WRITE_ATTEMPTS = 5;
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 const UNIQUE: Record<ScimKind, readonly UniqueAttr[]> = { User: ['userName', 'externalId'], Group: ['displayName'] };
 
@@ -139,21 +138,24 @@ export class DynamoScimStore implements ScimStore {
     const unique = uniqueValues(kind, doc);
     const inline = group !== undefined && 1 + unique.size + group.writes.length <= TRANSACTION_ACTIONS;
     if (group !== undefined && !inline && group.writes.length > 0) await this.writeMembers(group.writes);
-    const ok = await this.createTransaction(() => [
-        { Put: { TableName, Item: this.item(source, resource, group?.stored), ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': 'pk' } } },
-        ...(inline ? this.memberActions(group.writes) : []),
-        ...[...unique].map(([attr, value]) => ({
-          Put: {
-            TableName,
-            Item: { ...keys.scimUnique(source, kind, attr, value), id: resource.id },
-            ConditionExpression: 'attribute_not_exists(#pk)',
-            ExpressionAttributeNames: { '#pk': 'pk' },
-          },
-        })),
-    ]);
-    if (!ok) {
+    const actions: TransactItem[] = [
+      { Put: { TableName, Item: this.item(source, resource, group?.stored), ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': 'pk' } } },
+      ...(inline ? this.memberActions(group.writes) : []),
+      ...[...unique].map(([attr, value]) => ({
+        Put: {
+          TableName,
+          Item: { ...keys.scimUnique(source, kind, attr, value), id: resource.id },
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': 'pk' },
+        },
+      })),
+    ];
+    const outcome = await this.table.guard('scimCreate', () => this.table.transactSettling(actions, WRITE_ATTEMPTS, 20, 500));
+    if (outcome !== 'ok') {
       // the member items of a group that was never made: nothing reads them, so a failure here only leaves them
       if (group !== undefined && !inline && group.writes.length > 0) await this.writeMembers(group.writes.map((w) => ({ DeleteRequest: { Key: { pk: w.PutRequest?.Item?.pk as string, sk: w.PutRequest?.Item?.sk as string } } }))).catch(() => undefined);
+      // another transaction held one of its values to the last attempt (a create of the same value at once)
+      if (outcome === 'conflict') throw scimFail(409, undefined, 'another write held this resource\'s values; retry');
       throw await this.uniquenessError(source, kind, unique);
     }
     return resource;
@@ -169,7 +171,7 @@ export class DynamoScimStore implements ScimStore {
       const item = await this.table.getItem(ScimResourceItemSchema, keys.scimResource(source, kind, id), 'SCIM resource');
       if (!item) return null;
       const resource = this.toResource(item);
-      const items = members ? await this.memberItems(source, item) : new Map<string, { json: string; n: number }>();
+      const items: MemberItems = members ? await this.memberItems(source, item) : new Map();
       return { resource: items.size > 0 ? { ...resource, doc: withMembers(resource.doc, items) } : resource, items };
     });
   }
@@ -189,19 +191,6 @@ export class DynamoScimStore implements ScimStore {
       out.set(m.sk, { json: m.member, n: m.n });
     }
     return out;
-  }
-
-  /**
-   * A create's transaction: true when written, false when a condition failed (a unique value taken); sent again
-   * while another transaction holds one of its items (a create of the same value at once: its condition decides then).
-   */
-  private async createTransaction(actions: () => TransactItem[]): Promise<boolean> {
-    for (let attempt = 1; ; attempt += 1) {
-      const outcome = await this.table.guard('scimCreate', () => this.table.transact(actions()));
-      if (outcome !== 'conflict') return outcome === 'ok';
-      if (attempt >= WRITE_ATTEMPTS) throw scimFail(409, undefined, 'another write held this resource\'s values; retry');
-      await sleep(backoffMs(attempt, 20, 500));
-    }
   }
 
   /** Member item writes as transaction actions. */
@@ -276,13 +265,9 @@ export class DynamoScimStore implements ScimStore {
       }
       const inline = group !== undefined && items.length + group.writes.length <= TRANSACTION_ACTIONS;
       if (inline) items.push(...this.memberActions(group.writes));
-      const outcome = await this.table.guard('scimUpdate', () => this.table.transact(items));
-      if (outcome === 'conflict') {
-        // another transaction held one of its items (no condition failed): read again and retry, never a 409 uniqueness
-        if (attempt >= WRITE_ATTEMPTS) throw scimFail(409, undefined, `${kind} ${id} kept changing; retry`);
-        await sleep(backoffMs(attempt, 20, 500));
-        continue;
-      }
+      // another transaction holding one of its items (no condition failed) is waited out, never a 409 uniqueness
+      const outcome = await this.table.guard('scimUpdate', () => this.table.transactSettling(items, WRITE_ATTEMPTS, 20, 500));
+      if (outcome === 'conflict') throw scimFail(409, undefined, `${kind} ${id} kept changing; retry`);
       if (outcome === 'ok') {
         // the document's version moved first: a write failing here is retried by the IdP against that version
         if (group !== undefined && !inline && group.writes.length > 0) await this.writeMembers(group.writes);

@@ -330,6 +330,18 @@ export class StateTable {
   }
 
   /**
+   * `transact`, sent again (backoff `baseMs`…`capMs`) while another transaction holds one of its items: `ok`,
+   * `condition`, or `conflict` when the last of `attempts` still met one (the caller says what that means).
+   */
+  async transactSettling(actions: TransactItem[], attempts: number, baseMs: number, capMs: number): Promise<TransactOutcome> {
+    for (let attempt = 0; ; attempt += 1) {
+      const outcome = await this.transact(actions);
+      if (outcome !== 'conflict' || attempt + 1 >= attempts) return outcome;
+      await sleep(backoffMs(attempt, baseMs, capMs));
+    }
+  }
+
+  /**
    * TransactWriteItems telling a failed condition (`condition`: read again) from another transaction holding
    * an item (`conflict`: the same write may simply be sent again); other failures pass on.
    */

@@ -9,7 +9,7 @@ import { RECONCILE_QUEUE_FAILURES } from '../runtime/metric-names.ts';
 import type { MetricsSink } from '../runtime/metrics.ts';
 import { LIST_RESPONSE_SCHEMA, ScimError } from './errors.ts';
 import { scimFail } from './fail.ts';
-import { filterMatches, indexedTerms, pageWindow, parseFilter } from './filter.ts';
+import { filterMatches, indexedTerms, keyOf, pageWindow, parseFilter, parsePath } from './filter.ts';
 import type { ScimFilter } from './filter.ts';
 import { applyPatch } from './patch.ts';
 import { scimUserToPerson, SCIM_IDENTITY_PREFIX } from './person.ts';
@@ -69,34 +69,55 @@ function docOf(resource: object): Record<string, unknown> {
 /** What a group PUT or PATCH names: member ids (a PUT's members; PATCH values and `members[value eq "…"]` paths), and whether it sets displayName. */
 function namedMembers(body: unknown, method: 'PUT' | 'PATCH'): { ids: string[]; displayName: boolean } {
   const ids = new Set<string>();
+  const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  const get = (o: Record<string, unknown>, name: string): unknown => {
+    const k = keyOf(o, name);
+    return k === undefined ? undefined : o[k];
+  };
   const values = (v: unknown): void => {
     for (const m of Array.isArray(v) ? v : [v]) {
-      const value = m !== null && typeof m === 'object' ? (m as { value?: unknown }).value : undefined;
+      const value = isObject(m) ? get(m, 'value') : undefined;
       if (typeof value === 'string') ids.add(value);
     }
   };
-  const b = (body ?? {}) as Record<string, unknown>;
-  const key = (o: Record<string, unknown>, name: string): unknown => Object.entries(o).find(([k]) => k.toLowerCase() === name)?.[1];
+  // every `value eq "…"` of a value filter, whatever joins them
+  const filterValues = (f: ScimFilter): void => {
+    if (f.op === 'and' || f.op === 'or') {
+      filterValues(f.left);
+      filterValues(f.right);
+    } else if (f.op === 'not') filterValues(f.filter);
+    else if (f.op === 'eq' && typeof f.value === 'string' && f.path.attr.toLowerCase() === 'value') ids.add(f.value);
+  };
+  const b = isObject(body) ? body : {};
   if (method === 'PUT') {
-    values(key(b, 'members'));
+    values(get(b, 'members'));
     return { ids: [...ids], displayName: true };
   }
   let displayName = false;
-  const ops = key(b, 'operations');
+  const ops = get(b, 'Operations');
   for (const op of Array.isArray(ops) ? (ops as unknown[]) : []) {
-    if (op === null || typeof op !== 'object') continue;
-    const path = key(op as Record<string, unknown>, 'path');
-    const value = key(op as Record<string, unknown>, 'value');
-    const p = typeof path === 'string' ? path.trim().toLowerCase().replace(/^urn:ietf:params:scim:schemas:core:2\.0:group:/, '') : '';
-    if (p === '') {
-      if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-        values(key(value as Record<string, unknown>, 'members'));
-        if (key(value as Record<string, unknown>, 'displayname') !== undefined) displayName = true;
+    if (!isObject(op)) continue;
+    const path = get(op, 'path');
+    const value = get(op, 'value');
+    if (typeof path !== 'string' || path.trim() === '') {
+      if (isObject(value)) {
+        values(get(value, 'members'));
+        if (get(value, 'displayName') !== undefined) displayName = true;
       }
-    } else if (p.startsWith('members')) {
+      continue;
+    }
+    // an extension URN alone is no attribute path (applyPatch applies it apart): it names no member
+    let parsed: ReturnType<typeof parsePath>;
+    try {
+      parsed = parsePath(path.trim());
+    } catch {
+      continue;
+    }
+    const attr = parsed.path.attr.toLowerCase();
+    if (attr === 'members') {
       values(value);
-      for (const m of (path as string).matchAll(/value\s+eq\s+"((?:[^"\\]|\\.)*)"/gi)) ids.add(m[1]!.replace(/\\(.)/g, '$1'));
-    } else if (p === 'displayname') displayName = true;
+      if (parsed.filter !== undefined) filterValues(parsed.filter);
+    } else if (attr === 'displayname') displayName = true;
   }
   return { ids: [...ids], displayName };
 }

@@ -169,11 +169,15 @@ export class DynamoScimStore implements ScimStore {
   private async read(source: string, kind: ScimKind, id: string, members = true): Promise<{ resource: StoredResource; items: MemberItems } | null> {
     return this.table.guard('scimGet', async () => {
       const item = await this.table.getItem(ScimResourceItemSchema, keys.scimResource(source, kind, id), 'SCIM resource');
-      if (!item) return null;
-      const resource = this.toResource(item);
-      const items: MemberItems = members ? await this.memberItems(source, item) : new Map();
-      return { resource: items.size > 0 ? { ...resource, doc: withMembers(resource.doc, items) } : resource, items };
+      return item ? this.withItems(source, item, members) : null;
     });
+  }
+
+  /** The item as a resource, a group with its member items put back (unless `members` is false), and those items. */
+  private async withItems(source: string, item: ScimResourceItem, members: boolean): Promise<{ resource: StoredResource; items: MemberItems }> {
+    const resource = this.toResource(item);
+    const items: MemberItems = members ? await this.memberItems(source, item) : new Map();
+    return { resource: items.size > 0 ? { ...resource, doc: withMembers(resource.doc, items) } : resource, items };
   }
 
   /** A group's member items (none for a user, or for a group the landed version wrote). */
@@ -385,11 +389,7 @@ export class DynamoScimStore implements ScimStore {
       ConsistentRead: true,
     });
     const parsed = items.map((raw) => this.table.parse(ScimResourceItemSchema, raw, 'SCIM resource', raw));
-    return mapLimit(parsed, GROUP_READS_IN_FLIGHT, async (item) => {
-      const resource = this.toResource(item);
-      const apart = members ? await this.memberItems(source, item) : undefined;
-      return apart !== undefined && apart.size > 0 ? { ...resource, doc: withMembers(resource.doc, apart) } : resource;
-    });
+    return mapLimit(parsed, GROUP_READS_IN_FLIGHT, async (item) => (await this.withItems(source, item, members)).resource);
   }
 
   private async mustRead(source: string, kind: ScimKind, id: string): Promise<{ resource: StoredResource; items: MemberItems }> {

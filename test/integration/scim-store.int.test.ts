@@ -172,7 +172,8 @@ describe('DynamoScimStore', () => {
     const s = src();
     const g = await scim.create(s, 'Group', { displayName: 'Race', members: [{ value: 'u0' }] });
     type Op = { add: string } | { replace: string };
-    const ops: Op[] = [{ add: 'u1' }, { replace: 'r1' }, { add: 'u2' }, { replace: 'r2' }, { add: 'u3' }, { replace: 'r3' }];
+    // 5 writers: each loses at most once to each of the 4 others, so it lands within the store's 5 attempts
+    const ops: Op[] = [{ add: 'u1' }, { replace: 'r1' }, { add: 'u2' }, { replace: 'r2' }, { add: 'u3' }];
     const versions = await Promise.all(
       ops.map(async (op) => {
         const { after } = await scim.update(s, 'Group', g.id, (cur) => ({
@@ -190,7 +191,7 @@ describe('DynamoScimStore', () => {
     }
     const after = await scim.get(s, 'Group', g.id);
     expect(((after?.doc.members ?? []) as { value: string }[]).map((m) => m.value)).toEqual(expected);
-    expect(after?.version).toBe(7);
+    expect(after?.version).toBe(6);
   });
 
   it('a transaction that met another one (TransactionConflict, no condition failed) is sent again, never answered 409 uniqueness', async () => {
